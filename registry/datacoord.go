@@ -1,0 +1,32 @@
+package registry
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// DataCoord holds the collectors that the seed registered for DataCoord (the data coordinator).
+// Each field keeps the seed variable name without its "DataCoord" prefix, so the
+// seed's metrics.DataCoordDataNodeList is DataCoord.DataNodeList here. Build it with [NewDataCoord].
+type DataCoord struct {
+	// DataNodeList is the gauge milvus_dataCoord_list_of_data_node, {status}.
+	DataNodeList *prometheus.GaugeVec
+}
+
+// NewDataCoord returns DataCoord's collectors, created but not registered.
+func NewDataCoord() *DataCoord {
+	return &DataCoord{
+		DataNodeList: newGaugeVec(SubsystemDataCoord, "list_of_data_node", "List of data nodes registered within etcd", LabelStatus),
+	}
+}
+
+// Collectors returns every collector of the component, in the seed's order.
+func (c *DataCoord) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		c.DataNodeList,
+	}
+}
+
+// Register registers the component's collectors on r, all or none. Registering
+// a component twice on the same registerer is a no-op; a different collector
+// already registered under one of the names is an error that names the metric.
+func (c *DataCoord) Register(r prometheus.Registerer) error {
+	return register(r, c.Collectors())
+}

@@ -1,0 +1,189 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Namespace and subsystems of the seed's metric names. The camelCase
+// subsystems are the seed's and are kept for compatibility.
+const (
+	Namespace          = "milvus"
+	SubsystemRootCoord = "rootcoord"
+	SubsystemDataCoord = "dataCoord"
+	SubsystemDataNode  = "dataNode"
+	SubsystemProxy     = "proxy"
+)
+
+// Label names used by the seed's collectors.
+const (
+	LabelClientID = "client_id" // RootCoord counters and ProxyLister
+	LabelType     = "type"      // RootCoord and DataNode counters: a call label value
+	LabelStatus   = "status"    // Proxy counters (a call label value) and DataNodeList
+	LabelVChannel = "vchannel"  // RootCoord.InsertChannelTimeTick
+	LabelPChannel = "pchan"     // Proxy.DmlChannelTimeTick
+)
+
+// Call label values: a counted call increments TotalLabel when it starts and
+// exactly one of SuccessLabel or FailLabel when it ends, so that
+// total == success + fail once no call is in flight.
+const (
+	TotalLabel   = "total"
+	SuccessLabel = "success"
+	FailLabel    = "fail"
+)
+
+// Metrics holds the collectors of every component. Build it with [New].
+type Metrics struct {
+	RootCoord  *RootCoord
+	Proxy      *Proxy
+	QueryCoord *QueryCoord
+	QueryNode  *QueryNode
+	DataCoord  *DataCoord
+	DataNode   *DataNode
+	IndexCoord *IndexCoord
+	IndexNode  *IndexNode
+}
+
+// New creates the collectors of every component. Nothing is registered.
+func New() *Metrics {
+	return &Metrics{
+		RootCoord:  NewRootCoord(),
+		Proxy:      NewProxy(),
+		QueryCoord: &QueryCoord{},
+		QueryNode:  &QueryNode{},
+		DataCoord:  NewDataCoord(),
+		DataNode:   NewDataNode(),
+		IndexCoord: &IndexCoord{},
+		IndexNode:  &IndexNode{},
+	}
+}
+
+// Collectors returns the collectors of every component, in the seed's order.
+func (m *Metrics) Collectors() []prometheus.Collector {
+	var cs []prometheus.Collector
+	cs = append(cs, m.RootCoord.Collectors()...)
+	cs = append(cs, m.Proxy.Collectors()...)
+	cs = append(cs, m.DataCoord.Collectors()...)
+	cs = append(cs, m.DataNode.Collectors()...)
+	return cs
+}
+
+// Register registers every component on r, all or none, with the rules of
+// [RootCoord.Register].
+func (m *Metrics) Register(r prometheus.Registerer) error {
+	return register(r, m.Collectors())
+}
+
+// QueryCoord stands for the QueryCoord component, which the seed registered
+// with no metrics. Its Register is a valid no-op.
+type QueryCoord struct{}
+
+// Register registers nothing and returns nil; it exists for symmetry with the
+// seed's RegisterQueryCoord.
+func (*QueryCoord) Register(prometheus.Registerer) error { return nil }
+
+// QueryNode stands for the QueryNode component, which the seed registered with
+// no metrics. Its Register is a valid no-op.
+type QueryNode struct{}
+
+// Register registers nothing and returns nil.
+func (*QueryNode) Register(prometheus.Registerer) error { return nil }
+
+// IndexCoord stands for the IndexCoord component, which the seed registered
+// with no metrics. Its Register is a valid no-op.
+type IndexCoord struct{}
+
+// Register registers nothing and returns nil.
+func (*IndexCoord) Register(prometheus.Registerer) error { return nil }
+
+// IndexNode stands for the IndexNode component, which the seed registered with
+// no metrics. Its Register is a valid no-op.
+type IndexNode struct{}
+
+// Register registers nothing and returns nil.
+func (*IndexNode) Register(prometheus.Registerer) error { return nil }
+
+// register registers cs on r, all or none:
+//   - a collector that r already holds (the same value) is left as it is, so
+//     registering a component twice is a no-op;
+//   - any other error, such as a different collector under the same name,
+//     unregisters what this call registered and returns an error naming the
+//     metric.
+func register(r prometheus.Registerer, cs []prometheus.Collector) error {
+	if r == nil {
+		return errors.New("registry: nil prometheus.Registerer")
+	}
+	var added []prometheus.Collector
+	for _, c := range cs {
+		err := r.Register(c)
+		if err == nil {
+			added = append(added, c)
+			continue
+		}
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) && are.ExistingCollector == c {
+			continue
+		}
+		for _, a := range added {
+			r.Unregister(a)
+		}
+		return fmt.Errorf("registry: registering %s: %w", metricName(c), err)
+	}
+	return nil
+}
+
+// metricName returns the fully-qualified name of the collector's first metric,
+// for error messages.
+func metricName(c prometheus.Collector) string {
+	ch := make(chan *prometheus.Desc, 1)
+	go func() {
+		c.Describe(ch)
+		close(ch)
+	}()
+	name := "<unknown metric>"
+	first := true
+	for d := range ch {
+		if first {
+			name = descName(d)
+			first = false
+		}
+	}
+	return name
+}
+
+// descName extracts the fully-qualified name from a descriptor. client_golang
+// has no accessor for it; its String form has been stable since v0.9.
+func descName(d *prometheus.Desc) string {
+	s := d.String()
+	_, rest, ok := strings.Cut(s, `fqName: "`)
+	if !ok {
+		return s
+	}
+	name, _, ok := strings.Cut(rest, `"`)
+	if !ok {
+		return s
+	}
+	return name
+}
+
+func newCounterVec(subsystem, name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Subsystem: subsystem, Name: name, Help: help,
+	}, labels)
+}
+
+func newGaugeVec(subsystem, name, help string, labels ...string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: subsystem, Name: name, Help: help,
+	}, labels)
+}
+
+func newGauge(subsystem, name, help string) prometheus.Gauge {
+	return prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Subsystem: subsystem, Name: name, Help: help,
+	})
+}
