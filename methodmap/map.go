@@ -1,0 +1,143 @@
+package methodmap
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	"github.com/grpcmetrics/grpcmetrics/registry"
+)
+
+// Map is an immutable table from full gRPC method names to [Entry] values.
+// Build it with [New]; it is safe for concurrent use.
+type Map struct {
+	byMethod map[string]*Entry
+	entries  []*Entry // sorted by Method; Entry.Index is the position here
+}
+
+// New validates routes and builds a [Map] from them. It returns an error, and
+// no map, if any route
+//   - has a malformed method name (see [ParseMethod]),
+//   - repeats the method of an earlier route,
+//   - has a nil counter or an unknown scheme, or
+//   - has a counter whose label names are not exactly those of its scheme.
+//
+// For [StatusScheme] and [TypeScheme] routes, New resolves the counter's
+// total, success and fail children, so those series exist (at zero) from then
+// on, as Prometheus recommends for series that are known in advance.
+func New(routes ...Route) (*Map, error) {
+	m := &Map{byMethod: make(map[string]*Entry, len(routes))}
+	for i, r := range routes {
+		if _, _, err := ParseMethod(r.Method); err != nil {
+			return nil, fmt.Errorf("methodmap: route %d: %w", i, err)
+		}
+		if _, dup := m.byMethod[r.Method]; dup {
+			return nil, fmt.Errorf("methodmap: route %d: duplicate route for %s", i, r.Method)
+		}
+		e, err := resolve(r)
+		if err != nil {
+			return nil, fmt.Errorf("methodmap: route %d (%s): %w", i, r.Method, err)
+		}
+		m.byMethod[r.Method] = e
+		m.entries = append(m.entries, e)
+	}
+	slices.SortFunc(m.entries, func(a, b *Entry) int { return strings.Compare(a.Method, b.Method) })
+	for i, e := range m.entries {
+		e.Index = i
+	}
+	return m, nil
+}
+
+func resolve(r Route) (*Entry, error) {
+	if r.Counter == nil {
+		return nil, fmt.Errorf("nil counter")
+	}
+	e := &Entry{Method: r.Method, Scheme: r.Scheme, Counter: r.Counter}
+	switch r.Scheme {
+	case StatusScheme, TypeScheme:
+		label := r.Scheme.Labels()[0]
+		children := [3]prometheus.Counter{}
+		for i, v := range [3]string{registry.TotalLabel, registry.SuccessLabel, registry.FailLabel} {
+			c, err := r.Counter.GetMetricWith(prometheus.Labels{label: v})
+			if err != nil {
+				return nil, fmt.Errorf("counter does not fit scheme %s: %w", r.Scheme, err)
+			}
+			children[i] = c
+		}
+		e.Total, e.Success, e.Fail = children[0], children[1], children[2]
+	case ClientTypeScheme:
+		// Children depend on the client, so probe the label names with a
+		// value no client can have and delete the probe series again.
+		probe := prometheus.Labels{registry.LabelClientID: probeClient, registry.LabelType: registry.TotalLabel}
+		if _, err := r.Counter.GetMetricWith(probe); err != nil {
+			return nil, fmt.Errorf("counter does not fit scheme %s: %w", r.Scheme, err)
+		}
+		r.Counter.Delete(probe)
+	default:
+		return nil, fmt.Errorf("unknown scheme %v", r.Scheme)
+	}
+	return e, nil
+}
+
+// probeClient is a client_id no call produces: client IDs are "client_…".
+const probeClient = "\x00methodmap-probe"
+
+// Lookup returns the entry for a full method name, or false if the method is
+// not mapped. It is one map read and allocates nothing.
+func (m *Map) Lookup(fullMethod string) (*Entry, bool) {
+	e, ok := m.byMethod[fullMethod]
+	return e, ok
+}
+
+// Len returns the number of routes.
+func (m *Map) Len() int { return len(m.entries) }
+
+// Entries returns the map's entries sorted by method name; entry i has Index
+// i. The slice is a copy; the entries are shared and must not be modified.
+func (m *Map) Entries() []*Entry { return slices.Clone(m.entries) }
+
+// Coverage is the result of [Map.Check].
+type Coverage struct {
+	// Unmapped lists the server's unary methods that the map does not count.
+	Unmapped []string
+	// Unknown lists mapped methods of services that the server registers but
+	// that those services do not have, which usually means a typo or a
+	// renamed RPC.
+	Unknown []string
+}
+
+// ServiceInfoProvider is what [Map.Check] needs of a server; [*grpc.Server]
+// has it. It matches reflection.ServiceInfoProvider.
+type ServiceInfoProvider interface {
+	GetServiceInfo() map[string]grpc.ServiceInfo
+}
+
+// Check compares the map with the services registered on srv, usually a
+// [*grpc.Server]. Streaming methods are not counted by the unary interceptor
+// and are not reported as unmapped. Routes of services that srv does not
+// register are ignored, so one map can serve several servers.
+func (m *Map) Check(srv ServiceInfoProvider) Coverage {
+	var cov Coverage
+	info := srv.GetServiceInfo()
+	served := make(map[string]bool)
+	for svc, si := range info {
+		for _, mi := range si.Methods {
+			full := "/" + svc + "/" + mi.Name
+			served[full] = true
+			if _, ok := m.byMethod[full]; !ok && !mi.IsClientStream && !mi.IsServerStream {
+				cov.Unmapped = append(cov.Unmapped, full)
+			}
+		}
+	}
+	for _, e := range m.entries {
+		svc, _, _ := ParseMethod(e.Method) // validated by New
+		if _, registered := info[svc]; registered && !served[e.Method] {
+			cov.Unknown = append(cov.Unknown, e.Method)
+		}
+	}
+	slices.Sort(cov.Unmapped)
+	return cov
+}
