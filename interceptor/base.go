@@ -1,0 +1,106 @@
+package interceptor
+
+import (
+	"sync/atomic"
+
+	"google.golang.org/protobuf/reflect/protoreflect"
+)
+
+// BaseMessage is the method set of a Milvus MsgBase message, such as the
+// generated Go type of milvus.proto.common.MsgBase.
+type BaseMessage interface {
+	comparable
+	GetSourceID() int64
+}
+
+// baseReader finds the SourceID in a request; ok is false when the request
+// has no base.
+type baseReader interface {
+	sourceID(req any) (id int64, ok bool)
+}
+
+// WithBaseType makes the interceptor read the client's SourceID by type
+// assertion alone: a request with a GetBase() B method gives
+// GetBase().GetSourceID(), and a nil base gives the fallback label. This is
+// the fastest path:
+//
+//	interceptor.WithBaseType[*commonpb.MsgBase]()
+//
+// Requests without such a method fall back to the protoreflect rule (see
+// [New]).
+func WithBaseType[B BaseMessage]() Option {
+	return optionFunc(func(c *config) {
+		c.base = typedBase[B]{}
+		c.baseSets++
+	})
+}
+
+type typedBase[B BaseMessage] struct{}
+
+func (typedBase[B]) sourceID(req any) (int64, bool) {
+	r, ok := req.(interface{ GetBase() B })
+	if !ok {
+		return 0, false
+	}
+	var zero B
+	b := r.GetBase()
+	if b == zero {
+		return 0, false
+	}
+	return b.GetSourceID(), true
+}
+
+// reflectBase reads the SourceID of protobuf requests through protoreflect:
+// a singular message field "base" whose message has an integer field
+// "sourceID" (Milvus's spelling) or "source_id". The shape is cached per
+// route.
+type reflectBase struct {
+	cache atomic.Pointer[baseShape]
+}
+
+type baseShape struct {
+	desc   protoreflect.MessageDescriptor
+	base   protoreflect.FieldDescriptor // nil if the request has no base
+	source protoreflect.FieldDescriptor
+}
+
+func (d *reflectBase) sourceID(req any) (int64, bool) {
+	pm, ok := req.(protoreflect.ProtoMessage)
+	if !ok {
+		return 0, false
+	}
+	m := pm.ProtoReflect()
+	if m == nil || !m.IsValid() {
+		return 0, false
+	}
+	sh := d.cache.Load()
+	if desc := m.Descriptor(); sh == nil || sh.desc != desc {
+		sh = newBaseShape(desc)
+		d.cache.Store(sh)
+	}
+	if sh.base == nil || !m.Has(sh.base) {
+		return 0, false
+	}
+	return m.Get(sh.base).Message().Get(sh.source).Int(), true
+}
+
+func newBaseShape(desc protoreflect.MessageDescriptor) *baseShape {
+	sh := &baseShape{desc: desc}
+	f := desc.Fields().ByName("base")
+	if f == nil || f.Kind() != protoreflect.MessageKind || f.Cardinality() == protoreflect.Repeated {
+		return sh
+	}
+	for _, name := range []protoreflect.Name{"sourceID", "source_id"} {
+		s := f.Message().Fields().ByName(name)
+		if s == nil || s.Cardinality() == protoreflect.Repeated {
+			continue
+		}
+		switch s.Kind() {
+		case protoreflect.Int64Kind, protoreflect.Sint64Kind, protoreflect.Sfixed64Kind,
+			protoreflect.Int32Kind, protoreflect.Sint32Kind, protoreflect.Sfixed32Kind:
+			sh.base, sh.source = f, s
+			return sh
+		}
+	}
+	return sh
+}

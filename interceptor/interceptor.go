@@ -1,0 +1,323 @@
+package interceptor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
+	"github.com/grpcmetrics/grpcmetrics/registry"
+)
+
+// Interceptor counts the calls of the methods in a [methodmap.Map]. Build it
+// with [New] and install [Interceptor.UnaryServerInterceptor] on a server. It
+// is also a [prometheus.Collector] of its own metrics (client limit overflow
+// and tracked clients), which the caller registers.
+type Interceptor struct {
+	methods *methodmap.Map
+	routes  []*route // by methodmap.Entry.Index
+	logger  *zap.Logger
+
+	// lookupClient returns the client of a call on a client-scheme route.
+	lookupClient func(ctx context.Context, req any, r *route) *client
+	removeClient func(label string) bool
+	liveClients  func() int64
+	clientVecs   []*prometheus.CounterVec
+
+	unknown  *client // calls without a client ID
+	overflow *client // calls beyond the client limit
+
+	overflowTotal prometheus.Counter
+	tracked       prometheus.GaugeFunc
+}
+
+type route struct {
+	entry    *methodmap.Entry
+	static   *counters  // non-nil unless the scheme has a client_id
+	clientIx int        // index among client-scheme routes
+	classify Classifier // nil for the default rule
+	status   statusDetector
+	rstatus  reflectStatus
+	base     baseReader
+	rbase    reflectBase
+}
+
+// New builds an interceptor over m. Without options it:
+//   - judges a call fail if the handler returns an error, panics, or returns
+//     a response that is a Milvus status or has a "status" field holding one
+//     (a protobuf message named Status with a non-zero enum "error_code" or a
+//     non-zero integer "code"), and success otherwise;
+//   - labels RootCoord-style calls with client_id "client_<SourceID>", from
+//     the request's "base" message field and its "sourceID" field, or with
+//     [registry.UnknownClientLabel] when there is no base;
+//   - tracks at most [DefaultClientLimit] client IDs.
+//
+// The protoreflect rules cost more than type assertions; [WithStatusType] and
+// [WithBaseType] give the same judgement through the caller's generated types
+// at the cost of a type switch.
+//
+// New returns an error naming the problem for a nil map, an outcome rule for
+// a method the map does not have, a nil classifier or client ID function, a
+// client limit out of range, or an option given twice that would overwrite
+// the first.
+func New(m *methodmap.Map, opts ...Option) (*Interceptor, error) {
+	if m == nil {
+		return nil, errors.New("interceptor: nil method map")
+	}
+	cfg := config{logger: zap.NewNop(), clientLimit: DefaultClientLimit}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("interceptor: nil Option")
+		}
+		o.apply(&cfg)
+	}
+	if err := cfg.validate(m); err != nil {
+		return nil, err
+	}
+	i := &Interceptor{methods: m, logger: cfg.logger}
+	i.routes = make([]*route, m.Len())
+	for _, e := range m.Entries() {
+		r := &route{entry: e, classify: cfg.outcomes[e.Method], status: cfg.status, base: cfg.base}
+		if e.Scheme == methodmap.ClientTypeScheme {
+			r.clientIx = len(i.clientVecs)
+			i.clientVecs = append(i.clientVecs, e.Counter)
+		} else {
+			r.static = &counters{total: e.Total, success: e.Success, fail: e.Fail}
+		}
+		i.routes[e.Index] = r
+	}
+	n := len(i.clientVecs)
+	i.unknown = newClient(registry.UnknownClientLabel, n)
+	i.overflow = newClient(registry.OverflowClientLabel, n)
+	i.overflowTotal = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "grpcmetrics",
+		Name:      "client_id_overflow_total",
+		Help:      `Calls counted under client_id="` + registry.OverflowClientLabel + `" because the client limit was reached.`,
+	})
+	if cfg.clientID != nil {
+		i.useClientFunc(cfg.clientID, cfg.clientLimit, n)
+	} else {
+		i.useSourceID(cfg.clientLimit, n)
+	}
+	i.tracked = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "grpcmetrics",
+		Name:      "client_ids",
+		Help:      "Distinct client_id values currently tracked by the interceptor, fallback values excluded.",
+	}, func() float64 { return float64(i.liveClients()) })
+	return i, nil
+}
+
+func (c *config) validate(m *methodmap.Map) error {
+	var errs []error
+	if c.logger == nil {
+		errs = append(errs, errors.New("WithLogger: nil logger (use zap.NewNop to disable logging)"))
+	}
+	for _, method := range c.dupOutcome {
+		errs = append(errs, fmt.Errorf("WithOutcome: %s given twice", method))
+	}
+	for method, fn := range c.outcomes {
+		if fn == nil {
+			errs = append(errs, fmt.Errorf("WithOutcome: nil classifier for %s", method))
+		}
+		if _, ok := m.Lookup(method); !ok {
+			errs = append(errs, fmt.Errorf("WithOutcome: %s is not in the method map", method))
+		}
+	}
+	if c.clientIDSets > 1 {
+		errs = append(errs, errors.New("WithClientID given more than once"))
+	}
+	if c.clientIDSets == 1 && c.clientID == nil {
+		errs = append(errs, errors.New("WithClientID: nil function"))
+	}
+	if c.limitSets > 1 {
+		errs = append(errs, errors.New("WithClientLimit given more than once"))
+	}
+	if c.clientLimit < 1 || c.clientLimit > MaxClientLimit {
+		errs = append(errs, fmt.Errorf("WithClientLimit: %d is out of range [1, %d]", c.clientLimit, MaxClientLimit))
+	}
+	if c.statusSets > 1 {
+		errs = append(errs, errors.New("WithStatusType given more than once"))
+	}
+	if c.baseSets > 1 {
+		errs = append(errs, errors.New("WithBaseType given more than once"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("interceptor: %w", err)
+	}
+	return nil
+}
+
+// useSourceID keys clients by the request's SourceID.
+func (i *Interceptor) useSourceID(limit, routes int) {
+	t := newClientTable(limit, routes,
+		func(id int64) uint64 { return uint64(id) * 0x9E3779B97F4A7C15 },
+		registry.ClientLabel)
+	i.lookupClient = func(_ context.Context, req any, r *route) *client {
+		id, ok := r.sourceID(req)
+		if !ok {
+			return i.unknown
+		}
+		return i.admitted(t.get(id))
+	}
+	i.removeClient = t.remove
+	i.liveClients = t.live.Load
+}
+
+// useClientFunc keys clients by the label that fn returns.
+func (i *Interceptor) useClientFunc(fn ClientIDFunc, limit, routes int) {
+	seed := maphash.MakeSeed()
+	t := newClientTable(limit, routes,
+		func(s string) uint64 { return maphash.String(seed, s) },
+		func(s string) string { return strings.Clone(s) })
+	i.lookupClient = func(ctx context.Context, req any, _ *route) *client {
+		label := fn(ctx, req)
+		if label == "" {
+			return i.unknown
+		}
+		if !utf8.ValidString(label) || len(label) > MaxClientIDLength {
+			label = sanitizeLabel(label)
+		}
+		return i.admitted(t.get(label))
+	}
+	i.removeClient = t.remove
+	i.liveClients = t.live.Load
+}
+
+// admitted maps a full table's nil to the overflow client.
+func (i *Interceptor) admitted(c *client) *client {
+	if c == nil {
+		i.overflowTotal.Inc()
+		return i.overflow
+	}
+	return c
+}
+
+// sanitizeLabel repairs invalid UTF-8 and cuts label to MaxClientIDLength
+// bytes at a rune boundary.
+func sanitizeLabel(label string) string {
+	label = strings.ToValidUTF8(label, "\uFFFD")
+	if len(label) > MaxClientIDLength {
+		cut := MaxClientIDLength
+		for cut > 0 && !utf8.RuneStart(label[cut]) {
+			cut--
+		}
+		label = label[:cut]
+	}
+	return label
+}
+
+func (r *route) sourceID(req any) (int64, bool) {
+	if r.base != nil {
+		if id, ok := r.base.sourceID(req); ok {
+			return id, true
+		}
+	}
+	return r.rbase.sourceID(req)
+}
+
+// UnaryServerInterceptor returns the interceptor to install with
+// [grpc.ChainUnaryInterceptor]. Place it inside any recovery interceptor, so
+// that it sees (and counts) a handler's panic before recovery turns it into
+// an error.
+func (i *Interceptor) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return i.intercept
+}
+
+func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	e, ok := i.methods.Lookup(info.FullMethod)
+	if !ok {
+		return handler(ctx, req)
+	}
+	r := i.routes[e.Index]
+	cs := r.static
+	if cs == nil {
+		cs = i.lookupClient(ctx, req, r).counters(r.clientIx, e.Counter)
+	}
+	cs.total.Inc()
+	finished := false
+	defer func() {
+		if !finished { // the handler panicked: count it and let the panic go on
+			cs.fail.Inc()
+		}
+	}()
+	resp, err := handler(ctx, req)
+	finished = true
+	if i.failed(r, resp, err) {
+		cs.fail.Inc()
+	} else {
+		cs.success.Inc()
+	}
+	return resp, err
+}
+
+// failed judges a finished call. A panic in a classifier or a status getter
+// is recovered here, logged and judged fail; it never reaches the caller.
+func (i *Interceptor) failed(r *route, resp any, err error) (failed bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			i.logger.Error("grpcmetrics: outcome rule panicked; counting the call as fail",
+				zap.String("method", r.entry.Method), zap.Any("panic", p))
+			failed = true
+		}
+	}()
+	if r.classify != nil {
+		switch r.classify(resp, err) {
+		case Success:
+			return false
+		case Fail:
+			return true
+		}
+	}
+	if err != nil {
+		return true
+	}
+	if r.status != nil {
+		if f, found := r.status.detect(resp); found {
+			return f
+		}
+	}
+	f, _ := r.rstatus.detect(resp)
+	return f
+}
+
+// RemoveClient forgets a client_id value (such as "client_42") and deletes
+// its series from every client-labelled counter, so a client that left for
+// good leaves no series behind. It reports whether anything was removed.
+// Call it together with the registry's RootCoord.RemoveProxy when a proxy's
+// session ends. A call of that client still in flight may count into a
+// deleted series; the client's next call starts new ones.
+func (i *Interceptor) RemoveClient(clientID string) bool {
+	removed := i.removeClient(clientID)
+	for _, fixed := range []*client{i.unknown, i.overflow} {
+		if fixed.label == clientID {
+			for ix := range fixed.routes {
+				fixed.routes[ix].Store(nil) // resolve fresh children on next use
+			}
+		}
+	}
+	for _, vec := range i.clientVecs {
+		if vec.DeletePartialMatch(prometheus.Labels{registry.LabelClientID: clientID}) > 0 {
+			removed = true
+		}
+	}
+	return removed
+}
+
+// Describe implements [prometheus.Collector].
+func (i *Interceptor) Describe(ch chan<- *prometheus.Desc) {
+	i.overflowTotal.Describe(ch)
+	i.tracked.Describe(ch)
+}
+
+// Collect implements [prometheus.Collector].
+func (i *Interceptor) Collect(ch chan<- prometheus.Metric) {
+	i.overflowTotal.Collect(ch)
+	i.tracked.Collect(ch)
+}
