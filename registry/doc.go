@@ -28,6 +28,13 @@
 // in the "status" label; RootCoord and DataNode counters in "type". RootCoord
 // counters also carry "client_id", formatted by [ClientLabel].
 //
+// # Naming lint
+//
+// The seed's irregular names (the *_counter counters without _total, and the
+// camelCase subsystems dataCoord and dataNode) fail Prometheus's naming lint.
+// They are the only allowed exceptions and are listed, with reasons, by
+// [LintExceptions].
+//
 // # Compatibility shim
 //
 // Code written against the seed can keep calling [RegisterRootCoord],
