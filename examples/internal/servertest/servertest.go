@@ -158,3 +158,39 @@ func checkFault(t *testing.T, m fault.Mode, resp proto.Message, err error) {
 		t.Fatalf("unknown mode %q", m)
 	}
 }
+
+// Step is one call of a scenario and the outcome it must have.
+type Step struct {
+	// Name names the subtest.
+	Name string
+	// Call makes the call.
+	Call func(ctx context.Context) (proto.Message, error)
+	// WantCode is the gRPC code of the error; [codes.OK] for a response.
+	WantCode codes.Code
+	// WantErrorCode is the error_code of the response's Milvus status.
+	WantErrorCode commonpb.ErrorCode
+	// Check, if not nil, checks the response further.
+	Check func(t *testing.T, resp proto.Message)
+}
+
+// RunSteps runs the steps in order, each in a subtest.
+func RunSteps(t *testing.T, steps []Step) {
+	t.Helper()
+	for _, s := range steps {
+		t.Run(s.Name, func(t *testing.T) {
+			resp, err := s.Call(t.Context())
+			if status.Code(err) != s.WantCode {
+				t.Fatalf("error = %v, want code %v", err, s.WantCode)
+			}
+			if err != nil {
+				return
+			}
+			if st, ok := StatusOf(resp); ok && st.GetErrorCode() != s.WantErrorCode {
+				t.Fatalf("status = %v, want error_code %v", st, s.WantErrorCode)
+			}
+			if s.Check != nil {
+				s.Check(t, resp)
+			}
+		})
+	}
+}
