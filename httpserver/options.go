@@ -1,0 +1,174 @@
+package httpserver
+
+import (
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/exporter-toolkit/web"
+	"go.uber.org/zap"
+)
+
+// Defaults applied by [New] to the zero fields of [Options].
+const (
+	// DefaultAddr is the listen address Milvus serves its metrics on.
+	DefaultAddr = ":9091"
+	// DefaultMaxRequestsInFlight bounds concurrent scrapes. It matches the
+	// default of node_exporter's --web.max-requests: far more than the few
+	// Prometheus replicas that scrape a target, small enough that a burst of
+	// requests cannot make the process gather its metrics hundreds of times
+	// at once.
+	DefaultMaxRequestsInFlight = 40
+	// DefaultTimeout bounds one scrape. It is larger than Prometheus's
+	// default scrape_timeout (10s), so only a stuck gatherer hits it.
+	DefaultTimeout = 30 * time.Second
+	// DefaultReadHeaderTimeout is the time a client has to send its request
+	// headers, counted from the moment the connection is ready to read. It is
+	// what cuts slowloris connections.
+	DefaultReadHeaderTimeout = 5 * time.Second
+	// DefaultReadTimeout is the time a client has to send its whole request
+	// (scrapes have no body). On TLS connections it also bounds the handshake.
+	DefaultReadTimeout = 10 * time.Second
+	// DefaultWriteTimeoutMargin is added to [Options.Timeout] when
+	// [Options.WriteTimeout] is zero, so that a scrape that hits the handler
+	// timeout can still be answered with 503 before the connection is cut.
+	DefaultWriteTimeoutMargin = 5 * time.Second
+	// DefaultIdleTimeout is how long a keep-alive connection may wait for its
+	// next request. It is longer than the common 1m scrape interval, so a
+	// scraper keeps reusing its connection.
+	DefaultIdleTimeout = 2 * time.Minute
+)
+
+// Options configures a [Server]. The zero value is a sensible default: every
+// zero field takes the default documented on it. Negative limits and
+// durations are rejected by [New]; to effectively disable a limit, set it to
+// a large value.
+type Options struct {
+	// Addr is the TCP address to listen on, in the form accepted by
+	// [net.Listen] ("host:port", ":port"; port 0 picks a free port, see
+	// [Server.Addr]). Default: [DefaultAddr].
+	Addr string
+
+	// Registerer receives the collectors of
+	// [promhttp.InstrumentMetricHandler]:
+	// promhttp_metric_handler_requests_total{code} and
+	// promhttp_metric_handler_requests_in_flight.
+	//
+	// If Registerer is nil and the gatherer given to [New] is also a
+	// [prometheus.Registerer] (as a [*prometheus.Registry] is), they are
+	// registered on the gatherer, so they appear on /metrics like with
+	// [promhttp.Handler]. Otherwise, and when DisableHandlerMetrics is set,
+	// the handler is not instrumented.
+	//
+	// If equal collectors are already registered (a second [Server] on the
+	// same registry), they are reused and shared. Any other registration
+	// error is returned by [New].
+	Registerer prometheus.Registerer
+
+	// DisableHandlerMetrics turns off the instrumentation described on
+	// Registerer.
+	DisableHandlerMetrics bool
+
+	// Logger receives errors from promhttp (gathering, encoding), from the
+	// background serve loop, and the messages of exporter-toolkit (bridged
+	// to [log/slog]). Default: [zap.NewNop].
+	Logger *zap.Logger
+
+	// MaxRequestsInFlight is the number of scrapes served concurrently;
+	// further scrapes are answered with 503 by promhttp (see
+	// [promhttp.HandlerOpts]). Default: [DefaultMaxRequestsInFlight].
+	MaxRequestsInFlight int
+
+	// Timeout bounds one scrape; a scrape that takes longer is answered with
+	// 503 by promhttp (see [promhttp.HandlerOpts]). Default:
+	// [DefaultTimeout].
+	Timeout time.Duration
+
+	// ReadHeaderTimeout is [http.Server.ReadHeaderTimeout]. Default:
+	// [DefaultReadHeaderTimeout].
+	ReadHeaderTimeout time.Duration
+
+	// ReadTimeout is [http.Server.ReadTimeout]. Default:
+	// [DefaultReadTimeout].
+	ReadTimeout time.Duration
+
+	// WriteTimeout is [http.Server.WriteTimeout]. It must exceed Timeout.
+	// Default: Timeout + [DefaultWriteTimeoutMargin].
+	WriteTimeout time.Duration
+
+	// IdleTimeout is [http.Server.IdleTimeout]. Default:
+	// [DefaultIdleTimeout].
+	IdleTimeout time.Duration
+
+	// WebConfigFile is the path of an exporter-toolkit web configuration
+	// file enabling TLS and/or basic authentication (see
+	// [web.Serve] and
+	// https://github.com/prometheus/exporter-toolkit/blob/master/docs/web-configuration.md).
+	// It is validated by [New] and again by [Server.Start]. Default: empty,
+	// plain HTTP without authentication.
+	WebConfigFile string
+}
+
+// withDefaults validates o and returns a copy with every zero field set to
+// its default. Errors name the offending field.
+func (o Options) withDefaults() (Options, error) {
+	if o.Addr == "" {
+		o.Addr = DefaultAddr
+	}
+	if _, _, err := net.SplitHostPort(o.Addr); err != nil {
+		return o, fmt.Errorf("httpserver: invalid Options.Addr %q: %w", o.Addr, err)
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.MaxRequestsInFlight < 0 {
+		return o, fmt.Errorf("httpserver: Options.MaxRequestsInFlight must not be negative, got %d", o.MaxRequestsInFlight)
+	}
+	if o.MaxRequestsInFlight == 0 {
+		o.MaxRequestsInFlight = DefaultMaxRequestsInFlight
+	}
+	durations := []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"Timeout", &o.Timeout, DefaultTimeout},
+		{"ReadHeaderTimeout", &o.ReadHeaderTimeout, DefaultReadHeaderTimeout},
+		{"ReadTimeout", &o.ReadTimeout, DefaultReadTimeout},
+		{"WriteTimeout", &o.WriteTimeout, 0}, // derived from Timeout below
+		{"IdleTimeout", &o.IdleTimeout, DefaultIdleTimeout},
+	}
+	for _, d := range durations {
+		if *d.v < 0 {
+			return o, fmt.Errorf("httpserver: Options.%s must not be negative, got %v", d.name, *d.v)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = o.Timeout + DefaultWriteTimeoutMargin
+	}
+	if o.WriteTimeout <= o.Timeout {
+		return o, fmt.Errorf("httpserver: Options.WriteTimeout (%v) must exceed Options.Timeout (%v), or a timed-out scrape cannot be answered", o.WriteTimeout, o.Timeout)
+	}
+	if err := validateWebConfig(o.WebConfigFile); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// validateWebConfig checks the web configuration file the way
+// exporter-toolkit will read it when serving: it must exist, parse strictly,
+// hold bcrypt hashes for its users and, if it configures TLS, loadable
+// certificates.
+func validateWebConfig(path string) error {
+	if path == "" {
+		return nil
+	}
+	if err := web.Validate(path); err != nil {
+		return fmt.Errorf("httpserver: invalid Options.WebConfigFile %q: %w", path, err)
+	}
+	return nil
+}
