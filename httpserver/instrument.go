@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -57,12 +58,17 @@ func (g *guardRegisterer) Register(c prometheus.Collector) error {
 		return nil
 	}
 	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) && reflect.TypeOf(are.ExistingCollector) == reflect.TypeOf(c) {
+	switch {
+	case !errors.As(err, &are):
+		g.err = fmt.Errorf("httpserver: registering promhttp handler metrics: %w", err)
+	case reflect.TypeOf(are.ExistingCollector) == reflect.TypeOf(c):
 		// An equal collector of the same type: InstrumentMetricHandler
 		// reuses it.
 		return err
+	default:
+		g.err = fmt.Errorf("httpserver: registering promhttp handler metrics: %s is already registered as a %T, which promhttp.InstrumentMetricHandler cannot reuse: %w",
+			describe(c), are.ExistingCollector, err)
 	}
-	g.err = fmt.Errorf("httpserver: registering promhttp handler metrics: %w", err)
 	return prometheus.AlreadyRegisteredError{ExistingCollector: c, NewCollector: c}
 }
 
@@ -79,4 +85,18 @@ func (g *guardRegisterer) MustRegister(cs ...prometheus.Collector) {
 // Unregister forwards to the wrapped registerer.
 func (g *guardRegisterer) Unregister(c prometheus.Collector) bool {
 	return g.reg.Unregister(c)
+}
+
+// describe returns the descriptors of c, for error messages.
+func describe(c prometheus.Collector) string {
+	ch := make(chan *prometheus.Desc)
+	go func() {
+		c.Describe(ch)
+		close(ch)
+	}()
+	var descs []string
+	for d := range ch {
+		descs = append(descs, d.String())
+	}
+	return strings.Join(descs, ", ")
 }
