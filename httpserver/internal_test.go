@@ -25,7 +25,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, 30*time.Second, srv.opts.Timeout)
 	assert.NotNil(t, srv.opts.Logger)
 
-	h := srv.http
+	h := srv.hs
 	assert.Equal(t, ":9091", h.Addr)
 	assert.Equal(t, 5*time.Second, h.ReadHeaderTimeout)
 	assert.Equal(t, 10*time.Second, h.ReadTimeout)
@@ -35,7 +35,7 @@ func TestDefaults(t *testing.T) {
 	t.Run("WriteTimeout follows Timeout", func(t *testing.T) {
 		srv, err := New(prometheus.NewRegistry(), Options{Timeout: time.Minute})
 		require.NoError(t, err)
-		assert.Equal(t, time.Minute+5*time.Second, srv.http.WriteTimeout)
+		assert.Equal(t, time.Minute+5*time.Second, srv.hs.WriteTimeout)
 	})
 	t.Run("explicit values are kept", func(t *testing.T) {
 		o := Options{
@@ -50,11 +50,11 @@ func TestDefaults(t *testing.T) {
 		srv, err := New(prometheus.NewRegistry(), o)
 		require.NoError(t, err)
 		assert.Equal(t, 7, srv.opts.MaxRequestsInFlight)
-		assert.Equal(t, "127.0.0.1:1234", srv.http.Addr)
-		assert.Equal(t, 2*time.Second, srv.http.ReadHeaderTimeout)
-		assert.Equal(t, 3*time.Second, srv.http.ReadTimeout)
-		assert.Equal(t, 4*time.Second, srv.http.WriteTimeout)
-		assert.Equal(t, 5*time.Second, srv.http.IdleTimeout)
+		assert.Equal(t, "127.0.0.1:1234", srv.hs.Addr)
+		assert.Equal(t, 2*time.Second, srv.hs.ReadHeaderTimeout)
+		assert.Equal(t, 3*time.Second, srv.hs.ReadTimeout)
+		assert.Equal(t, 4*time.Second, srv.hs.WriteTimeout)
+		assert.Equal(t, 5*time.Second, srv.hs.IdleTimeout)
 	})
 }
 

@@ -28,7 +28,7 @@ const (
 	// what cuts slowloris connections.
 	DefaultReadHeaderTimeout = 5 * time.Second
 	// DefaultReadTimeout is the time a client has to send its whole request
-	// (scrapes have no body). On TLS connections it also bounds the handshake.
+	// (scrapes have no body).
 	DefaultReadTimeout = 10 * time.Second
 	// DefaultWriteTimeoutMargin is added to [Options.Timeout] when
 	// [Options.WriteTimeout] is zero, so that a scrape that hits the handler
@@ -70,9 +70,12 @@ type Options struct {
 	// Registerer.
 	DisableHandlerMetrics bool
 
-	// Logger receives errors from promhttp (gathering, encoding), from the
-	// background serve loop, and the messages of exporter-toolkit (bridged
-	// to [log/slog]). Default: [zap.NewNop].
+	// Logger receives, at error level, promhttp's errors (gathering,
+	// encoding) and the error that ends the background serve loop; the
+	// messages of exporter-toolkit, bridged from [log/slog] with
+	// [zapslog.NewHandler]; and, at info level, those of net/http itself
+	// (such as TLS handshake failures), through [http.Server.ErrorLog].
+	// Default: [zap.NewNop].
 	Logger *zap.Logger
 
 	// MaxRequestsInFlight is the number of scrapes served concurrently;
@@ -81,12 +84,14 @@ type Options struct {
 	MaxRequestsInFlight int
 
 	// Timeout bounds one scrape; a scrape that takes longer is answered with
-	// 503 by promhttp (see [promhttp.HandlerOpts]). Default:
-	// [DefaultTimeout].
+	// 503 by promhttp (see [promhttp.HandlerOpts]). The gatherer is not
+	// interrupted: until it returns, it keeps holding its
+	// MaxRequestsInFlight slot. Default: [DefaultTimeout].
 	Timeout time.Duration
 
-	// ReadHeaderTimeout is [http.Server.ReadHeaderTimeout]. Default:
-	// [DefaultReadHeaderTimeout].
+	// ReadHeaderTimeout is [http.Server.ReadHeaderTimeout]. net/http also
+	// bounds TLS handshakes by the smallest of ReadHeaderTimeout,
+	// ReadTimeout and WriteTimeout. Default: [DefaultReadHeaderTimeout].
 	ReadHeaderTimeout time.Duration
 
 	// ReadTimeout is [http.Server.ReadTimeout]. Default:

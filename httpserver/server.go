@@ -18,10 +18,10 @@ import (
 // then call [Server.Start] once and [Server.Shutdown] when done. Its methods
 // are safe for concurrent use.
 type Server struct {
-	opts  Options
-	http  *http.Server
-	slog  *slog.Logger
-	ready chan struct{} // closed when the serve loop has ended
+	opts    Options
+	hs      *http.Server
+	slogger *slog.Logger
+	ready   chan struct{} // closed when the serve loop has ended
 
 	mu       sync.Mutex
 	started  bool
@@ -50,7 +50,7 @@ func New(g prometheus.Gatherer, opts Options) (*Server, error) {
 	}
 	return &Server{
 		opts: o,
-		http: &http.Server{
+		hs: &http.Server{
 			Addr:              o.Addr,
 			Handler:           h,
 			ReadHeaderTimeout: o.ReadHeaderTimeout,
@@ -59,8 +59,8 @@ func New(g prometheus.Gatherer, opts Options) (*Server, error) {
 			IdleTimeout:       o.IdleTimeout,
 			ErrorLog:          zap.NewStdLog(o.Logger),
 		},
-		slog:  slogFromZap(o.Logger),
-		ready: make(chan struct{}),
+		slogger: slogFromZap(o.Logger),
+		ready:   make(chan struct{}),
 	}, nil
 }
 
@@ -106,7 +106,7 @@ func (s *Server) startLocked(ln net.Listener) {
 // configuration file is set) until the server is shut down or fails.
 func (s *Server) serve(ln net.Listener) {
 	file := s.opts.WebConfigFile
-	err := web.Serve(ln, s.http, &web.FlagConfig{WebConfigFile: &file}, s.slog)
+	err := web.Serve(ln, s.hs, &web.FlagConfig{WebConfigFile: &file}, s.slogger)
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
@@ -173,9 +173,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
-	if err := s.http.Shutdown(ctx); err != nil {
+	if err := s.hs.Shutdown(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("httpserver: graceful shutdown: %w", err))
-		if cerr := s.http.Close(); cerr != nil {
+		if cerr := s.hs.Close(); cerr != nil {
 			errs = append(errs, fmt.Errorf("httpserver: closing connections: %w", cerr))
 		}
 	}
