@@ -202,3 +202,37 @@ func TestShutdownContextExpires(t *testing.T) {
 		t.Fatal("client still connected after a forced shutdown")
 	}
 }
+
+// TestImmediateShutdown shuts servers down right after Start, racing the
+// background serve loop (plain and TLS): Shutdown must neither hang nor
+// report an error, and the port must be released.
+func TestImmediateShutdown(t *testing.T) {
+	dir := t.TempDir()
+	writeCert(t, dir)
+	tlsConfig := writeWebConfig(t, dir, "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n")
+	tests := []struct {
+		name string
+		opts httpserver.Options
+	}{
+		{"plain", httpserver.Options{Addr: "127.0.0.1:0"}},
+		{"TLS", httpserver.Options{Addr: "127.0.0.1:0", WebConfigFile: tlsConfig}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for range 50 {
+				srv, err := httpserver.New(newRegistry(t), tt.opts)
+				require.NoError(t, err)
+				require.NoError(t, srv.Start())
+				ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+				err = srv.Shutdown(ctx)
+				cancel()
+				require.NoError(t, err)
+				require.NoError(t, srv.Wait())
+
+				ln, err := net.Listen("tcp", srv.Addr())
+				require.NoError(t, err, "port still bound after Shutdown")
+				require.NoError(t, ln.Close())
+			}
+		})
+	}
+}
