@@ -143,10 +143,16 @@ func (c *config) validate(m *methodmap.Map) error {
 		errs = append(errs, fmt.Errorf("WithClientLimit: %d is out of range [1, %d]", c.clientLimit, MaxClientLimit))
 	}
 	if c.statusSets > 1 {
-		errs = append(errs, errors.New("WithStatusType given more than once"))
+		errs = append(errs, errors.New("WithStatusType or WithStatusFunc given more than once"))
+	}
+	if c.nilStatusFunc {
+		errs = append(errs, errors.New("WithStatusFunc: nil function"))
 	}
 	if c.baseSets > 1 {
-		errs = append(errs, errors.New("WithBaseType given more than once"))
+		errs = append(errs, errors.New("WithBaseType or WithSourceIDFunc given more than once"))
+	}
+	if c.nilBaseFunc {
+		errs = append(errs, errors.New("WithSourceIDFunc: nil function"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("interceptor: %w", err)
@@ -257,18 +263,10 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	return resp, err
 }
 
-// failed judges a finished call. A panic in a classifier or a status getter
-// is recovered here, logged and judged fail; it never reaches the caller.
-func (i *Interceptor) failed(r *route, resp any, err error) (failed bool) {
-	defer func() {
-		if p := recover(); p != nil {
-			i.logger.Error("grpcmetrics: outcome rule panicked; counting the call as fail",
-				zap.String("method", r.entry.Method), zap.Any("panic", p))
-			failed = true
-		}
-	}()
+// failed judges a finished call.
+func (i *Interceptor) failed(r *route, resp any, err error) bool {
 	if r.classify != nil {
-		switch r.classify(resp, err) {
+		switch i.classify(r, resp, err) {
 		case Success:
 			return false
 		case Fail:
@@ -285,6 +283,19 @@ func (i *Interceptor) failed(r *route, resp any, err error) (failed bool) {
 	}
 	f, _ := r.rstatus.detect(resp)
 	return f
+}
+
+// classify runs the route's classifier. A panic in it is recovered here,
+// logged and judged [Fail]; it never reaches the caller.
+func (i *Interceptor) classify(r *route, resp any, err error) (o Outcome) {
+	defer func() {
+		if p := recover(); p != nil {
+			i.logger.Error("grpcmetrics: outcome classifier panicked; counting the call as fail",
+				zap.String("method", r.entry.Method), zap.Any("panic", p))
+			o = Fail
+		}
+	}()
+	return r.classify(resp, err)
 }
 
 // RemoveClient forgets a client_id value (such as "client_42") and deletes

@@ -80,15 +80,41 @@ type fixture struct {
 	ic      *interceptor.Interceptor
 }
 
+// typedModes are the two typed ways of reading statuses and SourceIDs.
+var typedModes = map[string][]interceptor.Option{
+	"generic": {interceptor.WithStatusType[*status, errorCode](), interceptor.WithBaseType[*msgBase]()},
+	"func":    {interceptor.WithStatusFunc(statusOf), interceptor.WithSourceIDFunc(sourceIDOf)},
+}
+
+func statusOf(resp any) (failed, found bool) {
+	switch r := resp.(type) {
+	case *status:
+		return r.GetErrorCode() != 0 || r.GetCode() != 0, true
+	case interface{ GetStatus() *status }:
+		s := r.GetStatus()
+		return s.GetErrorCode() != 0 || s.GetCode() != 0, true
+	}
+	return false, false
+}
+
+func sourceIDOf(req any) (int64, bool) {
+	if r, ok := req.(interface{ GetBase() *msgBase }); ok && r.GetBase() != nil {
+		return r.GetBase().GetSourceID(), true
+	}
+	return 0, false
+}
+
 func newFixture(t testing.TB, opts ...interceptor.Option) *fixture {
+	t.Helper()
+	return newModeFixture(t, "generic", opts...)
+}
+
+func newModeFixture(t testing.TB, mode string, opts ...interceptor.Option) *fixture {
 	t.Helper()
 	m := registry.New()
 	methods, err := methodmap.Default(m)
 	require.NoError(t, err)
-	opts = append([]interceptor.Option{
-		interceptor.WithStatusType[*status, errorCode](),
-		interceptor.WithBaseType[*msgBase](),
-	}, opts...)
+	opts = append(append([]interceptor.Option(nil), typedModes[mode]...), opts...)
 	ic, err := interceptor.New(methods, opts...)
 	require.NoError(t, err)
 	return &fixture{metrics: m, ic: ic}
@@ -127,21 +153,23 @@ func TestOutcomes(t *testing.T) {
 		{"grpc error", nil, errBoom, true},
 		{"error with a good status", &status{}, errBoom, true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
-			resp, err := f.call(proxyMethod, &request{}, returns(tt.resp, tt.err))
-			assert.Equal(t, tt.resp, resp, "the response passes through")
-			assert.Equal(t, tt.err, err, "the error passes through")
-			vec := f.metrics.Proxy.CreateCollectionCounter
-			fail := 0.0
-			if tt.wantFail {
-				fail = 1
-			}
-			assert.Equal(t, 1.0, value(vec, registry.TotalLabel))
-			assert.Equal(t, 1-fail, value(vec, registry.SuccessLabel))
-			assert.Equal(t, fail, value(vec, registry.FailLabel))
-		})
+	for mode := range typedModes {
+		for _, tt := range tests {
+			t.Run(mode+"/"+tt.name, func(t *testing.T) {
+				f := newModeFixture(t, mode)
+				resp, err := f.call(proxyMethod, &request{}, returns(tt.resp, tt.err))
+				assert.Equal(t, tt.resp, resp, "the response passes through")
+				assert.Equal(t, tt.err, err, "the error passes through")
+				vec := f.metrics.Proxy.CreateCollectionCounter
+				fail := 0.0
+				if tt.wantFail {
+					fail = 1
+				}
+				assert.Equal(t, 1.0, value(vec, registry.TotalLabel))
+				assert.Equal(t, 1-fail, value(vec, registry.SuccessLabel))
+				assert.Equal(t, fail, value(vec, registry.FailLabel))
+			})
+		}
 	}
 }
 
@@ -174,16 +202,18 @@ func TestClientID(t *testing.T) {
 		{"nil request", nil, registry.UnknownClientLabel},
 		{"request without base", &noStatus{}, registry.UnknownClientLabel},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t)
-			_, err := f.call(rcMethod, tt.req, returns(&status{}, nil))
-			require.NoError(t, err)
-			vec := f.metrics.RootCoord.CreateCollectionCounter
-			assert.Equal(t, 3, testutil.CollectAndCount(vec), "one client: total, success and fail")
-			assert.Equal(t, 1.0, value(vec, tt.want, registry.TotalLabel))
-			assert.Equal(t, 1.0, value(vec, tt.want, registry.SuccessLabel))
-		})
+	for mode := range typedModes {
+		for _, tt := range tests {
+			t.Run(mode+"/"+tt.name, func(t *testing.T) {
+				f := newModeFixture(t, mode)
+				_, err := f.call(rcMethod, tt.req, returns(&status{}, nil))
+				require.NoError(t, err)
+				vec := f.metrics.RootCoord.CreateCollectionCounter
+				assert.Equal(t, 3, testutil.CollectAndCount(vec), "one client: total, success and fail")
+				assert.Equal(t, 1.0, value(vec, tt.want, registry.TotalLabel))
+				assert.Equal(t, 1.0, value(vec, tt.want, registry.SuccessLabel))
+			})
+		}
 	}
 }
 
@@ -354,7 +384,11 @@ func TestNewValidation(t *testing.T) {
 		{"huge limit", methods, []interceptor.Option{interceptor.WithClientLimit(interceptor.MaxClientLimit + 1)}, "out of range"},
 		{"limit twice", methods, []interceptor.Option{interceptor.WithClientLimit(5), interceptor.WithClientLimit(6)}, "WithClientLimit given more than once"},
 		{"nil logger", methods, []interceptor.Option{interceptor.WithLogger(nil)}, "nil logger"},
-		{"status type twice", methods, []interceptor.Option{interceptor.WithStatusType[*status, errorCode](), interceptor.WithStatusType[*status, errorCode]()}, "WithStatusType given more than once"},
+		{"nil status func", methods, []interceptor.Option{interceptor.WithStatusFunc(nil)}, "WithStatusFunc: nil function"},
+		{"nil source id func", methods, []interceptor.Option{interceptor.WithSourceIDFunc(nil)}, "WithSourceIDFunc: nil function"},
+		{"status func and type", methods, []interceptor.Option{interceptor.WithStatusFunc(statusOf), interceptor.WithStatusType[*status, errorCode]()}, "given more than once"},
+		{"base func and type", methods, []interceptor.Option{interceptor.WithSourceIDFunc(sourceIDOf), interceptor.WithBaseType[*msgBase]()}, "WithBaseType or WithSourceIDFunc given more than once"},
+		{"status type twice", methods, []interceptor.Option{interceptor.WithStatusType[*status, errorCode](), interceptor.WithStatusType[*status, errorCode]()}, "WithStatusType or WithStatusFunc given more than once"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -367,7 +401,12 @@ func TestNewValidation(t *testing.T) {
 }
 
 func TestHotPathAllocatesNothing(t *testing.T) {
-	f := newFixture(t)
+	for mode := range typedModes {
+		t.Run(mode, func(t *testing.T) { testHotPathAllocatesNothing(t, newModeFixture(t, mode)) })
+	}
+}
+
+func testHotPathAllocatesNothing(t *testing.T, f *fixture) {
 	ok := returns(&response{Status: &status{}}, nil)
 	bad := returns(&response{Status: &status{ErrorCode: 1}}, nil)
 	errH := returns(nil, errors.New("x"))

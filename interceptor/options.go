@@ -40,6 +40,8 @@ type config struct {
 	statusSets   int
 	base         baseReader
 	baseSets     int
+
+	nilStatusFunc, nilBaseFunc bool
 }
 
 // WithLogger sets the logger for the interceptor's rare events (a panicking
