@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"net"
 	"testing"
 
@@ -34,18 +35,6 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 	"github.com/grpcmetrics/grpcmetrics/registry"
 )
-
-// recoveryInterceptor stands in for go-grpc-middleware/v2's
-// recovery.UnaryServerInterceptor(), which the module does not require: like
-// its default handler it turns a handler panic into codes.Internal.
-func recoveryInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			resp, err = nil, status.Errorf(codes.Internal, "%v", p)
-		}
-	}()
-	return h(ctx, req)
-}
 
 // config is one way of building the interceptor.
 type config struct {
@@ -116,7 +105,14 @@ func newStack(t *testing.T, opts []interceptor.Option, extra func(*grpc.Server))
 	require.NoError(t, s.reg.Register(ic))
 
 	s.proxy, s.rc, s.dn = proxy.New(), rootcoord.New(), datanode.New()
-	s.srv = grpc.NewServer(grpc.ChainUnaryInterceptor(recoveryInterceptor, ic.UnaryServerInterceptor()))
+	s.srv = grpc.NewServer(grpc.ChainUnaryInterceptor(
+		// go-grpc-middleware's recovery, outside, turns the panic the
+		// interceptor passed on into codes.Internal.
+		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandler(func(p any) error {
+			return status.Errorf(codes.Internal, "panic: %v", p)
+		})),
+		ic.UnaryServerInterceptor(),
+	))
 	s.proxy.Register(s.srv)
 	s.rc.Register(s.srv)
 	s.dn.Register(s.srv)
