@@ -1,0 +1,130 @@
+package interceptor_test
+
+import (
+	"context"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
+	"github.com/grpcmetrics/grpcmetrics/interceptor"
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
+	"github.com/grpcmetrics/grpcmetrics/registry"
+)
+
+// FuzzOutcome sends arbitrary requests and responses (decoded from fuzz
+// bytes into Milvus-shaped messages, or nil, typed nil, foreign types)
+// through the default protoreflect rules and the typed ones: the interceptor
+// must never panic and must count exactly one outcome per call.
+func FuzzOutcome(f *testing.F) {
+	st, _ := proto.Marshal(&commonpb.Status{ErrorCode: 1, Code: 3})                                           //nolint:errcheck // seed
+	resp, _ := proto.Marshal(&milvuspb.DescribeCollectionResponse{Status: &commonpb.Status{Code: 1}})         //nolint:errcheck // seed
+	req, _ := proto.Marshal(&milvuspb.DescribeCollectionRequest{Base: &commonpb.MsgBase{SourceID: -1 << 63}}) //nolint:errcheck // seed
+	for k := range byte(8) {
+		f.Add(k, st, req)
+		f.Add(k, resp, req)
+		f.Add(k, []byte{0xff, 0x01}, []byte{})
+	}
+	m := registry.New()
+	methods, err := methodmap.Default(m)
+	if err != nil {
+		f.Fatal(err)
+	}
+	var ics []grpc.UnaryServerInterceptor
+	for _, opts := range [][]interceptor.Option{nil, {
+		interceptor.WithStatusType[*commonpb.Status, commonpb.ErrorCode](),
+		interceptor.WithBaseType[*commonpb.MsgBase](),
+	}} {
+		ic, err := interceptor.New(methods, append(opts, interceptor.WithClientLimit(64))...)
+		if err != nil {
+			f.Fatal(err)
+		}
+		ics = append(ics, ic.UnaryServerInterceptor())
+	}
+	info := &grpc.UnaryServerInfo{FullMethod: "/milvus.proto.rootcoord.RootCoord/DescribeCollection"}
+	f.Fuzz(func(t *testing.T, kind byte, respBytes, reqBytes []byte) {
+		var r any
+		switch kind % 8 {
+		case 0:
+			r = nil
+		case 1:
+			r = (*milvuspb.DescribeCollectionResponse)(nil)
+		case 2:
+			r = (*commonpb.Status)(nil)
+		case 3:
+			s := &commonpb.Status{}
+			_ = proto.Unmarshal(respBytes, s) //nolint:errcheck // a partial message is a fine input
+			r = s
+		case 4:
+			d := &milvuspb.DescribeCollectionResponse{}
+			_ = proto.Unmarshal(respBytes, d) //nolint:errcheck // as above
+			r = d
+		case 5:
+			r = &milvuspb.DummyResponse{}
+		case 6:
+			r = string(respBytes)
+		case 7:
+			r = &milvuspb.BoolResponse{}
+		}
+		q := &milvuspb.DescribeCollectionRequest{}
+		_ = proto.Unmarshal(reqBytes, q) //nolint:errcheck // as above
+		var req any = q
+		if kind&0x80 != 0 {
+			req = (*milvuspb.DescribeCollectionRequest)(nil)
+		}
+		for _, icpt := range ics {
+			if _, err := icpt(context.Background(), req, info, returns(r, nil)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// FuzzClientLabel feeds arbitrary client IDs (invalid UTF-8, huge strings)
+// through WithClientID: no panic, and every label is valid UTF-8 of at most
+// MaxClientIDLength bytes.
+func FuzzClientLabel(f *testing.F) {
+	for _, s := range []string{"", "client_1", "\xff\xfe", string(make([]byte, 1000)), "é" + string(make([]byte, 127))} {
+		f.Add(s)
+	}
+	m := registry.New()
+	methods, err := methodmap.Default(m)
+	if err != nil {
+		f.Fatal(err)
+	}
+	ic, err := interceptor.New(methods, interceptor.WithClientLimit(16), interceptor.WithClientID(func(_ context.Context, req any) string {
+		s, _ := req.(string)
+		return s
+	}))
+	if err != nil {
+		f.Fatal(err)
+	}
+	icpt := ic.UnaryServerInterceptor()
+	info := &grpc.UnaryServerInfo{FullMethod: "/milvus.proto.rootcoord.RootCoord/ShowSegments"}
+	f.Fuzz(func(t *testing.T, id string) {
+		if _, err := icpt(context.Background(), id, info, returns(nil, nil)); err != nil {
+			t.Fatal(err)
+		}
+		ch := make(chan prometheus.Metric, 256)
+		go func() {
+			m.RootCoord.ShowSegmentsCounter.Collect(ch)
+			close(ch)
+		}()
+		for metric := range ch {
+			pb := new(dto.Metric)
+			if err := metric.Write(pb); err != nil {
+				t.Fatal(err)
+			}
+			for _, lp := range pb.GetLabel() {
+				if !utf8.ValidString(lp.GetValue()) || len(lp.GetValue()) > interceptor.MaxClientIDLength {
+					t.Fatalf("bad label value %q", lp.GetValue())
+				}
+			}
+		}
+	})
+}
