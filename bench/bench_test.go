@@ -186,6 +186,14 @@ func BenchmarkE2E(b *testing.B) {
 		opts func(b *testing.B) []grpc.ServerOption
 	}{
 		{"none", func(*testing.B) []grpc.ServerOption { return nil }},
+		// noop-interceptor isolates what gRPC itself spends once any unary
+		// interceptor is installed.
+		{"noop-interceptor", func(*testing.B) []grpc.ServerOption {
+			return []grpc.ServerOption{grpc.ChainUnaryInterceptor(
+				func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+					return h(ctx, req)
+				})}
+		}},
 		{"grpcmetrics-func", func(b *testing.B) []grpc.ServerOption {
 			_, ic, _ := newGRPCMetrics(b, funcOpts()...)
 			return []grpc.ServerOption{grpc.ChainUnaryInterceptor(ic.UnaryServerInterceptor())}
@@ -231,8 +239,8 @@ func BenchmarkE2E(b *testing.B) {
 // BenchmarkScrape gathers and text-encodes, as promhttp does (without gzip),
 // the 14 RootCoord counters holding 1,000 clients' series: once as the
 // registry's counters filled by the interceptor (with the interceptor's own
-// two metrics registered too, as deployed), once as plain CounterVecs
-// holding the same series and values.
+// two metrics registered too, as deployed), once as those counters alone, and
+// once as plain CounterVecs holding the same series and values.
 func BenchmarkScrape(b *testing.B) {
 	const clients = 1000
 	m := registry.New()
@@ -245,11 +253,13 @@ func BenchmarkScrape(b *testing.B) {
 		b.Fatal(err)
 	}
 	icReg := prometheus.NewRegistry()
+	countersReg := prometheus.NewRegistry() // the same 14 counters, without ic
 	var rcVecs []*prometheus.CounterVec
 	for _, e := range mm.Entries() {
 		if e.Scheme == methodmap.ClientTypeScheme {
 			rcVecs = append(rcVecs, e.Counter)
 			icReg.MustRegister(e.Counter)
+			countersReg.MustRegister(e.Counter)
 		}
 	}
 	if len(rcVecs) != 14 {
@@ -322,5 +332,6 @@ func BenchmarkScrape(b *testing.B) {
 		b.ReportMetric(float64(buf.Len()), "bytes")
 	}
 	b.Run("grpcmetrics-"+strconv.Itoa(clients)+"-clients", func(b *testing.B) { scrape(b, icReg) })
+	b.Run("grpcmetrics-counters-only-"+strconv.Itoa(clients)+"-clients", func(b *testing.B) { scrape(b, countersReg) })
 	b.Run("plain-countervec-"+strconv.Itoa(clients)+"-clients", func(b *testing.B) { scrape(b, plainReg) })
 }
