@@ -146,8 +146,8 @@ func (f StatusFunc) detect(resp any) (failed, found bool) { return f(resp) }
 // WithStatusFunc makes the interceptor judge responses with fn, the fastest
 // path of all: a type switch written against the caller's own generated
 // types compiles to cached type assertions, where the generic
-// [WithStatusType] needs a run-time interface lookup per call (about 6 ns
-// more on a 2-core machine). For Milvus:
+// [WithStatusType] needs a run-time interface lookup per call (about 8 ns
+// more per call in BENCHMARKS.md). For Milvus:
 //
 //	func milvusStatus(resp any) (failed, found bool) {
 //		switch r := resp.(type) {
