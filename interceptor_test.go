@@ -23,6 +23,7 @@ import (
 
 	"github.com/grpcmetrics/grpcmetrics/examples/datanode"
 	"github.com/grpcmetrics/grpcmetrics/examples/fault"
+	"github.com/grpcmetrics/grpcmetrics/examples/milvustype"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/datapb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/internalpb"
@@ -42,27 +43,6 @@ type config struct {
 	opts []interceptor.Option
 }
 
-func milvusStatus(resp any) (failed, found bool) {
-	switch r := resp.(type) {
-	case *commonpb.Status:
-		return r.GetErrorCode() != 0 || r.GetCode() != 0, true
-	case interface{ GetStatus() *commonpb.Status }:
-		s := r.GetStatus()
-		return s.GetErrorCode() != 0 || s.GetCode() != 0, true
-	}
-	return false, false
-}
-
-func milvusSourceID(req any) (int64, bool) {
-	switch r := req.(type) {
-	case interface{ GetBase() *commonpb.MsgBase }:
-		if b := r.GetBase(); b != nil {
-			return b.GetSourceID(), true
-		}
-	}
-	return 0, false
-}
-
 var configs = []config{
 	{name: "protoreflect"},
 	{name: "typed", opts: []interceptor.Option{
@@ -70,8 +50,8 @@ var configs = []config{
 		interceptor.WithBaseType[*commonpb.MsgBase](),
 	}},
 	{name: "func", opts: []interceptor.Option{
-		interceptor.WithStatusFunc(milvusStatus),
-		interceptor.WithSourceIDFunc(milvusSourceID),
+		interceptor.WithStatusFunc(milvustype.StatusOf),
+		interceptor.WithSourceIDFunc(milvustype.SourceIDOf),
 	}},
 }
 
@@ -151,7 +131,7 @@ func base() *commonpb.MsgBase { return &commonpb.MsgBase{SourceID: 7} }
 func mustOK(t *testing.T, resp proto.Message, err error) {
 	t.Helper()
 	require.NoError(t, err)
-	failed, found := milvusStatus(resp)
+	failed, found := milvustype.StatusOf(resp)
 	require.True(t, found)
 	require.False(t, failed, "setup step failed: %v", resp)
 }
@@ -502,7 +482,7 @@ func TestEveryRoute(t *testing.T) {
 					resp, err := rcase.call(ctx, s)
 					require.NoError(t, err)
 					if rcase.hasStatus {
-						failed, found := milvusStatus(resp)
+						failed, found := milvustype.StatusOf(resp)
 						require.True(t, found)
 						require.Equal(t, rcase.plainFails, failed, "plain call status: %v", resp)
 					}
@@ -521,7 +501,7 @@ func TestEveryRoute(t *testing.T) {
 						default:
 							require.NoError(t, err, "mode %s", mode)
 							if rcase.hasStatus {
-								failed, found := milvusStatus(resp)
+								failed, found := milvustype.StatusOf(resp)
 								require.True(t, found)
 								require.True(t, failed, "mode %s: %v", mode, resp)
 								wantFail++

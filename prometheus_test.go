@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/fault"
+	"github.com/grpcmetrics/grpcmetrics/examples/milvustype"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
@@ -51,24 +52,6 @@ func promRequireBinary(t *testing.T, name string) string {
 	return path
 }
 
-func promStatusOf(resp any) (failed, found bool) {
-	switch r := resp.(type) {
-	case *commonpb.Status:
-		return r.GetErrorCode() != 0 || r.GetCode() != 0, true
-	case interface{ GetStatus() *commonpb.Status }:
-		s := r.GetStatus()
-		return s.GetErrorCode() != 0 || s.GetCode() != 0, true
-	}
-	return false, false
-}
-
-func promSourceIDOf(req any) (int64, bool) {
-	if r, ok := req.(interface{ GetBase() *commonpb.MsgBase }); ok && r.GetBase() != nil {
-		return r.GetBase().GetSourceID(), true
-	}
-	return 0, false
-}
-
 // promStack is the demo's wiring: the example proxy and rootcoord servers on
 // loopback TCP behind recovery and the interceptor, and the /metrics server.
 type promStack struct {
@@ -89,8 +72,8 @@ func promNewStack(t *testing.T) *promStack {
 		t.Fatal(err)
 	}
 	ic, err := interceptor.New(methods,
-		interceptor.WithStatusFunc(promStatusOf),
-		interceptor.WithSourceIDFunc(promSourceIDOf),
+		interceptor.WithStatusFunc(milvustype.StatusOf),
+		interceptor.WithSourceIDFunc(milvustype.SourceIDOf),
 	)
 	if err != nil {
 		t.Fatal(err)

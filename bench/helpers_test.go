@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
+	"github.com/grpcmetrics/grpcmetrics/examples/milvustype"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
@@ -18,26 +19,6 @@ const (
 	proxyMethod    = "/milvus.proto.milvus.MilvusService/DescribeCollection"
 	unmappedMethod = "/milvus.proto.query.QueryCoord/ShowCollections"
 )
-
-// milvusStatus is the non-generic status rule of WithStatusFunc's doc.
-func milvusStatus(resp any) (failed, found bool) {
-	switch r := resp.(type) {
-	case *commonpb.Status:
-		return r.GetErrorCode() != 0 || r.GetCode() != 0, true
-	case interface{ GetStatus() *commonpb.Status }:
-		s := r.GetStatus()
-		return s.GetErrorCode() != 0 || s.GetCode() != 0, true
-	}
-	return false, false
-}
-
-// milvusSourceID is the non-generic SourceID rule of WithSourceIDFunc's doc.
-func milvusSourceID(req any) (int64, bool) {
-	if r, ok := req.(interface{ GetBase() *commonpb.MsgBase }); ok && r.GetBase() != nil {
-		return r.GetBase().GetSourceID(), true
-	}
-	return 0, false
-}
 
 // modes are the three ways to configure status and SourceID detection.
 var modes = []struct {
@@ -54,8 +35,8 @@ var modes = []struct {
 
 func funcOpts() []interceptor.Option {
 	return []interceptor.Option{
-		interceptor.WithStatusFunc(milvusStatus),
-		interceptor.WithSourceIDFunc(milvusSourceID),
+		interceptor.WithStatusFunc(milvustype.StatusOf),
+		interceptor.WithSourceIDFunc(milvustype.SourceIDOf),
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/fault"
+	"github.com/grpcmetrics/grpcmetrics/examples/milvustype"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
@@ -50,26 +51,6 @@ func main() {
 	}
 }
 
-// statusOf and sourceIDOf are the typed fast paths for the example's
-// generated Milvus types.
-func statusOf(resp any) (failed, found bool) {
-	switch r := resp.(type) {
-	case *commonpb.Status:
-		return r.GetErrorCode() != 0 || r.GetCode() != 0, true
-	case interface{ GetStatus() *commonpb.Status }:
-		s := r.GetStatus()
-		return s.GetErrorCode() != 0 || s.GetCode() != 0, true
-	}
-	return false, false
-}
-
-func sourceIDOf(req any) (int64, bool) {
-	if r, ok := req.(interface{ GetBase() *commonpb.MsgBase }); ok && r.GetBase() != nil {
-		return r.GetBase().GetSourceID(), true
-	}
-	return 0, false
-}
-
 func run(ctx context.Context, metricsAddr string, out io.Writer) error {
 	logger, err := zap.NewDevelopment()
 	if err != nil {
@@ -88,8 +69,8 @@ func run(ctx context.Context, metricsAddr string, out io.Writer) error {
 	}
 	ic, err := interceptor.New(methods,
 		interceptor.WithLogger(logger),
-		interceptor.WithStatusFunc(statusOf),
-		interceptor.WithSourceIDFunc(sourceIDOf),
+		interceptor.WithStatusFunc(milvustype.StatusOf),
+		interceptor.WithSourceIDFunc(milvustype.SourceIDOf),
 	)
 	if err != nil {
 		return err
