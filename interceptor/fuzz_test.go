@@ -7,8 +7,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
@@ -25,7 +27,7 @@ func FuzzOutcome(f *testing.F) {
 	st, _ := proto.Marshal(&commonpb.Status{ErrorCode: 1, Code: 3})                                           //nolint:errcheck // seed
 	resp, _ := proto.Marshal(&milvuspb.DescribeCollectionResponse{Status: &commonpb.Status{Code: 1}})         //nolint:errcheck // seed
 	req, _ := proto.Marshal(&milvuspb.DescribeCollectionRequest{Base: &commonpb.MsgBase{SourceID: -1 << 63}}) //nolint:errcheck // seed
-	for k := range byte(8) {
+	for k := range byte(10) {
 		f.Add(k, st, req)
 		f.Add(k, resp, req)
 		f.Add(k, []byte{0xff, 0x01}, []byte{})
@@ -49,7 +51,7 @@ func FuzzOutcome(f *testing.F) {
 	info := &grpc.UnaryServerInfo{FullMethod: "/milvus.proto.rootcoord.RootCoord/DescribeCollection"}
 	f.Fuzz(func(t *testing.T, kind byte, respBytes, reqBytes []byte) {
 		var r any
-		switch kind % 8 {
+		switch kind % 10 {
 		case 0:
 			r = nil
 		case 1:
@@ -70,6 +72,12 @@ func FuzzOutcome(f *testing.F) {
 			r = string(respBytes)
 		case 7:
 			r = &milvuspb.BoolResponse{}
+		case 8: // a status of another shape: google.rpc.Status
+			g := &spb.Status{}
+			_ = proto.Unmarshal(respBytes, g) //nolint:errcheck // as above
+			r = g
+		case 9: // a "status" that is not a message
+			r = wrapperspb.String(string(respBytes))
 		}
 		q := &milvuspb.DescribeCollectionRequest{}
 		_ = proto.Unmarshal(reqBytes, q) //nolint:errcheck // as above
