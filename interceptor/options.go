@@ -44,8 +44,8 @@ type config struct {
 	nilStatusFunc, nilBaseFunc bool
 }
 
-// WithLogger sets the logger for the interceptor's rare events (a panicking
-// classifier, an invalid client label). The default is [zap.NewNop]. Nothing
+// WithLogger sets the logger for the interceptor's rare events (today only a
+// panicking [Classifier]). The default is [zap.NewNop]. Nothing
 // is logged per call.
 func WithLogger(l *zap.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
