@@ -13,12 +13,6 @@ type BaseMessage interface {
 	GetSourceID() int64
 }
 
-// baseReader finds the SourceID in a request; ok is false when the request
-// has no base.
-type baseReader interface {
-	sourceID(req any) (id int64, ok bool)
-}
-
 // WithBaseType makes the interceptor read the client's SourceID by type
 // assertion alone: a request with a GetBase() B method gives
 // GetBase().GetSourceID(), and a nil base gives the fallback label. This is
@@ -30,14 +24,12 @@ type baseReader interface {
 // [New]).
 func WithBaseType[B BaseMessage]() Option {
 	return optionFunc(func(c *config) {
-		c.base = typedBase[B]{}
+		c.base = typedBase[B]
 		c.baseSets++
 	})
 }
 
-type typedBase[B BaseMessage] struct{}
-
-func (typedBase[B]) sourceID(req any) (int64, bool) {
+func typedBase[B BaseMessage](req any) (int64, bool) {
 	r, ok := req.(interface{ GetBase() B })
 	if !ok {
 		return 0, false
@@ -109,8 +101,6 @@ func newBaseShape(desc protoreflect.MessageDescriptor) *baseShape {
 // request has no MsgBase, and the protoreflect rule then has a look. See
 // [WithSourceIDFunc].
 type SourceIDFunc func(req any) (id int64, ok bool)
-
-func (f SourceIDFunc) sourceID(req any) (int64, bool) { return f(req) }
 
 // WithSourceIDFunc makes the interceptor read SourceIDs with fn, the fastest
 // path, for the same reason as [WithStatusFunc]. For Milvus:

@@ -45,24 +45,26 @@ func (c *client) counters(idx int, vec *prometheus.CounterVec) *counters {
 
 // slot is one occupied place of a clientTable; dead marks a removed client,
 // whose place stays taken until the next rebuild.
-type slot[K comparable] struct {
-	key  K
+type slot struct {
+	key  uint64
+	str  string // the client's own string key, "" when keyed by SourceID
 	c    *client
 	dead atomic.Bool
 }
 
 // clientTable maps client keys to clients, with at most limit live clients.
-// Reads are lock-free: an open-addressing table of atomic pointers, probed
-// linearly, that is never more than half full. Writers (a new client, a
-// removal) are serialised by mu and publish a rebuilt table when removed
-// clients have used up the free places.
-type clientTable[K comparable] struct {
-	hash   func(K) uint64
-	label  func(K) string
+// A client is keyed either by its SourceID (key = the SourceID, str = "") or
+// by its label (key = a seeded hash of the label, str = the label, so that a
+// hash collision never merges two clients). Reads are lock-free: an
+// open-addressing table of atomic pointers, probed linearly, that is never
+// more than half full. Writers (a new client, a removal) are serialised by mu
+// and publish a rebuilt table when removed clients have used up the free
+// places.
+type clientTable struct {
 	limit  int
 	routes int
 
-	slots atomic.Pointer[[]atomic.Pointer[slot[K]]]
+	slots atomic.Pointer[[]atomic.Pointer[slot]]
 	live  atomic.Int64
 	shift uint // 64 - log2(len(slots))
 
@@ -70,35 +72,28 @@ type clientTable[K comparable] struct {
 	used int // occupied places, dead ones included; guarded by mu
 }
 
-func newClientTable[K comparable](limit, routes int, hash func(K) uint64, label func(K) string) *clientTable[K] {
+func newClientTable(limit, routes int) *clientTable {
 	// A power of two at least twice limit+1 keeps the table at most half full.
 	size := 1 << bits.Len(uint(2*limit+1))
-	t := &clientTable[K]{hash: hash, label: label, limit: limit, routes: routes, shift: uint(64 - bits.TrailingZeros(uint(size)))}
-	s := make([]atomic.Pointer[slot[K]], size)
+	t := &clientTable{limit: limit, routes: routes, shift: uint(64 - bits.TrailingZeros(uint(size)))}
+	s := make([]atomic.Pointer[slot], size)
 	t.slots.Store(&s)
 	return t
 }
 
-// get returns the client of key, admitting it if the limit allows, or nil if
-// the table is full.
-func (t *clientTable[K]) get(key K) *client {
-	if c := t.find(*t.slots.Load(), key); c != nil {
-		return c
-	}
-	if t.live.Load() >= int64(t.limit) {
-		return nil
-	}
-	return t.admit(key)
-}
+// index is the first place to probe for key.
+func (t *clientTable) index(key uint64) uint64 { return key * 0x9E3779B97F4A7C15 >> t.shift }
 
-func (t *clientTable[K]) find(s []atomic.Pointer[slot[K]], key K) *client {
+// get returns the client of (key, str), or nil if it is not in the table.
+func (t *clientTable) get(key uint64, str string) *client {
+	s := *t.slots.Load()
 	mask := uint64(len(s) - 1)
-	for i := t.hash(key) >> t.shift; ; i = (i + 1) & mask {
+	for i := t.index(key); ; i = (i + 1) & mask {
 		p := s[i].Load()
 		if p == nil {
 			return nil
 		}
-		if p.key == key {
+		if p.key == key && (len(str) == 0 || p.str == str) {
 			if p.dead.Load() {
 				return nil
 			}
@@ -107,29 +102,31 @@ func (t *clientTable[K]) find(s []atomic.Pointer[slot[K]], key K) *client {
 	}
 }
 
-func (t *clientTable[K]) admit(key K) *client {
+// admit returns the client of (key, str), adding it with the label that
+// label returns if the limit allows, or nil if the table is full.
+func (t *clientTable) admit(key uint64, str string, label func() string) *client {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := *t.slots.Load()
-	if c := t.find(s, key); c != nil {
+	if c := t.get(key, str); c != nil {
 		return c // admitted by a concurrent caller
 	}
 	if t.live.Load() >= int64(t.limit) {
 		return nil
 	}
+	s := *t.slots.Load()
 	if 2*(t.used+1) > len(s) {
 		s = t.rebuild(s)
 	}
 	mask := uint64(len(s) - 1)
-	p := &slot[K]{key: key, c: newClient(t.label(key), t.routes)}
-	for i := t.hash(key) >> t.shift; ; i = (i + 1) & mask {
+	p := &slot{key: key, str: str, c: newClient(label(), t.routes)}
+	for i := t.index(key); ; i = (i + 1) & mask {
 		old := s[i].Load()
 		if old == nil {
 			t.used++
 			s[i].Store(p)
 			break
 		}
-		if old.key == key { // a removed client comes back: replace its place
+		if old.key == key && old.str == str { // a removed client comes back: replace its place
 			s[i].Store(p)
 			break
 		}
@@ -140,8 +137,8 @@ func (t *clientTable[K]) admit(key K) *client {
 
 // rebuild publishes a table of the same size holding only live clients.
 // Readers still probing the old one see a consistent, older view.
-func (t *clientTable[K]) rebuild(old []atomic.Pointer[slot[K]]) []atomic.Pointer[slot[K]] {
-	s := make([]atomic.Pointer[slot[K]], len(old))
+func (t *clientTable) rebuild(old []atomic.Pointer[slot]) []atomic.Pointer[slot] {
+	s := make([]atomic.Pointer[slot], len(old))
 	mask := uint64(len(s) - 1)
 	t.used = 0
 	for i := range old {
@@ -149,7 +146,7 @@ func (t *clientTable[K]) rebuild(old []atomic.Pointer[slot[K]]) []atomic.Pointer
 		if p == nil || p.dead.Load() {
 			continue
 		}
-		for j := t.hash(p.key) >> t.shift; ; j = (j + 1) & mask {
+		for j := t.index(p.key); ; j = (j + 1) & mask {
 			if s[j].Load() == nil {
 				s[j].Store(p)
 				t.used++
@@ -163,7 +160,7 @@ func (t *clientTable[K]) rebuild(old []atomic.Pointer[slot[K]]) []atomic.Pointer
 
 // remove marks every live client labelled label as removed and reports
 // whether there was one.
-func (t *clientTable[K]) remove(label string) bool {
+func (t *clientTable) remove(label string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := *t.slots.Load()

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
+	"github.com/grpcmetrics/grpcmetrics/internal/strtab"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 	"github.com/grpcmetrics/grpcmetrics/registry"
 )
@@ -22,14 +23,17 @@ import (
 // and tracked clients), which the caller registers.
 type Interceptor struct {
 	methods *methodmap.Map
-	routes  []*route // by methodmap.Entry.Index
+	table   *strtab.Table[*route] // full method name to route
+	routes  []*route              // by methodmap.Entry.Index
 	logger  *zap.Logger
 
-	// lookupClient returns the client of a call on a client-scheme route.
-	lookupClient func(ctx context.Context, req any, r *route) *client
-	removeClient func(label string) bool
-	liveClients  func() int64
-	clientVecs   []*prometheus.CounterVec
+	status   StatusFunc   // nil: the protoreflect rule alone
+	base     SourceIDFunc // nil: the protoreflect rule alone
+	clientID ClientIDFunc // nil: clients are keyed by SourceID
+	seed     maphash.Seed // hashes clientID's labels
+
+	clients    *clientTable
+	clientVecs []*prometheus.CounterVec
 
 	unknown  *client // calls without a client ID
 	overflow *client // calls beyond the client limit
@@ -43,9 +47,7 @@ type route struct {
 	static   *counters  // non-nil unless the scheme has a client_id
 	clientIx int        // index among client-scheme routes
 	classify Classifier // nil for the default rule
-	status   statusDetector
 	rstatus  reflectStatus
-	base     baseReader
 	rbase    reflectBase
 }
 
@@ -81,19 +83,31 @@ func New(m *methodmap.Map, opts ...Option) (*Interceptor, error) {
 	if err := cfg.validate(m); err != nil {
 		return nil, err
 	}
-	i := &Interceptor{methods: m, logger: cfg.logger}
-	i.routes = make([]*route, m.Len())
-	for _, e := range m.Entries() {
-		r := &route{entry: e, classify: cfg.outcomes[e.Method], status: cfg.status, base: cfg.base}
+	i := &Interceptor{
+		methods:  m,
+		logger:   cfg.logger,
+		status:   cfg.status,
+		base:     cfg.base,
+		clientID: cfg.clientID,
+		seed:     maphash.MakeSeed(),
+	}
+	entries := m.Entries()
+	i.routes = make([]*route, len(entries))
+	methods := make([]string, len(entries))
+	for ix, e := range entries {
+		r := &route{entry: e, classify: cfg.outcomes[e.Method]}
 		if e.Scheme == methodmap.ClientTypeScheme {
 			r.clientIx = len(i.clientVecs)
 			i.clientVecs = append(i.clientVecs, e.Counter)
 		} else {
 			r.static = &counters{total: e.Total, success: e.Success, fail: e.Fail}
 		}
-		i.routes[e.Index] = r
+		i.routes[ix] = r
+		methods[ix] = e.Method
 	}
+	i.table = strtab.New(methods, i.routes)
 	n := len(i.clientVecs)
+	i.clients = newClientTable(cfg.clientLimit, n)
 	i.unknown = newClient(registry.UnknownClientLabel, n)
 	i.overflow = newClient(registry.OverflowClientLabel, n)
 	i.overflowTotal = prometheus.NewCounter(prometheus.CounterOpts{
@@ -101,16 +115,11 @@ func New(m *methodmap.Map, opts ...Option) (*Interceptor, error) {
 		Name:      "client_id_overflow_total",
 		Help:      `Calls counted under client_id="` + registry.OverflowClientLabel + `" because the client limit was reached.`,
 	})
-	if cfg.clientID != nil {
-		i.useClientFunc(cfg.clientID, cfg.clientLimit, n)
-	} else {
-		i.useSourceID(cfg.clientLimit, n)
-	}
 	i.tracked = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Namespace: "grpcmetrics",
 		Name:      "client_ids",
 		Help:      "Distinct client_id values currently tracked by the interceptor, fallback values excluded.",
-	}, func() float64 { return float64(i.liveClients()) })
+	}, func() float64 { return float64(i.clients.live.Load()) })
 	return i, nil
 }
 
@@ -160,40 +169,38 @@ func (c *config) validate(m *methodmap.Map) error {
 	return nil
 }
 
-// useSourceID keys clients by the request's SourceID.
-func (i *Interceptor) useSourceID(limit, routes int) {
-	t := newClientTable(limit, routes,
-		func(id int64) uint64 { return uint64(id) * 0x9E3779B97F4A7C15 },
-		registry.ClientLabel)
-	i.lookupClient = func(_ context.Context, req any, r *route) *client {
-		id, ok := r.sourceID(req)
-		if !ok {
-			return i.unknown
-		}
-		return i.admitted(t.get(id))
+// clientOf returns the client of a call on a client-scheme route.
+func (i *Interceptor) clientOf(ctx context.Context, req any, r *route) *client {
+	if i.clientID != nil {
+		return i.clientByLabel(ctx, req)
 	}
-	i.removeClient = t.remove
-	i.liveClients = t.live.Load
+	id, ok := i.sourceID(req, r)
+	if !ok {
+		return i.unknown
+	}
+	if c := i.clients.get(uint64(id), ""); c != nil {
+		return c
+	}
+	return i.admitted(i.clients.admit(uint64(id), "", func() string { return registry.ClientLabel(id) }))
 }
 
-// useClientFunc keys clients by the label that fn returns.
-func (i *Interceptor) useClientFunc(fn ClientIDFunc, limit, routes int) {
-	seed := maphash.MakeSeed()
-	t := newClientTable(limit, routes,
-		func(s string) uint64 { return maphash.String(seed, s) },
-		func(s string) string { return strings.Clone(s) })
-	i.lookupClient = func(ctx context.Context, req any, _ *route) *client {
-		label := fn(ctx, req)
-		if label == "" {
-			return i.unknown
-		}
-		if !utf8.ValidString(label) || len(label) > MaxClientIDLength {
-			label = sanitizeLabel(label)
-		}
-		return i.admitted(t.get(label))
+// clientByLabel returns the client that the WithClientID function names.
+func (i *Interceptor) clientByLabel(ctx context.Context, req any) *client {
+	label := i.clientID(ctx, req)
+	if label == "" {
+		return i.unknown
 	}
-	i.removeClient = t.remove
-	i.liveClients = t.live.Load
+	if !utf8.ValidString(label) || len(label) > MaxClientIDLength {
+		label = sanitizeLabel(label)
+	}
+	key := maphash.String(i.seed, label)
+	if c := i.clients.get(key, label); c != nil {
+		return c
+	}
+	// Clone: the table outlives the call, and label may share memory with
+	// the request.
+	owned := strings.Clone(label)
+	return i.admitted(i.clients.admit(key, owned, func() string { return owned }))
 }
 
 // admitted maps a full table's nil to the overflow client.
@@ -219,9 +226,9 @@ func sanitizeLabel(label string) string {
 	return label
 }
 
-func (r *route) sourceID(req any) (int64, bool) {
-	if r.base != nil {
-		if id, ok := r.base.sourceID(req); ok {
+func (i *Interceptor) sourceID(req any, r *route) (int64, bool) {
+	if i.base != nil {
+		if id, ok := i.base(req); ok {
 			return id, true
 		}
 	}
@@ -237,14 +244,13 @@ func (i *Interceptor) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 }
 
 func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	e, ok := i.methods.Lookup(info.FullMethod)
+	r, ok := i.table.Get(info.FullMethod)
 	if !ok {
 		return handler(ctx, req)
 	}
-	r := i.routes[e.Index]
 	cs := r.static
 	if cs == nil {
-		cs = i.lookupClient(ctx, req, r).counters(r.clientIx, e.Counter)
+		cs = i.clientCounters(ctx, req, r)
 	}
 	cs.total.Inc()
 	finished := false
@@ -255,12 +261,57 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	}()
 	resp, err := handler(ctx, req)
 	finished = true
-	if i.failed(r, resp, err) {
+	// The common cases are written out here, as calls cost as much as the
+	// work; failed has the whole rule.
+	var fail bool
+	switch {
+	case r.classify != nil:
+		fail = i.failed(r, resp, err)
+	case err != nil:
+		fail = true
+	case i.status != nil:
+		var found bool
+		if fail, found = i.status(resp); !found {
+			fail, _ = r.rstatus.detect(resp)
+		}
+	default:
+		fail, _ = r.rstatus.detect(resp)
+	}
+	if fail {
 		cs.fail.Inc()
 	} else {
 		cs.success.Inc()
 	}
 	return resp, err
+}
+
+// clientCounters returns the counters of a call's client on route r. Its
+// first part is the path of nearly every call, written out: a SourceID read
+// by the configured function, of a client already in the table that has
+// called r before. Everything else goes through clientOf.
+func (i *Interceptor) clientCounters(ctx context.Context, req any, r *route) *counters {
+	if i.clientID == nil && i.base != nil {
+		if id, ok := i.base(req); ok {
+			key := uint64(id)
+			s := *i.clients.slots.Load()
+			mask := uint64(len(s) - 1)
+			for ix := i.clients.index(key); ; ix = (ix + 1) & mask {
+				p := s[ix].Load()
+				if p == nil {
+					break
+				}
+				if p.key == key {
+					if !p.dead.Load() {
+						if cs := p.c.routes[r.clientIx].Load(); cs != nil {
+							return cs
+						}
+					}
+					break
+				}
+			}
+		}
+	}
+	return i.clientOf(ctx, req, r).counters(r.clientIx, r.entry.Counter)
 }
 
 // failed judges a finished call.
@@ -276,8 +327,8 @@ func (i *Interceptor) failed(r *route, resp any, err error) bool {
 	if err != nil {
 		return true
 	}
-	if r.status != nil {
-		if f, found := r.status.detect(resp); found {
+	if i.status != nil {
+		if f, found := i.status(resp); found {
 			return f
 		}
 	}
@@ -305,7 +356,7 @@ func (i *Interceptor) classify(r *route, resp any, err error) (o Outcome) {
 // session ends. A call of that client still in flight may count into a
 // deleted series; the client's next call starts new ones.
 func (i *Interceptor) RemoveClient(clientID string) bool {
-	removed := i.removeClient(clientID)
+	removed := i.clients.remove(clientID)
 	for _, fixed := range []*client{i.unknown, i.overflow} {
 		if fixed.label == clientID {
 			for ix := range fixed.routes {

@@ -36,9 +36,9 @@ type config struct {
 	clientIDSets int
 	clientLimit  int
 	limitSets    int
-	status       statusDetector
+	status       StatusFunc // nil: the protoreflect rule alone
 	statusSets   int
-	base         baseReader
+	base         SourceIDFunc // nil: the protoreflect rule alone
 	baseSets     int
 
 	nilStatusFunc, nilBaseFunc bool

@@ -14,12 +14,6 @@ type StatusMessage[E ~int32] interface {
 	GetCode() int32
 }
 
-// statusDetector finds a Milvus status in a response and reports whether it
-// fails; found is false when the response carries none.
-type statusDetector interface {
-	detect(resp any) (failed, found bool)
-}
-
 // WithStatusType makes the interceptor recognise the caller's own Milvus
 // status type S (with ErrorCode enum E) by type assertions alone: a response
 // that is an S, or that has a GetStatus() S method, is judged by it. This is
@@ -31,14 +25,12 @@ type statusDetector interface {
 // [New]). S's getters must be nil-safe, as generated protobuf getters are.
 func WithStatusType[S StatusMessage[E], E ~int32]() Option {
 	return optionFunc(func(c *config) {
-		c.status = typedStatus[S, E]{}
+		c.status = typedStatus[S, E]
 		c.statusSets++
 	})
 }
 
-type typedStatus[S StatusMessage[E], E ~int32] struct{}
-
-func (typedStatus[S, E]) detect(resp any) (failed, found bool) {
+func typedStatus[S StatusMessage[E], E ~int32](resp any) (failed, found bool) {
 	switch r := resp.(type) {
 	case S:
 		return r.GetErrorCode() != 0 || r.GetCode() != 0, true
@@ -140,8 +132,6 @@ func statusFields(desc protoreflect.MessageDescriptor) (errorCode, code protoref
 // fails; found is false when the response carries none, and the protoreflect
 // rule then has a look. See [WithStatusFunc].
 type StatusFunc func(resp any) (failed, found bool)
-
-func (f StatusFunc) detect(resp any) (failed, found bool) { return f(resp) }
 
 // WithStatusFunc makes the interceptor judge responses with fn, the fastest
 // path of all: a type switch written against the caller's own generated

@@ -8,13 +8,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
+	"github.com/grpcmetrics/grpcmetrics/internal/strtab"
 	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
 // Map is an immutable table from full gRPC method names to [Entry] values.
 // Build it with [New]; it is safe for concurrent use.
 type Map struct {
-	byMethod map[string]*Entry
+	byMethod *strtab.Table[*Entry]
 	entries  []*Entry // sorted by Method; Entry.Index is the position here
 }
 
@@ -29,25 +30,29 @@ type Map struct {
 // total, success and fail children, so those series exist (at zero) from then
 // on, as Prometheus recommends for series that are known in advance.
 func New(routes ...Route) (*Map, error) {
-	m := &Map{byMethod: make(map[string]*Entry, len(routes))}
+	m := &Map{}
+	seen := make(map[string]bool, len(routes))
 	for i, r := range routes {
 		if _, _, err := ParseMethod(r.Method); err != nil {
 			return nil, fmt.Errorf("methodmap: route %d: %w", i, err)
 		}
-		if _, dup := m.byMethod[r.Method]; dup {
+		if seen[r.Method] {
 			return nil, fmt.Errorf("methodmap: route %d: duplicate route for %s", i, r.Method)
 		}
+		seen[r.Method] = true
 		e, err := resolve(r)
 		if err != nil {
 			return nil, fmt.Errorf("methodmap: route %d (%s): %w", i, r.Method, err)
 		}
-		m.byMethod[r.Method] = e
 		m.entries = append(m.entries, e)
 	}
 	slices.SortFunc(m.entries, func(a, b *Entry) int { return strings.Compare(a.Method, b.Method) })
+	keys := make([]string, len(m.entries))
 	for i, e := range m.entries {
 		e.Index = i
+		keys[i] = e.Method
 	}
+	m.byMethod = strtab.New(keys, m.entries)
 	return m, nil
 }
 
@@ -86,10 +91,11 @@ func resolve(r Route) (*Entry, error) {
 const probeClient = "\x00methodmap-probe"
 
 // Lookup returns the entry for a full method name, or false if the method is
-// not mapped. It is one map read and allocates nothing.
+// not mapped. It reads an immutable hash table built by [New], takes no lock
+// and allocates nothing once it has seen a method name's string (see
+// BENCHMARKS.md for its cost).
 func (m *Map) Lookup(fullMethod string) (*Entry, bool) {
-	e, ok := m.byMethod[fullMethod]
-	return e, ok
+	return m.byMethod.Get(fullMethod)
 }
 
 // Len returns the number of routes.
@@ -127,7 +133,7 @@ func (m *Map) Check(srv ServiceInfoProvider) Coverage {
 		for _, mi := range si.Methods {
 			full := "/" + svc + "/" + mi.Name
 			served[full] = true
-			if _, ok := m.byMethod[full]; !ok && !mi.IsClientStream && !mi.IsServerStream {
+			if _, ok := m.byMethod.Peek(full); !ok && !mi.IsClientStream && !mi.IsServerStream {
 				cov.Unmapped = append(cov.Unmapped, full)
 			}
 		}
