@@ -37,10 +37,13 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
-// config is one way of building the interceptor.
+// config is one way of building the interceptor and wiring it to a server.
 type config struct {
 	name string
 	opts []interceptor.Option
+	// registrar registers the services through Interceptor.Registrar
+	// instead of installing the interceptor.
+	registrar bool
 }
 
 var configs = []config{
@@ -49,10 +52,16 @@ var configs = []config{
 		interceptor.WithStatusType[*commonpb.Status, commonpb.ErrorCode](),
 		interceptor.WithBaseType[*commonpb.MsgBase](),
 	}},
-	{name: "func", opts: []interceptor.Option{
+	{name: "func", opts: funcOpts()},
+	{name: "protoreflect-registrar", registrar: true},
+	{name: "func-registrar", opts: funcOpts(), registrar: true},
+}
+
+func funcOpts() []interceptor.Option {
+	return []interceptor.Option{
 		interceptor.WithStatusFunc(milvustype.StatusOf),
 		interceptor.WithSourceIDFunc(milvustype.SourceIDOf),
-	}},
+	}
 }
 
 // stack is one server with the interceptor and its clients.
@@ -73,29 +82,37 @@ type stack struct {
 	methods *methodmap.Map
 }
 
-func newStack(t *testing.T, opts []interceptor.Option, extra func(*grpc.Server)) *stack {
+func newStack(t *testing.T, cfg config, extra func(*grpc.Server)) *stack {
 	t.Helper()
 	s := &stack{reg: prometheus.NewPedanticRegistry(), m: registry.New()}
 	require.NoError(t, s.m.Register(s.reg))
 	methods, err := methodmap.Default(s.m)
 	require.NoError(t, err)
 	s.methods = methods
-	ic, err := interceptor.New(methods, opts...)
+	ic, err := interceptor.New(methods, cfg.opts...)
 	require.NoError(t, err)
 	require.NoError(t, s.reg.Register(ic))
 
 	s.proxy, s.rc, s.dn = proxy.New(), rootcoord.New(), datanode.New()
-	s.srv = grpc.NewServer(grpc.ChainUnaryInterceptor(
-		// go-grpc-middleware's recovery, outside, turns the panic the
-		// interceptor passed on into codes.Internal.
+	// go-grpc-middleware's recovery, outside, turns the panic the
+	// interceptor passed on into codes.Internal. With the registrar, which
+	// wraps every interceptor, recovery turns it into an error first.
+	interceptors := []grpc.UnaryServerInterceptor{
 		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandler(func(p any) error {
 			return status.Errorf(codes.Internal, "panic: %v", p)
 		})),
-		ic.UnaryServerInterceptor(),
-	))
-	s.proxy.Register(s.srv)
-	s.rc.Register(s.srv)
-	s.dn.Register(s.srv)
+	}
+	var services grpc.ServiceRegistrar
+	if cfg.registrar {
+		s.srv = grpc.NewServer(grpc.ChainUnaryInterceptor(interceptors...))
+		services = ic.Registrar(s.srv)
+	} else {
+		s.srv = grpc.NewServer(grpc.ChainUnaryInterceptor(append(interceptors, ic.UnaryServerInterceptor())...))
+		services = s.srv
+	}
+	s.proxy.Register(services)
+	s.rc.Register(services)
+	s.dn.Register(services)
 	if extra != nil {
 		extra(s.srv)
 	}
@@ -474,7 +491,7 @@ func TestEveryRoute(t *testing.T) {
 		t.Run(cfg.name, func(t *testing.T) {
 			for _, rcase := range routeCases() {
 				t.Run(rcase.method, func(t *testing.T) {
-					s := newStack(t, cfg.opts, nil)
+					s := newStack(t, cfg, nil)
 					rcase.setup(t, s)
 					ctx := context.Background()
 
@@ -526,7 +543,7 @@ func TestEveryRoute(t *testing.T) {
 func TestClientIDWithAndWithoutBase(t *testing.T) {
 	for _, cfg := range configs {
 		t.Run(cfg.name, func(t *testing.T) {
-			s := newStack(t, cfg.opts, nil)
+			s := newStack(t, cfg, nil)
 			ctx := context.Background()
 			_, err := s.rcC.HasCollection(ctx, &milvuspb.HasCollectionRequest{Base: base(), CollectionName: coll})
 			require.NoError(t, err)
@@ -552,7 +569,7 @@ func TestClientIDWithAndWithoutBase(t *testing.T) {
 func TestUnmappedMethodsLeaveCountersUntouched(t *testing.T) {
 	for _, cfg := range configs {
 		t.Run(cfg.name, func(t *testing.T) {
-			s := newStack(t, cfg.opts, func(srv *grpc.Server) {
+			s := newStack(t, cfg, func(srv *grpc.Server) {
 				healthpb.RegisterHealthServer(srv, health.NewServer())
 			})
 			ctx := context.Background()
@@ -601,7 +618,7 @@ func TestUnmappedMethodsLeaveCountersUntouched(t *testing.T) {
 func TestPanicThroughRecovery(t *testing.T) {
 	for _, cfg := range configs {
 		t.Run(cfg.name, func(t *testing.T) {
-			s := newStack(t, cfg.opts, nil)
+			s := newStack(t, cfg, nil)
 			ctx := fault.AppendToOutgoingContext(context.Background(), fault.Panic)
 			_, err := s.milvus.HasCollection(ctx, &milvuspb.HasCollectionRequest{Base: base(), CollectionName: coll})
 			require.Equal(t, codes.Internal, status.Code(err))
@@ -625,7 +642,7 @@ func TestPanicThroughRecovery(t *testing.T) {
 }
 
 func TestCheckCoversExampleServer(t *testing.T) {
-	s := newStack(t, nil, nil)
+	s := newStack(t, config{}, nil)
 	cov := s.methods.Check(s.srv)
 	require.Empty(t, cov.Unmapped)
 	require.Empty(t, cov.Unknown)

@@ -181,33 +181,44 @@ func BenchmarkParallel(b *testing.B) {
 // RootCoord over bufconn (client and server both in process). The collection
 // does not exist, so every call returns a failing Milvus status.
 func BenchmarkE2E(b *testing.B) {
+	withOpts := func(opts func(b *testing.B) []grpc.ServerOption) func(b *testing.B) *grpc.Server {
+		return func(b *testing.B) *grpc.Server { return rootcoord.New().NewGRPCServer(opts(b)...) }
+	}
 	cases := []struct {
-		name string
-		opts func(b *testing.B) []grpc.ServerOption
+		name   string
+		server func(b *testing.B) *grpc.Server
 	}{
-		{"none", func(*testing.B) []grpc.ServerOption { return nil }},
+		{"none", withOpts(func(*testing.B) []grpc.ServerOption { return nil })},
 		// noop-interceptor isolates what gRPC itself spends once any unary
 		// interceptor is installed.
-		{"noop-interceptor", func(*testing.B) []grpc.ServerOption {
+		{"noop-interceptor", withOpts(func(*testing.B) []grpc.ServerOption {
 			return []grpc.ServerOption{grpc.ChainUnaryInterceptor(
 				func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 					return h(ctx, req)
 				})}
-		}},
-		{"grpcmetrics-func", func(b *testing.B) []grpc.ServerOption {
+		})},
+		{"grpcmetrics-func", withOpts(func(b *testing.B) []grpc.ServerOption {
 			_, ic, _ := newGRPCMetrics(b, funcOpts()...)
 			return []grpc.ServerOption{grpc.ChainUnaryInterceptor(ic.UnaryServerInterceptor())}
+		})},
+		// grpcmetrics-func-registrar counts through Interceptor.Registrar
+		// instead of an interceptor.
+		{"grpcmetrics-func-registrar", func(b *testing.B) *grpc.Server {
+			_, ic, _ := newGRPCMetrics(b, funcOpts()...)
+			srv := grpc.NewServer()
+			rootcoord.New().Register(ic.Registrar(srv))
+			return srv
 		}},
-		{"provider-counters", func(b *testing.B) []grpc.ServerOption {
+		{"provider-counters", withOpts(func(b *testing.B) []grpc.ServerOption {
 			sm := grpcprom.NewServerMetrics()
 			prometheus.NewRegistry().MustRegister(sm)
 			return []grpc.ServerOption{grpc.ChainUnaryInterceptor(sm.UnaryServerInterceptor())}
-		}},
+		})},
 	}
 	for _, c := range cases {
 		b.Run(c.name, func(b *testing.B) {
 			lis := bufconn.Listen(1 << 20)
-			srv := rootcoord.New().NewGRPCServer(c.opts(b)...)
+			srv := c.server(b)
 			go func() { _ = srv.Serve(lis) }()
 			defer srv.Stop()
 			conn, err := grpc.NewClient("passthrough:///bufnet",

@@ -261,28 +261,30 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	}()
 	resp, err := handler(ctx, req)
 	finished = true
-	// The common cases are written out here, as calls cost as much as the
-	// work; failed has the whole rule.
-	var fail bool
-	switch {
-	case r.classify != nil:
-		fail = i.failed(r, resp, err)
-	case err != nil:
-		fail = true
-	case i.status != nil:
-		var found bool
-		if fail, found = i.status(resp); !found {
-			fail, _ = r.rstatus.detect(resp)
-		}
-	default:
-		fail, _ = r.rstatus.detect(resp)
-	}
-	if fail {
+	if i.judge(r, resp, err) {
 		cs.fail.Inc()
 	} else {
 		cs.success.Inc()
 	}
 	return resp, err
+}
+
+// judge reports whether a finished call failed. The common cases are written
+// out here, as calls cost as much as the work; failed has the whole rule.
+func (i *Interceptor) judge(r *route, resp any, err error) (fail bool) {
+	switch {
+	case r.classify != nil:
+		return i.failed(r, resp, err)
+	case err != nil:
+		return true
+	case i.status != nil:
+		var found bool
+		if fail, found = i.status(resp); found {
+			return fail
+		}
+	}
+	fail, _ = r.rstatus.detect(resp)
+	return fail
 }
 
 // clientCounters returns the counters of a call's client on route r. Its
