@@ -1,6 +1,7 @@
 package interceptor
 
 import (
+	"reflect"
 	"sync/atomic"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -51,12 +52,19 @@ type reflectBase struct {
 }
 
 type baseShape struct {
+	goType reflect.Type // the Go type the shape was worked out for
+	layout *baseLayout  // non-nil if goType is a generated struct
 	desc   protoreflect.MessageDescriptor
 	base   protoreflect.FieldDescriptor // nil if the request has no base
 	source protoreflect.FieldDescriptor
 }
 
 func (d *reflectBase) sourceID(req any) (int64, bool) {
+	t := reflect.TypeOf(req)
+	sh := d.cache.Load()
+	if sh != nil && sh.goType == t && sh.layout != nil {
+		return sh.layout.sourceID(req)
+	}
 	pm, ok := req.(protoreflect.ProtoMessage)
 	if !ok {
 		return 0, false
@@ -65,9 +73,9 @@ func (d *reflectBase) sourceID(req any) (int64, bool) {
 	if m == nil || !m.IsValid() {
 		return 0, false
 	}
-	sh := d.cache.Load()
-	if desc := m.Descriptor(); sh == nil || sh.desc != desc {
+	if desc := m.Descriptor(); sh == nil || sh.desc != desc || sh.goType != t {
 		sh = newBaseShape(desc)
+		sh.goType, sh.layout = t, newBaseLayout(t, sh)
 		d.cache.Store(sh)
 	}
 	if sh.base == nil || !m.Has(sh.base) {

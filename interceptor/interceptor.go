@@ -169,21 +169,6 @@ func (c *config) validate(m *methodmap.Map) error {
 	return nil
 }
 
-// clientOf returns the client of a call on a client-scheme route.
-func (i *Interceptor) clientOf(ctx context.Context, req any, r *route) *client {
-	if i.clientID != nil {
-		return i.clientByLabel(ctx, req)
-	}
-	id, ok := i.sourceID(req, r)
-	if !ok {
-		return i.unknown
-	}
-	if c := i.clients.get(uint64(id), ""); c != nil {
-		return c
-	}
-	return i.admitted(i.clients.admit(uint64(id), "", func() string { return registry.ClientLabel(id) }))
-}
-
 // clientByLabel returns the client that the WithClientID function names.
 func (i *Interceptor) clientByLabel(ctx context.Context, req any) *client {
 	label := i.clientID(ctx, req)
@@ -287,33 +272,39 @@ func (i *Interceptor) judge(r *route, resp any, err error) (fail bool) {
 	return fail
 }
 
-// clientCounters returns the counters of a call's client on route r. Its
-// first part is the path of nearly every call, written out: a SourceID read
-// by the configured function, of a client already in the table that has
-// called r before. Everything else goes through clientOf.
+// clientCounters returns the counters of a call's client on route r. The
+// path of nearly every call (a client already in the table that has called
+// r before) is written out here, as calls cost as much as the work.
 func (i *Interceptor) clientCounters(ctx context.Context, req any, r *route) *counters {
-	if i.clientID == nil && i.base != nil {
-		if id, ok := i.base(req); ok {
-			key := uint64(id)
-			s := *i.clients.slots.Load()
-			mask := uint64(len(s) - 1)
-			for ix := i.clients.index(key); ; ix = (ix + 1) & mask {
-				p := s[ix].Load()
-				if p == nil {
-					break
-				}
-				if p.key == key {
-					if !p.dead.Load() {
-						if cs := p.c.routes[r.clientIx].Load(); cs != nil {
-							return cs
-						}
-					}
-					break
+	if i.clientID != nil {
+		return i.clientByLabel(ctx, req).counters(r.clientIx, r.entry.Counter)
+	}
+	id, ok := i.sourceID(req, r)
+	if !ok {
+		return i.unknown.counters(r.clientIx, r.entry.Counter)
+	}
+	key := uint64(id)
+	s := *i.clients.slots.Load()
+	mask := uint64(len(s) - 1)
+	for ix := i.clients.index(key); ; ix = (ix + 1) & mask {
+		p := s[ix].Load()
+		if p == nil {
+			break
+		}
+		if p.key == key {
+			if !p.dead.Load() {
+				if cs := p.c.routes[r.clientIx].Load(); cs != nil {
+					return cs
 				}
 			}
+			break
 		}
 	}
-	return i.clientOf(ctx, req, r).counters(r.clientIx, r.entry.Counter)
+	c := i.clients.get(key, "")
+	if c == nil {
+		c = i.admitted(i.clients.admit(key, "", func() string { return registry.ClientLabel(id) }))
+	}
+	return c.counters(r.clientIx, r.entry.Counter)
 }
 
 // failed judges a finished call.

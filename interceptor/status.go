@@ -1,6 +1,7 @@
 package interceptor
 
 import (
+	"reflect"
 	"sync/atomic"
 
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -50,7 +51,9 @@ type reflectStatus struct {
 
 // statusShape says where the status of one response message type sits.
 type statusShape struct {
-	desc protoreflect.MessageDescriptor
+	goType reflect.Type  // the Go type the shape was worked out for
+	layout *statusLayout // non-nil if goType is a generated struct
+	desc   protoreflect.MessageDescriptor
 	// field is the "status" field, or nil if the message is itself a status.
 	field protoreflect.FieldDescriptor
 	// found is false if the message type carries no status.
@@ -60,6 +63,11 @@ type statusShape struct {
 }
 
 func (d *reflectStatus) detect(resp any) (failed, found bool) {
+	t := reflect.TypeOf(resp)
+	sh := d.cache.Load()
+	if sh != nil && sh.goType == t && sh.layout != nil {
+		return sh.layout.detect(resp)
+	}
 	pm, ok := resp.(protoreflect.ProtoMessage)
 	if !ok {
 		return false, false
@@ -68,9 +76,9 @@ func (d *reflectStatus) detect(resp any) (failed, found bool) {
 	if m == nil || !m.IsValid() { // a typed nil response
 		return false, false
 	}
-	sh := d.cache.Load()
-	if desc := m.Descriptor(); sh == nil || sh.desc != desc {
+	if desc := m.Descriptor(); sh == nil || sh.desc != desc || sh.goType != t {
 		sh = newStatusShape(desc)
+		sh.goType, sh.layout = t, newStatusLayout(t, sh)
 		d.cache.Store(sh)
 	}
 	if !sh.found {
