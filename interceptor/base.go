@@ -16,13 +16,13 @@ type BaseMessage interface {
 
 // WithBaseType makes the interceptor read the client's SourceID by type
 // assertion alone: a request with a GetBase() B method gives
-// GetBase().GetSourceID(), and a nil base gives the fallback label. This is
-// the fastest path:
+// GetBase().GetSourceID(), and a nil base gives the fallback label. Like
+// [WithStatusType], it suits messages that the default rules cannot read:
 //
 //	interceptor.WithBaseType[*commonpb.MsgBase]()
 //
-// Requests without such a method fall back to the protoreflect rule (see
-// [New]).
+// Requests without such a method fall back to the default rule (see [New]).
+// [WithSourceIDFunc] does the same a little faster.
 func WithBaseType[B BaseMessage]() Option {
 	return optionFunc(func(c *config) {
 		c.base = typedBase[B]

@@ -17,13 +17,16 @@ type StatusMessage[E ~int32] interface {
 
 // WithStatusType makes the interceptor recognise the caller's own Milvus
 // status type S (with ErrorCode enum E) by type assertions alone: a response
-// that is an S, or that has a GetStatus() S method, is judged by it. This is
-// the fastest path and the one to use when the generated types are at hand:
+// that is an S, or that has a GetStatus() S method, is judged by it, through
+// its getters alone. It suits messages that the default rules cannot read,
+// such as those of the old APIv1 generators, which are not protoreflect
+// messages:
 //
 //	interceptor.WithStatusType[*commonpb.Status, commonpb.ErrorCode]()
 //
-// Responses that match neither form fall back to the protoreflect rule (see
+// Responses that match neither form fall back to the default rule (see
 // [New]). S's getters must be nil-safe, as generated protobuf getters are.
+// [WithStatusFunc] does the same a little faster.
 func WithStatusType[S StatusMessage[E], E ~int32]() Option {
 	return optionFunc(func(c *config) {
 		c.status = typedStatus[S, E]
