@@ -9,6 +9,7 @@ import (
 
 	"github.com/grpcmetrics/grpcmetrics/examples/milvustype"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 	"github.com/grpcmetrics/grpcmetrics/registry"
@@ -63,4 +64,33 @@ func newGRPCMetrics(tb testing.TB, opts ...interceptor.Option) (*registry.Metric
 
 func returns(resp any, err error) grpc.UnaryHandler {
 	return func(context.Context, any) (any, error) { return resp, err }
+}
+
+// registrar keeps the descriptor that Interceptor.Registrar passes on.
+type registrar struct{ desc *grpc.ServiceDesc }
+
+func (r *registrar) RegisterService(desc *grpc.ServiceDesc, _ any) { r.desc = desc }
+
+// registeredHandler registers a one-method service through ic.Registrar and
+// returns the handler it wraps. The inner handler is shaped like
+// protoc-gen-go-grpc's, but decodes into one reused request so that it
+// allocates nothing itself, and answers resp.
+func registeredHandler(tb testing.TB, ic *interceptor.Interceptor, service, method string, resp any) grpc.MethodHandler {
+	tb.Helper()
+	in := &milvuspb.DescribeCollectionRequest{}
+	var r registrar
+	ic.Registrar(&r).RegisterService(&grpc.ServiceDesc{
+		ServiceName: service,
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{{MethodName: method, Handler: func(_ any, _ context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
+			if err := dec(in); err != nil {
+				return nil, err
+			}
+			return resp, nil
+		}}},
+	}, nil)
+	if r.desc == nil {
+		tb.Fatal("nothing registered")
+	}
+	return r.desc.Methods[0].Handler
 }
