@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
@@ -235,4 +236,48 @@ func BenchmarkGather(b *testing.B) {
 			b.ReportMetric(float64(buf.Len()), "bytes")
 		})
 	}
+
+	// paired: the deployed grpcmetrics side and the plain side, built one
+	// after the other and scraped in turns within each op (the order swaps
+	// every op), so drift of this shared machine between sub-benchmarks
+	// cannot tilt the ratio. ns/op covers both scrapes; the metrics are the
+	// time of each side's scrape and their ratio.
+	b.Run("paired"+suffix, func(b *testing.B) {
+		plain := buildPlainGather(b, routes)
+		gm := buildGRPCMetricsGather(b, routes, true)
+		runtime.GC()
+		var buf bytes.Buffer
+		format := expfmt.NewFormat(expfmt.TypeTextPlain)
+		scrape := func(g prometheus.Gatherer) time.Duration {
+			start := time.Now()
+			buf.Reset()
+			mfs, err := g.Gather()
+			if err != nil {
+				b.Fatal(err)
+			}
+			enc := expfmt.NewEncoder(&buf, format)
+			for _, mf := range mfs {
+				if err := enc.Encode(mf); err != nil {
+					b.Fatal(err)
+				}
+			}
+			return time.Since(start)
+		}
+		var tg, tp time.Duration
+		n := 0
+		b.ReportAllocs()
+		for b.Loop() {
+			if n%2 == 0 {
+				tg += scrape(gm)
+				tp += scrape(plain)
+			} else {
+				tp += scrape(plain)
+				tg += scrape(gm)
+			}
+			n++
+		}
+		b.ReportMetric(float64(tg.Milliseconds())/float64(n), "grpcmetrics-ms/scrape")
+		b.ReportMetric(float64(tp.Milliseconds())/float64(n), "plain-ms/scrape")
+		b.ReportMetric(float64(tg)/float64(tp), "grpcmetrics/plain")
+	})
 }

@@ -79,33 +79,36 @@ func (m *Metrics) Register(r prometheus.Registerer) error {
 }
 
 // QueryCoord stands for the QueryCoord component, which the seed registered
-// with no metrics. Its Register is a valid no-op.
+// with no metrics.
 type QueryCoord struct{}
 
-// Register registers nothing and returns nil; it exists for symmetry with the
-// seed's RegisterQueryCoord.
-func (*QueryCoord) Register(prometheus.Registerer) error { return nil }
+// Register registers nothing; it exists for symmetry with the seed's
+// RegisterQueryCoord. Like every Register, it returns an error for a nil r.
+func (*QueryCoord) Register(r prometheus.Registerer) error { return register(r, nil) }
 
 // QueryNode stands for the QueryNode component, which the seed registered with
-// no metrics. Its Register is a valid no-op.
+// no metrics.
 type QueryNode struct{}
 
-// Register registers nothing and returns nil.
-func (*QueryNode) Register(prometheus.Registerer) error { return nil }
+// Register registers nothing. Like every Register, it returns an error for a
+// nil r.
+func (*QueryNode) Register(r prometheus.Registerer) error { return register(r, nil) }
 
 // IndexCoord stands for the IndexCoord component, which the seed registered
-// with no metrics. Its Register is a valid no-op.
+// with no metrics.
 type IndexCoord struct{}
 
-// Register registers nothing and returns nil.
-func (*IndexCoord) Register(prometheus.Registerer) error { return nil }
+// Register registers nothing. Like every Register, it returns an error for a
+// nil r.
+func (*IndexCoord) Register(r prometheus.Registerer) error { return register(r, nil) }
 
 // IndexNode stands for the IndexNode component, which the seed registered with
-// no metrics. Its Register is a valid no-op.
+// no metrics.
 type IndexNode struct{}
 
-// Register registers nothing and returns nil.
-func (*IndexNode) Register(prometheus.Registerer) error { return nil }
+// Register registers nothing. Like every Register, it returns an error for a
+// nil r.
+func (*IndexNode) Register(r prometheus.Registerer) error { return register(r, nil) }
 
 // register registers cs on r, all or none:
 //   - a collector that r already holds (the same value) is left as it is, so
