@@ -7,7 +7,8 @@
 //   - [github.com/grpcmetrics/grpcmetrics/methodmap]: full gRPC method names to
 //     counters, with the built-in Milvus table;
 //   - [github.com/grpcmetrics/grpcmetrics/interceptor]: the unary server
-//     interceptor;
+//     interceptor, and a service registrar that counts the same calls
+//     without being an interceptor;
 //   - [github.com/grpcmetrics/grpcmetrics/httpserver]: the /metrics server.
 //
 // This package holds no code; its tests are the end-to-end suite over
