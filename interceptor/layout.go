@@ -123,9 +123,13 @@ func newBaseLayout(t reflect.Type, sh *baseShape) *baseLayout {
 }
 
 // generatedStruct reports whether t is a pointer to a struct whose messages
-// have descriptor desc, and returns the struct type.
+// have descriptor desc, and returns the struct type. Structs that can hold a
+// field still undecoded (lazy decoding keeps its bytes aside) are refused.
 func generatedStruct(t reflect.Type, desc protoreflect.MessageDescriptor) (reflect.Type, bool) {
 	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil, false
+	}
+	if _, lazy := t.Elem().FieldByName("XXX_lazyUnmarshalInfo"); lazy {
 		return nil, false
 	}
 	m, ok := reflect.New(t.Elem()).Interface().(protoreflect.ProtoMessage)
@@ -155,8 +159,12 @@ func goField(st reflect.Type, fd protoreflect.FieldDescriptor) (reflect.StructFi
 }
 
 // messageField returns the Go field of the singular message field fd: a
-// pointer to the generated struct of fd's message type.
+// pointer to the generated struct of fd's message type. A lazily decoded
+// field is refused: its pointer may be nil while its bytes wait.
 func messageField(st reflect.Type, fd protoreflect.FieldDescriptor) (reflect.StructField, bool) {
+	if l, ok := fd.(interface{ IsLazy() bool }); ok && l.IsLazy() {
+		return reflect.StructField{}, false
+	}
 	f, ok := goField(st, fd)
 	if !ok {
 		return f, false
