@@ -149,7 +149,7 @@ type StatusFunc func(resp any) (failed, found bool)
 // types compiles to cached type assertions, where the generic
 // [WithStatusType] needs a run-time interface lookup per call, and the
 // default rules a look at the message type (together with [WithSourceIDFunc],
-// about 9 ns less per call than either in BENCHMARKS.md). For Milvus:
+// about 10 ns less per call than either in BENCHMARKS.md). For Milvus:
 //
 //	func milvusStatus(resp any) (failed, found bool) {
 //		switch r := resp.(type) {
