@@ -17,7 +17,8 @@ type BaseMessage interface {
 // WithBaseType makes the interceptor read the client's SourceID by type
 // assertion alone: a request with a GetBase() B method gives
 // GetBase().GetSourceID(), and a nil base gives the fallback label. Like
-// [WithStatusType], it suits messages that the default rules cannot read:
+// [WithStatusType], it needs no reflection and serves types that are no
+// protobuf messages:
 //
 //	interceptor.WithBaseType[*commonpb.MsgBase]()
 //
@@ -65,11 +66,13 @@ func (d *reflectBase) sourceID(req any) (int64, bool) {
 	if sh != nil && sh.goType == t && sh.layout != nil {
 		return sh.layout.sourceID(req)
 	}
-	pm, ok := req.(protoreflect.ProtoMessage)
+	if v := reflect.ValueOf(req); v.Kind() == reflect.Pointer && v.IsNil() {
+		return 0, false // a typed nil, of any message API
+	}
+	m, ok := messageOf(req)
 	if !ok {
 		return 0, false
 	}
-	m := pm.ProtoReflect()
 	if m == nil || !m.IsValid() {
 		return 0, false
 	}

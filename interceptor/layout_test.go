@@ -110,3 +110,126 @@ func FuzzLayoutAgreesWithProtoreflect(f *testing.F) {
 		}
 	})
 }
+
+// Messages as the old APIv1 generators (protoc-gen-go before 1.4, which
+// Milvus used) wrote them: tagged structs with Reset, String and
+// ProtoMessage, and no ProtoReflect. protobuf-go derives their descriptors
+// from the tags. The names matter: the default rule looks for a message
+// named Status.
+type (
+	ErrorCode int32
+
+	Status struct {
+		ErrorCode ErrorCode `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=common.ErrorCode"`
+		Reason    string    `protobuf:"bytes,2,opt,name=reason,proto3"`
+		Code      int32     `protobuf:"varint,3,opt,name=code,proto3"`
+	}
+
+	MsgBase struct {
+		MsgType  int32 `protobuf:"varint,1,opt,name=msg_type,json=msgType,proto3"`
+		SourceID int64 `protobuf:"varint,4,opt,name=sourceID,proto3"`
+	}
+
+	v1Response struct {
+		Status *Status `protobuf:"bytes,1,opt,name=status,proto3"`
+		Name   string  `protobuf:"bytes,2,opt,name=name,proto3"`
+	}
+
+	v1Request struct {
+		Base *MsgBase `protobuf:"bytes,1,opt,name=base,proto3"`
+		Name string   `protobuf:"bytes,2,opt,name=name,proto3"`
+	}
+)
+
+func (e ErrorCode) String() string { return "ErrorCode" }
+
+func (*Status) Reset()             {}
+func (*Status) String() string     { return "Status" }
+func (*Status) ProtoMessage()      {}
+func (*MsgBase) Reset()            {}
+func (*MsgBase) String() string    { return "MsgBase" }
+func (*MsgBase) ProtoMessage()     {}
+func (*v1Response) Reset()         {}
+func (*v1Response) String() string { return "v1Response" }
+func (*v1Response) ProtoMessage()  {}
+func (*v1Request) Reset()          {}
+func (*v1Request) String() string  { return "v1Request" }
+func (*v1Request) ProtoMessage()   {}
+
+func TestLegacyAPIv1Messages(t *testing.T) {
+	statuses := []struct {
+		name              string
+		resp              any
+		wantFail, wantHas bool
+	}{
+		{"status ok", &v1Response{Status: &Status{}}, false, true},
+		{"error_code", &v1Response{Status: &Status{ErrorCode: 3}}, true, true},
+		{"code", &v1Response{Status: &Status{Code: 5}}, true, true},
+		{"unset status", &v1Response{}, false, true},
+		{"typed nil", (*v1Response)(nil), false, false},
+		{"bare status fail", &Status{Code: 1}, true, true},
+		{"bare status ok", &Status{}, false, true},
+	}
+	for _, tt := range statuses {
+		t.Run(tt.name, func(t *testing.T) {
+			var d reflectStatus
+			for range 2 { // the second call takes the cached layout
+				if fail, found := d.detect(tt.resp); fail != tt.wantFail || found != tt.wantHas {
+					t.Fatalf("detect = (%v, %v), want (%v, %v)", fail, found, tt.wantFail, tt.wantHas)
+				}
+			}
+			if sh := d.cache.Load(); tt.resp != (*v1Response)(nil) && (sh == nil || sh.layout == nil) {
+				t.Fatal("no layout for an APIv1 message")
+			}
+			if n := testing.AllocsPerRun(100, func() { d.detect(tt.resp) }); n != 0 {
+				t.Fatalf("detect allocates %v times", n)
+			}
+		})
+	}
+	bases := []struct {
+		name   string
+		req    any
+		wantID int64
+		wantOK bool
+	}{
+		{"base", &v1Request{Base: &MsgBase{SourceID: 9}}, 9, true},
+		{"no base", &v1Request{}, 0, false},
+		{"typed nil", (*v1Request)(nil), 0, false},
+	}
+	for _, tt := range bases {
+		t.Run(tt.name, func(t *testing.T) {
+			var d reflectBase
+			for range 2 {
+				if id, ok := d.sourceID(tt.req); id != tt.wantID || ok != tt.wantOK {
+					t.Fatalf("sourceID = (%d, %v), want (%d, %v)", id, ok, tt.wantID, tt.wantOK)
+				}
+			}
+			if n := testing.AllocsPerRun(100, func() { d.sourceID(tt.req) }); n != 0 {
+				t.Fatalf("sourceID allocates %v times", n)
+			}
+		})
+	}
+}
+
+// corruptDescriptor is an APIv1-shaped message whose Descriptor method, which
+// generated APIv1 code has, returns bytes that are no gzipped descriptor:
+// protobuf-go panics when it loads the type.
+type corruptDescriptor struct {
+	X int32 `protobuf:"varint,1,opt,name=x,proto3"`
+}
+
+func (*corruptDescriptor) Reset()                      {}
+func (*corruptDescriptor) String() string              { return "corruptDescriptor" }
+func (*corruptDescriptor) ProtoMessage()               {}
+func (*corruptDescriptor) Descriptor() ([]byte, []int) { return []byte("not gzip"), []int{0} }
+
+func TestUnloadableLegacyMessageIsNoMessage(t *testing.T) {
+	var d reflectStatus
+	if fail, found := d.detect(&corruptDescriptor{X: 1}); fail || found {
+		t.Fatalf("detect = (%v, %v), want (false, false)", fail, found)
+	}
+	var b reflectBase
+	if id, ok := b.sourceID(&corruptDescriptor{X: 1}); id != 0 || ok {
+		t.Fatalf("sourceID = (%d, %v), want (0, false)", id, ok)
+	}
+}

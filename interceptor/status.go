@@ -18,9 +18,8 @@ type StatusMessage[E ~int32] interface {
 // WithStatusType makes the interceptor recognise the caller's own Milvus
 // status type S (with ErrorCode enum E) by type assertions alone: a response
 // that is an S, or that has a GetStatus() S method, is judged by it, through
-// its getters alone. It suits messages that the default rules cannot read,
-// such as those of the old APIv1 generators, which are not protoreflect
-// messages:
+// its getters alone, with no reflection. It also serves status types that
+// are no protobuf messages, which the default rules do not read:
 //
 //	interceptor.WithStatusType[*commonpb.Status, commonpb.ErrorCode]()
 //
@@ -71,11 +70,13 @@ func (d *reflectStatus) detect(resp any) (failed, found bool) {
 	if sh != nil && sh.goType == t && sh.layout != nil {
 		return sh.layout.detect(resp)
 	}
-	pm, ok := resp.(protoreflect.ProtoMessage)
+	if v := reflect.ValueOf(resp); v.Kind() == reflect.Pointer && v.IsNil() {
+		return false, false // a typed nil, of any message API
+	}
+	m, ok := messageOf(resp)
 	if !ok {
 		return false, false
 	}
-	m := pm.ProtoReflect()
 	if m == nil || !m.IsValid() { // a typed nil response
 		return false, false
 	}
