@@ -44,10 +44,11 @@ func typedBase[B BaseMessage](req any) (int64, bool) {
 	return b.GetSourceID(), true
 }
 
-// reflectBase reads the SourceID of protobuf requests through protoreflect:
-// a singular message field "base" whose message has an integer field
-// "sourceID" (Milvus's spelling) or "source_id". The shape is cached per
-// route.
+// reflectBase is the default rule for SourceIDs. It finds, through the
+// descriptors of protobuf requests, a singular message field "base" whose
+// message has an integer field "sourceID" (Milvus's spelling) or
+// "source_id", and reads it at struct offsets where the message type allows
+// (see layout.go). The shape is cached per route.
 type reflectBase struct {
 	cache atomic.Pointer[baseShape]
 }
@@ -109,7 +110,7 @@ func newBaseShape(desc protoreflect.MessageDescriptor) *baseShape {
 }
 
 // SourceIDFunc returns the Milvus SourceID of a request; ok is false when the
-// request has no MsgBase, and the protoreflect rule then has a look. See
+// request has no MsgBase, and the default rule then has a look. See
 // [WithSourceIDFunc].
 type SourceIDFunc func(req any) (id int64, ok bool)
 

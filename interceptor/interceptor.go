@@ -24,11 +24,10 @@ import (
 type Interceptor struct {
 	methods *methodmap.Map
 	table   *strtab.Table[*route] // full method name to route
-	routes  []*route              // by methodmap.Entry.Index
 	logger  *zap.Logger
 
-	status   StatusFunc   // nil: the protoreflect rule alone
-	base     SourceIDFunc // nil: the protoreflect rule alone
+	status   StatusFunc   // nil: the default rule alone
+	base     SourceIDFunc // nil: the default rule alone
 	clientID ClientIDFunc // nil: clients are keyed by SourceID
 	seed     maphash.Seed // hashes clientID's labels
 
@@ -65,9 +64,9 @@ type route struct {
 // APIv1 generators (structs with protobuf tags and no ProtoReflect method,
 // as Milvus's generated code was). For generated structs they read the
 // fields at their struct offsets, worked out once per message type; other
-// messages (dynamicpb, for one) go through protoreflect, which costs more. [WithStatusFunc] and
-// [WithSourceIDFunc] give the same judgement through the caller's generated
-// types, a little faster still.
+// messages (dynamicpb, for one) go through protoreflect, which costs more.
+// [WithStatusFunc] and [WithSourceIDFunc] give the same judgement through
+// the caller's generated types, a little faster still.
 //
 // New returns an error naming the problem for a nil map, an outcome rule for
 // a method the map does not have, a nil classifier or client ID function, a
@@ -96,7 +95,7 @@ func New(m *methodmap.Map, opts ...Option) (*Interceptor, error) {
 		seed:     maphash.MakeSeed(),
 	}
 	entries := m.Entries()
-	i.routes = make([]*route, len(entries))
+	routes := make([]*route, len(entries))
 	methods := make([]string, len(entries))
 	for ix, e := range entries {
 		r := &route{entry: e, classify: cfg.outcomes[e.Method]}
@@ -106,10 +105,10 @@ func New(m *methodmap.Map, opts ...Option) (*Interceptor, error) {
 		} else {
 			r.static = &counters{total: e.Total, success: e.Success, fail: e.Fail}
 		}
-		i.routes[ix] = r
+		routes[ix] = r
 		methods[ix] = e.Method
 	}
-	i.table = strtab.New(methods, i.routes)
+	i.table = strtab.New(methods, routes)
 	n := len(i.clientVecs)
 	i.clients = newClientTable(cfg.clientLimit, n)
 	i.unknown = newClient(registry.UnknownClientLabel, n)

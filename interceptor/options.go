@@ -36,9 +36,9 @@ type config struct {
 	clientIDSets int
 	clientLimit  int
 	limitSets    int
-	status       StatusFunc // nil: the protoreflect rule alone
+	status       StatusFunc // nil: the default rule alone
 	statusSets   int
-	base         SourceIDFunc // nil: the protoreflect rule alone
+	base         SourceIDFunc // nil: the default rule alone
 	baseSets     int
 
 	nilStatusFunc, nilBaseFunc bool

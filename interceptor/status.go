@@ -44,9 +44,11 @@ func typedStatus[S StatusMessage[E], E ~int32](resp any) (failed, found bool) {
 	return false, false
 }
 
-// reflectStatus finds the status of protobuf responses through protoreflect.
-// The shape of a message type is worked out once and cached per route; a
-// route nearly always answers with one message type.
+// reflectStatus is the default rule: it finds the status of protobuf
+// responses through their descriptors, and reads it at struct offsets where
+// the message type allows (see layout.go). The shape of a message type is
+// worked out once and cached per route; a route nearly always answers with
+// one message type.
 type reflectStatus struct {
 	cache atomic.Pointer[statusShape]
 }
@@ -141,7 +143,7 @@ func statusFields(desc protoreflect.MessageDescriptor) (errorCode, code protoref
 }
 
 // StatusFunc finds the Milvus status of a response and reports whether it
-// fails; found is false when the response carries none, and the protoreflect
+// fails; found is false when the response carries none, and the default
 // rule then has a look. See [WithStatusFunc].
 type StatusFunc func(resp any) (failed, found bool)
 
