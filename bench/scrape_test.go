@@ -243,11 +243,14 @@ func BenchmarkGather(b *testing.B) {
 	}
 
 	// paired: the deployed grpcmetrics side and the plain side, built one
-	// after the other and scraped in turns within each op (the order swaps
-	// every op), so drift of this shared machine between sub-benchmarks
-	// cannot tilt the ratio. ns/op covers both scrapes; the metrics are the
-	// time of each side's scrape and their ratio.
+	// after the other and scraped in turns, pairsPerOp pairs per op (the
+	// order swaps every pair), so drift of this shared machine between
+	// sub-benchmarks cannot tilt the ratio. ns/op covers all the scrapes of
+	// an op. The metrics are each side's median scrape time over the sample,
+	// their ratio (robust to the slow outliers that other work on the machine
+	// causes), and the ratio of the mean times.
 	b.Run("paired"+suffix, func(b *testing.B) {
+		const pairsPerOp = 10
 		plain := buildPlainGather(b, routes)
 		gm := buildGRPCMetricsGather(b, routes, true)
 		runtime.GC()
@@ -257,21 +260,40 @@ func BenchmarkGather(b *testing.B) {
 			scrape(b, g, &buf)
 			return time.Since(start)
 		}
-		var tg, tp time.Duration
-		n := 0
+		var dg, dp []time.Duration
 		b.ReportAllocs()
 		for b.Loop() {
-			if n%2 == 0 {
-				tg += timed(gm)
-				tp += timed(plain)
-			} else {
-				tp += timed(plain)
-				tg += timed(gm)
+			for range pairsPerOp {
+				if len(dg)%2 == 0 {
+					dg = append(dg, timed(gm))
+					dp = append(dp, timed(plain))
+				} else {
+					dp = append(dp, timed(plain))
+					dg = append(dg, timed(gm))
+				}
 			}
-			n++
 		}
-		b.ReportMetric(float64(tg.Milliseconds())/float64(n), "grpcmetrics-ms/scrape")
-		b.ReportMetric(float64(tp.Milliseconds())/float64(n), "plain-ms/scrape")
-		b.ReportMetric(float64(tg)/float64(tp), "grpcmetrics/plain")
+		mg, mp := median(dg), median(dp)
+		b.ReportMetric(float64(mg)/1e6, "grpcmetrics-median-ms")
+		b.ReportMetric(float64(mp)/1e6, "plain-median-ms")
+		b.ReportMetric(float64(mg)/float64(mp), "median-ratio")
+		b.ReportMetric(float64(sum(dg))/float64(sum(dp)), "mean-ratio")
 	})
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func sum(ds []time.Duration) time.Duration {
+	var t time.Duration
+	for _, d := range ds {
+		t += d
+	}
+	return t
 }
