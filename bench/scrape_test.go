@@ -242,45 +242,48 @@ func BenchmarkGather(b *testing.B) {
 		})
 	}
 
-	// paired: the deployed grpcmetrics side and the plain side, built one
-	// after the other and scraped in turns, pairsPerOp pairs per op (the
-	// order swaps every pair), so drift of this shared machine between
-	// sub-benchmarks cannot tilt the ratio. ns/op covers all the scrapes of
-	// an op. The metrics are each side's median scrape time over the sample,
-	// their ratio (robust to the slow outliers that other work on the machine
-	// causes), and the ratio of the mean times.
-	b.Run("paired"+suffix, func(b *testing.B) {
-		const pairsPerOp = 10
-		plain := buildPlainGather(b, routes)
-		gm := buildGRPCMetricsGather(b, routes, true)
+	// interleaved: two plain sides and the deployed grpcmetrics side, built
+	// in the order plain-A, grpcmetrics, plain-B (so the grpcmetrics side's
+	// heap sits between the two plain ones), then scraped in rounds of one
+	// scrape each, the side that starts a round rotating every round, so
+	// drift of this shared machine falls on all three alike. ns/op covers
+	// all the scrapes of an op. The metrics are medians over the sample's
+	// scrapes: grpcmetrics's and the two plain sides' (pooled) scrape times,
+	// their ratio, and plain-B's over plain-A's: the control, two identical
+	// builds whose ratio shows how far placement and noise alone move it.
+	b.Run("interleaved"+suffix, func(b *testing.B) {
+		const roundsPerOp = 6
+		sides := []prometheus.Gatherer{
+			buildPlainGather(b, routes),
+			buildGRPCMetricsGather(b, routes, true),
+			buildPlainGather(b, routes),
+		}
 		runtime.GC()
 		var buf bytes.Buffer
-		timed := func(g prometheus.Gatherer) time.Duration {
-			start := time.Now()
-			scrape(b, g, &buf)
-			return time.Since(start)
-		}
-		var dg, dp []time.Duration
+		times := make([][]time.Duration, len(sides))
+		round := 0
 		b.ReportAllocs()
 		for b.Loop() {
-			for range pairsPerOp {
-				if len(dg)%2 == 0 {
-					dg = append(dg, timed(gm))
-					dp = append(dp, timed(plain))
-				} else {
-					dp = append(dp, timed(plain))
-					dg = append(dg, timed(gm))
+			for range roundsPerOp {
+				for k := range sides {
+					j := (k + round) % len(sides)
+					start := time.Now()
+					scrape(b, sides[j], &buf)
+					times[j] = append(times[j], time.Since(start))
 				}
+				round++
 			}
 		}
-		mg, mp := median(dg), median(dp)
-		b.ReportMetric(float64(mg)/1e6, "grpcmetrics-median-ms")
-		b.ReportMetric(float64(mp)/1e6, "plain-median-ms")
-		b.ReportMetric(float64(mg)/float64(mp), "median-ratio")
-		b.ReportMetric(float64(sum(dg))/float64(sum(dp)), "mean-ratio")
+		plainA, gm, plainB := median(times[0]), median(times[1]), median(times[2])
+		plain := median(append(slices.Clone(times[0]), times[2]...))
+		b.ReportMetric(float64(gm)/1e6, "grpcmetrics-ms")
+		b.ReportMetric(float64(plain)/1e6, "plain-ms")
+		b.ReportMetric(float64(gm)/float64(plain), "grpcmetrics/plain")
+		b.ReportMetric(float64(plainB)/float64(plainA), "plainB/plainA")
 	})
 }
 
+// median returns the median of ds, which it leaves unchanged.
 func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
@@ -288,12 +291,4 @@ func median(ds []time.Duration) time.Duration {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func sum(ds []time.Duration) time.Duration {
-	var t time.Duration
-	for _, d := range ds {
-		t += d
-	}
-	return t
 }
