@@ -3,6 +3,7 @@ package interceptor_test
 import (
 	"context"
 	"fmt"
+	"log"
 	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,7 +77,11 @@ func ExampleInterceptor_Registrar() {
 	srv := grpc.NewServer()
 	rootcoordpb.RegisterRootCoordServer(ic.Registrar(srv), rootcoord.New())
 	lis := bufconn.Listen(1 << 16)
-	go func() { _ = srv.Serve(lis) }()
+	go func() {
+		if err := srv.Serve(lis); err != nil { // nil once Stop is called
+			log.Print(err)
+		}
+	}()
 	defer srv.Stop()
 
 	conn, err := grpc.NewClient("passthrough:///bufconn",
