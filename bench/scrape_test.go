@@ -243,8 +243,7 @@ func BenchmarkGather(b *testing.B) {
 	}
 
 	// interleaved: two plain sides and the deployed grpcmetrics side, built
-	// in the order plain-A, grpcmetrics, plain-B (so the grpcmetrics side's
-	// heap sits between the two plain ones), then scraped in rounds of one
+	// in the order plain-A, grpcmetrics, plain-B, then scraped in rounds of one
 	// scrape each, the side that starts a round rotating every round, so
 	// drift of this shared machine falls on all three alike. ns/op covers
 	// all the scrapes of an op. The metrics are medians over the sample's
