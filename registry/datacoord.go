@@ -1,6 +1,10 @@
 package registry
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // DataCoord holds the collectors that the seed registered for DataCoord (the data coordinator).
 // Each field keeps the seed variable name without its "DataCoord" prefix, so the
@@ -28,5 +32,8 @@ func (c *DataCoord) Collectors() []prometheus.Collector {
 // a component twice on the same registerer is a no-op; a different collector
 // already registered under one of the names is an error that names the metric.
 func (c *DataCoord) Register(r prometheus.Registerer) error {
+	if c == nil {
+		return errors.New("registry: nil *DataCoord (build it with NewDataCoord)")
+	}
 	return register(r, c.Collectors())
 }

@@ -1,6 +1,10 @@
 package registry
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // DataNode holds the collectors that the seed registered for DataNode.
 // Each field keeps the seed variable name without its "DataNode" prefix, so the
@@ -32,5 +36,8 @@ func (c *DataNode) Collectors() []prometheus.Collector {
 // a component twice on the same registerer is a no-op; a different collector
 // already registered under one of the names is an error that names the metric.
 func (c *DataNode) Register(r prometheus.Registerer) error {
+	if c == nil {
+		return errors.New("registry: nil *DataNode (build it with NewDataNode)")
+	}
 	return register(r, c.Collectors())
 }

@@ -1,6 +1,10 @@
 package registry
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // Proxy holds the collectors that the seed registered for Proxy.
 // Each field keeps the seed variable name without its "Proxy" prefix, so the
@@ -164,5 +168,8 @@ func (c *Proxy) Collectors() []prometheus.Collector {
 // a component twice on the same registerer is a no-op; a different collector
 // already registered under one of the names is an error that names the metric.
 func (c *Proxy) Register(r prometheus.Registerer) error {
+	if c == nil {
+		return errors.New("registry: nil *Proxy (build it with NewProxy)")
+	}
 	return register(r, c.Collectors())
 }

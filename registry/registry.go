@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -74,7 +75,23 @@ func (m *Metrics) Collectors() []prometheus.Collector {
 
 // Register registers every component on r, all or none, with the rules of
 // [RootCoord.Register].
+// A Metrics that is nil or lacks a component (a zero value, say) is an
+// error, and nothing is registered.
 func (m *Metrics) Register(r prometheus.Registerer) error {
+	if m == nil {
+		return errors.New("registry: nil *Metrics (build it with registry.New)")
+	}
+	for _, c := range []struct {
+		name    string
+		missing bool
+	}{
+		{"RootCoord", m.RootCoord == nil}, {"Proxy", m.Proxy == nil},
+		{"DataCoord", m.DataCoord == nil}, {"DataNode", m.DataNode == nil},
+	} {
+		if c.missing {
+			return fmt.Errorf("registry: Metrics.%s is nil (build Metrics with registry.New)", c.name)
+		}
+	}
 	return register(r, m.Collectors())
 }
 
@@ -117,8 +134,13 @@ func (*IndexNode) Register(r prometheus.Registerer) error { return register(r, n
 //     unregisters what this call registered and returns an error naming the
 //     metric.
 func register(r prometheus.Registerer, cs []prometheus.Collector) error {
-	if r == nil {
+	if isNil(r) {
 		return errors.New("registry: nil prometheus.Registerer")
+	}
+	for _, c := range cs {
+		if isNil(c) {
+			return errors.New("registry: a collector is nil: build components with registry.New or their New function, not as zero values")
+		}
 	}
 	var added []prometheus.Collector
 	for _, c := range cs {
@@ -137,6 +159,16 @@ func register(r prometheus.Registerer, cs []prometheus.Collector) error {
 		return fmt.Errorf("registry: registering %s: %w", metricName(c), err)
 	}
 	return nil
+}
+
+// isNil reports whether v is nil or an interface holding a nil pointer, such
+// as a (*prometheus.Registry)(nil) or a zero-value component's collector.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // metricName returns the fully-qualified name of the collector's first metric,

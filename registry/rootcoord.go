@@ -1,6 +1,10 @@
 package registry
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // RootCoord holds the collectors that the seed registered for RootCoord (the root coordinator).
 // Each field keeps the seed variable name without its "RootCoord" prefix, so the
@@ -92,5 +96,8 @@ func (c *RootCoord) Collectors() []prometheus.Collector {
 // a component twice on the same registerer is a no-op; a different collector
 // already registered under one of the names is an error that names the metric.
 func (c *RootCoord) Register(r prometheus.Registerer) error {
+	if c == nil {
+		return errors.New("registry: nil *RootCoord (build it with NewRootCoord)")
+	}
 	return register(r, c.Collectors())
 }
