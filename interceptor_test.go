@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"net"
 	"testing"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -37,31 +38,22 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
-// config is one way of building the interceptor and wiring it to a server.
+// config is one way of building the interceptor.
 type config struct {
 	name string
 	opts []interceptor.Option
-	// registrar registers the services through Interceptor.Registrar
-	// instead of installing the interceptor.
-	registrar bool
 }
 
 var configs = []config{
-	{name: "protoreflect"},
-	{name: "typed", opts: []interceptor.Option{
-		interceptor.WithStatusType[*commonpb.Status, commonpb.ErrorCode](),
-		interceptor.WithBaseType[*commonpb.MsgBase](),
+	{name: "default"},
+	{name: "helpers", opts: []interceptor.Option{
+		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
+		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 	}},
-	{name: "func", opts: funcOpts()},
-	{name: "protoreflect-registrar", registrar: true},
-	{name: "func-registrar", opts: funcOpts(), registrar: true},
-}
-
-func funcOpts() []interceptor.Option {
-	return []interceptor.Option{
-		interceptor.WithStatusFunc(milvustype.StatusOf),
-		interceptor.WithSourceIDFunc(milvustype.SourceIDOf),
-	}
+	{name: "func", opts: []interceptor.Option{
+		interceptor.WithStatus(milvustype.Status),
+		interceptor.WithClientID(milvustype.Client),
+	}},
 }
 
 // stack is one server with the interceptor and its clients.
@@ -91,28 +83,20 @@ func newStack(t *testing.T, cfg config, extra func(*grpc.Server)) *stack {
 	s.methods = methods
 	ic, err := interceptor.New(methods, cfg.opts...)
 	require.NoError(t, err)
-	require.NoError(t, s.reg.Register(ic))
+	require.NoError(t, ic.Register(s.reg))
 
 	s.proxy, s.rc, s.dn = proxy.New(), rootcoord.New(), datanode.New()
 	// go-grpc-middleware's recovery, outside, turns the panic the
-	// interceptor passed on into codes.Internal. With the registrar, which
-	// wraps every interceptor, recovery turns it into an error first.
-	interceptors := []grpc.UnaryServerInterceptor{
+	// interceptor passed on into codes.Internal.
+	s.srv = grpc.NewServer(grpc.ChainUnaryInterceptor(
 		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandler(func(p any) error {
 			return status.Errorf(codes.Internal, "panic: %v", p)
 		})),
-	}
-	var services grpc.ServiceRegistrar
-	if cfg.registrar {
-		s.srv = grpc.NewServer(grpc.ChainUnaryInterceptor(interceptors...))
-		services = ic.Registrar(s.srv)
-	} else {
-		s.srv = grpc.NewServer(grpc.ChainUnaryInterceptor(append(interceptors, ic.UnaryServerInterceptor())...))
-		services = s.srv
-	}
-	s.proxy.Register(services)
-	s.rc.Register(services)
-	s.dn.Register(services)
+		ic.UnaryServerInterceptor(),
+	))
+	s.proxy.Register(s.srv)
+	s.rc.Register(s.srv)
+	s.dn.Register(s.srv)
 	if extra != nil {
 		extra(s.srv)
 	}
@@ -148,9 +132,7 @@ func base() *commonpb.MsgBase { return &commonpb.MsgBase{SourceID: 7} }
 func mustOK(t *testing.T, resp proto.Message, err error) {
 	t.Helper()
 	require.NoError(t, err)
-	failed, found := milvustype.StatusOf(resp)
-	require.True(t, found)
-	require.False(t, failed, "setup step failed: %v", resp)
+	require.False(t, milvustype.Status(resp), "setup step failed: %v", resp)
 }
 
 func (s *stack) proxyColl(t *testing.T) {
@@ -499,9 +481,7 @@ func TestEveryRoute(t *testing.T) {
 					resp, err := rcase.call(ctx, s)
 					require.NoError(t, err)
 					if rcase.hasStatus {
-						failed, found := milvustype.StatusOf(resp)
-						require.True(t, found)
-						require.Equal(t, rcase.plainFails, failed, "plain call status: %v", resp)
+						require.Equal(t, rcase.plainFails, milvustype.Status(resp), "plain call status: %v", resp)
 					}
 					wantSuccess, wantFail := 1.0, 0.0
 					if rcase.plainFails {
@@ -518,9 +498,7 @@ func TestEveryRoute(t *testing.T) {
 						default:
 							require.NoError(t, err, "mode %s", mode)
 							if rcase.hasStatus {
-								failed, found := milvustype.StatusOf(resp)
-								require.True(t, found)
-								require.True(t, failed, "mode %s: %v", mode, resp)
+								require.True(t, milvustype.Status(resp), "mode %s: %v", mode, resp)
 								wantFail++
 							} else {
 								wantSuccess++ // no status: a status fault is no failure

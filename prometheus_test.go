@@ -25,7 +25,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/fault"
-	"github.com/grpcmetrics/grpcmetrics/examples/milvustype"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
@@ -72,13 +71,13 @@ func promNewStack(t *testing.T) *promStack {
 		t.Fatal(err)
 	}
 	ic, err := interceptor.New(methods,
-		interceptor.WithStatusFunc(milvustype.StatusOf),
-		interceptor.WithSourceIDFunc(milvustype.SourceIDOf),
+		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
+		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := reg.Register(ic); err != nil {
+	if err := ic.Register(reg); err != nil {
 		t.Fatal(err)
 	}
 	chain := grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), ic.UnaryServerInterceptor())

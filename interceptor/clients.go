@@ -1,7 +1,7 @@
 package interceptor
 
 import (
-	"math/bits"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -10,167 +10,136 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
-// counters are the three children of one route for one client.
-type counters struct {
+// counts are the series that one call increments: total when it starts,
+// then success or fail when it ends.
+type counts struct {
 	total, success, fail prometheus.Counter
 }
 
-// client is one client_id value with its children per client-scheme route,
+func newCounts(vec *prometheus.CounterVec, clientLabel string) *counts {
+	// clientLabel is valid UTF-8 (see sanitizeLabel) and vec's label names
+	// were checked by methodmap, so WithLabelValues cannot panic here.
+	return &counts{
+		total:   vec.WithLabelValues(clientLabel, registry.TotalLabel),
+		success: vec.WithLabelValues(clientLabel, registry.SuccessLabel),
+		fail:    vec.WithLabelValues(clientLabel, registry.FailLabel),
+	}
+}
+
+// client is one client_id value with its series per client-labelled route,
 // resolved on the client's first call of each route.
 type client struct {
 	label  string
-	routes []atomic.Pointer[counters]
+	routes []atomic.Pointer[counts]
 }
 
-func newClient(label string, routes int) *client {
-	return &client{label: label, routes: make([]atomic.Pointer[counters], routes)}
+// clientTable holds the clients of the client-labelled routes: at most limit
+// of them, plus the fixed unknown and overflow clients.
+//
+// One mutex orders everything that adds or deletes series: admitting a
+// client, resolving a client's series of a route, and removing a client
+// (which deletes its series). A call reads the map under the read lock and,
+// once a client has called a route, the resolved series without any lock.
+// So a call that starts after RemoveClient has returned never finds the
+// removed client and never uses series that the removal deleted.
+type clientTable struct {
+	limit    int
+	vecs     []*prometheus.CounterVec // the client-labelled routes' counters
+	overflow prometheus.Counter       // grpcmetrics_client_id_overflow_total
+
+	mu          sync.RWMutex
+	byID        map[ClientID]*client
+	unknown     *client
+	overflowing *client
 }
 
-// counters returns the client's children of route idx of vec, resolving them
-// on first use. Concurrent first uses resolve the same children.
-func (c *client) counters(idx int, vec *prometheus.CounterVec) *counters {
-	if cs := c.routes[idx].Load(); cs != nil {
+func newClientTable(limit int, vecs []*prometheus.CounterVec, overflow prometheus.Counter) *clientTable {
+	return &clientTable{
+		limit:       limit,
+		vecs:        vecs,
+		overflow:    overflow,
+		byID:        make(map[ClientID]*client),
+		unknown:     &client{label: registry.UnknownClientLabel, routes: make([]atomic.Pointer[counts], len(vecs))},
+		overflowing: &client{label: registry.OverflowClientLabel, routes: make([]atomic.Pointer[counts], len(vecs))},
+	}
+}
+
+// counts returns the series of id's call of client-labelled route ix.
+func (t *clientTable) counts(id ClientID, ix int) *counts {
+	c := t.unknown
+	if id.kind != unknownClient {
+		t.mu.RLock()
+		c = t.byID[id]
+		t.mu.RUnlock()
+	}
+	if c != nil {
+		if cs := c.routes[ix].Load(); cs != nil {
+			return cs
+		}
+	}
+	return t.resolve(id, ix)
+}
+
+// resolve admits id if it is new and resolves its series of route ix.
+func (t *clientTable) resolve(id ClientID, ix int) *counts {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := t.admit(id)
+	if cs := c.routes[ix].Load(); cs != nil {
 		return cs
 	}
-	// label is valid UTF-8 (see sanitizeLabel) and vec's labels were checked
-	// by methodmap, so WithLabelValues cannot panic here.
-	cs := &counters{
-		total:   vec.WithLabelValues(c.label, registry.TotalLabel),
-		success: vec.WithLabelValues(c.label, registry.SuccessLabel),
-		fail:    vec.WithLabelValues(c.label, registry.FailLabel),
-	}
-	c.routes[idx].Store(cs)
+	cs := newCounts(t.vecs[ix], c.label)
+	c.routes[ix].Store(cs)
 	return cs
 }
 
-// slot is one occupied place of a clientTable; dead marks a removed client,
-// whose place stays taken until the next rebuild.
-type slot struct {
-	key  uint64
-	str  string // the client's own string key, "" when keyed by SourceID
-	c    *client
-	dead atomic.Bool
+// admit returns the client of id, adding it if the limit allows, or the
+// overflow client. t.mu must be held for writing.
+func (t *clientTable) admit(id ClientID) *client {
+	if id.kind == unknownClient {
+		return t.unknown
+	}
+	if c := t.byID[id]; c != nil {
+		return c
+	}
+	if len(t.byID) >= t.limit {
+		t.overflow.Inc()
+		return t.overflowing
+	}
+	// Clone: the table outlives the call, and a label may share memory
+	// with the request.
+	id.label = strings.Clone(id.label)
+	c := &client{label: id.String(), routes: make([]atomic.Pointer[counts], len(t.vecs))}
+	t.byID[id] = c
+	return c
 }
 
-// clientTable maps client keys to clients, with at most limit live clients.
-// A client is keyed either by its SourceID (key = the SourceID, str = "") or
-// by its label (key = a seeded hash of the label, str = the label, so that a
-// hash collision never merges two clients). Reads are lock-free: an
-// open-addressing table of atomic pointers, probed linearly, that is never
-// more than half full. Writers (a new client, a removal) are serialised by mu
-// and publish a rebuilt table when removed clients have used up the free
-// places.
-type clientTable struct {
-	limit  int
-	routes int
-
-	slots atomic.Pointer[[]atomic.Pointer[slot]]
-	live  atomic.Int64
-	shift uint // 64 - log2(len(slots))
-
-	mu   sync.Mutex
-	used int // occupied places, dead ones included; guarded by mu
-}
-
-func newClientTable(limit, routes int) *clientTable {
-	// A power of two at least twice limit+1 keeps the table at most half full.
-	size := 1 << bits.Len(uint(2*limit+1))
-	t := &clientTable{limit: limit, routes: routes, shift: uint(64 - bits.TrailingZeros(uint(size)))}
-	s := make([]atomic.Pointer[slot], size)
-	t.slots.Store(&s)
-	return t
-}
-
-// index is the first place to probe for key.
-func (t *clientTable) index(key uint64) uint64 { return key * 0x9E3779B97F4A7C15 >> t.shift }
-
-// get returns the client of (key, str), or nil if it is not in the table.
-func (t *clientTable) get(key uint64, str string) *client {
-	s := *t.slots.Load()
-	mask := uint64(len(s) - 1)
-	for i := t.index(key); ; i = (i + 1) & mask {
-		p := s[i].Load()
-		if p == nil {
-			return nil
-		}
-		if p.key == key && (len(str) == 0 || p.str == str) {
-			if p.dead.Load() {
-				return nil
-			}
-			return p.c
-		}
-	}
-}
-
-// admit returns the client of (key, str), adding it with the label that
-// label returns if the limit allows, or nil if the table is full.
-func (t *clientTable) admit(key uint64, str string, label func() string) *client {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if c := t.get(key, str); c != nil {
-		return c // admitted by a concurrent caller
-	}
-	if t.live.Load() >= int64(t.limit) {
-		return nil
-	}
-	s := *t.slots.Load()
-	if 2*(t.used+1) > len(s) {
-		s = t.rebuild(s)
-	}
-	mask := uint64(len(s) - 1)
-	p := &slot{key: key, str: str, c: newClient(label(), t.routes)}
-	for i := t.index(key); ; i = (i + 1) & mask {
-		old := s[i].Load()
-		if old == nil {
-			t.used++
-			s[i].Store(p)
-			break
-		}
-		if old.key == key && old.str == str { // a removed client comes back: replace its place
-			s[i].Store(p)
-			break
-		}
-	}
-	t.live.Add(1)
-	return p.c
-}
-
-// rebuild publishes a table of the same size holding only live clients.
-// Readers still probing the old one see a consistent, older view.
-func (t *clientTable) rebuild(old []atomic.Pointer[slot]) []atomic.Pointer[slot] {
-	s := make([]atomic.Pointer[slot], len(old))
-	mask := uint64(len(s) - 1)
-	t.used = 0
-	for i := range old {
-		p := old[i].Load()
-		if p == nil || p.dead.Load() {
-			continue
-		}
-		for j := t.index(p.key); ; j = (j + 1) & mask {
-			if s[j].Load() == nil {
-				s[j].Store(p)
-				t.used++
-				break
-			}
-		}
-	}
-	t.slots.Store(&s)
-	return s
-}
-
-// remove marks every live client labelled label as removed and reports
-// whether there was one.
+// remove forgets every client labelled label and deletes its series, and
+// reports whether there was anything to remove. The fixed labels stay.
 func (t *clientTable) remove(label string) bool {
+	if label == registry.UnknownClientLabel || label == registry.OverflowClientLabel {
+		return false
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := *t.slots.Load()
 	removed := false
-	for i := range s {
-		if p := s[i].Load(); p != nil && p.c.label == label && !p.dead.Load() {
-			p.dead.Store(true)
-			t.live.Add(-1)
+	for id, c := range t.byID {
+		if c.label == label {
+			delete(t.byID, id)
+			removed = true
+		}
+	}
+	for _, vec := range t.vecs {
+		if vec.DeletePartialMatch(prometheus.Labels{registry.LabelClientID: label}) > 0 {
 			removed = true
 		}
 	}
 	return removed
+}
+
+// len returns the number of tracked clients, the fixed ones excluded.
+func (t *clientTable) len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.byID)
 }

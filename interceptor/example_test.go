@@ -3,19 +3,13 @@ package interceptor_test
 import (
 	"context"
 	"fmt"
-	"log"
-	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
-	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
-	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 	"github.com/grpcmetrics/grpcmetrics/registry"
@@ -57,58 +51,57 @@ func ExampleNew() {
 	// client_7 fail: 1
 }
 
-// Registering a service through the Registrar counts its calls with no
-// interceptor installed.
-func ExampleInterceptor_Registrar() {
+// With the caller's generated types at hand, the typed helpers replace the
+// default rules: a type switch instead of reflection.
+func ExampleMilvusStatus() {
 	m := registry.New()
-	reg := prometheus.NewRegistry()
-	if err := m.Register(reg); err != nil {
-		panic(err)
-	}
 	methods, err := methodmap.Default(m)
 	if err != nil {
 		panic(err)
 	}
-	ic, err := interceptor.New(methods)
+	ic, err := interceptor.New(methods,
+		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
+		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
+	)
 	if err != nil {
 		panic(err)
 	}
+	icpt := ic.UnaryServerInterceptor()
 
-	srv := grpc.NewServer()
-	rootcoordpb.RegisterRootCoordServer(ic.Registrar(srv), rootcoord.New())
-	lis := bufconn.Listen(1 << 16)
-	go func() {
-		if err := srv.Serve(lis); err != nil { // nil once Stop is called
-			log.Print(err)
-		}
-	}()
-	defer srv.Stop()
-
-	conn, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
+	info := &grpc.UnaryServerInfo{FullMethod: "/milvus.proto.rootcoord.RootCoord/HasCollection"}
+	req := &milvuspb.HasCollectionRequest{Base: &commonpb.MsgBase{SourceID: 3}}
+	ok := func(context.Context, any) (any, error) {
+		return &milvuspb.BoolResponse{Status: &commonpb.Status{}, Value: true}, nil
+	}
+	if _, err := icpt(context.Background(), req, info, ok); err != nil {
 		panic(err)
 	}
-	defer conn.Close()
-	client := rootcoordpb.NewRootCoordClient(conn)
-	ctx := context.Background()
-	base := &commonpb.MsgBase{SourceID: 3}
-	if _, err := client.CreateCollection(ctx, &milvuspb.CreateCollectionRequest{Base: base, CollectionName: "books"}); err != nil {
-		panic(err)
-	}
-	// The second create fails: the collection exists. Milvus says so in the
-	// response's status, not with a gRPC error.
-	if _, err := client.CreateCollection(ctx, &milvuspb.CreateCollectionRequest{Base: base, CollectionName: "books"}); err != nil {
-		panic(err)
-	}
-
-	vec := m.RootCoord.CreateCollectionCounter
-	for _, call := range []string{registry.TotalLabel, registry.SuccessLabel, registry.FailLabel} {
-		fmt.Printf("client_3 %s: %v\n", call, testutil.ToFloat64(vec.WithLabelValues("client_3", call)))
-	}
+	fmt.Println(testutil.ToFloat64(m.RootCoord.HasCollectionCounter.WithLabelValues("client_3", registry.SuccessLabel)))
 	// Output:
-	// client_3 total: 2
-	// client_3 success: 1
-	// client_3 fail: 1
+	// 1
+}
+
+// Register registers the interceptor's own metrics; a second interceptor on
+// the same registry is an error that says so.
+func ExampleInterceptor_Register() {
+	reg := prometheus.NewRegistry()
+	newInterceptor := func() *interceptor.Interceptor {
+		methods, err := methodmap.Default(registry.New())
+		if err != nil {
+			panic(err)
+		}
+		ic, err := interceptor.New(methods)
+		if err != nil {
+			panic(err)
+		}
+		return ic
+	}
+	first := newInterceptor()
+	fmt.Println(first.Register(reg))
+	fmt.Println(first.Register(reg))
+	fmt.Println(newInterceptor().Register(reg) != nil)
+	// Output:
+	// <nil>
+	// <nil>
+	// true
 }

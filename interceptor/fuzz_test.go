@@ -21,8 +21,9 @@ import (
 
 // FuzzOutcome sends arbitrary requests and responses (decoded from fuzz
 // bytes into Milvus-shaped messages, or nil, typed nil, foreign types)
-// through the default protoreflect rules and the typed ones: the interceptor
-// must never panic and must count exactly one outcome per call.
+// through the default rules and the typed helpers: the interceptor must
+// never panic, must count exactly one outcome per call, and both rules must
+// judge every call alike.
 func FuzzOutcome(f *testing.F) {
 	st, _ := proto.Marshal(&commonpb.Status{ErrorCode: 1, Code: 3})                                           //nolint:errcheck // seed
 	resp, _ := proto.Marshal(&milvuspb.DescribeCollectionResponse{Status: &commonpb.Status{Code: 1}})         //nolint:errcheck // seed
@@ -32,21 +33,25 @@ func FuzzOutcome(f *testing.F) {
 		f.Add(k, resp, req)
 		f.Add(k, []byte{0xff, 0x01}, []byte{})
 	}
-	m := registry.New()
-	methods, err := methodmap.Default(m)
-	if err != nil {
-		f.Fatal(err)
-	}
-	var ics []grpc.UnaryServerInterceptor
+	var (
+		ics  []grpc.UnaryServerInterceptor
+		vecs []*prometheus.CounterVec
+	)
 	for _, opts := range [][]interceptor.Option{nil, {
-		interceptor.WithStatusType[*commonpb.Status, commonpb.ErrorCode](),
-		interceptor.WithBaseType[*commonpb.MsgBase](),
+		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
+		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 	}} {
+		m := registry.New()
+		methods, err := methodmap.Default(m)
+		if err != nil {
+			f.Fatal(err)
+		}
 		ic, err := interceptor.New(methods, append(opts, interceptor.WithClientLimit(64))...)
 		if err != nil {
 			f.Fatal(err)
 		}
 		ics = append(ics, ic.UnaryServerInterceptor())
+		vecs = append(vecs, m.RootCoord.DescribeCollectionCounter)
 	}
 	info := &grpc.UnaryServerInfo{FullMethod: "/milvus.proto.rootcoord.RootCoord/DescribeCollection"}
 	f.Fuzz(func(t *testing.T, kind byte, respBytes, reqBytes []byte) {
@@ -85,10 +90,22 @@ func FuzzOutcome(f *testing.F) {
 		if kind&0x80 != 0 {
 			req = (*milvuspb.DescribeCollectionRequest)(nil)
 		}
-		for _, icpt := range ics {
+		var failed [2]float64
+		for ix, icpt := range ics {
+			before := sum(t, vecs[ix], registry.FailLabel)
 			if _, err := icpt(context.Background(), req, info, returns(r, nil)); err != nil {
 				t.Fatal(err)
 			}
+			failed[ix] = sum(t, vecs[ix], registry.FailLabel) - before
+			total := sum(t, vecs[ix], registry.TotalLabel)
+			if done := sum(t, vecs[ix], registry.SuccessLabel) + sum(t, vecs[ix], registry.FailLabel); total != done {
+				t.Fatalf("total %v != success + fail %v", total, done)
+			}
+		}
+		// The default rule reads any message named Status with an integer
+		// code, google.rpc.Status too; MilvusStatus reads only Milvus's.
+		if kind%10 != 8 && failed[0] != failed[1] {
+			t.Fatalf("the default rule says fail=%v, MilvusStatus says fail=%v, for %#v", failed[0], failed[1], r)
 		}
 	})
 }
@@ -105,9 +122,9 @@ func FuzzClientLabel(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	ic, err := interceptor.New(methods, interceptor.WithClientLimit(16), interceptor.WithClientID(func(_ context.Context, req any) string {
+	ic, err := interceptor.New(methods, interceptor.WithClientLimit(16), interceptor.WithClientID(func(_ context.Context, req any) interceptor.ClientID {
 		s, _ := req.(string)
-		return s
+		return interceptor.Label(s)
 	}))
 	if err != nil {
 		f.Fatal(err)

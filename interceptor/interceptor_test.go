@@ -80,33 +80,34 @@ type fixture struct {
 	ic      *interceptor.Interceptor
 }
 
-// typedModes are the two typed ways of reading statuses and SourceIDs.
+// typedModes are the ways of reading the stand-ins' statuses and SourceIDs:
+// the generic helpers, and functions of the caller's own.
 var typedModes = map[string][]interceptor.Option{
-	"generic": {interceptor.WithStatusType[*status, errorCode](), interceptor.WithBaseType[*msgBase]()},
-	"func":    {interceptor.WithStatusFunc(statusOf), interceptor.WithSourceIDFunc(sourceIDOf)},
+	"helpers": {interceptor.WithStatus(interceptor.MilvusStatus[*status, errorCode]()), interceptor.WithClientID(interceptor.MilvusSourceID[*msgBase]())},
+	"func":    {interceptor.WithStatus(statusOf), interceptor.WithClientID(clientOf)},
 }
 
-func statusOf(resp any) (failed, found bool) {
+func statusOf(resp any) bool {
 	switch r := resp.(type) {
 	case *status:
-		return r.GetErrorCode() != 0 || r.GetCode() != 0, true
+		return r.GetErrorCode() != 0 || r.GetCode() != 0
 	case interface{ GetStatus() *status }:
 		s := r.GetStatus()
-		return s.GetErrorCode() != 0 || s.GetCode() != 0, true
+		return s.GetErrorCode() != 0 || s.GetCode() != 0
 	}
-	return false, false
+	return false
 }
 
-func sourceIDOf(req any) (int64, bool) {
+func clientOf(_ context.Context, req any) interceptor.ClientID {
 	if r, ok := req.(interface{ GetBase() *msgBase }); ok && r.GetBase() != nil {
-		return r.GetBase().GetSourceID(), true
+		return interceptor.SourceID(r.GetBase().GetSourceID())
 	}
-	return 0, false
+	return interceptor.ClientID{}
 }
 
 func newFixture(t testing.TB, opts ...interceptor.Option) *fixture {
 	t.Helper()
-	return newModeFixture(t, "generic", opts...)
+	return newModeFixture(t, "helpers", opts...)
 }
 
 func newModeFixture(t testing.TB, mode string, opts ...interceptor.Option) *fixture {
@@ -293,9 +294,9 @@ func TestPanickingClassifierIsContained(t *testing.T) {
 
 func TestWithClientID(t *testing.T) {
 	long := strings.Repeat("é", 100) // 200 bytes
-	f := newFixture(t, interceptor.WithClientID(func(_ context.Context, req any) string {
+	f := newFixture(t, interceptor.WithClientID(func(_ context.Context, req any) interceptor.ClientID {
 		s, _ := req.(string)
-		return s
+		return interceptor.Label(s)
 	}))
 	for _, id := range []string{"a", "a", "", "bad\xffutf8", long} {
 		_, err := f.call(rcMethod, id, returns(&status{}, nil))
@@ -325,7 +326,7 @@ func TestClientLimit(t *testing.T) {
 # HELP grpcmetrics_client_id_overflow_total Calls counted under client_id="client_overflow" because the client limit was reached.
 # TYPE grpcmetrics_client_id_overflow_total counter
 grpcmetrics_client_id_overflow_total 90
-# HELP grpcmetrics_client_ids Distinct client_id values currently tracked by the interceptor, fallback values excluded.
+# HELP grpcmetrics_client_ids Distinct client_id values currently tracked by the interceptor, fixed values excluded.
 # TYPE grpcmetrics_client_ids gauge
 grpcmetrics_client_ids 10
 `)))
@@ -341,11 +342,12 @@ grpcmetrics_client_ids 10
 	require.NoError(t, err)
 	assert.Equal(t, 91.0, value(vec, registry.OverflowClientLabel, registry.TotalLabel), "full again")
 
-	// Removing a fallback label deletes its series; counting goes on.
-	assert.True(t, f.ic.RemoveClient(registry.OverflowClientLabel))
+	// The fixed labels are never removed; counting under them goes on.
+	assert.False(t, f.ic.RemoveClient(registry.OverflowClientLabel))
+	assert.False(t, f.ic.RemoveClient(registry.UnknownClientLabel))
 	_, err = f.call(rcMethod, &request{Base: &msgBase{SourceID: 4000}}, returns(&status{}, nil))
 	require.NoError(t, err)
-	assert.Equal(t, 1.0, value(vec, registry.OverflowClientLabel, registry.TotalLabel))
+	assert.Equal(t, 92.0, value(vec, registry.OverflowClientLabel, registry.TotalLabel))
 }
 
 func TestClientChurnRebuildsTable(t *testing.T) {
@@ -375,20 +377,17 @@ func TestNewValidation(t *testing.T) {
 		err  string
 	}{
 		{"nil map", nil, nil, "nil method map"},
-		{"nil option", methods, []interceptor.Option{nil}, "nil Option"},
+		{"nil option", methods, []interceptor.Option{nil}, "option 0 is nil"},
 		{"outcome for unknown method", methods, []interceptor.Option{interceptor.WithOutcome("/x.Y/Z", nop)}, "/x.Y/Z is not in the method map"},
-		{"outcome twice", methods, []interceptor.Option{interceptor.WithOutcome(proxyMethod, nop), interceptor.WithOutcome(proxyMethod, nop)}, "given twice"},
 		{"nil classifier", methods, []interceptor.Option{interceptor.WithOutcome(proxyMethod, nil)}, "nil classifier"},
+		{"nil classifier last", methods, []interceptor.Option{interceptor.WithOutcome(proxyMethod, nop), interceptor.WithOutcome(proxyMethod, nil)}, "nil classifier"},
 		{"nil client func", methods, []interceptor.Option{interceptor.WithClientID(nil)}, "WithClientID: nil function"},
+		{"nil status func", methods, []interceptor.Option{interceptor.WithStatus(nil)}, "WithStatus: nil function"},
 		{"zero limit", methods, []interceptor.Option{interceptor.WithClientLimit(0)}, "WithClientLimit: 0 is out of range"},
 		{"huge limit", methods, []interceptor.Option{interceptor.WithClientLimit(interceptor.MaxClientLimit + 1)}, "out of range"},
-		{"limit twice", methods, []interceptor.Option{interceptor.WithClientLimit(5), interceptor.WithClientLimit(6)}, "WithClientLimit given more than once"},
+		{"valid limit, then a bad one", methods, []interceptor.Option{interceptor.WithClientLimit(5), interceptor.WithClientLimit(-1)}, "-1 is out of range"},
 		{"nil logger", methods, []interceptor.Option{interceptor.WithLogger(nil)}, "nil logger"},
-		{"nil status func", methods, []interceptor.Option{interceptor.WithStatusFunc(nil)}, "WithStatusFunc: nil function"},
-		{"nil source id func", methods, []interceptor.Option{interceptor.WithSourceIDFunc(nil)}, "WithSourceIDFunc: nil function"},
-		{"status func and type", methods, []interceptor.Option{interceptor.WithStatusFunc(statusOf), interceptor.WithStatusType[*status, errorCode]()}, "given more than once"},
-		{"base func and type", methods, []interceptor.Option{interceptor.WithSourceIDFunc(sourceIDOf), interceptor.WithBaseType[*msgBase]()}, "WithBaseType or WithSourceIDFunc given more than once"},
-		{"status type twice", methods, []interceptor.Option{interceptor.WithStatusType[*status, errorCode](), interceptor.WithStatusType[*status, errorCode]()}, "WithStatusType or WithStatusFunc given more than once"},
+		{"every problem at once", methods, []interceptor.Option{interceptor.WithLogger(nil), interceptor.WithStatus(nil)}, "nil logger (use zap.NewNop to log nothing)\nWithStatus: nil function"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,15 +1,19 @@
 package interceptor
 
 import (
-	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
 
 	"go.uber.org/zap"
+
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
 )
 
 // Option configures an [Interceptor]. Options are applied once, in order, by
-// [New]; none of them is consulted again per call. Options that would
-// silently overwrite each other (two outcome rules for one method, two client
-// ID functions, two status types) make New return an error instead.
+// [New]; when two options set the same thing, the last one wins. None of
+// them is consulted again per call. Invalid values make New return an error.
 type Option interface {
 	apply(*config)
 }
@@ -22,31 +26,25 @@ func (f optionFunc) apply(c *config) { f(c) }
 // [Interceptor] tracks unless [WithClientLimit] says otherwise. Milvus
 // clusters run tens of proxies and coordinators; 1024 leaves room for churn
 // while bounding the series a hostile SourceID flood can create to 1024 per
-// RootCoord method and call label value.
+// client-labelled method and call label value.
 const DefaultClientLimit = 1024
 
 // MaxClientLimit is the largest limit [WithClientLimit] accepts.
 const MaxClientLimit = 1 << 20
 
 type config struct {
-	logger       *zap.Logger
-	outcomes     map[string]Classifier
-	dupOutcome   []string
-	clientID     ClientIDFunc
-	clientIDSets int
-	clientLimit  int
-	limitSets    int
-	status       StatusFunc // nil: the default rule alone
-	statusSets   int
-	base         SourceIDFunc // nil: the default rule alone
-	baseSets     int
-
-	nilStatusFunc, nilBaseFunc bool
+	logger      *zap.Logger
+	outcomes    map[string]Classifier
+	clientID    ClientIDFunc // nil: the default rule
+	clientIDSet bool
+	clientLimit int
+	status      StatusFunc // nil: the default rule
+	statusSet   bool
 }
 
-// WithLogger sets the logger for the interceptor's rare events (today only a
-// panicking [Classifier]). The default is [zap.NewNop]. Nothing
-// is logged per call.
+// WithLogger sets the logger for the interceptor's rare events: a panic in
+// a [Classifier], a [StatusFunc], a [ClientIDFunc] or the default rules. The
+// default is [zap.NewNop]; a nil logger is an error.
 func WithLogger(l *zap.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
 }
@@ -55,7 +53,7 @@ func WithLogger(l *zap.Logger) Option {
 type Outcome uint8
 
 const (
-	// Default asks for the default rule: fail on an error or a failing Milvus
+	// Default asks for the default rule: fail on an error or a failing
 	// status, success otherwise.
 	Default Outcome = iota
 	// Success counts the call as success.
@@ -65,8 +63,8 @@ const (
 )
 
 // Classifier judges one finished call from the handler's response and error.
-// It must be safe for concurrent use. Returning [Default] applies the default
-// rule.
+// It must be safe for concurrent use. Returning [Default] applies the rule
+// that holds for every other method.
 type Classifier func(resp any, err error) Outcome
 
 // WithOutcome overrides the outcome rule for one full method name, which must
@@ -83,47 +81,75 @@ type Classifier func(resp any, err error) Outcome
 //		})
 //
 // A panic in the classifier is recovered, logged and counted as fail; the
-// handler's response and error still reach the caller unchanged.
+// handler's response and error still reach the caller unchanged. Given
+// twice for one method, the last one wins; a nil classifier is an error.
 func WithOutcome(fullMethod string, classify Classifier) Option {
 	return optionFunc(func(c *config) {
 		if c.outcomes == nil {
 			c.outcomes = make(map[string]Classifier)
 		}
-		if _, dup := c.outcomes[fullMethod]; dup {
-			c.dupOutcome = append(c.dupOutcome, fullMethod)
-		}
 		c.outcomes[fullMethod] = classify
 	})
 }
 
-// ClientIDFunc returns the client_id label value of a call. It must be safe
-// for concurrent use and should not allocate if the interceptor is to stay
-// allocation-free. Values that are not valid UTF-8 are repaired, and values
-// longer than [MaxClientIDLength] bytes are cut, before they become labels.
-type ClientIDFunc func(ctx context.Context, req any) string
+// WithStatus sets the rule that finds a failing status in a response,
+// replacing the default rule (see [New]). [MilvusStatus] builds one for
+// Milvus-style status types; any function will do. A nil fn is an error.
+func WithStatus(fn StatusFunc) Option {
+	return optionFunc(func(c *config) { c.status, c.statusSet = fn, true })
+}
 
-// MaxClientIDLength is the longest client_id label value, in bytes, that a
-// [ClientIDFunc] can produce; longer values are cut at a rune boundary.
-const MaxClientIDLength = 128
-
-// WithClientID replaces the default client_id rule ("client_<SourceID>" from
-// the request's GetBase().GetSourceID(), [registry.UnknownClientLabel] without
-// a base) with fn. The client limit applies to fn's values too.
+// WithClientID sets the rule that names a call's client on client-labelled
+// routes, replacing the default rule (see [New]). [MilvusSourceID] builds
+// one for Milvus-style requests; any function will do. The client limit
+// applies to its values too. A nil fn is an error.
 func WithClientID(fn ClientIDFunc) Option {
-	return optionFunc(func(c *config) {
-		c.clientID = fn
-		c.clientIDSets++
-	})
+	return optionFunc(func(c *config) { c.clientID, c.clientIDSet = fn, true })
 }
 
 // WithClientLimit sets how many distinct client_id values are tracked, from 1
 // to [MaxClientLimit]; the default is [DefaultClientLimit]. Calls from further
 // clients are counted under [registry.OverflowClientLabel], and each such call
-// increments grpcmetrics_client_id_overflow_total. The fallback values do not
+// increments grpcmetrics_client_id_overflow_total. The fixed values do not
 // count towards the limit.
 func WithClientLimit(n int) Option {
-	return optionFunc(func(c *config) {
-		c.clientLimit = n
-		c.limitSets++
-	})
+	return optionFunc(func(c *config) { c.clientLimit = n })
+}
+
+func newConfig(m *methodmap.Map, opts []Option) (*config, error) {
+	if m == nil {
+		return nil, errors.New("interceptor: nil method map")
+	}
+	c := &config{logger: zap.NewNop(), clientLimit: DefaultClientLimit}
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("interceptor: option %d is nil", i)
+		}
+		o.apply(c)
+	}
+	var errs []error
+	if c.logger == nil {
+		errs = append(errs, errors.New("WithLogger: nil logger (use zap.NewNop to log nothing)"))
+	}
+	for _, method := range slices.Sorted(maps.Keys(c.outcomes)) {
+		if c.outcomes[method] == nil {
+			errs = append(errs, fmt.Errorf("WithOutcome: nil classifier for %s", method))
+		}
+		if _, ok := m.Lookup(method); !ok {
+			errs = append(errs, fmt.Errorf("WithOutcome: %s is not in the method map", method))
+		}
+	}
+	if c.statusSet && c.status == nil {
+		errs = append(errs, errors.New("WithStatus: nil function"))
+	}
+	if c.clientIDSet && c.clientID == nil {
+		errs = append(errs, errors.New("WithClientID: nil function"))
+	}
+	if c.clientLimit < 1 || c.clientLimit > MaxClientLimit {
+		errs = append(errs, fmt.Errorf("WithClientLimit: %d is out of range [1, %d]", c.clientLimit, MaxClientLimit))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("interceptor: %w", err)
+	}
+	return c, nil
 }

@@ -5,10 +5,8 @@
 // A [Map] is built once from [Route] values by [New], which validates every
 // route (method name, duplicates, nil counters, label names) and returns an
 // error naming the first bad one. The map is immutable afterwards and safe
-// for concurrent use; [Map.Lookup] is one read of an immutable hash table,
-// which hashes only the name's length and two 8-byte words of it and then
-// compares the whole name, and for an unknown method it only reports "not
-// found".
+// for concurrent use; [Map.Lookup] is one read of a Go map that nothing
+// writes after New, and for an unknown method it only reports "not found".
 //
 // [MilvusRoutes] returns the built-in Milvus table of 49 routes: 28
 // MilvusService and 5 Proxy methods on the proxy counters, 14 RootCoord methods
@@ -19,10 +17,12 @@
 // table as it is.
 //
 // [Map.Check] compares a map with the services registered on a gRPC server, to
-// find server methods that nothing counts and mapped methods that the server's
-// services do not have.
+// find server methods that nothing counts, mapped methods that the server's
+// services do not have, and mapped services that the server does not
+// register at all (a typo in a service name shows up there). Call it at
+// start, once the services are registered.
 //
 // This package depends only on the registry package, client_golang and grpc
-// (for [Map.Check]); the interceptor package builds its own table of routes
-// from the map once, in interceptor.New.
+// (for [Map.Check]); the interceptor package reads the map's entries once,
+// in interceptor.New.
 package methodmap

@@ -8,14 +8,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
-	"github.com/grpcmetrics/grpcmetrics/internal/strtab"
 	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
 // Map is an immutable table from full gRPC method names to [Entry] values.
 // Build it with [New]; it is safe for concurrent use.
 type Map struct {
-	byMethod *strtab.Table[*Entry]
+	byMethod map[string]*Entry
 	entries  []*Entry // sorted by Method; Entry.Index is the position here
 }
 
@@ -47,12 +46,11 @@ func New(routes ...Route) (*Map, error) {
 		m.entries = append(m.entries, e)
 	}
 	slices.SortFunc(m.entries, func(a, b *Entry) int { return strings.Compare(a.Method, b.Method) })
-	keys := make([]string, len(m.entries))
+	m.byMethod = make(map[string]*Entry, len(m.entries))
 	for i, e := range m.entries {
 		e.Index = i
-		keys[i] = e.Method
+		m.byMethod[e.Method] = e
 	}
-	m.byMethod = strtab.New(keys, m.entries)
 	return m, nil
 }
 
@@ -91,11 +89,11 @@ func resolve(r Route) (*Entry, error) {
 const probeClient = "\x00methodmap-probe"
 
 // Lookup returns the entry for a full method name, or false if the method is
-// not mapped. It reads an immutable hash table built by [New], takes no lock
-// and allocates nothing once it has seen a method name's string (see
-// BENCHMARKS.md for its cost).
+// not mapped. It reads a Go map that [New] built and nothing writes again,
+// so it takes no lock and allocates nothing.
 func (m *Map) Lookup(fullMethod string) (*Entry, bool) {
-	return m.byMethod.Get(fullMethod)
+	e, ok := m.byMethod[fullMethod]
+	return e, ok
 }
 
 // Len returns the number of routes.
@@ -113,6 +111,41 @@ type Coverage struct {
 	// that those services do not have, which usually means a typo or a
 	// renamed RPC.
 	Unknown []string
+	// Unregistered lists the services of the map that the server does not
+	// register at all. A typo in a service name (in [Services], say) shows
+	// up here, with the real service's methods in Unmapped. A map that
+	// serves several servers lists the others' services here too.
+	Unregistered []string
+}
+
+// OK reports whether the map and the server agree completely: nothing
+// unmapped, unknown or unregistered.
+func (c Coverage) OK() bool {
+	return len(c.Unmapped) == 0 && len(c.Unknown) == 0 && len(c.Unregistered) == 0
+}
+
+// String lists the disagreements, one kind per line, or "complete".
+func (c Coverage) String() string {
+	if c.OK() {
+		return "complete"
+	}
+	var b strings.Builder
+	for _, part := range []struct {
+		what  string
+		names []string
+	}{
+		{"unmapped methods", c.Unmapped},
+		{"unknown methods", c.Unknown},
+		{"unregistered services", c.Unregistered},
+	} {
+		if len(part.names) > 0 {
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+			}
+			fmt.Fprintf(&b, "%s: %s", part.what, strings.Join(part.names, ", "))
+		}
+	}
+	return b.String()
 }
 
 // ServiceInfoProvider is what [Map.Check] needs of a server; [*grpc.Server]
@@ -122,9 +155,9 @@ type ServiceInfoProvider interface {
 }
 
 // Check compares the map with the services registered on srv, usually a
-// [*grpc.Server]. Streaming methods are not counted by the unary interceptor
-// and are not reported as unmapped. Routes of services that srv does not
-// register are ignored, so one map can serve several servers.
+// [*grpc.Server]; call it once the services are registered. Streaming
+// methods are not counted by the unary interceptor and are not reported as
+// unmapped.
 func (m *Map) Check(srv ServiceInfoProvider) Coverage {
 	var cov Coverage
 	info := srv.GetServiceInfo()
@@ -133,17 +166,23 @@ func (m *Map) Check(srv ServiceInfoProvider) Coverage {
 		for _, mi := range si.Methods {
 			full := "/" + svc + "/" + mi.Name
 			served[full] = true
-			if _, ok := m.byMethod.Peek(full); !ok && !mi.IsClientStream && !mi.IsServerStream {
+			if _, ok := m.byMethod[full]; !ok && !mi.IsClientStream && !mi.IsServerStream {
 				cov.Unmapped = append(cov.Unmapped, full)
 			}
 		}
 	}
 	for _, e := range m.entries {
 		svc, _, _ := ParseMethod(e.Method) // validated by New
-		if _, registered := info[svc]; registered && !served[e.Method] {
+		switch _, registered := info[svc]; {
+		case !registered:
+			if !slices.Contains(cov.Unregistered, svc) {
+				cov.Unregistered = append(cov.Unregistered, svc)
+			}
+		case !served[e.Method]:
 			cov.Unknown = append(cov.Unknown, e.Method)
 		}
 	}
 	slices.Sort(cov.Unmapped)
+	slices.Sort(cov.Unregistered)
 	return cov
 }

@@ -203,7 +203,38 @@ func TestCheck(t *testing.T) {
 	cov := m.Check(srv)
 	assert.Equal(t, []string{"/milvus.proto.proxy.Proxy/NewRPC"}, cov.Unmapped, "streams are not reported")
 	assert.Equal(t, []string{"/milvus.proto.proxy.Proxy/ReleaseDQLMessageStream"}, cov.Unknown,
-		"only services the server registers are checked")
+		"methods are checked within the services the server registers")
+	assert.Equal(t, []string{methodmap.DefaultDataNode, methodmap.DefaultMilvusService, methodmap.DefaultRootCoord}, cov.Unregistered,
+		"sorted")
+	assert.False(t, cov.OK())
+	assert.Contains(t, cov.String(), "unregistered services: "+methodmap.DefaultDataNode+", ")
+}
+
+// TestCheckCatchesServiceTypos overrides a service name with a typo: the
+// typo is an unregistered service and the real service's methods are
+// unmapped, where before the typo was silent.
+func TestCheckCatchesServiceTypos(t *testing.T) {
+	routes, err := methodmap.MilvusRoutes(registry.New(), methodmap.Services{RootCoord: "milvus.proto.rootcord.RootCoord"})
+	require.NoError(t, err)
+	m, err := methodmap.New(routes...)
+	require.NoError(t, err)
+	srv := fakeServer{methodmap.DefaultRootCoord: {Methods: []grpc.MethodInfo{{Name: "CreateCollection"}}}}
+	cov := m.Check(srv)
+	assert.Contains(t, cov.Unregistered, "milvus.proto.rootcord.RootCoord")
+	assert.Equal(t, []string{"/milvus.proto.rootcoord.RootCoord/CreateCollection"}, cov.Unmapped)
+	assert.False(t, cov.OK())
+}
+
+func TestCheckComplete(t *testing.T) {
+	m, err := methodmap.New(methodmap.Route{
+		Method:  "/a.S/M",
+		Counter: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "m_total", Help: "h"}, []string{"status"}),
+		Scheme:  methodmap.StatusScheme,
+	})
+	require.NoError(t, err)
+	cov := m.Check(fakeServer{"a.S": {Methods: []grpc.MethodInfo{{Name: "M"}, {Name: "Stream", IsClientStream: true}}}})
+	assert.True(t, cov.OK(), cov.String())
+	assert.Equal(t, "complete", cov.String())
 }
 
 func TestSchemeString(t *testing.T) {

@@ -22,7 +22,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/fault"
-	"github.com/grpcmetrics/grpcmetrics/examples/milvustype"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
@@ -69,13 +68,13 @@ func run(ctx context.Context, metricsAddr string, out io.Writer) error {
 	}
 	ic, err := interceptor.New(methods,
 		interceptor.WithLogger(logger),
-		interceptor.WithStatusFunc(milvustype.StatusOf),
-		interceptor.WithSourceIDFunc(milvustype.SourceIDOf),
+		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
+		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 	)
 	if err != nil {
 		return err
 	}
-	if err := reg.Register(ic); err != nil {
+	if err := ic.Register(reg); err != nil {
 		return err
 	}
 	chain := grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), ic.UnaryServerInterceptor())

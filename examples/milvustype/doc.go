@@ -1,5 +1,7 @@
-// Package milvustype holds the typed fast paths of the grpcmetrics
-// interceptor for the examples' generated Milvus types: what a Milvus server
-// passes to interceptor.WithStatusFunc and interceptor.WithSourceIDFunc. The
-// demo, the end-to-end tests and the benchmarks share them.
+// Package milvustype holds hand-written status and client rules for the
+// examples' generated Milvus types: what a Milvus server could pass to
+// interceptor.WithStatus and interceptor.WithClientID instead of the
+// library's generic helpers interceptor.MilvusStatus and
+// interceptor.MilvusSourceID. The end-to-end tests and the benchmarks use
+// them as the "own functions" way of configuring the interceptor.
 package milvustype

@@ -1,26 +1,32 @@
 package milvustype
 
-import "github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
+import (
+	"context"
 
-// StatusOf finds the Milvus status of a response, whole or in its status
-// field, and reports whether it fails (error_code != 0 or code != 0). It
-// matches interceptor.StatusFunc.
-func StatusOf(resp any) (failed, found bool) {
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
+	"github.com/grpcmetrics/grpcmetrics/interceptor"
+)
+
+// Status reports whether a response carries a failing Milvus status, whole
+// or in its status field (error_code != 0 or code != 0). It is an
+// [interceptor.StatusFunc].
+func Status(resp any) bool {
 	switch r := resp.(type) {
 	case *commonpb.Status:
-		return r.GetErrorCode() != 0 || r.GetCode() != 0, true
+		return r.GetErrorCode() != 0 || r.GetCode() != 0
 	case interface{ GetStatus() *commonpb.Status }:
 		s := r.GetStatus()
-		return s.GetErrorCode() != 0 || s.GetCode() != 0, true
+		return s.GetErrorCode() != 0 || s.GetCode() != 0
 	}
-	return false, false
+	return false
 }
 
-// SourceIDOf returns the SourceID of a request's MsgBase; ok is false when
-// the request has no base or a nil one. It matches interceptor.SourceIDFunc.
-func SourceIDOf(req any) (id int64, ok bool) {
-	if r, isBased := req.(interface{ GetBase() *commonpb.MsgBase }); isBased && r.GetBase() != nil {
-		return r.GetBase().GetSourceID(), true
+// Client names the client of a request by its MsgBase's SourceID, or the
+// unknown client when the request has no base or a nil one. It is an
+// [interceptor.ClientIDFunc].
+func Client(_ context.Context, req any) interceptor.ClientID {
+	if r, ok := req.(interface{ GetBase() *commonpb.MsgBase }); ok && r.GetBase() != nil {
+		return interceptor.SourceID(r.GetBase().GetSourceID())
 	}
-	return 0, false
+	return interceptor.ClientID{}
 }
