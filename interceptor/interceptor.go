@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -29,14 +30,17 @@ type Interceptor struct {
 
 	overflowTotal prometheus.Counter
 	tracked       prometheus.GaugeFunc
+	handling      *prometheus.HistogramVec // nil unless WithHistogram
+	clock         *clock                   // nil unless WithHistogram
 }
 
 // route is one mapped method.
 type route struct {
 	method   string
-	fixed    *counts    // the series of a route without client_id, else nil
-	clientIx int        // the route's index among client-labelled routes
-	classify Classifier // nil: the common rule
+	fixed    *counts             // the series of a route without client_id, else nil
+	clientIx int                 // the route's index among client-labelled routes
+	classify Classifier          // nil: the common rule
+	latency  prometheus.Observer // nil unless WithHistogram
 
 	lastReq, lastResp atomic.Pointer[shape] // the default rules' last shapes
 }
@@ -72,9 +76,20 @@ func New(m *methodmap.Map, opts ...Option) (*Interceptor, error) {
 		status:   cfg.status,
 		clientID: cfg.clientID,
 	}
+	if cfg.histogram != nil {
+		i.handling = cfg.histogram.newVec("server", "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.")
+		i.clock = newClock(cfg.histogram, cfg.logger)
+	}
 	var vecs []*prometheus.CounterVec
 	for _, e := range m.Entries() {
 		r := &route{method: e.Method, classify: cfg.outcomes[e.Method]}
+		if i.handling != nil {
+			// Mapped methods are unary: the Milvus table has no streams,
+			// and a stream's type is known only per call (see
+			// StreamServerInterceptor).
+			svc, name := splitMethod(e.Method)
+			r.latency = i.handling.WithLabelValues(Unary, svc, name)
+		}
 		if e.Scheme == methodmap.ClientTypeScheme {
 			r.clientIx = len(vecs)
 			vecs = append(vecs, e.Counter)
@@ -112,20 +127,73 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	}
 	cs, broken := i.counts(ctx, req, r)
 	cs.total.Inc()
+	var start time.Time
+	if i.clock != nil {
+		start = time.Now()
+	}
 	finished := false
 	defer func() {
 		if !finished { // the handler panicked: count it and let the panic go on
-			cs.fail.Inc()
+			i.end(ctx, cs, true, r.latency, start)
 		}
 	}()
 	resp, err := handler(ctx, req)
 	finished = true
-	if broken || i.failed(r, resp, err) {
+	i.end(ctx, cs, broken || i.failed(r, resp, err), r.latency, start)
+	return resp, err
+}
+
+// StreamServerInterceptor returns the interceptor to install with
+// [grpc.ChainStreamInterceptor], for streaming methods that the map holds.
+// A stream counts "total" when it opens and "success" or "fail" when the
+// handler returns, by the same rules as a unary call with no response: an
+// error (a client that cancels mid-stream usually ends it with Canceled, an
+// expired deadline with DeadlineExceeded) or a panic is fail. The client
+// rule sees the stream's context and a nil request, so without a
+// [WithClientID] that reads the context, client-labelled streams count
+// under [registry.UnknownClientLabel]. The histogram, when on, labels a
+// stream's time with grpc_type from the stream's kind.
+func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		r := i.routes[info.FullMethod]
+		if r == nil {
+			return handler(srv, ss)
+		}
+		ctx := ss.Context()
+		cs, broken := i.counts(ctx, nil, r)
+		cs.total.Inc()
+		var (
+			start   time.Time
+			latency prometheus.Observer
+		)
+		if i.clock != nil {
+			start = time.Now()
+			svc, name := splitMethod(r.method)
+			latency = i.handling.WithLabelValues(streamType(info.IsClientStream, info.IsServerStream), svc, name)
+		}
+		finished := false
+		defer func() {
+			if !finished {
+				i.end(ctx, cs, true, latency, start)
+			}
+		}()
+		err := handler(srv, ss)
+		finished = true
+		i.end(ctx, cs, broken || i.failed(r, nil, err), latency, start)
+		return err
+	}
+}
+
+// end counts a finished call.
+func (i *Interceptor) end(ctx context.Context, cs *counts, fail bool, latency prometheus.Observer, start time.Time) {
+	if fail {
 		cs.fail.Inc()
 	} else {
 		cs.success.Inc()
 	}
-	return resp, err
+	if i.clock != nil {
+		i.clock.observe(ctx, latency, start)
+	}
 }
 
 // counts returns the series of a call of r; broken is true if finding the
@@ -198,7 +266,8 @@ func (i *Interceptor) RemoveClient(clientID string) bool {
 }
 
 // Register registers the interceptor's own metrics on r:
-// grpcmetrics_client_id_overflow_total and grpcmetrics_client_ids.
+// grpcmetrics_client_id_overflow_total, grpcmetrics_client_ids and, with
+// [WithHistogram], grpc_server_handling_seconds.
 // Registering the same interceptor twice on r is a no-op. It is an error,
 // saying so, when another interceptor's metrics are already registered on r
 // (give each its own registry, or wrap r with
@@ -225,10 +294,16 @@ func (i *Interceptor) Register(r prometheus.Registerer) error {
 func (i *Interceptor) Describe(ch chan<- *prometheus.Desc) {
 	i.overflowTotal.Describe(ch)
 	i.tracked.Describe(ch)
+	if i.handling != nil {
+		i.handling.Describe(ch)
+	}
 }
 
 // Collect implements [prometheus.Collector].
 func (i *Interceptor) Collect(ch chan<- prometheus.Metric) {
 	i.overflowTotal.Collect(ch)
 	i.tracked.Collect(ch)
+	if i.handling != nil {
+		i.handling.Collect(ch)
+	}
 }

@@ -40,6 +40,10 @@ type config struct {
 	clientLimit int
 	status      StatusFunc // nil: the default rule
 	statusSet   bool
+	histogram   *Histogram // nil: no histogram
+
+	initialSeries bool
+	limitSet      bool
 }
 
 // WithLogger sets the logger for the interceptor's rare events: a panic in
@@ -113,7 +117,16 @@ func WithClientID(fn ClientIDFunc) Option {
 // increments grpcmetrics_client_id_overflow_total. The fixed values do not
 // count towards the limit.
 func WithClientLimit(n int) Option {
-	return optionFunc(func(c *config) { c.clientLimit = n })
+	return optionFunc(func(c *config) { c.clientLimit, c.limitSet = n, true })
+}
+
+// WithInitialSeries makes [ServerMetrics.Init] create every registered
+// method's series at zero, as Prometheus recommends for series known in
+// advance, so that rate() and absent() work from the first scrape. It costs
+// 21 series per method (see [MaxInitialSeries] for the bound). The
+// [Interceptor]'s Milvus counters always start at zero and do not take it.
+func WithInitialSeries() Option {
+	return optionFunc(func(c *config) { c.initialSeries = true })
 }
 
 func newConfig(m *methodmap.Map, opts []Option) (*config, error) {
@@ -128,9 +141,6 @@ func newConfig(m *methodmap.Map, opts []Option) (*config, error) {
 		o.apply(c)
 	}
 	var errs []error
-	if c.logger == nil {
-		errs = append(errs, errors.New("WithLogger: nil logger (use zap.NewNop to log nothing)"))
-	}
 	for _, method := range slices.Sorted(maps.Keys(c.outcomes)) {
 		if c.outcomes[method] == nil {
 			errs = append(errs, fmt.Errorf("WithOutcome: nil classifier for %s", method))
@@ -139,17 +149,64 @@ func newConfig(m *methodmap.Map, opts []Option) (*config, error) {
 			errs = append(errs, fmt.Errorf("WithOutcome: %s is not in the method map", method))
 		}
 	}
-	if c.statusSet && c.status == nil {
-		errs = append(errs, errors.New("WithStatus: nil function"))
-	}
 	if c.clientIDSet && c.clientID == nil {
 		errs = append(errs, errors.New("WithClientID: nil function"))
 	}
 	if c.clientLimit < 1 || c.clientLimit > MaxClientLimit {
 		errs = append(errs, fmt.Errorf("WithClientLimit: %d is out of range [1, %d]", c.clientLimit, MaxClientLimit))
 	}
+	if c.initialSeries {
+		errs = append(errs, errors.New("WithInitialSeries: New's Milvus counters always start at zero; the option is for NewServerMetrics"))
+	}
+	errs = append(errs, c.validateShared()...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("interceptor: %w", err)
+	}
+	return c, nil
+}
+
+// validateShared checks the options that every constructor takes.
+func (c *config) validateShared() []error {
+	var errs []error
+	if c.logger == nil {
+		errs = append(errs, errors.New("WithLogger: nil logger (use zap.NewNop to log nothing)"))
+	}
+	if c.statusSet && c.status == nil {
+		errs = append(errs, errors.New("WithStatus: nil function"))
+	}
+	if c.histogram != nil {
+		if err := c.histogram.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// newGenericConfig applies and checks the options of NewServerMetrics and
+// NewClientMetrics, which have no client labels and no method map.
+func newGenericConfig(ctor string, opts []Option) (*config, error) {
+	c := &config{logger: zap.NewNop()}
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("interceptor: %s: option %d is nil", ctor, i)
+		}
+		o.apply(c)
+	}
+	errs := c.validateShared()
+	if c.clientIDSet {
+		errs = append(errs, errors.New("WithClientID: generic metrics have no client_id label"))
+	}
+	if c.limitSet {
+		errs = append(errs, errors.New("WithClientLimit: generic metrics have no client_id label"))
+	}
+	if len(c.outcomes) > 0 {
+		errs = append(errs, errors.New("WithOutcome: generic metrics report gRPC codes; use WithStatus for the response-body rule"))
+	}
+	if c.initialSeries && ctor != "NewServerMetrics" {
+		errs = append(errs, errors.New("WithInitialSeries: only NewServerMetrics knows its methods in advance"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("interceptor: %s: %w", ctor, err)
 	}
 	return c, nil
 }

@@ -1,0 +1,209 @@
+package interceptor
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+)
+
+// ClientMetrics counts a gRPC client's calls under the metric names and
+// labels of go-grpc-middleware's prometheus provider:
+// grpc_client_started_total, grpc_client_handled_total (with grpc_code),
+// grpc_client_msg_received_total, grpc_client_msg_sent_total and, with
+// [WithHistogram], grpc_client_handling_seconds; plus
+// grpcmetrics_client_response_failed_total for calls that ended with code OK
+// whose response carried a failing status, by the same rule as
+// [Interceptor]. A Milvus proxy counts its calls to rootcoord this way.
+//
+// The methods a client calls are its own code's, so each gets its series
+// on its first call. Build it with [NewClientMetrics] and install its
+// interceptors with [grpc.WithChainUnaryInterceptor] and
+// [grpc.WithChainStreamInterceptor].
+type ClientMetrics struct {
+	fam    *families
+	status StatusFunc // nil: the default rule
+	shapes shapes
+	clock  *clock // nil unless WithHistogram
+	logger *zap.Logger
+
+	methods sync.Map // "grpc_type full method" → *clientMethod
+}
+
+type clientMethod struct {
+	series    *methodSeries
+	lastReply atomic.Pointer[shape]
+}
+
+// NewClientMetrics builds the client metrics. It accepts [WithStatus],
+// [WithHistogram] and [WithLogger]; other options are an error, as are
+// invalid values.
+func NewClientMetrics(opts ...Option) (*ClientMetrics, error) {
+	cfg, err := newGenericConfig("NewClientMetrics", opts)
+	if err != nil {
+		return nil, err
+	}
+	c := &ClientMetrics{fam: newFamilies("client", cfg.histogram), status: cfg.status, logger: cfg.logger}
+	if cfg.histogram != nil {
+		c.clock = newClock(cfg.histogram, c.logger)
+	}
+	return c, nil
+}
+
+type methodKey struct{ typ, method string }
+
+func (c *ClientMetrics) method(fullMethod, typ string) *clientMethod {
+	key := methodKey{typ, fullMethod}
+	if m, ok := c.methods.Load(key); ok {
+		return m.(*clientMethod)
+	}
+	svc, name := splitMethod(fullMethod)
+	m, _ := c.methods.LoadOrStore(key, &clientMethod{series: newMethodSeries(c.fam, typ, svc, name)})
+	return m.(*clientMethod)
+}
+
+// UnaryClientInterceptor returns the unary client interceptor. The call
+// counts as started and its request as sent, then as handled with the
+// invoker's code, the reply as received when there is no error, and the
+// reply's status by the response-body rule.
+func (c *ClientMetrics) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		m := c.method(method, Unary)
+		ms := m.series
+		ms.started.get().Inc()
+		ms.sent.get().Inc()
+		var start time.Time
+		if c.clock != nil {
+			start = time.Now()
+		}
+		finished := false
+		defer func() {
+			if !finished { // the invoker (another interceptor) panicked
+				c.end(ctx, ms, codes.Internal, start)
+			}
+		}()
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		finished = true
+		if err == nil {
+			ms.received.get().Inc()
+			if c.bodyFailed(method, &m.lastReply, reply) {
+				ms.responseFailed.get().Inc()
+			}
+		}
+		c.end(ctx, ms, codeOf(err), start)
+		return err
+	}
+}
+
+// StreamClientInterceptor returns the stream client interceptor. A stream
+// counts as started when it is opened and as handled exactly once: with
+// the error that opening it returned, or when RecvMsg ends it (io.EOF is
+// OK for streams with server messages; for client streams, whatever the
+// one RecvMsg returns). A stream the caller abandons before that, without
+// cancelling its context, is never counted as handled, as with the
+// provider. Each message sent or received without error counts.
+func (c *ClientMetrics) StreamClientInterceptor() grpc.StreamClientInterceptor {
+	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		ms := c.method(method, streamType(desc.ClientStreams, desc.ServerStreams)).series
+		ms.started.get().Inc()
+		var start time.Time
+		if c.clock != nil {
+			start = time.Now()
+		}
+		cs, err := streamer(ctx, desc, cc, method, opts...)
+		if err != nil {
+			c.end(ctx, ms, codeOf(err), start)
+			return nil, err
+		}
+		return &countedClientStream{ClientStream: cs, c: c, ctx: ctx, series: ms, start: start, serverStreams: desc.ServerStreams}, nil
+	}
+}
+
+func (c *ClientMetrics) end(ctx context.Context, ms *methodSeries, code codes.Code, start time.Time) {
+	ms.handledCode(code).Inc()
+	if c.clock != nil {
+		c.clock.observe(ctx, ms.handling, start)
+	}
+}
+
+// bodyFailed applies the response-body rule; a panic in it is recovered,
+// logged and judged a failure.
+func (c *ClientMetrics) bodyFailed(method string, last *atomic.Pointer[shape], reply any) (fail bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.logger.Error("grpcmetrics: the status rule panicked; counting the reply as failed",
+				zap.String("method", method), zap.Any("panic", p))
+			fail = true
+		}
+	}()
+	if c.status != nil {
+		return c.status(reply)
+	}
+	return c.shapes.statusFailed(last, reply)
+}
+
+// Register registers the client metrics on r. Registering them twice on r
+// is a no-op; another ClientMetrics (or the provider's) on r is an error
+// that says so. ClientMetrics is a [prometheus.Collector], so
+// r.Register(c) works too.
+func (c *ClientMetrics) Register(r prometheus.Registerer) error {
+	return register(r, "ClientMetrics", []prometheus.Collector{c})
+}
+
+// Describe implements [prometheus.Collector].
+func (c *ClientMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, col := range c.fam.collectors() {
+		col.Describe(ch)
+	}
+}
+
+// Collect implements [prometheus.Collector].
+func (c *ClientMetrics) Collect(ch chan<- prometheus.Metric) {
+	for _, col := range c.fam.collectors() {
+		col.Collect(ch)
+	}
+}
+
+// countedClientStream counts a client stream's messages and its end.
+type countedClientStream struct {
+	grpc.ClientStream
+	c             *ClientMetrics
+	ctx           context.Context
+	series        *methodSeries
+	start         time.Time
+	serverStreams bool
+	done          atomic.Bool
+}
+
+func (s *countedClientStream) SendMsg(m any) error {
+	err := s.ClientStream.SendMsg(m)
+	if err == nil {
+		s.series.sent.get().Inc()
+	}
+	return err
+}
+
+func (s *countedClientStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err == nil {
+		s.series.received.get().Inc()
+		if s.serverStreams {
+			return nil
+		}
+	}
+	if s.done.CompareAndSwap(false, true) {
+		code := codeOf(err)
+		if errors.Is(err, io.EOF) {
+			code = codes.OK
+		}
+		s.c.end(s.ctx, s.series, code, s.start)
+	}
+	return err
+}

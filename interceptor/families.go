@@ -1,0 +1,227 @@
+package interceptor
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Label names of the generic metric families, those of go-grpc-middleware's
+// prometheus provider.
+const (
+	labelType    = "grpc_type"
+	labelService = "grpc_service"
+	labelMethod  = "grpc_method"
+	labelCode    = "grpc_code"
+)
+
+// Values of the grpc_type label.
+const (
+	Unary        = "unary"
+	ClientStream = "client_stream"
+	ServerStream = "server_stream"
+	BidiStream   = "bidi_stream"
+)
+
+// UnknownMethod is the grpc_service and grpc_method label value of calls to
+// methods that the server did not register (through
+// grpc.UnknownServiceHandler, say), so that arbitrary method names never
+// become series.
+const UnknownMethod = "unknown"
+
+// streamType returns the grpc_type of a method.
+func streamType(client, server bool) string {
+	switch {
+	case client && server:
+		return BidiStream
+	case client:
+		return ClientStream
+	case server:
+		return ServerStream
+	}
+	return Unary
+}
+
+// families are the generic metric families of one side, "server" or
+// "client", with the names and labels of go-grpc-middleware's provider, plus
+// grpcmetrics_<side>_response_failed_total for the response-body rule.
+type families struct {
+	started, handled, received, sent, responseFailed *prometheus.CounterVec
+	handling                                          *prometheus.HistogramVec // nil unless WithHistogram
+}
+
+func newFamilies(side string, h *Histogram) *families {
+	base := []string{labelType, labelService, labelMethod}
+	withCode := []string{labelType, labelService, labelMethod, labelCode}
+	counter := func(name, help string, labels []string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	}
+	// The help strings are the provider's, so that a switch keeps the
+	// exposition's metadata too.
+	f := &families{}
+	if side == "server" {
+		f.started = counter("grpc_server_started_total", "Total number of RPCs started on the server.", base)
+		f.handled = counter("grpc_server_handled_total", "Total number of RPCs completed on the server, regardless of success or failure.", withCode)
+		f.received = counter("grpc_server_msg_received_total", "Total number of RPC stream messages received on the server.", base)
+		f.sent = counter("grpc_server_msg_sent_total", "Total number of gRPC stream messages sent by the server.", base)
+		f.responseFailed = counter("grpcmetrics_server_response_failed_total", "Total number of RPCs completed on the server with code OK whose response carried a failing status.", base)
+		if h != nil {
+			f.handling = h.newVec(side, "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.")
+		}
+		return f
+	}
+	f.started = counter("grpc_client_started_total", "Total number of RPCs started on the client.", base)
+	f.handled = counter("grpc_client_handled_total", "Total number of RPCs completed by the client, regardless of success or failure.", withCode)
+	f.received = counter("grpc_client_msg_received_total", "Total number of RPC stream messages received by the client.", base)
+	f.sent = counter("grpc_client_msg_sent_total", "Total number of gRPC stream messages sent by the client.", base)
+	f.responseFailed = counter("grpcmetrics_client_response_failed_total", "Total number of RPCs completed by the client with code OK whose response carried a failing status.", base)
+	if h != nil {
+		f.handling = h.newVec(side, "Histogram of response latency (seconds) of the gRPC until it is finished by the application.")
+	}
+	return f
+}
+
+func (f *families) collectors() []prometheus.Collector {
+	cs := []prometheus.Collector{f.started, f.handled, f.received, f.sent, f.responseFailed}
+	if f.handling != nil {
+		cs = append(cs, f.handling)
+	}
+	return cs
+}
+
+// numCodes is the number of gRPC codes, OK to Unauthenticated.
+const numCodes = int(codes.Unauthenticated) + 1
+
+// methodSeries are one method's children in the families. Each is resolved
+// on first use, as the provider creates them, unless pre-initialised.
+type methodSeries struct {
+	started, received, sent, responseFailed lazyCounter
+	handled                                 [numCodes]lazyCounter
+	handling                                prometheus.Observer // nil unless WithHistogram
+}
+
+func newMethodSeries(f *families, typ, service, method string) *methodSeries {
+	m := &methodSeries{}
+	lv := []string{typ, service, method}
+	m.started = lazyCounter{vec: f.started, labels: lv}
+	m.received = lazyCounter{vec: f.received, labels: lv}
+	m.sent = lazyCounter{vec: f.sent, labels: lv}
+	m.responseFailed = lazyCounter{vec: f.responseFailed, labels: lv}
+	for c := range numCodes {
+		m.handled[c] = lazyCounter{vec: f.handled, labels: []string{typ, service, method, codes.Code(c).String()}}
+	}
+	if f.handling != nil {
+		m.handling = f.handling.WithLabelValues(lv...)
+	}
+	return m
+}
+
+// initialise creates every series of the method at zero.
+func (m *methodSeries) initialise() {
+	m.started.get()
+	m.received.get()
+	m.sent.get()
+	m.responseFailed.get()
+	for c := range m.handled {
+		m.handled[c].get()
+	}
+}
+
+// handledCode returns the counter of code c; codes beyond the known ones
+// count as Unknown, as gRPC itself treats them.
+func (m *methodSeries) handledCode(c codes.Code) prometheus.Counter {
+	if int(c) >= numCodes {
+		c = codes.Unknown
+	}
+	return m.handled[c].get()
+}
+
+// lazyCounter is one child of a vector, resolved on first use. Concurrent
+// first uses resolve the same child.
+type lazyCounter struct {
+	vec    *prometheus.CounterVec
+	labels []string
+	c      atomic.Pointer[counterRef]
+}
+
+type counterRef struct{ prometheus.Counter }
+
+func (l *lazyCounter) get() prometheus.Counter {
+	if r := l.c.Load(); r != nil {
+		return r.Counter
+	}
+	// The label values are method names that gRPC validated and fixed
+	// strings, so WithLabelValues cannot panic here.
+	r := &counterRef{l.vec.WithLabelValues(l.labels...)}
+	l.c.Store(r)
+	return r.Counter
+}
+
+// codeOf returns the gRPC code of a handler's or invoker's error, as the
+// provider reads it: a status error's code, a context error's code, else
+// Unknown.
+func codeOf(err error) codes.Code {
+	if err == nil {
+		return codes.OK
+	}
+	if s, ok := status.FromError(err); ok {
+		return s.Code()
+	}
+	return status.FromContextError(err).Code()
+}
+
+// splitMethod splits "/service/method" for labels; a malformed name is
+// UnknownMethod twice.
+func splitMethod(fullMethod string) (service, method string) {
+	if len(fullMethod) > 1 && fullMethod[0] == '/' {
+		for i := len(fullMethod) - 1; i > 0; i-- {
+			if fullMethod[i] == '/' {
+				if i > 1 && i < len(fullMethod)-1 {
+					return fullMethod[1:i], fullMethod[i+1:]
+				}
+				break
+			}
+		}
+	}
+	return UnknownMethod, UnknownMethod
+}
+
+// register registers cs on r all or none; the same collectors twice is a
+// no-op, anything else already there is an error naming owner.
+func register(r prometheus.Registerer, owner string, cs []prometheus.Collector) error {
+	if rv := reflect.ValueOf(r); !rv.IsValid() || (rv.Kind() == reflect.Pointer && rv.IsNil()) {
+		return fmt.Errorf("interceptor: %s.Register: nil prometheus.Registerer", owner)
+	}
+	var added []prometheus.Collector
+	for _, c := range cs {
+		err := r.Register(c)
+		var are prometheus.AlreadyRegisteredError
+		switch {
+		case err == nil:
+			added = append(added, c)
+			continue
+		case errors.As(err, &are) && are.ExistingCollector == c:
+			continue
+		}
+		for _, a := range added {
+			r.Unregister(a)
+		}
+		if errors.As(err, &are) {
+			return fmt.Errorf("interceptor: %s.Register: another collector already registered these metrics (two %s on one registry? give each its own registry, or wrap the registerer with a distinguishing label): %w", owner, owner, err)
+		}
+		return fmt.Errorf("interceptor: %s.Register: %w", owner, err)
+	}
+	return nil
+}
+
+// ServiceInfoProvider is what [ServerMetrics.Init] needs of a server;
+// [*grpc.Server] has it.
+type ServiceInfoProvider interface {
+	GetServiceInfo() map[string]grpc.ServiceInfo
+}

@@ -1,0 +1,249 @@
+package interceptor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+)
+
+// ServerMetrics counts the calls of any gRPC server under the metric names
+// and labels of go-grpc-middleware's prometheus provider:
+// grpc_server_started_total, grpc_server_handled_total (with grpc_code),
+// grpc_server_msg_received_total, grpc_server_msg_sent_total and, with
+// [WithHistogram], grpc_server_handling_seconds. Dashboards and alerts
+// built on the provider keep working.
+//
+// It adds grpcmetrics_server_response_failed_total: calls that ended with
+// code OK but whose response carried a failing status, by the same rule as
+// [Interceptor] ([WithStatus], or the default rule). The provider's
+// families are left as the provider fills them, so an error ratio that
+// counts body failures too is
+// (handled{grpc_code!="OK"} + response_failed) / handled.
+//
+// Build it with [NewServerMetrics], install its interceptors, register the
+// services, then call [ServerMetrics.Init] before serving: only the methods
+// the server registers get series.
+type ServerMetrics struct {
+	fam     *families
+	status  StatusFunc // nil: the default rule
+	shapes  shapes
+	clock   *clock // nil unless WithHistogram
+	logger  *zap.Logger
+	initial bool // WithInitialSeries
+
+	methods atomic.Pointer[map[string]*serverMethod] // set once by Init
+	unknown map[string]*serverMethod                 // by grpc_type
+}
+
+// serverMethod is one method of the server.
+type serverMethod struct {
+	series   *methodSeries
+	lastResp atomic.Pointer[shape]
+}
+
+// MaxInitialSeries bounds [WithInitialSeries]: Init refuses a server whose
+// methods would start with more series than this. Each method starts with
+// 21 series (started, received, sent, response_failed and 17 handled, one
+// per code), plus its histogram's buckets when that is on.
+const MaxInitialSeries = 100_000
+
+// NewServerMetrics builds the server metrics. It accepts [WithStatus],
+// [WithHistogram], [WithInitialSeries] and [WithLogger]; other options are
+// an error, as are invalid values.
+func NewServerMetrics(opts ...Option) (*ServerMetrics, error) {
+	cfg, err := newGenericConfig("NewServerMetrics", opts)
+	if err != nil {
+		return nil, err
+	}
+	s := &ServerMetrics{
+		fam:     newFamilies("server", cfg.histogram),
+		status:  cfg.status,
+		logger:  cfg.logger,
+		initial: cfg.initialSeries,
+		unknown: make(map[string]*serverMethod),
+	}
+	if cfg.histogram != nil {
+		s.clock = newClock(cfg.histogram, s.logger)
+	}
+	for _, typ := range []string{Unary, ClientStream, ServerStream, BidiStream} {
+		s.unknown[typ] = &serverMethod{series: newMethodSeries(s.fam, typ, UnknownMethod, UnknownMethod)}
+	}
+	return s, nil
+}
+
+// Init builds the method table from the services registered on srv (usually
+// the [*grpc.Server] the interceptors are installed on): one route per
+// registered method. Call it once, after registering the services and
+// before serving; calls before it, and calls of methods the server does not
+// register, count under [UnknownMethod]. With [WithInitialSeries] it also
+// creates every method's series at zero. A second call is an error.
+func (s *ServerMetrics) Init(srv ServiceInfoProvider) error {
+	if srv == nil {
+		return errors.New("interceptor: ServerMetrics.Init: nil server")
+	}
+	table := make(map[string]*serverMethod)
+	for svc, info := range srv.GetServiceInfo() {
+		for _, mi := range info.Methods {
+			typ := streamType(mi.IsClientStream, mi.IsServerStream)
+			table["/"+svc+"/"+mi.Name] = &serverMethod{series: newMethodSeries(s.fam, typ, svc, mi.Name)}
+		}
+	}
+	if s.initial {
+		if n := len(table) * (4 + numCodes); n > MaxInitialSeries {
+			return fmt.Errorf("interceptor: ServerMetrics.Init: %d methods would start with %d series, more than MaxInitialSeries (%d)", len(table), n, MaxInitialSeries)
+		}
+	}
+	if !s.methods.CompareAndSwap(nil, &table) {
+		return errors.New("interceptor: ServerMetrics.Init called twice")
+	}
+	if s.initial {
+		for _, m := range table {
+			m.series.initialise()
+		}
+	}
+	return nil
+}
+
+func (s *ServerMetrics) method(fullMethod, typ string) *serverMethod {
+	if t := s.methods.Load(); t != nil {
+		if m := (*t)[fullMethod]; m != nil {
+			return m
+		}
+	}
+	return s.unknown[typ]
+}
+
+// UnaryServerInterceptor returns the unary interceptor. Place it inside any
+// recovery interceptor: a handler's panic is counted as handled with code
+// Internal (what go-grpc-middleware's recovery returns by default) and
+// passed on.
+func (s *ServerMetrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		m := s.method(info.FullMethod, Unary)
+		ms := m.series
+		ms.started.get().Inc()
+		ms.received.get().Inc()
+		var start time.Time
+		if s.clock != nil {
+			start = time.Now()
+		}
+		finished := false
+		defer func() {
+			if !finished { // the handler panicked: count it and let the panic go on
+				s.end(ctx, ms, codes.Internal, start)
+			}
+		}()
+		resp, err := handler(ctx, req)
+		finished = true
+		if err == nil {
+			ms.sent.get().Inc()
+			if s.bodyFailed(info.FullMethod, &m.lastResp, resp) {
+				ms.responseFailed.get().Inc()
+			}
+		}
+		s.end(ctx, ms, codeOf(err), start)
+		return resp, err
+	}
+}
+
+// StreamServerInterceptor returns the stream interceptor. A stream counts
+// as started when it opens and as handled, with its code, when the handler
+// returns; each message received or sent without error counts. A client
+// that cancels mid-stream usually ends it with code Canceled, and an
+// expired deadline with DeadlineExceeded: whatever the handler returns. The
+// response-body rule does not apply to streamed messages.
+func (s *ServerMetrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ms := s.method(info.FullMethod, streamType(info.IsClientStream, info.IsServerStream)).series
+		ms.started.get().Inc()
+		var start time.Time
+		if s.clock != nil {
+			start = time.Now()
+		}
+		ctx := ss.Context()
+		finished := false
+		defer func() {
+			if !finished {
+				s.end(ctx, ms, codes.Internal, start)
+			}
+		}()
+		err := handler(srv, &countedServerStream{ServerStream: ss, received: &ms.received, sent: &ms.sent})
+		finished = true
+		s.end(ctx, ms, codeOf(err), start)
+		return err
+	}
+}
+
+func (s *ServerMetrics) end(ctx context.Context, ms *methodSeries, c codes.Code, start time.Time) {
+	ms.handledCode(c).Inc()
+	if s.clock != nil {
+		s.clock.observe(ctx, ms.handling, start)
+	}
+}
+
+// bodyFailed applies the response-body rule; a panic in it is recovered,
+// logged and judged a failure.
+func (s *ServerMetrics) bodyFailed(method string, last *atomic.Pointer[shape], resp any) (fail bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.logger.Error("grpcmetrics: the status rule panicked; counting the response as failed",
+				zap.String("method", method), zap.Any("panic", p))
+			fail = true
+		}
+	}()
+	if s.status != nil {
+		return s.status(resp)
+	}
+	return s.shapes.statusFailed(last, resp)
+}
+
+// Register registers the server metrics on r. Registering them twice on r
+// is a no-op; another ServerMetrics (or the provider's) on r is an error
+// that says so. ServerMetrics is a [prometheus.Collector], so
+// r.Register(s) works too, with client_golang's own errors.
+func (s *ServerMetrics) Register(r prometheus.Registerer) error {
+	return register(r, "ServerMetrics", []prometheus.Collector{s})
+}
+
+// Describe implements [prometheus.Collector].
+func (s *ServerMetrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range s.fam.collectors() {
+		c.Describe(ch)
+	}
+}
+
+// Collect implements [prometheus.Collector].
+func (s *ServerMetrics) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range s.fam.collectors() {
+		c.Collect(ch)
+	}
+}
+
+// countedServerStream counts a server stream's messages.
+type countedServerStream struct {
+	grpc.ServerStream
+	received, sent *lazyCounter
+}
+
+func (c *countedServerStream) RecvMsg(m any) error {
+	err := c.ServerStream.RecvMsg(m)
+	if err == nil {
+		c.received.get().Inc()
+	}
+	return err
+}
+
+func (c *countedServerStream) SendMsg(m any) error {
+	err := c.ServerStream.SendMsg(m)
+	if err == nil {
+		c.sent.get().Inc()
+	}
+	return err
+}
