@@ -86,7 +86,7 @@ func (c *ClientMetrics) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 		finished := false
 		defer func() {
 			if !finished { // the invoker (another interceptor) panicked
-				c.end(ctx, ms, codes.Internal, start)
+				c.end(ctx, ms, codes.Unknown, start)
 			}
 		}()
 		err := invoker(ctx, method, req, reply, cc, opts...)

@@ -122,8 +122,8 @@ func (s *ServerMetrics) method(fullMethod, typ string) *serverMethod {
 
 // UnaryServerInterceptor returns the unary interceptor. Place it inside any
 // recovery interceptor: a handler's panic is counted as handled with code
-// Internal (what go-grpc-middleware's recovery returns by default) and
-// passed on.
+// Unknown (what a client sees when go-grpc-middleware's recovery, with its
+// default handler, turns the panic into an error) and passed on.
 func (s *ServerMetrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		m := s.method(info.FullMethod, Unary)
@@ -137,7 +137,7 @@ func (s *ServerMetrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		finished := false
 		defer func() {
 			if !finished { // the handler panicked: count it and let the panic go on
-				s.end(ctx, ms, codes.Internal, start)
+				s.end(ctx, ms, codes.Unknown, start)
 			}
 		}()
 		resp, err := handler(ctx, req)
@@ -171,7 +171,7 @@ func (s *ServerMetrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		finished := false
 		defer func() {
 			if !finished {
-				s.end(ctx, ms, codes.Internal, start)
+				s.end(ctx, ms, codes.Unknown, start)
 			}
 		}()
 		err := handler(srv, &countedServerStream{ServerStream: ss, received: &ms.received, sent: &ms.sent})
