@@ -129,7 +129,7 @@ func (c *ClientMetrics) StreamClientInterceptor() grpc.StreamClientInterceptor {
 func (c *ClientMetrics) end(ctx context.Context, ms *methodSeries, code codes.Code, start time.Time) {
 	ms.handledCode(code).Inc()
 	if c.clock != nil {
-		c.clock.observe(ctx, ms.handling, start)
+		c.clock.observe(ctx, ms.handling.get(), start)
 	}
 }
 

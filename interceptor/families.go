@@ -53,7 +53,7 @@ func streamType(client, server bool) string {
 // grpcmetrics_<side>_response_failed_total for the response-body rule.
 type families struct {
 	started, handled, received, sent, responseFailed *prometheus.CounterVec
-	handling                                          *prometheus.HistogramVec // nil unless WithHistogram
+	handling                                         *prometheus.HistogramVec // nil unless WithHistogram
 }
 
 func newFamilies(side string, h *Histogram) *families {
@@ -103,7 +103,7 @@ const numCodes = int(codes.Unauthenticated) + 1
 type methodSeries struct {
 	started, received, sent, responseFailed lazyCounter
 	handled                                 [numCodes]lazyCounter
-	handling                                prometheus.Observer // nil unless WithHistogram
+	handling                                *lazyObserver // nil unless WithHistogram
 }
 
 func newMethodSeries(f *families, typ, service, method string) *methodSeries {
@@ -117,12 +117,13 @@ func newMethodSeries(f *families, typ, service, method string) *methodSeries {
 		m.handled[c] = lazyCounter{vec: f.handled, labels: []string{typ, service, method, codes.Code(c).String()}}
 	}
 	if f.handling != nil {
-		m.handling = f.handling.WithLabelValues(lv...)
+		m.handling = &lazyObserver{vec: f.handling, labels: lv}
 	}
 	return m
 }
 
-// initialise creates every series of the method at zero.
+// initialise creates every series of the method at zero; the histogram's
+// too, which counts among MaxInitialSeries as one.
 func (m *methodSeries) initialise() {
 	m.started.get()
 	m.received.get()
@@ -130,6 +131,9 @@ func (m *methodSeries) initialise() {
 	m.responseFailed.get()
 	for c := range m.handled {
 		m.handled[c].get()
+	}
+	if m.handling != nil {
+		m.handling.get()
 	}
 }
 
@@ -151,6 +155,24 @@ type lazyCounter struct {
 }
 
 type counterRef struct{ prometheus.Counter }
+
+// lazyObserver is lazyCounter for a histogram's child.
+type lazyObserver struct {
+	vec    *prometheus.HistogramVec
+	labels []string
+	o      atomic.Pointer[observerRef]
+}
+
+type observerRef struct{ prometheus.Observer }
+
+func (l *lazyObserver) get() prometheus.Observer {
+	if r := l.o.Load(); r != nil {
+		return r.Observer
+	}
+	r := &observerRef{l.vec.WithLabelValues(l.labels...)}
+	l.o.Store(r)
+	return r.Observer
+}
 
 func (l *lazyCounter) get() prometheus.Counter {
 	if r := l.c.Load(); r != nil {

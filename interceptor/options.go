@@ -123,7 +123,7 @@ func WithClientLimit(n int) Option {
 // WithInitialSeries makes [ServerMetrics.Init] create every registered
 // method's series at zero, as Prometheus recommends for series known in
 // advance, so that rate() and absent() work from the first scrape. It costs
-// 21 series per method (see [MaxInitialSeries] for the bound). The
+// up to 22 series per method (see [MaxInitialSeries] for the bound). The
 // [Interceptor]'s Milvus counters always start at zero and do not take it.
 func WithInitialSeries() Option {
 	return optionFunc(func(c *config) { c.initialSeries = true })

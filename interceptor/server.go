@@ -50,8 +50,9 @@ type serverMethod struct {
 
 // MaxInitialSeries bounds [WithInitialSeries]: Init refuses a server whose
 // methods would start with more series than this. Each method starts with
-// 21 series (started, received, sent, response_failed and 17 handled, one
-// per code), plus its histogram's buckets when that is on.
+// 22 series: started, received, sent, response_failed, 17 handled (one per
+// code) and the histogram (whose buckets are more series in the text
+// exposition) when that is on.
 const MaxInitialSeries = 100_000
 
 // NewServerMetrics builds the server metrics. It accepts [WithStatus],
@@ -96,7 +97,7 @@ func (s *ServerMetrics) Init(srv ServiceInfoProvider) error {
 		}
 	}
 	if s.initial {
-		if n := len(table) * (4 + numCodes); n > MaxInitialSeries {
+		if n := len(table) * (5 + numCodes); n > MaxInitialSeries {
 			return fmt.Errorf("interceptor: ServerMetrics.Init: %d methods would start with %d series, more than MaxInitialSeries (%d)", len(table), n, MaxInitialSeries)
 		}
 	}
@@ -184,7 +185,7 @@ func (s *ServerMetrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
 func (s *ServerMetrics) end(ctx context.Context, ms *methodSeries, c codes.Code, start time.Time) {
 	ms.handledCode(c).Inc()
 	if s.clock != nil {
-		s.clock.observe(ctx, ms.handling, start)
+		s.clock.observe(ctx, ms.handling.get(), start)
 	}
 }
 

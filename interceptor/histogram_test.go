@@ -1,0 +1,240 @@
+package interceptor_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+
+	"github.com/grpcmetrics/grpcmetrics/interceptor"
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
+	"github.com/grpcmetrics/grpcmetrics/registry"
+)
+
+type traceKey struct{}
+
+func traceID(ctx context.Context) string {
+	v, _ := ctx.Value(traceKey{}).(string)
+	return v
+}
+
+// histogramOf gathers the one series of histogram name that has samples.
+func histogramOf(t *testing.T, reg prometheus.Gatherer, name string) *dto.Histogram {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	var found []*dto.Histogram
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				if m.GetHistogram().GetSampleCount() > 0 {
+					found = append(found, m.GetHistogram())
+				}
+			}
+		}
+	}
+	require.Len(t, found, 1, "series of %s with samples", name)
+	return found[0]
+}
+
+func TestHistogramWithExemplars(t *testing.T) {
+	m := registry.New()
+	methods, err := methodmap.Default(m)
+	require.NoError(t, err)
+	ic, err := interceptor.New(methods, interceptor.WithHistogram(interceptor.Histogram{
+		Buckets:  []float64{0.001, 1},
+		Exemplar: &interceptor.Exemplar{Label: "trace_id", Value: traceID},
+	}))
+	require.NoError(t, err)
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, ic.Register(reg))
+	icpt := ic.UnaryServerInterceptor()
+	info := &grpc.UnaryServerInfo{FullMethod: proxyMethod}
+
+	long := strings.Repeat("界", 200) + "\xff" // invalid UTF-8, far too long
+	for _, id := range []string{"", "abc", long} {
+		ctx := context.WithValue(context.Background(), traceKey{}, id)
+		_, err := icpt(ctx, &request{}, info, returns(&status{}, nil))
+		require.NoError(t, err)
+	}
+	h := histogramOf(t, reg, "grpc_server_handling_seconds")
+	assert.EqualValues(t, 3, h.GetSampleCount())
+	require.Len(t, h.GetBucket(), 2)
+	assert.EqualValues(t, 3, h.GetBucket()[1].GetCumulativeCount(), "a no-op handler takes less than a second")
+
+	var exemplars []*dto.Exemplar
+	for _, b := range h.GetBucket() {
+		if e := b.GetExemplar(); e != nil {
+			exemplars = append(exemplars, e)
+		}
+	}
+	require.NotEmpty(t, exemplars, "the last exemplar of a bucket is kept")
+	for _, e := range exemplars {
+		require.Len(t, e.GetLabel(), 1)
+		v := e.GetLabel()[0].GetValue()
+		assert.True(t, utf8.ValidString(v))
+		assert.LessOrEqual(t, utf8.RuneCountInString("trace_id")+utf8.RuneCountInString(v), prometheus.ExemplarMaxRunes)
+	}
+
+	problems, err := promlint.NewWithMetricFamilies(mustGather(t, reg)).Lint()
+	require.NoError(t, err)
+	assert.Empty(t, problems, "new names pass promlint with no exception")
+}
+
+func mustGather(t *testing.T, g prometheus.Gatherer) []*dto.MetricFamily {
+	t.Helper()
+	mfs, err := g.Gather()
+	require.NoError(t, err)
+	return mfs
+}
+
+func TestPanickingExemplarIsContained(t *testing.T) {
+	sm, err := interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{
+		Exemplar: &interceptor.Exemplar{Label: "trace_id", Value: func(context.Context) string { panic("tracer bug") }},
+	}))
+	require.NoError(t, err)
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, sm.Register(reg))
+	require.NotPanics(t, func() {
+		_, err = sm.UnaryServerInterceptor()(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: "/a.S/M"}, returns(nil, nil))
+	})
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, histogramOf(t, reg, "grpc_server_handling_seconds").GetSampleCount())
+}
+
+func TestHistogramValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		h    interceptor.Histogram
+		want string
+	}{
+		{"unsorted buckets", interceptor.Histogram{Buckets: []float64{1, 0.5}}, "bucket 1 (0.5) is not above bucket 0 (1)"},
+		{"negative bucket", interceptor.Histogram{Buckets: []float64{-1}}, "bucket 0 is -1"},
+		{"native factor 1", interceptor.Histogram{NativeBucketFactor: 1}, "NativeBucketFactor 1 must be 0 (off) or above 1"},
+		{"bad exemplar label", interceptor.Histogram{Exemplar: &interceptor.Exemplar{Label: "trace-id", Value: traceID}}, `"trace-id" is not a valid label name`},
+		{"long exemplar label", interceptor.Histogram{Exemplar: &interceptor.Exemplar{Label: strings.Repeat("a", 65), Value: traceID}}, "longer than 64 runes"},
+		{"nil exemplar func", interceptor.Histogram{Exemplar: &interceptor.Exemplar{Label: "trace_id"}}, "Exemplar.Value is nil"},
+	}
+	methods, err := methodmap.Default(registry.New())
+	require.NoError(t, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := interceptor.New(methods, interceptor.WithHistogram(tt.h))
+			require.ErrorContains(t, err, tt.want)
+			_, err = interceptor.NewServerMetrics(interceptor.WithHistogram(tt.h))
+			require.ErrorContains(t, err, tt.want)
+			_, err = interceptor.NewClientMetrics(interceptor.WithHistogram(tt.h))
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+	// The last WithHistogram wins: a valid one after an invalid one is fine.
+	_, err = interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{NativeBucketFactor: 1}), interceptor.WithHistogram(interceptor.Histogram{NativeBucketFactor: 1.1}))
+	require.NoError(t, err)
+}
+
+func TestGenericOptionValidation(t *testing.T) {
+	nop := func(any, error) interceptor.Outcome { return interceptor.Default }
+	tests := []struct {
+		name string
+		opts []interceptor.Option
+		want string
+	}{
+		{"client id", []interceptor.Option{interceptor.WithClientID(interceptor.MilvusSourceID[*msgBase]())}, "WithClientID: generic metrics have no client_id label"},
+		{"client limit", []interceptor.Option{interceptor.WithClientLimit(5)}, "WithClientLimit"},
+		{"outcome", []interceptor.Option{interceptor.WithOutcome(proxyMethod, nop)}, "WithOutcome"},
+		{"nil status", []interceptor.Option{interceptor.WithStatus(nil)}, "WithStatus: nil function"},
+		{"nil option", []interceptor.Option{nil}, "option 0 is nil"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := interceptor.NewServerMetrics(tt.opts...)
+			require.ErrorContains(t, err, tt.want)
+			_, err = interceptor.NewClientMetrics(tt.opts...)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+	_, err := interceptor.NewClientMetrics(interceptor.WithInitialSeries())
+	require.ErrorContains(t, err, "only NewServerMetrics")
+	methods, err := methodmap.Default(registry.New())
+	require.NoError(t, err)
+	_, err = interceptor.New(methods, interceptor.WithInitialSeries())
+	require.ErrorContains(t, err, "WithInitialSeries")
+}
+
+type fakeServer map[string]grpc.ServiceInfo
+
+func (f fakeServer) GetServiceInfo() map[string]grpc.ServiceInfo { return f }
+
+func TestServerMetricsInit(t *testing.T) {
+	sm, err := interceptor.NewServerMetrics(interceptor.WithInitialSeries())
+	require.NoError(t, err)
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, sm.Register(reg))
+	require.NoError(t, sm.Register(reg), "twice is a no-op")
+	other, err := interceptor.NewServerMetrics()
+	require.NoError(t, err)
+	require.ErrorContains(t, other.Register(reg), "another collector already registered these metrics")
+
+	icpt := sm.UnaryServerInterceptor()
+	call := func(method string) {
+		_, err := icpt(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: method}, returns(nil, errors.New("x")))
+		require.Error(t, err)
+	}
+	call("/a.S/M") // before Init: unknown
+	require.NoError(t, sm.Init(fakeServer{"a.S": {Methods: []grpc.MethodInfo{{Name: "M"}, {Name: "W", IsServerStream: true}}}}))
+	require.ErrorContains(t, sm.Init(fakeServer{}), "called twice")
+	call("/a.S/M")
+	call("/hostile.Name/" + strings.Repeat("x", 1000)) // not registered: unknown
+
+	started := func(typ, svc, method string) float64 {
+		return sample(t, reg, "grpc_server_started_total", map[string]string{"grpc_type": typ, "grpc_service": svc, "grpc_method": method})
+	}
+	assert.Equal(t, 1.0, started(interceptor.Unary, "a.S", "M"))
+	assert.Equal(t, 2.0, started(interceptor.Unary, interceptor.UnknownMethod, interceptor.UnknownMethod))
+	assert.Equal(t, 0.0, started(interceptor.ServerStream, "a.S", "W"))
+
+	mfs := mustGather(t, reg)
+	series := 0
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == "grpc_service" && lp.GetValue() == "a.S" {
+					series++
+				}
+			}
+		}
+	}
+	assert.Equal(t, 2*(4+17), series, "WithInitialSeries: 21 series per registered method (22 with the histogram)")
+}
+
+// sample returns the value of the counter of family name with exactly
+// labels, 0 if there is none.
+func sample(t *testing.T, g prometheus.Gatherer, name string, labels map[string]string) float64 {
+	t.Helper()
+	for _, mf := range mustGather(t, g) {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) != len(labels) {
+				continue
+			}
+			for _, lp := range m.GetLabel() {
+				if labels[lp.GetName()] != lp.GetValue() {
+					continue next
+				}
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
+}
