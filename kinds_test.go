@@ -368,3 +368,49 @@ func TestGenericKinds(t *testing.T) {
 	assert.Zero(t, sample(t, srv, "grpc_server_started_total", ml(interceptor.Unary, "grpc.health.v1.Health", "Check")), "the selector skips health")
 	assert.Equal(t, 1.0, sample(t, cli, "grpc_client_started_total", ml(interceptor.Unary, "grpc.health.v1.Health", "Check")), "the client counts it")
 }
+
+// TestRecoveryOrdering installs go-grpc-middleware's recovery (with a
+// handler that returns Internal and no panic details) outside and inside
+// the interceptors. Both orders count a panicking handler as one failed
+// call. Outside, the interceptors see the panic itself: ServerMetrics
+// counts code Unknown while the client sees Internal. Inside, they see
+// recovery's error: the code matches what the client sees.
+func TestRecoveryOrdering(t *testing.T) {
+	rec := recovery.WithRecoveryHandler(func(any) error { return status.Error(codes.Internal, "internal error") })
+	for _, tt := range []struct {
+		name       string
+		outside    bool
+		serverCode string
+	}{
+		{"recovery outside", true, "Unknown"},
+		{"recovery inside", false, "Internal"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sm, err := interceptor.NewServerMetrics()
+			require.NoError(t, err)
+			reg := prometheus.NewPedanticRegistry()
+			require.NoError(t, sm.Register(reg))
+			chain := []grpc.UnaryServerInterceptor{sm.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(rec)}
+			if tt.outside {
+				chain = []grpc.UnaryServerInterceptor{recovery.UnaryServerInterceptor(rec), sm.UnaryServerInterceptor()}
+			}
+			srv := grpc.NewServer(grpc.ChainUnaryInterceptor(chain...))
+			testpb.RegisterTestServiceServer(srv, testService{})
+			require.NoError(t, sm.Init(srv))
+			lis := bufconn.Listen(1 << 20)
+			go func() { _ = srv.Serve(lis) }() //nolint:errcheck // Stop ends it
+			t.Cleanup(srv.Stop)
+			conn, err := grpc.NewClient("passthrough:///bufconn",
+				grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+				grpc.WithTransportCredentials(insecure.NewCredentials()))
+			require.NoError(t, err)
+			t.Cleanup(func() { require.NoError(t, conn.Close()) })
+
+			_, err = testpb.NewTestServiceClient(conn).UnaryCall(context.Background(), &testpb.SimpleRequest{Payload: &testpb.Payload{Body: []byte("panic")}})
+			require.Equal(t, codes.Internal, status.Code(err), "the client sees recovery's code")
+			assert.Equal(t, "internal error", status.Convert(err).Message(), "no panic details reach the client")
+			assert.Equal(t, 1.0, sample(t, reg, "grpc_server_handled_total", ml(interceptor.Unary, testSvc, "UnaryCall", tt.serverCode)))
+			assert.Equal(t, 1.0, sample(t, reg, "grpc_server_started_total", ml(interceptor.Unary, testSvc, "UnaryCall")))
+		})
+	}
+}

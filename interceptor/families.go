@@ -35,18 +35,24 @@ const (
 // become series.
 const UnknownMethod = "unknown"
 
-// streamType returns the grpc_type of a method.
-func streamType(client, server bool) string {
+// grpcTypes are the grpc_type values, indexed by typeIndex.
+var grpcTypes = [...]string{Unary, ClientStream, ServerStream, BidiStream}
+
+// typeIndex returns the index in grpcTypes of a method's kind.
+func typeIndex(client, server bool) int {
 	switch {
 	case client && server:
-		return BidiStream
+		return 3
 	case client:
-		return ClientStream
+		return 1
 	case server:
-		return ServerStream
+		return 2
 	}
-	return Unary
+	return 0
 }
+
+// streamType returns the grpc_type of a method.
+func streamType(client, server bool) string { return grpcTypes[typeIndex(client, server)] }
 
 // families are the generic metric families of one side, "server" or
 // "client", with the names and labels of go-grpc-middleware's provider, plus

@@ -40,7 +40,7 @@ type route struct {
 	fixed    *counts             // the series of a route without client_id, else nil
 	clientIx int                 // the route's index among client-labelled routes
 	classify Classifier          // nil: the common rule
-	latency  prometheus.Observer // nil unless WithHistogram
+	latency  *[len(grpcTypes)]lazyObserver // histogram children by grpc_type; nil unless WithHistogram
 
 	lastReq, lastResp atomic.Pointer[shape] // the default rules' last shapes
 }
@@ -84,11 +84,13 @@ func New(m *methodmap.Map, opts ...Option) (*Interceptor, error) {
 	for _, e := range m.Entries() {
 		r := &route{method: e.Method, classify: cfg.outcomes[e.Method]}
 		if i.handling != nil {
-			// Mapped methods are unary: the Milvus table has no streams,
-			// and a stream's type is known only per call (see
-			// StreamServerInterceptor).
+			// Resolved on first use: a mapped method may be a stream,
+			// whose grpc_type is known only per call.
 			svc, name := splitMethod(e.Method)
-			r.latency = i.handling.WithLabelValues(Unary, svc, name)
+			r.latency = new([len(grpcTypes)]lazyObserver)
+			for ix, typ := range grpcTypes {
+				r.latency[ix] = lazyObserver{vec: i.handling, labels: []string{typ, svc, name}}
+			}
 		}
 		if e.Scheme == methodmap.ClientTypeScheme {
 			r.clientIx = len(vecs)
@@ -134,12 +136,12 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	finished := false
 	defer func() {
 		if !finished { // the handler panicked: count it and let the panic go on
-			i.end(ctx, cs, true, r.latency, start)
+			i.end(ctx, r, 0, cs, true, start)
 		}
 	}()
 	resp, err := handler(ctx, req)
 	finished = true
-	i.end(ctx, cs, broken || i.failed(r, resp, err), r.latency, start)
+	i.end(ctx, r, 0, cs, broken || i.failed(r, resp, err), start)
 	return resp, err
 }
 
@@ -162,37 +164,33 @@ func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		ctx := ss.Context()
 		cs, broken := i.counts(ctx, nil, r)
 		cs.total.Inc()
-		var (
-			start   time.Time
-			latency prometheus.Observer
-		)
+		var start time.Time
 		if i.clock != nil {
 			start = time.Now()
-			svc, name := splitMethod(r.method)
-			latency = i.handling.WithLabelValues(streamType(info.IsClientStream, info.IsServerStream), svc, name)
 		}
+		typ := typeIndex(info.IsClientStream, info.IsServerStream)
 		finished := false
 		defer func() {
 			if !finished {
-				i.end(ctx, cs, true, latency, start)
+				i.end(ctx, r, typ, cs, true, start)
 			}
 		}()
 		err := handler(srv, ss)
 		finished = true
-		i.end(ctx, cs, broken || i.failed(r, nil, err), latency, start)
+		i.end(ctx, r, typ, cs, broken || i.failed(r, nil, err), start)
 		return err
 	}
 }
 
-// end counts a finished call.
-func (i *Interceptor) end(ctx context.Context, cs *counts, fail bool, latency prometheus.Observer, start time.Time) {
+// end counts a finished call of r, of grpc_type grpcTypes[typ].
+func (i *Interceptor) end(ctx context.Context, r *route, typ int, cs *counts, fail bool, start time.Time) {
 	if fail {
 		cs.fail.Inc()
 	} else {
 		cs.success.Inc()
 	}
 	if i.clock != nil {
-		i.clock.observe(ctx, latency, start)
+		i.clock.observe(ctx, r.latency[typ].get(), start)
 	}
 }
 
