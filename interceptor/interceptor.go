@@ -37,9 +37,9 @@ type Interceptor struct {
 // route is one mapped method.
 type route struct {
 	method   string
-	fixed    *counts             // the series of a route without client_id, else nil
-	clientIx int                 // the route's index among client-labelled routes
-	classify Classifier          // nil: the common rule
+	fixed    *counts                       // the series of a route without client_id, else nil
+	clientIx int                           // the route's index among client-labelled routes
+	classify Classifier                    // nil: the common rule
 	latency  *[len(grpcTypes)]lazyObserver // histogram children by grpc_type; nil unless WithHistogram
 
 	lastReq, lastResp atomic.Pointer[shape] // the default rules' last shapes
