@@ -83,7 +83,7 @@ func (h *Histogram) validate() error {
 		switch {
 		case e.Value == nil:
 			errs = append(errs, errors.New("Exemplar.Value is nil"))
-		case !model.LabelName(e.Label).IsValidLegacy():
+		case !model.LegacyValidation.IsValidLabelName(e.Label):
 			errs = append(errs, fmt.Errorf("Exemplar.Label %q is not a valid label name", e.Label))
 		case utf8.RuneCountInString(e.Label) > prometheus.ExemplarMaxRunes/2:
 			errs = append(errs, fmt.Errorf("Exemplar.Label %q is longer than %d runes, which leaves too little room for values", e.Label, prometheus.ExemplarMaxRunes/2))
