@@ -1,5 +1,10 @@
-// Package interceptor counts gRPC calls into the Milvus counters of the
-// registry package, with no metric call in any handler.
+// Package interceptor counts gRPC calls into Prometheus metrics, with no
+// metric call in any handler: into the Milvus counters of the registry
+// package ([Interceptor]), or, for any service, under the metric names of
+// go-grpc-middleware's prometheus provider ([ServerMetrics] and
+// [ClientMetrics]).
+//
+// # Milvus counters
 //
 // An [Interceptor] is built once from a [methodmap.Map] by [New] and
 // installed as a unary server interceptor:
@@ -40,9 +45,32 @@
 // values are tracked; further clients count under a single overflow value,
 // and [Interceptor.RemoveClient] forgets a client that left.
 //
-// Everything that can be resolved before the first call is resolved by
-// [New]: the route of a method is one read of a Go map, the series of a
-// route (and of a client on a route) are resolved once, and the default
-// rules work out where a message type keeps its status and SourceID once
-// per Go type. No path of a call allocates.
+// [Interceptor.StreamServerInterceptor] counts streaming methods that a map
+// holds by the same rules.
+//
+// # Any service
+//
+// [ServerMetrics] counts every method a server registers, and
+// [ClientMetrics] every method a client calls, as grpc_server_* and
+// grpc_client_* with the labels grpc_type, grpc_service, grpc_method and
+// grpc_code: the provider's names, so its dashboards and alerts keep
+// working. The response-body rule adds grpcmetrics_server_response_failed_total
+// (and the client's) beside them, leaving the provider's families as they
+// are. Stream messages are counted too.
+//
+// # Latency
+//
+// [WithHistogram] turns on a handling-time histogram,
+// grpc_server_handling_seconds (grpc_client_handling_seconds for clients),
+// with classic buckets, native buckets, or both, and optional exemplars
+// from the call's context. The clock is read only when it is on.
+//
+// # Cost
+//
+// Everything that can be resolved before the first call is resolved once:
+// the route of a method is one read of a Go map, the series of a route (and
+// of a client on a route) are resolved on first use and kept, and the
+// default rules work out where a message type keeps its status and
+// SourceID once per Go type. A warm unary call, and a stream's message,
+// allocate nothing.
 package interceptor
