@@ -35,7 +35,9 @@ func ExampleNewServerMetrics() {
 
 	icpt := sm.UnaryServerInterceptor()
 	info := &grpc.UnaryServerInfo{FullMethod: "/grpc.health.v1.Health/Check"}
-	notFound := func(context.Context, any) (any, error) { return nil, grpcstatus.Error(codes.NotFound, "no such service") }
+	notFound := func(context.Context, any) (any, error) {
+		return nil, grpcstatus.Error(codes.NotFound, "no such service")
+	}
 	if _, err := icpt(context.Background(), &healthpb.HealthCheckRequest{}, info, notFound); err == nil {
 		panic("want the handler's error")
 	}
