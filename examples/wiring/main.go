@@ -139,7 +139,10 @@ func run(ctx context.Context, grpcAddr, metricsAddr string, logger *zap.Logger) 
 		case <-time.After(5 * time.Second):
 			srv.Stop() // calls still running after 5s are cut
 		}
-		serveErr = <-served
+		// ErrServerStopped: ctx ended before Serve began; nothing failed.
+		if err := <-served; !errors.Is(err, grpc.ErrServerStopped) {
+			serveErr = err
+		}
 	case serveErr = <-served:
 		srv.Stop()
 	}

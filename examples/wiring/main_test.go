@@ -171,3 +171,11 @@ func TestRunBusyMetricsAddr(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "address already in use")
 }
+
+// TestRunStopsAtOnce checks that a context that is already done (a signal
+// right at start, say) stops run cleanly, without an error.
+func TestRunStopsAtOnce(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.NoError(t, run(ctx, "127.0.0.1:0", "127.0.0.1:0", zap.NewNop()))
+}
