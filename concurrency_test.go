@@ -60,11 +60,7 @@ func TestConcurrentCountsAreExact(t *testing.T) {
 	proxy.New().Register(srv)
 	rootcoord.New().Register(srv)
 	datanode.New().Register(srv)
-	go func() {
-		if err := srv.Serve(lis); err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
+	go func() { assert.NoError(t, srv.Serve(lis), "serve") }()
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),

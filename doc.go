@@ -7,11 +7,13 @@
 //   - [github.com/grpcmetrics/grpcmetrics/methodmap]: full gRPC method names to
 //     counters, with the built-in Milvus table;
 //   - [github.com/grpcmetrics/grpcmetrics/interceptor]: the unary server
-//     interceptor, and a service registrar that counts the same calls
-//     without being an interceptor;
+//     interceptor, with one option per concern (status rule, client rule,
+//     per-method outcomes);
 //   - [github.com/grpcmetrics/grpcmetrics/httpserver]: the /metrics server.
 //
 // This package holds no code; its tests are the end-to-end suite over
 // bufconn, the concurrency test and the real-Prometheus test. See README.md
-// for wiring, label semantics and the metric table.
+// for label semantics and the metric table, and its "Wiring" section (the
+// program [github.com/grpcmetrics/grpcmetrics/examples/wiring]) for a complete
+// server.
 package grpcmetrics

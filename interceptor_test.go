@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -112,8 +113,8 @@ func newStack(t *testing.T, cfg config, extra func(*grpc.Server)) *stack {
 	t.Cleanup(func() {
 		require.NoError(t, s.conn.Close())
 		s.srv.Stop()
-		if err := <-done; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			t.Errorf("Serve: %v", err)
+		if err := <-done; !errors.Is(err, grpc.ErrServerStopped) {
+			assert.NoError(t, err, "Serve")
 		}
 	})
 	s.milvus = milvuspb.NewMilvusServiceClient(s.conn)

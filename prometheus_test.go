@@ -21,6 +21,8 @@ import (
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -43,9 +45,8 @@ func promRequireBinary(t *testing.T, name string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("GRPCMETRICS_REQUIRE_PROMETHEUS") != "" {
-			t.Fatalf("%s is required (GRPCMETRICS_REQUIRE_PROMETHEUS is set): %v", name, err)
-		}
+		require.Empty(t, os.Getenv("GRPCMETRICS_REQUIRE_PROMETHEUS"),
+			"%s is required (GRPCMETRICS_REQUIRE_PROMETHEUS is set): %v", name, err)
 		t.Skipf("%s not installed", name)
 	}
 	return path
@@ -63,41 +64,27 @@ func promNewStack(t *testing.T) *promStack {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	m := registry.New()
-	if err := m.Register(reg); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, m.Register(reg))
 	methods, err := methodmap.Default(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	ic, err := interceptor.New(methods,
 		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
 		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ic.Register(reg); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, ic.Register(reg))
 	chain := grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), ic.UnaryServerInterceptor())
 
 	proxyConn := promServe(t, proxy.New().NewGRPCServer(chain))
 	rcConn := promServe(t, rootcoord.New().NewGRPCServer(chain))
 
 	hs, err := httpserver.New(reg, httpserver.Options{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := hs.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, hs.Start())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := hs.Shutdown(ctx); err != nil {
-			t.Errorf("shutting down /metrics: %v", err)
-		}
+		assert.NoError(t, hs.Shutdown(ctx), "shutting down /metrics")
 	})
 	return &promStack{
 		proxy:   milvuspb.NewMilvusServiceClient(proxyConn),
@@ -111,25 +98,19 @@ func promNewStack(t *testing.T) *promStack {
 func promServe(t *testing.T, srv *grpc.Server) *grpc.ClientConn {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		srv.Stop()
 		<-done
-		t.Fatal(err)
+		require.NoError(t, err)
 	}
 	t.Cleanup(func() {
-		if err := conn.Close(); err != nil {
-			t.Errorf("closing client: %v", err)
-		}
+		assert.NoError(t, conn.Close(), "closing client")
 		srv.GracefulStop()
-		if err := <-done; err != nil {
-			t.Errorf("serve: %v", err)
-		}
+		assert.NoError(t, <-done, "serve")
 	})
 	return conn
 }
@@ -151,33 +132,30 @@ func promWorkload(t *testing.T, s *promStack) promWant {
 		st, err := s.rc.CreateCollection(ctx, &milvuspb.CreateCollectionRequest{
 			Base: bases[i%2], CollectionName: fmt.Sprintf("prom_coll_%d", i),
 		})
-		if err != nil || st.GetErrorCode() != 0 || st.GetCode() != 0 {
-			t.Fatalf("rootcoord CreateCollection %d: %v, %v", i, st, err)
-		}
+		require.NoError(t, err, "rootcoord CreateCollection %d", i)
+		require.Zero(t, st.GetErrorCode(), "rootcoord CreateCollection %d: %v", i, st)
+		require.Zero(t, st.GetCode(), "rootcoord CreateCollection %d: %v", i, st)
 	}
 	for i := range w.rcCreateFail {
 		st, err := s.rc.CreateCollection(fault.AppendToOutgoingContext(ctx, fault.ErrorCode), &milvuspb.CreateCollectionRequest{
 			Base: bases[i%2], CollectionName: fmt.Sprintf("prom_fail_%d", i),
 		})
-		if err != nil || st.GetErrorCode() == 0 {
-			t.Fatalf("rootcoord CreateCollection with fault %s %d: want a failing status, got %v, %v", fault.ErrorCode, i, st, err)
-		}
+		require.NoError(t, err, "rootcoord CreateCollection with fault %s %d", fault.ErrorCode, i)
+		require.NotZero(t, st.GetErrorCode(), "rootcoord CreateCollection with fault %s %d: want a failing status, got %v", fault.ErrorCode, i, st)
 	}
 	for i := range w.proxyHasOK {
 		resp, err := s.proxy.HasCollection(ctx, &milvuspb.HasCollectionRequest{
 			Base: bases[i%2], CollectionName: fmt.Sprintf("prom_has_%d", i),
 		})
-		if err != nil || resp.GetStatus().GetErrorCode() != 0 || resp.GetStatus().GetCode() != 0 {
-			t.Fatalf("proxy HasCollection %d: %v, %v", i, resp, err)
-		}
+		require.NoError(t, err, "proxy HasCollection %d", i)
+		require.Zero(t, resp.GetStatus().GetErrorCode(), "proxy HasCollection %d: %v", i, resp)
+		require.Zero(t, resp.GetStatus().GetCode(), "proxy HasCollection %d: %v", i, resp)
 	}
 	for i := range w.proxyHasFail {
 		_, err := s.proxy.HasCollection(fault.AppendToOutgoingContext(ctx, fault.Error), &milvuspb.HasCollectionRequest{
 			Base: bases[i%2], CollectionName: fmt.Sprintf("prom_has_%d", i),
 		})
-		if err == nil {
-			t.Fatalf("proxy HasCollection with fault %s %d: want an error", fault.Error, i)
-		}
+		require.Error(t, err, "proxy HasCollection with fault %s %d", fault.Error, i)
 	}
 	return w
 }
@@ -187,13 +165,9 @@ func promWorkload(t *testing.T, s *promStack) promWant {
 func promFreePort(t *testing.T) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	addr := lis.Addr().String()
-	if err := lis.Close(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, lis.Close())
 	return addr
 }
 
@@ -232,9 +206,7 @@ scrape_configs:
     static_configs:
       - targets: [%q]
 `, target)
-	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, os.WriteFile(cfg, []byte(config), 0o600))
 	listen := promFreePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin,
@@ -246,7 +218,7 @@ scrape_configs:
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		cancel()
-		t.Fatalf("starting prometheus: %v", err)
+		require.NoError(t, err, "starting prometheus")
 	}
 	t.Cleanup(func() {
 		cancel()       // kills the process
@@ -340,7 +312,8 @@ func TestRealPrometheus(t *testing.T) {
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%s: still %q (last error: %v), want %s after 60s\nprometheus output:\n%s", successQuery, got, lastErr, want, out.String())
+			require.FailNow(t, "Prometheus never saw the calls",
+				"%s: still %q (last error: %v), want %s after 60s\nprometheus output:\n%s", successQuery, got, lastErr, want, out.String())
 		case <-tick.C:
 		}
 	}
@@ -359,12 +332,8 @@ func TestRealPrometheus(t *testing.T) {
 	}
 	for _, c := range checks {
 		got, err := promQuery(ctx, base, c.query)
-		if err != nil {
-			t.Errorf("%s: %v", c.query, err)
-			continue
-		}
-		if got != fmt.Sprint(c.want) {
-			t.Errorf("%s = %q, want %d", c.query, got, c.want)
+		if assert.NoError(t, err, c.query) {
+			assert.Equal(t, fmt.Sprint(c.want), got, c.query)
 		}
 	}
 }
@@ -381,31 +350,18 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.metrics+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body)
-	if cerr := resp.Body.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: HTTP %d: %s", resp.StatusCode, body)
-	}
+	require.NoError(t, errors.Join(err, resp.Body.Close()))
+	require.Equal(t, http.StatusOK, resp.StatusCode, "GET /metrics: %s", body)
 	for _, name := range []string{
 		"milvus_rootcoord_create_collection_total",
 		"milvus_proxy_has_collection_total",
 		"promhttp_metric_handler_requests_total",
 	} {
-		if !bytes.Contains(body, []byte("\n# TYPE "+name+" ")) {
-			t.Errorf("/metrics has no %s", name)
-		}
+		assert.Contains(t, string(body), "\n# TYPE "+name+" ", "/metrics has no %s", name)
 	}
 
 	cmd := exec.CommandContext(ctx, bin, "check", "metrics")
@@ -415,8 +371,8 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	runErr := cmd.Run()
 	// promtool exits 3 when it found lint problems, 1 on a real error.
 	var exit *exec.ExitError
-	if runErr != nil && (!errors.As(runErr, &exit) || exit.ExitCode() != 3) {
-		t.Fatalf("promtool check metrics: %v\n%s", runErr, out.String())
+	if runErr != nil {
+		require.True(t, errors.As(runErr, &exit) && exit.ExitCode() == 3, "promtool check metrics: %v\n%s", runErr, out.String())
 	}
 	allow := registry.LintExceptions()
 	flagged := map[string]bool{}
@@ -428,15 +384,11 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 		}
 		name, _, _ := strings.Cut(line, " ")
 		flagged[name] = true
-		if _, ok := allow[name]; !ok {
-			t.Errorf("promtool flags %s, which is not in registry.LintExceptions: %q", name, line)
-		}
+		assert.Contains(t, allow, name, "promtool flags %s, which is not in registry.LintExceptions: %q", name, line)
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(flagged) == 0 && runErr != nil {
-		t.Errorf("promtool exited %v but flagged nothing:\n%s", runErr, out.String())
+	require.NoError(t, sc.Err())
+	if runErr != nil {
+		assert.NotEmpty(t, flagged, "promtool exited %v but flagged nothing:\n%s", runErr, out.String())
 	}
 	t.Logf("promtool flagged %d allowlisted names", len(flagged))
 }

@@ -100,6 +100,6 @@ func (b *blockingGatherer) waitEntered(t *testing.T) {
 	select {
 	case <-b.entered:
 	case <-time.After(waitLimit):
-		t.Fatal("no scrape reached the gatherer")
+		require.FailNow(t, "no scrape reached the gatherer")
 	}
 }

@@ -44,8 +44,8 @@ func TestSlowlorisIsCut(t *testing.T) {
 			conn, err := net.Dial("tcp", srv.Addr())
 			require.NoError(t, err)
 			defer func() {
-				if err := conn.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-					t.Errorf("closing client connection: %v", err)
+				if err := conn.Close(); !errors.Is(err, net.ErrClosed) {
+					assert.NoError(t, err, "closing client connection")
 				}
 			}()
 			_, err = io.WriteString(conn, "GET /metrics HTTP/1.1\r\nHost: test\r\nX-Slow: ")
@@ -74,9 +74,7 @@ func TestSlowlorisIsCut(t *testing.T) {
 			// server's header timeout.
 			require.NoError(t, conn.SetReadDeadline(time.Now().Add(waitLimit)))
 			got, err := io.ReadAll(conn)
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				t.Fatalf("server kept the connection open for %v", waitLimit)
-			}
+			require.NotErrorIs(t, err, os.ErrDeadlineExceeded, "server kept the connection open for %v", waitLimit)
 			if err != nil {
 				// Writing after the server closed may turn EOF into a reset.
 				require.ErrorIs(t, err, syscall.ECONNRESET)
@@ -127,7 +125,7 @@ func TestMaxRequestsInFlight(t *testing.T) {
 			require.NoError(t, r.err)
 			return r
 		case <-time.After(waitLimit):
-			t.Fatal("a scrape did not answer")
+			require.FailNow(t, "a scrape did not answer")
 			return result{}
 		}
 	}

@@ -105,7 +105,7 @@ func TestLifecycleMisuse(t *testing.T) {
 		case err := <-waited:
 			assert.NoError(t, err)
 		case <-time.After(waitLimit):
-			t.Fatal("Wait did not return after Shutdown")
+			require.FailNow(t, "Wait did not return after Shutdown")
 		}
 		assert.NoError(t, srv.Shutdown(context.Background()))
 	})
@@ -152,7 +152,7 @@ func TestGracefulShutdown(t *testing.T) {
 
 	select {
 	case err := <-shutdownErr:
-		t.Fatalf("Shutdown returned (%v) while a scrape was in flight", err)
+		require.FailNow(t, "Shutdown returned while a scrape was in flight", "error: %v", err)
 	default:
 	}
 
@@ -163,13 +163,13 @@ func TestGracefulShutdown(t *testing.T) {
 		assert.Equal(t, http.StatusOK, r.code)
 		assert.Contains(t, r.body, "\ntest_events_total 3\n")
 	case <-time.After(waitLimit):
-		t.Fatal("in-flight scrape did not complete")
+		require.FailNow(t, "in-flight scrape did not complete")
 	}
 	select {
 	case err := <-shutdownErr:
 		assert.NoError(t, err)
 	case <-time.After(waitLimit):
-		t.Fatal("Shutdown did not return after the scrape completed")
+		require.FailNow(t, "Shutdown did not return after the scrape completed")
 	}
 }
 
@@ -199,7 +199,7 @@ func TestShutdownContextExpires(t *testing.T) {
 	case err := <-clientErr:
 		assert.Error(t, err, "the forcibly closed scrape must fail")
 	case <-time.After(waitLimit):
-		t.Fatal("client still connected after a forced shutdown")
+		require.FailNow(t, "client still connected after a forced shutdown")
 	}
 }
 

@@ -3,6 +3,8 @@ package methodmap_test
 import (
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 )
 
@@ -18,14 +20,10 @@ func FuzzParseMethod(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string) {
 		svc, m, err := methodmap.ParseMethod(in)
 		if err != nil {
-			if len(err.Error()) > 1000 {
-				t.Fatalf("unbounded error message: %d bytes", len(err.Error()))
-			}
+			require.LessOrEqual(t, len(err.Error()), 1000, "unbounded error message")
 			return
 		}
-		if got := "/" + svc + "/" + m; got != in {
-			t.Fatalf("ParseMethod(%q) = %q, %q; does not round-trip", in, svc, m)
-		}
+		require.Equal(t, in, "/"+svc+"/"+m, "ParseMethod(%q) does not round-trip", in)
 	})
 }
 
@@ -46,9 +44,8 @@ func FuzzNew(f *testing.F) {
 		}
 		for _, r := range routes {
 			e, ok := m.Lookup(r.Method)
-			if !ok || e.Counter != r.Counter {
-				t.Fatalf("route %q lost", r.Method)
-			}
+			require.True(t, ok, "route %q lost", r.Method)
+			require.Same(t, r.Counter, e.Counter, "route %q lost its counter", r.Method)
 		}
 	})
 }

@@ -4,8 +4,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/grpcmetrics/grpcmetrics/registry"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
 // The shim registers on prometheus.DefaultRegisterer, which is process-wide:
@@ -51,14 +54,10 @@ func TestShimRegistersOnDefaultTwiceWithoutPanic(t *testing.T) {
 			t.Cleanup(func() { unregisterDefault(cs) })
 			tc.register()
 			tc.register() // a second call is a no-op, not a panic
-			if n := unregisterDefault(cs); n != len(cs) {
-				t.Errorf("%d of %d collectors were on the default registry", n, len(cs))
-			}
+			assert.Equal(t, len(cs), unregisterDefault(cs), "collectors that were on the default registry")
 		})
 	}
-	if got := registry.Default(); got != registry.Default() {
-		t.Error("Default returns a different set on each call")
-	}
+	assert.Same(t, registry.Default(), registry.Default(), "Default returns a different set on each call")
 }
 
 func TestShimRootCoordIsVisibleOnDefaultGatherer(t *testing.T) {
@@ -67,10 +66,8 @@ func TestShimRootCoordIsVisibleOnDefaultGatherer(t *testing.T) {
 	registry.RegisterRootCoord()
 	registry.RegisterRootCoord()
 	// The plain dd time-tick gauge shows without any series being created.
-	got := defaultMilvusFamilies(t)
-	if len(got) != 1 || got[0] != "milvus_rootcoord_dd_channel_time_tick" {
-		t.Errorf("milvus families on the default registry = %q", got)
-	}
+	assert.Equal(t, []string{"milvus_rootcoord_dd_channel_time_tick"}, defaultMilvusFamilies(t),
+		"milvus families on the default registry")
 }
 
 func TestShimEmptyComponentsRegisterNothing(t *testing.T) {
@@ -79,9 +76,8 @@ func TestShimEmptyComponentsRegisterNothing(t *testing.T) {
 	}
 	// Had anything taken a seed name, a fresh set could not be registered.
 	probe := registry.New()
-	if err := probe.Register(prometheus.DefaultRegisterer); err != nil {
-		t.Errorf("a seed name is taken after the empty Register functions: %v", err)
-	}
+	assert.NoError(t, probe.Register(prometheus.DefaultRegisterer),
+		"a seed name is taken after the empty Register functions")
 	unregisterDefault(probe.Collectors())
 }
 
@@ -93,9 +89,7 @@ func TestShimPanicsOnConflict(t *testing.T) {
 	// Same help and labels, so that the default registry can take the
 	// seed's collector once the conflict is gone.
 	conflict := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: "Counter of watch dm channel"}, []string{"type"})
-	if err := prometheus.DefaultRegisterer.Register(conflict); err != nil {
-		t.Fatalf("registering the conflicting collector: %v", err)
-	}
+	require.NoError(t, prometheus.DefaultRegisterer.Register(conflict), "registering the conflicting collector")
 	t.Cleanup(func() { prometheus.DefaultRegisterer.Unregister(conflict) })
 	cs := registry.Default().DataNode.Collectors()
 	t.Cleanup(func() { unregisterDefault(cs) })
@@ -105,22 +99,14 @@ func TestShimPanicsOnConflict(t *testing.T) {
 		registry.RegisterDataNode()
 		return nil
 	}()
-	if recovered == nil {
-		t.Fatal("RegisterDataNode did not panic on a conflicting collector")
-	}
+	require.NotNil(t, recovered, "RegisterDataNode did not panic on a conflicting collector")
 	err, ok := recovered.(error)
-	if !ok || !strings.Contains(err.Error(), name) {
-		t.Errorf("panic value %v does not name %s", recovered, name)
+	if assert.True(t, ok, "panic value %v is not an error", recovered) {
+		assert.ErrorContains(t, err, name)
 	}
 
-	if !prometheus.DefaultRegisterer.Unregister(conflict) {
-		t.Fatal("could not unregister the conflicting collector")
-	}
-	if n := unregisterDefault(cs); n != 0 {
-		t.Errorf("%d DataNode collectors stayed registered after the panic", n)
-	}
+	require.True(t, prometheus.DefaultRegisterer.Unregister(conflict), "could not unregister the conflicting collector")
+	assert.Zero(t, unregisterDefault(cs), "DataNode collectors that stayed registered after the panic")
 	registry.RegisterDataNode() // no conflict left: no panic
-	if n := unregisterDefault(cs); n != len(cs) {
-		t.Errorf("%d of %d DataNode collectors registered after the conflict was removed", n, len(cs))
-	}
+	assert.Equal(t, len(cs), unregisterDefault(cs), "DataNode collectors registered after the conflict was removed")
 }

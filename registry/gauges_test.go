@@ -2,13 +2,15 @@ package registry_test
 
 import (
 	"errors"
-	"maps"
 	"testing"
 	"time"
 
-	"github.com/grpcmetrics/grpcmetrics/registry"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
 const (
@@ -190,16 +192,13 @@ func TestSetters(t *testing.T) {
 			t.Parallel()
 			m := registry.New()
 			reg := prometheus.NewPedanticRegistry()
-			if err := m.Register(reg); err != nil {
-				t.Fatal(err)
+			require.NoError(t, m.Register(reg))
+			if err := tc.act(m); tc.wantErr {
+				require.Error(t, err)
+			} else {
+				require.NoError(t, err)
 			}
-			err := tc.act(m)
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("error = %v, want error: %v", err, tc.wantErr)
-			}
-			if got := flatten(gather(t, reg)); !maps.Equal(got, tc.want) {
-				t.Errorf("series = %v\nwant     %v", got, tc.want)
-			}
+			assert.Equal(t, tc.want, flatten(gather(t, reg)), "every series of every component")
 		})
 	}
 }
@@ -228,13 +227,10 @@ func TestTimeTickSettersStoreMod24H(t *testing.T) {
 			m := registry.New()
 			for _, ts := range stamps {
 				child, err := s.set(m, ts)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got := testutil.ToFloat64(child)
-				if want := registry.Mod24H(ts); uint64(got) != want || got != float64(want) {
-					t.Errorf("ts %d: gauge = %v, want Mod24H = %d", ts, got, want)
-				}
+				require.NoError(t, err)
+				got, want := testutil.ToFloat64(child), registry.Mod24H(ts)
+				assert.Equal(t, want, uint64(got), "ts %d: gauge read as uint64", ts)
+				assert.Equal(t, float64(want), got, "ts %d: gauge", ts)
 			}
 		})
 	}

@@ -7,15 +7,17 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/grpcmetrics/grpcmetrics/registry"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
 // fullRegistry returns a registry holding all of [registry.New], every vector
@@ -24,9 +26,7 @@ func fullRegistry(t *testing.T) *prometheus.Registry {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
 	m := registry.New()
-	if err := m.Register(reg); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, m.Register(reg))
 	emitOne(t, m.Collectors())
 	return reg
 }
@@ -37,29 +37,19 @@ func checkFlagged(t *testing.T, flagged map[string][]string) {
 	t.Helper()
 	allow := registry.LintExceptions()
 	for name, problems := range flagged {
-		if _, ok := allow[name]; !ok {
-			t.Errorf("%s is flagged and not in LintExceptions: %q", name, problems)
-		}
+		assert.Contains(t, allow, name, "%s is flagged and not in LintExceptions: %q", name, problems)
 	}
 	for name := range allow {
-		if _, ok := flagged[name]; !ok {
-			t.Errorf("LintExceptions lists %s, which is no longer flagged: remove it", name)
-		}
+		assert.Contains(t, flagged, name, "LintExceptions lists %s, which is no longer flagged: remove it", name)
 	}
 }
 
 func TestPromlintOnlyFlagsTheAllowlist(t *testing.T) {
 	mfs, err := fullRegistry(t).Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(mfs) != len(seedTable) {
-		t.Fatalf("linting %d families, want all %d", len(mfs), len(seedTable))
-	}
+	require.NoError(t, err)
+	require.Len(t, mfs, len(seedTable), "linting every family of the seed")
 	problems, err := promlint.NewWithMetricFamilies(mfs).Lint()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	flagged := map[string][]string{}
 	for _, p := range problems {
 		flagged[p.Metric] = append(flagged[p.Metric], p.Text)
@@ -77,16 +67,12 @@ func TestPromlintOnlyFlagsTheAllowlist(t *testing.T) {
 func TestPromtoolOnlyFlagsTheAllowlist(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
-		if os.Getenv("GRPCMETRICS_REQUIRE_PROMETHEUS") != "" {
-			t.Fatalf("promtool is required: %v", err)
-		}
+		require.Empty(t, os.Getenv("GRPCMETRICS_REQUIRE_PROMETHEUS"), "promtool is required: %v", err)
 		t.Skip("promtool not installed")
 	}
 	rec := httptest.NewRecorder()
 	promhttp.HandlerFor(fullRegistry(t), promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	if rec.Code != 200 {
-		t.Fatalf("GET /metrics: %d", rec.Code)
-	}
+	require.Equal(t, 200, rec.Code, "GET /metrics")
 
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = rec.Body
@@ -95,8 +81,8 @@ func TestPromtoolOnlyFlagsTheAllowlist(t *testing.T) {
 	err = cmd.Run()
 	// promtool exits 3 when it found lint problems, 1 on a real error.
 	var exit *exec.ExitError
-	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 3) {
-		t.Fatalf("promtool check metrics: %v\n%s", err, out.String())
+	if err != nil {
+		require.True(t, errors.As(err, &exit) && exit.ExitCode() == 3, "promtool check metrics: %v\n%s", err, out.String())
 	}
 	flagged := map[string][]string{}
 	sc := bufio.NewScanner(&out)
@@ -114,19 +100,14 @@ func TestLintExceptionsAreSeedNames(t *testing.T) {
 	var names []string
 	for name, reason := range allow {
 		names = append(names, name)
-		if !slices.Contains(seedNames(""), name) {
-			t.Errorf("%s is not a seed name; only the seed's names may be exceptions", name)
-		}
-		if !strings.Contains(reason, "seed") {
-			t.Errorf("%s: reason %q does not say it is kept from the seed", name, reason)
-		}
+		assert.Contains(t, seedNames(""), name, "only the seed's names may be exceptions")
+		assert.Contains(t, reason, "seed", "%s: the reason does not say it is kept from the seed", name)
 	}
 	sort.Strings(names)
 	t.Logf("exceptions: %q", names)
 
 	// Each call returns a fresh map.
+	require.NotEmpty(t, names)
 	delete(allow, names[0])
-	if _, ok := registry.LintExceptions()[names[0]]; !ok {
-		t.Error("modifying the returned map changed the allowlist")
-	}
+	assert.Contains(t, registry.LintExceptions(), names[0], "modifying the returned map changed the allowlist")
 }

@@ -5,14 +5,16 @@ import (
 	"fmt"
 	"os"
 	"reflect"
-	"slices"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/grpcmetrics/grpcmetrics/registry"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
 // Metric types as the exposition names them.
@@ -132,9 +134,7 @@ func checkNothingRegisteredAtImport() error {
 func emitOne(t *testing.T, cs []prometheus.Collector) {
 	t.Helper()
 	for _, c := range cs {
-		if !emitSeries(c) {
-			t.Fatalf("could not create a series in %T", c)
-		}
+		require.True(t, emitSeries(c), "could not create a series in %T", c)
 	}
 }
 
@@ -178,9 +178,7 @@ type series struct {
 func gather(t *testing.T, g prometheus.Gatherer) map[string]family {
 	t.Helper()
 	mfs, err := g.Gather()
-	if err != nil {
-		t.Fatalf("Gather: %v", err)
-	}
+	require.NoError(t, err, "Gather")
 	out := make(map[string]family, len(mfs))
 	for _, mf := range mfs {
 		f := family{help: mf.GetHelp(), typ: mf.GetType().String()}
@@ -278,14 +276,10 @@ func seedField(m *registry.Metrics, v string) (prometheus.Collector, error) {
 }
 
 func TestSeedTableIsConsistent(t *testing.T) {
-	if len(seedTable) != 55 {
-		t.Errorf("seed table has %d rows, the seed has 55 collectors", len(seedTable))
-	}
+	assert.Len(t, seedTable, 55, "the seed has 55 collectors")
 	vars, names := map[string]bool{}, map[string]bool{}
 	for _, r := range seedTable {
-		if vars[r.seedVar] || names[r.fqName] {
-			t.Errorf("duplicate row %s / %s", r.seedVar, r.fqName)
-		}
+		assert.False(t, vars[r.seedVar] || names[r.fqName], "duplicate row %s / %s", r.seedVar, r.fqName)
 		vars[r.seedVar], names[r.fqName] = true, true
 	}
 	m := registry.New()
@@ -299,9 +293,7 @@ func TestSeedTableIsConsistent(t *testing.T) {
 		{"DataNode", len(m.DataNode.Collectors())},
 		{"", len(m.Collectors())},
 	} {
-		if want := len(seedNames(tc.prefix)); tc.got != want {
-			t.Errorf("component %q has %d collectors, the seed %d", tc.prefix, tc.got, want)
-		}
+		assert.Equal(t, len(seedNames(tc.prefix)), tc.got, "collectors of component %q against the seed's", tc.prefix)
 	}
 }
 
@@ -312,52 +304,34 @@ func TestSeedTableIsConsistent(t *testing.T) {
 func TestExpositionMatchesSeed(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	m := registry.New()
-	if err := m.Register(reg); err != nil {
-		t.Fatalf("Register: %v", err)
-	}
+	require.NoError(t, m.Register(reg))
 	emitOne(t, m.Collectors())
 	fams := gather(t, reg)
 
 	for _, row := range seedTable {
 		t.Run(row.seedVar, func(t *testing.T) {
 			f, ok := fams[row.fqName]
-			if !ok {
-				t.Fatalf("no family %s", row.fqName)
-			}
-			if f.help != row.help {
-				t.Errorf("help = %q, want %q", f.help, row.help)
-			}
-			if f.typ != row.typ {
-				t.Errorf("type = %s, want %s", f.typ, row.typ)
-			}
-			if len(f.series) != 1 {
-				t.Fatalf("%d series, want 1", len(f.series))
-			}
+			require.True(t, ok, "no family %s", row.fqName)
+			assert.Equal(t, row.help, f.help, "help")
+			assert.Equal(t, row.typ, f.typ, "type")
+			require.Len(t, f.series, 1)
 			got := make([]string, len(f.series[0].labels))
 			for name, val := range f.series[0].labels {
 				var i int
-				if _, err := fmt.Sscanf(val, "pos%d", &i); err != nil || i < 0 || i >= len(got) {
-					t.Fatalf("label %s has unexpected value %q", name, val)
-				}
+				_, err := fmt.Sscanf(val, "pos%d", &i)
+				require.NoError(t, err, "label %s has unexpected value %q", name, val)
+				require.True(t, i >= 0 && i < len(got), "label %s has unexpected value %q", name, val)
 				got[i] = name
 			}
-			if !slices.Equal(got, row.labels) {
-				t.Errorf("label names = %q, want %q (in this order)", got, row.labels)
-			}
+			assert.Equal(t, row.labels, got, "label names, in this order")
 
 			c, err := seedField(m, row.seedVar)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n := testutil.CollectAndCount(c, row.fqName); n != 1 {
-				t.Errorf("field for %s collects %d series named %s, want 1", row.seedVar, n, row.fqName)
-			}
+			require.NoError(t, err)
+			assert.Equal(t, 1, testutil.CollectAndCount(c, row.fqName), "series named %s collected by the field for %s", row.fqName, row.seedVar)
 		})
 	}
 
-	if got, want := familyNames(fams), seedNames(""); !slices.Equal(got, want) {
-		t.Errorf("families = %q\nwant the seed's %q", got, want)
-	}
+	assert.Equal(t, seedNames(""), familyNames(fams), "families, against the seed's")
 }
 
 // component describes one component of [registry.Metrics] for table tests.
@@ -401,44 +375,26 @@ func TestRegisterTwiceIsNoOp(t *testing.T) {
 		t.Run(comp.String(), func(t *testing.T) {
 			reg := prometheus.NewPedanticRegistry()
 			m := registry.New()
-			if err := comp.register(m, reg); err != nil {
-				t.Fatalf("first Register: %v", err)
-			}
+			require.NoError(t, comp.register(m, reg), "first Register")
 			if comp.empty {
-				if fams := gather(t, reg); len(fams) != 0 {
-					t.Fatalf("empty component exposes %q", familyNames(fams))
-				}
+				require.Empty(t, familyNames(gather(t, reg)), "families exposed by an empty component")
 				// Nothing was registered: a full set still fits.
-				if err := m.Register(reg); err != nil {
-					t.Fatalf("Metrics.Register after an empty component: %v", err)
-				}
-				if err := comp.register(m, reg); err != nil {
-					t.Fatalf("second Register: %v", err)
-				}
+				require.NoError(t, m.Register(reg), "Metrics.Register after an empty component")
+				require.NoError(t, comp.register(m, reg), "second Register")
 				return
 			}
 			cs := comp.coll(m)
 			emitOne(t, cs)
 			before := flatten(gather(t, reg))
-			if err := comp.register(m, reg); err != nil {
-				t.Fatalf("second Register: %v", err)
-			}
+			require.NoError(t, comp.register(m, reg), "second Register")
 			fams := gather(t, reg)
-			if got, want := familyNames(fams), seedNames(comp.name); !slices.Equal(got, want) {
-				t.Errorf("families = %q, want %q", got, want)
-			}
-			if after := flatten(fams); !reflect.DeepEqual(after, before) {
-				t.Errorf("series changed by the second Register:\nbefore %v\nafter  %v", before, after)
-			}
+			assert.Equal(t, seedNames(comp.name), familyNames(fams), "families")
+			assert.Equal(t, before, flatten(fams), "series changed by the second Register")
 			// Still the same collectors: each is registered exactly once.
 			for _, c := range cs {
-				if !reg.Unregister(c) {
-					t.Errorf("%T not registered", c)
-				}
+				assert.True(t, reg.Unregister(c), "%T not registered", c)
 			}
-			if fams := gather(t, reg); len(fams) != 0 {
-				t.Errorf("left after unregistering the component: %q", familyNames(fams))
-			}
+			assert.Empty(t, familyNames(gather(t, reg)), "families left after unregistering the component")
 		})
 	}
 }
@@ -449,9 +405,7 @@ func TestRegisterNilRegisterer(t *testing.T) {
 			// The empty components too: a nil registerer is a mistake
 			// whatever the component holds.
 			err := comp.register(registry.New(), nil)
-			if err == nil || !strings.Contains(err.Error(), "nil prometheus.Registerer") {
-				t.Errorf("Register(nil) = %v, want an error naming the nil Registerer", err)
-			}
+			assert.ErrorContains(t, err, "nil prometheus.Registerer")
 		})
 	}
 }
@@ -545,9 +499,7 @@ func TestRegisterConflictIsAllOrNone(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			reg := prometheus.NewPedanticRegistry()
 			conflict := tc.conflict()
-			if err := reg.Register(conflict); err != nil {
-				t.Fatalf("registering the conflicting collector: %v", err)
-			}
+			require.NoError(t, reg.Register(conflict), "registering the conflicting collector")
 			emitOne(t, []prometheus.Collector{conflict})
 			m := registry.New()
 			// Give every collector a series, so that any that stayed
@@ -555,29 +507,20 @@ func TestRegisterConflictIsAllOrNone(t *testing.T) {
 			emitOne(t, tc.comp.coll(m))
 
 			err := tc.comp.register(m, reg)
-			if err == nil {
-				t.Fatal("Register succeeded despite the conflict")
-			}
-			if !strings.Contains(err.Error(), tc.metric) {
-				t.Errorf("error %q does not name %s", err, tc.metric)
-			}
+			require.Error(t, err, "Register succeeded despite the conflict")
+			assert.ErrorContains(t, err, tc.metric)
 			var are prometheus.AlreadyRegisteredError
-			if gotARE := errors.As(err, &are); gotARE != tc.sameDesc {
-				t.Errorf("errors.As(AlreadyRegisteredError) = %v, want %v (err %v)", gotARE, tc.sameDesc, err)
-			} else if gotARE && are.ExistingCollector != conflict {
-				t.Error("AlreadyRegisteredError.ExistingCollector is not the conflicting collector")
+			gotARE := errors.As(err, &are)
+			assert.Equal(t, tc.sameDesc, gotARE, "errors.As(AlreadyRegisteredError) (err %v)", err)
+			if gotARE {
+				assert.Same(t, conflict, are.ExistingCollector, "AlreadyRegisteredError.ExistingCollector is not the conflicting collector")
 			}
-			if got := familyNames(gather(t, reg)); !slices.Equal(got, []string{tc.metric}) {
-				t.Errorf("after the failed Register, families = %q, want only the conflicting %s", got, tc.metric)
-			}
+			assert.Equal(t, []string{tc.metric}, familyNames(gather(t, reg)),
+				"after the failed Register, only the conflicting family")
 
-			if !reg.Unregister(conflict) {
-				t.Fatal("could not unregister the conflicting collector")
-			}
+			require.True(t, reg.Unregister(conflict), "could not unregister the conflicting collector")
 			for _, c := range tc.comp.coll(m) {
-				if reg.Unregister(c) {
-					t.Errorf("a %T of the component stayed registered", c)
-				}
+				assert.False(t, reg.Unregister(c), "a %T of the component stayed registered", c)
 			}
 
 			err = tc.comp.register(m, reg)
@@ -585,17 +528,11 @@ func TestRegisterConflictIsAllOrNone(t *testing.T) {
 				// client_golang's Registry keeps a name's help and label
 				// names for its whole lifetime, even after Unregister, so
 				// the seed's collector still cannot take this name here.
-				if err == nil || !strings.Contains(err.Error(), tc.metric) {
-					t.Errorf("Register after removing a differently shaped conflict = %v, want the same error", err)
-				}
+				assert.ErrorContains(t, err, tc.metric, "Register after removing a differently shaped conflict")
 				return
 			}
-			if err != nil {
-				t.Fatalf("Register after removing the conflict: %v", err)
-			}
-			if got, want := familyNames(gather(t, reg)), seedNames(tc.comp.name); !slices.Equal(got, want) {
-				t.Errorf("families = %q, want %q", got, want)
-			}
+			require.NoError(t, err, "Register after removing the conflict")
+			assert.Equal(t, seedNames(tc.comp.name), familyNames(gather(t, reg)), "families")
 		})
 	}
 }
@@ -606,23 +543,15 @@ func TestRegisterConflictIsAllOrNone(t *testing.T) {
 func TestFailedRegisterKeepsEarlierRegistrations(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
 	m := registry.New()
-	if err := m.RootCoord.Register(reg); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, m.RootCoord.Register(reg))
 	conflict := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "milvus_dataNode_flush_segments_total", Help: "x"}, []string{"type"})
-	if err := reg.Register(conflict); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, reg.Register(conflict))
 	emitOne(t, append(m.Collectors(), conflict))
 
-	if err := m.Register(reg); err == nil || !strings.Contains(err.Error(), "milvus_dataNode_flush_segments_total") {
-		t.Fatalf("Register = %v, want an error naming milvus_dataNode_flush_segments_total", err)
-	}
+	require.ErrorContains(t, m.Register(reg), "milvus_dataNode_flush_segments_total")
 	want := append(seedNames("RootCoord"), "milvus_dataNode_flush_segments_total")
 	sort.Strings(want)
-	if got := familyNames(gather(t, reg)); !slices.Equal(got, want) {
-		t.Errorf("families = %q\nwant %q", got, want)
-	}
+	assert.Equal(t, want, familyNames(gather(t, reg)), "families")
 }
 
 // TestRegisterConcurrently registers the same component from many goroutines
@@ -635,13 +564,9 @@ func TestRegisterConcurrently(t *testing.T) {
 		go func() { errs <- m.Register(reg) }()
 	}
 	for range cap(errs) {
-		if err := <-errs; err != nil {
-			t.Errorf("Register: %v", err)
-		}
+		assert.NoError(t, <-errs, "Register")
 	}
 	for _, c := range m.Collectors() {
-		if !reg.Unregister(c) {
-			t.Errorf("%T not registered", c)
-		}
+		assert.True(t, reg.Unregister(c), "%T not registered", c)
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
@@ -63,16 +66,11 @@ func TestComposeParseTS(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := registry.ComposeTS(tc.physical, tc.logical)
-			if ts != tc.wantTS {
-				t.Errorf("ComposeTS = %d, want %d", ts, tc.wantTS)
-			}
+			assert.Equal(t, tc.wantTS, ts, "ComposeTS")
 			phys, logical := registry.ParseTS(ts)
-			if !phys.Equal(tc.wantPhys) || logical != tc.wantLogical {
-				t.Errorf("ParseTS(%d) = %v, %d; want %v, %d", ts, phys, logical, tc.wantPhys, tc.wantLogical)
-			}
-			if again := registry.ComposeTS(phys, logical); again != ts {
-				t.Errorf("ComposeTS(ParseTS(ts)) = %d, want %d", again, ts)
-			}
+			assert.True(t, phys.Equal(tc.wantPhys), "ParseTS(%d) physical = %v, want %v", ts, phys, tc.wantPhys)
+			assert.Equal(t, tc.wantLogical, logical, "ParseTS(%d) logical", ts)
+			assert.Equal(t, ts, registry.ComposeTS(phys, logical), "ComposeTS(ParseTS(ts))")
 		})
 	}
 }
@@ -98,16 +96,11 @@ func TestMod24H(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := registry.Mod24H(tc.ts)
-			if got != tc.want {
-				t.Errorf("Mod24H(%d) = %d, want %d", tc.ts, got, tc.want)
-			}
-			if again := registry.Mod24H(got); again != got {
-				t.Errorf("Mod24H is not idempotent: %d then %d", got, again)
-			}
+			assert.Equal(t, tc.want, got, "Mod24H(%d)", tc.ts)
+			assert.Equal(t, got, registry.Mod24H(got), "Mod24H is not idempotent")
 			// Exact as float64: below 2^53, and the round trip is lossless.
-			if got >= 1<<53 || uint64(float64(got)) != got {
-				t.Errorf("Mod24H(%d) = %d is not exact as a float64", tc.ts, got)
-			}
+			assert.Less(t, got, uint64(1<<53), "Mod24H(%d) is not exact as a float64", tc.ts)
+			assert.Equal(t, got, uint64(float64(got)), "Mod24H(%d) is not exact as a float64", tc.ts)
 		})
 	}
 }
@@ -116,14 +109,9 @@ func TestMod24H(t *testing.T) {
 // full 2026 hybrid timestamp exceeds 2^53 and loses its low bits in a float64.
 func TestFullTimestampIsNotExactAsFloat64(t *testing.T) {
 	ts := registry.ComposeTS(time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC), 9)
-	if uint64(float64(ts)) == ts {
-		t.Fatalf("expected %d to lose precision as a float64", ts)
-	}
+	require.NotEqual(t, ts, uint64(float64(ts)), "expected %d to lose precision as a float64", ts)
 	m := registry.Mod24H(ts)
-	if uint64(float64(m)) != m {
-		t.Fatalf("Mod24H(%d) = %d is not exact as a float64", ts, m)
-	}
-	if _, logical := registry.ParseTS(m); logical != 9 {
-		t.Errorf("logical part after Mod24H = %d, want 9", logical)
-	}
+	require.Equal(t, m, uint64(float64(m)), "Mod24H(%d) is not exact as a float64", ts)
+	_, logical := registry.ParseTS(m)
+	assert.Equal(t, uint32(9), logical, "logical part after Mod24H")
 }

@@ -2,9 +2,9 @@ package datanode_test
 
 import (
 	"context"
-	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
@@ -46,7 +46,5 @@ func TestDataNode(t *testing.T) {
 			return c.FlushSegments(ctx, &datapb.FlushSegmentsRequest{Base: base, SegmentIDs: []int64{12}})
 		}},
 	})
-	if got, want := dn.WatchedChannels(), []string{"dml_0_1v0", "dml_1_1v1"}; !slices.Equal(got, want) {
-		t.Errorf("WatchedChannels() = %v, want %v", got, want)
-	}
+	assert.Equal(t, []string{"dml_0_1v0", "dml_1_1v1"}, dn.WatchedChannels())
 }

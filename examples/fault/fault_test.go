@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -19,9 +21,7 @@ import (
 func incoming(t *testing.T, m fault.Mode) context.Context {
 	t.Helper()
 	md, ok := metadata.FromOutgoingContext(fault.AppendToOutgoingContext(t.Context(), m))
-	if ok == (m == fault.None) {
-		t.Fatalf("outgoing metadata present = %t for mode %q", ok, m)
-	}
+	require.Equal(t, m != fault.None, ok, "outgoing metadata present for mode %q", m)
 	return metadata.NewIncomingContext(t.Context(), md)
 }
 
@@ -29,18 +29,16 @@ func TestRoundTrip(t *testing.T) {
 	for _, m := range append([]fault.Mode{fault.None}, fault.Modes()...) {
 		t.Run(m.String(), func(t *testing.T) {
 			got, err := fault.FromIncomingContext(incoming(t, m))
-			if err != nil || got != m {
-				t.Fatalf("FromIncomingContext = %q, %v; want %q, nil", got, err, m)
-			}
+			require.NoError(t, err)
+			require.Equal(t, m, got)
 		})
 	}
 }
 
 func TestUnknownMode(t *testing.T) {
 	ctx := metadata.NewIncomingContext(t.Context(), metadata.Pairs(fault.MetadataKey, "ERROR"))
-	if _, err := fault.FromIncomingContext(ctx); status.Code(err) != codes.InvalidArgument {
-		t.Fatalf("error = %v, want code %v", err, codes.InvalidArgument)
-	}
+	_, err := fault.FromIncomingContext(ctx)
+	require.Equal(t, codes.InvalidArgument, status.Code(err), "error %v", err)
 }
 
 // handled runs Handle with a handler that answers ok and records its call.
@@ -82,9 +80,8 @@ func TestHandle(t *testing.T) {
 			}
 			for _, c := range checks {
 				st, called, err := c.run()
-				if status.Code(err) != tt.wantCode || called != tt.wantCalled {
-					t.Fatalf("%s: error %v, called %t; want code %v, called %t", c.name, err, called, tt.wantCode, tt.wantCalled)
-				}
+				require.Equal(t, tt.wantCode, status.Code(err), "%s: error %v", c.name, err)
+				require.Equal(t, tt.wantCalled, called, "%s: handler called", c.name)
 				if err != nil {
 					continue
 				}
@@ -92,9 +89,8 @@ func TestHandle(t *testing.T) {
 				if want == nil {
 					want = okStatus
 				}
-				if st.GetErrorCode() != want.GetErrorCode() || st.GetCode() != want.GetCode() {
-					t.Errorf("%s: status %v, want error_code %v code %d", c.name, st, want.GetErrorCode(), want.GetCode())
-				}
+				assert.Equal(t, want.GetErrorCode(), st.GetErrorCode(), "%s: error_code of %v", c.name, st)
+				assert.Equal(t, want.GetCode(), st.GetCode(), "%s: code of %v", c.name, st)
 			}
 		})
 	}
@@ -104,19 +100,16 @@ func TestHandleNoStatus(t *testing.T) {
 	for _, m := range []fault.Mode{fault.ErrorCode, fault.Code} {
 		t.Run(m.String(), func(t *testing.T) {
 			resp, called, err := handled(t, m, &milvuspb.DummyResponse{Response: "ok"})
-			if err != nil || !called || resp.GetResponse() != "ok" {
-				t.Fatalf("Handle = %v, %v, called %t; want the handler's response", resp, err, called)
-			}
+			require.NoError(t, err)
+			require.True(t, called, "the handler must run")
+			require.Equal(t, "ok", resp.GetResponse(), "the handler's response")
 		})
 	}
 }
 
 func TestHandlePanic(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("Handle did not panic")
-		}
-	}()
-	_, _, err := handled(t, fault.Panic, &milvuspb.DummyResponse{})
-	t.Errorf("Handle returned %v", err)
+	assert.Panics(t, func() {
+		_, _, err := handled(t, fault.Panic, &milvuspb.DummyResponse{})
+		assert.Fail(t, "Handle returned", "error %v", err)
+	})
 }

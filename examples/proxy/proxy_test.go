@@ -2,9 +2,10 @@ package proxy_test
 
 import (
 	"context"
-	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -56,11 +57,7 @@ func TestMethodNames(t *testing.T) {
 		for _, m := range info[svc].Methods {
 			got = append(got, m.Name)
 		}
-		slices.Sort(got)
-		methods = slices.Sorted(slices.Values(methods))
-		if !slices.Equal(got, methods) {
-			t.Errorf("%s methods = %v, want %v", svc, got, methods)
-		}
+		assert.ElementsMatch(t, methods, got, "%s methods", svc)
 	}
 }
 
@@ -87,9 +84,10 @@ func TestCatalogScenario(t *testing.T) {
 		{Name: "describe", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{CollectionName: coll})
 		}, Check: func(t *testing.T, resp proto.Message) {
-			if r := resp.(*milvuspb.DescribeCollectionResponse); r.GetCollectionName() != coll || r.GetShardsNum() != 2 || r.GetCollectionID() == 0 {
-				t.Errorf("describe = %v", r)
-			}
+			r := resp.(*milvuspb.DescribeCollectionResponse)
+			assert.Equal(t, coll, r.GetCollectionName(), "describe = %v", r)
+			assert.Equal(t, int32(2), r.GetShardsNum(), "describe = %v", r)
+			assert.NotZero(t, r.GetCollectionID(), "describe = %v", r)
 		}},
 		{Name: "describe missing", WantErrorCode: commonpb.ErrorCode_CollectionNotExists, Call: func(ctx context.Context) (proto.Message, error) {
 			return c.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{CollectionName: "nope"})
@@ -109,9 +107,7 @@ func TestCatalogScenario(t *testing.T) {
 		{Name: "show partitions", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.ShowPartitions(ctx, &milvuspb.ShowPartitionsRequest{CollectionName: coll})
 		}, Check: func(t *testing.T, resp proto.Message) {
-			if got := resp.(*milvuspb.ShowPartitionsResponse).GetPartitionNames(); !slices.Equal(got, []string{"_default", "2024"}) {
-				t.Errorf("partitions = %v", got)
-			}
+			assert.Equal(t, []string{"_default", "2024"}, resp.(*milvuspb.ShowPartitionsResponse).GetPartitionNames(), "partitions")
 		}},
 		{Name: "drop default partition", WantErrorCode: commonpb.ErrorCode_UnexpectedError, Call: func(ctx context.Context) (proto.Message, error) {
 			return c.DropPartition(ctx, &milvuspb.DropPartitionRequest{CollectionName: coll, PartitionName: "_default"})
@@ -123,9 +119,9 @@ func TestCatalogScenario(t *testing.T) {
 		{Name: "describe index", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.DescribeIndex(ctx, &milvuspb.DescribeIndexRequest{CollectionName: coll, IndexName: "ivf"})
 		}, Check: func(t *testing.T, resp proto.Message) {
-			if d := resp.(*milvuspb.DescribeIndexResponse).GetIndexDescriptions(); len(d) != 1 || d[0].GetFieldName() != "embedding" {
-				t.Errorf("index descriptions = %v", d)
-			}
+			d := resp.(*milvuspb.DescribeIndexResponse).GetIndexDescriptions()
+			require.Len(t, d, 1, "index descriptions")
+			assert.Equal(t, "embedding", d[0].GetFieldName(), "index descriptions = %v", d)
 		}},
 		{Name: "drop missing index", WantErrorCode: commonpb.ErrorCode_IndexNotExist, Call: func(ctx context.Context) (proto.Message, error) {
 			return c.DropIndex(ctx, &milvuspb.DropIndexRequest{CollectionName: coll, IndexName: "hnsw"})
@@ -149,16 +145,16 @@ func TestCatalogScenario(t *testing.T) {
 			return c.GetPersistentSegmentInfo(ctx, &milvuspb.GetPersistentSegmentInfoRequest{CollectionName: coll})
 		}, Check: func(t *testing.T, resp proto.Message) {
 			infos := resp.(*milvuspb.GetPersistentSegmentInfoResponse).GetInfos()
-			if len(infos) != 1 || infos[0].GetNumRows() != 100 || infos[0].GetState() != commonpb.SegmentState_Flushed {
-				t.Errorf("segments = %v", infos)
-			}
+			require.Len(t, infos, 1, "segments")
+			assert.Equal(t, int64(100), infos[0].GetNumRows(), "segments = %v", infos)
+			assert.Equal(t, commonpb.SegmentState_Flushed, infos[0].GetState(), "segments = %v", infos)
 		}},
 		{Name: "statistics", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.GetCollectionStatistics(ctx, &milvuspb.GetCollectionStatisticsRequest{CollectionName: coll})
 		}, Check: func(t *testing.T, resp proto.Message) {
-			if s := resp.(*milvuspb.GetCollectionStatisticsResponse).GetStats(); len(s) != 1 || s[0].GetValue() != "100" {
-				t.Errorf("stats = %v", s)
-			}
+			s := resp.(*milvuspb.GetCollectionStatisticsResponse).GetStats()
+			require.Len(t, s, 1, "stats")
+			assert.Equal(t, "100", s[0].GetValue(), "stats = %v", s)
 		}},
 		{Name: "drop", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.DropCollection(ctx, &milvuspb.DropCollectionRequest{CollectionName: coll})
@@ -166,9 +162,7 @@ func TestCatalogScenario(t *testing.T) {
 		{Name: "dummy", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.Dummy(ctx, &milvuspb.DummyRequest{RequestType: "ping"})
 		}, Check: func(t *testing.T, resp proto.Message) {
-			if r := resp.(*milvuspb.DummyResponse).GetResponse(); r != "dummy ping" {
-				t.Errorf("dummy = %q", r)
-			}
+			assert.Equal(t, "dummy ping", resp.(*milvuspb.DummyResponse).GetResponse(), "dummy")
 		}},
 	})
 }
@@ -179,16 +173,14 @@ func TestProxyService(t *testing.T) {
 		{Name: "component states", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.GetComponentStates(ctx, &internalpb.GetComponentStatesRequest{})
 		}, Check: func(t *testing.T, resp proto.Message) {
-			if s := resp.(*internalpb.ComponentStates).GetState(); s.GetStateCode() != internalpb.StateCode_Healthy || s.GetRole() != proxy.Role {
-				t.Errorf("state = %v", s)
-			}
+			s := resp.(*internalpb.ComponentStates).GetState()
+			assert.Equal(t, internalpb.StateCode_Healthy, s.GetStateCode(), "state = %v", s)
+			assert.Equal(t, proxy.Role, s.GetRole(), "state = %v", s)
 		}},
 		{Name: "dd channel", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.GetDdChannel(ctx, &internalpb.GetDdChannelRequest{})
 		}, Check: func(t *testing.T, resp proto.Message) {
-			if v := resp.(*milvuspb.StringResponse).GetValue(); v != proxy.DdChannel {
-				t.Errorf("channel = %q", v)
-			}
+			assert.Equal(t, proxy.DdChannel, resp.(*milvuspb.StringResponse).GetValue(), "channel")
 		}},
 		{Name: "invalidate cache", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.InvalidateCollectionMetaCache(ctx, &proxypb.InvalidateCollMetaCacheRequest{CollectionName: "any"})
@@ -202,41 +194,28 @@ func TestProxyService(t *testing.T) {
 func TestUnknownFault(t *testing.T) {
 	c := milvuspb.NewMilvusServiceClient(start(t))
 	ctx := metadata.AppendToOutgoingContext(t.Context(), fault.MetadataKey, "explode")
-	if _, err := c.Dummy(ctx, &milvuspb.DummyRequest{}); status.Code(err) != codes.InvalidArgument {
-		t.Fatalf("error = %v, want code %v", err, codes.InvalidArgument)
-	}
+	_, err := c.Dummy(ctx, &milvuspb.DummyRequest{})
+	require.Equal(t, codes.InvalidArgument, status.Code(err), "error %v", err)
 }
 
 func TestReflection(t *testing.T) {
 	stream, err := rpb.NewServerReflectionClient(start(t)).ServerReflectionInfo(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := stream.Send(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{}}); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, stream.Send(&rpb.ServerReflectionRequest{MessageRequest: &rpb.ServerReflectionRequest_ListServices{}}))
 	resp, err := stream.Recv()
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	var got []string
 	for _, s := range resp.GetListServicesResponse().GetService() {
 		got = append(got, s.GetName())
 	}
 	for _, want := range []string{"milvus.proto.milvus.MilvusService", "milvus.proto.proxy.Proxy"} {
-		if !slices.Contains(got, want) {
-			t.Errorf("reflection lists %v, want %s among them", got, want)
-		}
+		assert.Contains(t, got, want, "services listed by reflection")
 	}
-	if err := stream.CloseSend(); err != nil {
-		t.Error(err)
-	}
+	assert.NoError(t, stream.CloseSend())
 }
 
 func wantBool(want bool) func(*testing.T, proto.Message) {
 	return func(t *testing.T, resp proto.Message) {
-		if got := resp.(*milvuspb.BoolResponse).GetValue(); got != want {
-			t.Errorf("value = %t, want %t", got, want)
-		}
+		assert.Equal(t, want, resp.(*milvuspb.BoolResponse).GetValue(), "value")
 	}
 }

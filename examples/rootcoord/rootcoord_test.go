@@ -2,9 +2,9 @@ package rootcoord_test
 
 import (
 	"context"
-	"slices"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
@@ -32,11 +32,7 @@ func TestMethodNames(t *testing.T) {
 	for _, m := range rootcoord.New().NewGRPCServer().GetServiceInfo()[service].Methods {
 		got = append(got, m.Name)
 	}
-	slices.Sort(got)
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("methods = %v, want %v", got, want)
-	}
+	assert.ElementsMatch(t, want, got, "methods")
 }
 
 func TestCatalogScenario(t *testing.T) {
@@ -58,9 +54,7 @@ func TestCatalogScenario(t *testing.T) {
 		{Name: "has without base", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.HasCollection(ctx, &milvuspb.HasCollectionRequest{CollectionName: coll})
 		}, Check: func(t *testing.T, resp proto.Message) {
-			if !resp.(*milvuspb.BoolResponse).GetValue() {
-				t.Error("collection not found")
-			}
+			assert.True(t, resp.(*milvuspb.BoolResponse).GetValue(), "collection not found")
 		}},
 		{Name: "describe", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{Base: base, CollectionName: coll})
@@ -80,9 +74,7 @@ func TestCatalogScenario(t *testing.T) {
 			return c.ShowPartitions(ctx, &milvuspb.ShowPartitionsRequest{Base: base, CollectionName: coll})
 		}, Check: func(t *testing.T, resp proto.Message) {
 			partIDs = resp.(*milvuspb.ShowPartitionsResponse).GetPartitionIDs()
-			if len(partIDs) != 2 {
-				t.Errorf("partition IDs = %v, want 2", partIDs)
-			}
+			assert.Len(t, partIDs, 2, "partition IDs")
 		}},
 		{Name: "show segments", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.ShowSegments(ctx, &milvuspb.ShowSegmentsRequest{Base: base, CollectionID: collID, PartitionID: partIDs[0]})
@@ -105,9 +97,7 @@ func TestCatalogScenario(t *testing.T) {
 		{Name: "has dropped partition", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.HasPartition(ctx, &milvuspb.HasPartitionRequest{Base: base, CollectionName: coll, PartitionName: "p1"})
 		}, Check: func(t *testing.T, resp proto.Message) {
-			if resp.(*milvuspb.BoolResponse).GetValue() {
-				t.Error("dropped partition still found")
-			}
+			assert.False(t, resp.(*milvuspb.BoolResponse).GetValue(), "dropped partition still found")
 		}},
 		{Name: "drop", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.DropCollection(ctx, &milvuspb.DropCollectionRequest{Base: base, CollectionName: coll})
@@ -115,9 +105,7 @@ func TestCatalogScenario(t *testing.T) {
 		{Name: "show collections", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.ShowCollections(ctx, &milvuspb.ShowCollectionsRequest{Base: base})
 		}, Check: func(t *testing.T, resp proto.Message) {
-			if n := resp.(*milvuspb.ShowCollectionsResponse).GetCollectionNames(); len(n) != 0 {
-				t.Errorf("collections = %v, want none", n)
-			}
+			assert.Empty(t, resp.(*milvuspb.ShowCollectionsResponse).GetCollectionNames(), "collections")
 		}},
 	})
 }
