@@ -78,18 +78,24 @@ func (c Config) config() string {
 // the test ends. If the test failed, the server's output is logged.
 func Start(t testing.TB, bin string, cfg Config) *Server {
 	t.Helper()
-	dir := t.TempDir()
-	file := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(file, []byte(cfg.config()), 0o600); err != nil {
+	return run(t, bin, cfg.config(), "--storage.tsdb.path="+filepath.Join(t.TempDir(), "data"))
+}
+
+// run runs bin with the configuration text config, listening on a free
+// loopback port, with args added to its command line, until the test ends.
+// If the test failed, the server's output is logged.
+func run(t testing.TB, bin, config string, args ...string) *Server {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "prometheus.yml")
+	if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	listen := FreePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin,
-		"--config.file="+file,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+listen,
-	)
+	cmd := exec.CommandContext(ctx, bin, append([]string{
+		"--config.file=" + file,
+		"--web.listen-address=" + listen,
+	}, args...)...)
 	out := &SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -100,7 +106,7 @@ func Start(t testing.TB, bin string, cfg Config) *Server {
 		cancel()       // kills the process
 		_ = cmd.Wait() //nolint:errcheck // killed on purpose; its exit status says nothing
 		if t.Failed() {
-			t.Logf("prometheus output:\n%s", out.String())
+			t.Logf("prometheus %v output:\n%s", args, out.String())
 		}
 	})
 	return &Server{URL: "http://" + listen, Out: out}
