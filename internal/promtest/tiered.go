@@ -19,14 +19,7 @@ func StartAgent(t testing.TB, bin string, cfg Config, remoteWrite string) *Serve
 	if len(cfg.RuleFiles) > 0 {
 		t.Fatalf("promtest: an agent evaluates no rules, but the config names %v", cfg.RuleFiles)
 	}
-	config := cfg.config() + fmt.Sprintf(`remote_write:
-  - url: %q
-    queue_config:
-      batch_send_deadline: 1s
-      min_backoff: 100ms
-      max_backoff: 1s
-`, remoteWrite)
-	return run(t, bin, config,
+	return run(t, bin, cfg.agentConfig(remoteWrite),
 		"--enable-feature=agent",
 		"--storage.agent.path="+filepath.Join(t.TempDir(), "agent"),
 	)
@@ -41,4 +34,16 @@ func StartReceiver(t testing.TB, bin string, cfg Config) *Server {
 		"--storage.tsdb.path="+filepath.Join(t.TempDir(), "data"),
 		"--web.enable-remote-write-receiver",
 	)
+}
+
+// agentConfig renders c as the configuration of an agent that remote-writes
+// to the URL remoteWrite.
+func (c Config) agentConfig(remoteWrite string) string {
+	return c.config() + fmt.Sprintf(`remote_write:
+  - url: %q
+    queue_config:
+      batch_send_deadline: 1s
+      min_backoff: 100ms
+      max_backoff: 1s
+`, remoteWrite)
 }
