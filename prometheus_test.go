@@ -4,25 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -34,23 +27,10 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
 	"github.com/grpcmetrics/grpcmetrics/httpserver"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
+	"github.com/grpcmetrics/grpcmetrics/internal/promtest"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 	"github.com/grpcmetrics/grpcmetrics/registry"
 )
-
-// promRequireBinary returns the path of the named binary. It skips the test
-// when the binary is missing, unless GRPCMETRICS_REQUIRE_PROMETHEUS is set,
-// in which case the test fails.
-func promRequireBinary(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		require.Empty(t, os.Getenv("GRPCMETRICS_REQUIRE_PROMETHEUS"),
-			"%s is required (GRPCMETRICS_REQUIRE_PROMETHEUS is set): %v", name, err)
-		t.Skipf("%s not installed", name)
-	}
-	return path
-}
 
 // promStack is the demo's wiring: the example proxy and rootcoord servers on
 // loopback TCP behind recovery and the interceptor, and the /metrics server.
@@ -64,27 +44,41 @@ func promNewStack(t *testing.T) *promStack {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	m := registry.New()
-	require.NoError(t, m.Register(reg))
+	if err := m.Register(reg); err != nil {
+		t.Fatal(err)
+	}
 	methods, err := methodmap.Default(m)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ic, err := interceptor.New(methods,
 		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
 		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 	)
-	require.NoError(t, err)
-	require.NoError(t, ic.Register(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ic.Register(reg); err != nil {
+		t.Fatal(err)
+	}
 	chain := grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), ic.UnaryServerInterceptor())
 
 	proxyConn := promServe(t, proxy.New().NewGRPCServer(chain))
 	rcConn := promServe(t, rootcoord.New().NewGRPCServer(chain))
 
 	hs, err := httpserver.New(reg, httpserver.Options{Addr: "127.0.0.1:0"})
-	require.NoError(t, err)
-	require.NoError(t, hs.Start())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hs.Start(); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		assert.NoError(t, hs.Shutdown(ctx), "shutting down /metrics")
+		if err := hs.Shutdown(ctx); err != nil {
+			t.Errorf("shutting down /metrics: %v", err)
+		}
 	})
 	return &promStack{
 		proxy:   milvuspb.NewMilvusServiceClient(proxyConn),
@@ -98,19 +92,25 @@ func promNewStack(t *testing.T) *promStack {
 func promServe(t *testing.T, srv *grpc.Server) *grpc.ClientConn {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		srv.Stop()
 		<-done
-		require.NoError(t, err)
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		assert.NoError(t, conn.Close(), "closing client")
+		if err := conn.Close(); err != nil {
+			t.Errorf("closing client: %v", err)
+		}
 		srv.GracefulStop()
-		assert.NoError(t, <-done, "serve")
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
 	})
 	return conn
 }
@@ -132,168 +132,45 @@ func promWorkload(t *testing.T, s *promStack) promWant {
 		st, err := s.rc.CreateCollection(ctx, &milvuspb.CreateCollectionRequest{
 			Base: bases[i%2], CollectionName: fmt.Sprintf("prom_coll_%d", i),
 		})
-		require.NoError(t, err, "rootcoord CreateCollection %d", i)
-		require.Zero(t, st.GetErrorCode(), "rootcoord CreateCollection %d: %v", i, st)
-		require.Zero(t, st.GetCode(), "rootcoord CreateCollection %d: %v", i, st)
+		if err != nil || st.GetErrorCode() != 0 || st.GetCode() != 0 {
+			t.Fatalf("rootcoord CreateCollection %d: %v, %v", i, st, err)
+		}
 	}
 	for i := range w.rcCreateFail {
 		st, err := s.rc.CreateCollection(fault.AppendToOutgoingContext(ctx, fault.ErrorCode), &milvuspb.CreateCollectionRequest{
 			Base: bases[i%2], CollectionName: fmt.Sprintf("prom_fail_%d", i),
 		})
-		require.NoError(t, err, "rootcoord CreateCollection with fault %s %d", fault.ErrorCode, i)
-		require.NotZero(t, st.GetErrorCode(), "rootcoord CreateCollection with fault %s %d: want a failing status, got %v", fault.ErrorCode, i, st)
+		if err != nil || st.GetErrorCode() == 0 {
+			t.Fatalf("rootcoord CreateCollection with fault %s %d: want a failing status, got %v, %v", fault.ErrorCode, i, st, err)
+		}
 	}
 	for i := range w.proxyHasOK {
 		resp, err := s.proxy.HasCollection(ctx, &milvuspb.HasCollectionRequest{
 			Base: bases[i%2], CollectionName: fmt.Sprintf("prom_has_%d", i),
 		})
-		require.NoError(t, err, "proxy HasCollection %d", i)
-		require.Zero(t, resp.GetStatus().GetErrorCode(), "proxy HasCollection %d: %v", i, resp)
-		require.Zero(t, resp.GetStatus().GetCode(), "proxy HasCollection %d: %v", i, resp)
+		if err != nil || resp.GetStatus().GetErrorCode() != 0 || resp.GetStatus().GetCode() != 0 {
+			t.Fatalf("proxy HasCollection %d: %v, %v", i, resp, err)
+		}
 	}
 	for i := range w.proxyHasFail {
 		_, err := s.proxy.HasCollection(fault.AppendToOutgoingContext(ctx, fault.Error), &milvuspb.HasCollectionRequest{
 			Base: bases[i%2], CollectionName: fmt.Sprintf("prom_has_%d", i),
 		})
-		require.Error(t, err, "proxy HasCollection with fault %s %d", fault.Error, i)
+		if err == nil {
+			t.Fatalf("proxy HasCollection with fault %s %d: want an error", fault.Error, i)
+		}
 	}
 	return w
-}
-
-// promFreePort returns a loopback address with a port that was free a
-// moment ago.
-func promFreePort(t *testing.T) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := lis.Addr().String()
-	require.NoError(t, lis.Close())
-	return addr
-}
-
-// promSyncBuffer is a bytes.Buffer safe for the process's writers and the
-// test's readers.
-type promSyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *promSyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *promSyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// promStartServer runs a Prometheus server scraping target every second and
-// returns its base URL and its captured output.
-func promStartServer(t *testing.T, bin, target string) (string, *promSyncBuffer) {
-	t.Helper()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	config := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: grpcmetrics
-    scrape_interval: 1s
-    scrape_timeout: 1s
-    static_configs:
-      - targets: [%q]
-`, target)
-	require.NoError(t, os.WriteFile(cfg, []byte(config), 0o600))
-	listen := promFreePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin,
-		"--config.file="+cfg,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+listen,
-	)
-	out := &promSyncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		require.NoError(t, err, "starting prometheus")
-	}
-	t.Cleanup(func() {
-		cancel()       // kills the process
-		_ = cmd.Wait() //nolint:errcheck // killed on purpose; its exit status says nothing
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", out.String())
-		}
-	})
-	return "http://" + listen, out
-}
-
-// promQuery runs an instant query and returns the value of its single
-// sample, or "" when the result is empty.
-func promQuery(ctx context.Context, base, query string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/query?query="+url.QueryEscape(query), nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("query %s: HTTP %d: %s", query, resp.StatusCode, body)
-	}
-	var r struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Metric map[string]string `json:"metric"`
-				Value  []any             `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return "", fmt.Errorf("query %s: decoding %s: %w", query, body, err)
-	}
-	if r.Status != "success" {
-		return "", fmt.Errorf("query %s: status %q: %s", query, r.Status, r.Error)
-	}
-	if r.Data.ResultType != "vector" {
-		return "", fmt.Errorf("query %s: result type %q, want vector", query, r.Data.ResultType)
-	}
-	switch len(r.Data.Result) {
-	case 0:
-		return "", nil
-	case 1:
-	default:
-		return "", fmt.Errorf("query %s: %d samples, want 1: %s", query, len(r.Data.Result), body)
-	}
-	v := r.Data.Result[0].Value
-	if len(v) != 2 {
-		return "", fmt.Errorf("query %s: value %v is not [time, value]", query, v)
-	}
-	s, ok := v[1].(string)
-	if !ok {
-		return "", fmt.Errorf("query %s: value %v is not a string", query, v[1])
-	}
-	return s, nil
 }
 
 // TestRealPrometheus scrapes the served exposition with a real Prometheus
 // server and checks exact counts through its query API.
 func TestRealPrometheus(t *testing.T) {
-	bin := promRequireBinary(t, "prometheus")
+	bin := promtest.RequireBinary(t, "prometheus")
 	s := promNewStack(t)
 	w := promWorkload(t, s)
-	base, out := promStartServer(t, bin, s.metrics)
+	srv := promtest.Start(t, bin, promtest.Config{Jobs: []promtest.Job{{Name: "grpcmetrics", Targets: []string{s.metrics}}}})
+	base, out := srv.URL, srv.Out
 
 	const successQuery = `sum(milvus_rootcoord_create_collection_total{type="success"})`
 	want := fmt.Sprint(w.rcCreateOK)
@@ -305,15 +182,14 @@ func TestRealPrometheus(t *testing.T) {
 	var lastErr error
 	for got != want {
 		qctx, qcancel := context.WithTimeout(ctx, 5*time.Second)
-		got, lastErr = promQuery(qctx, base, successQuery)
+		got, lastErr = promtest.QueryValue(qctx, base, successQuery)
 		qcancel()
 		if got == want {
 			break
 		}
 		select {
 		case <-ctx.Done():
-			require.FailNow(t, "Prometheus never saw the calls",
-				"%s: still %q (last error: %v), want %s after 60s\nprometheus output:\n%s", successQuery, got, lastErr, want, out.String())
+			t.Fatalf("%s: still %q (last error: %v), want %s after 60s\nprometheus output:\n%s", successQuery, got, lastErr, want, out.String())
 		case <-tick.C:
 		}
 	}
@@ -331,9 +207,13 @@ func TestRealPrometheus(t *testing.T) {
 		{`count(milvus_rootcoord_create_collection_total{type="success"} > 0)`, 2}, // SourceID 1 and 2
 	}
 	for _, c := range checks {
-		got, err := promQuery(ctx, base, c.query)
-		if assert.NoError(t, err, c.query) {
-			assert.Equal(t, fmt.Sprint(c.want), got, c.query)
+		got, err := promtest.QueryValue(ctx, base, c.query)
+		if err != nil {
+			t.Errorf("%s: %v", c.query, err)
+			continue
+		}
+		if got != fmt.Sprint(c.want) {
+			t.Errorf("%s = %q, want %d", c.query, got, c.want)
 		}
 	}
 }
@@ -343,25 +223,38 @@ func TestRealPrometheus(t *testing.T) {
 // metrics included, and checks that it flags only names in
 // registry.LintExceptions.
 func TestPromtoolCheckMetrics(t *testing.T) {
-	bin := promRequireBinary(t, "promtool")
+	bin := promtest.RequireBinary(t, "promtool")
 	s := promNewStack(t)
 	promWorkload(t, s)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.metrics+"/metrics", nil)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
 	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		t.Fatal(err)
+	}
 	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, errors.Join(err, resp.Body.Close()))
-	require.Equal(t, http.StatusOK, resp.StatusCode, "GET /metrics: %s", body)
+	if cerr := resp.Body.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: HTTP %d: %s", resp.StatusCode, body)
+	}
 	for _, name := range []string{
 		"milvus_rootcoord_create_collection_total",
 		"milvus_proxy_has_collection_total",
 		"promhttp_metric_handler_requests_total",
 	} {
-		assert.Contains(t, string(body), "\n# TYPE "+name+" ", "/metrics has no %s", name)
+		if !bytes.Contains(body, []byte("\n# TYPE "+name+" ")) {
+			t.Errorf("/metrics has no %s", name)
+		}
 	}
 
 	cmd := exec.CommandContext(ctx, bin, "check", "metrics")
@@ -371,8 +264,8 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	runErr := cmd.Run()
 	// promtool exits 3 when it found lint problems, 1 on a real error.
 	var exit *exec.ExitError
-	if runErr != nil {
-		require.True(t, errors.As(runErr, &exit) && exit.ExitCode() == 3, "promtool check metrics: %v\n%s", runErr, out.String())
+	if runErr != nil && (!errors.As(runErr, &exit) || exit.ExitCode() != 3) {
+		t.Fatalf("promtool check metrics: %v\n%s", runErr, out.String())
 	}
 	allow := registry.LintExceptions()
 	flagged := map[string]bool{}
@@ -384,11 +277,15 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 		}
 		name, _, _ := strings.Cut(line, " ")
 		flagged[name] = true
-		assert.Contains(t, allow, name, "promtool flags %s, which is not in registry.LintExceptions: %q", name, line)
+		if _, ok := allow[name]; !ok {
+			t.Errorf("promtool flags %s, which is not in registry.LintExceptions: %q", name, line)
+		}
 	}
-	require.NoError(t, sc.Err())
-	if runErr != nil {
-		assert.NotEmpty(t, flagged, "promtool exited %v but flagged nothing:\n%s", runErr, out.String())
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(flagged) == 0 && runErr != nil {
+		t.Errorf("promtool exited %v but flagged nothing:\n%s", runErr, out.String())
 	}
 	t.Logf("promtool flagged %d allowlisted names", len(flagged))
 }

@@ -6,6 +6,21 @@
 //	go run ./examples/demo
 //	curl -s localhost:9091/metrics | grep milvus_rootcoord_create_collection_total
 //
+// Both gRPC servers register server reflection, so grpcurl and ghz reach them
+// without .proto files. -proxy-addr and -rootcoord-addr set their listen
+// addresses (by default any free loopback port; the demo prints the ones it
+// got), -metrics-addr the /metrics endpoint's:
+//
+//	go run ./examples/demo -proxy-addr 127.0.0.1:19530 -rootcoord-addr 127.0.0.1:53100
+//	grpcurl -plaintext 127.0.0.1:53100 list
+//
+// With -steady the demo keeps sending a mix of successes, failing statuses,
+// gRPC errors and the odd handler panic, from four clients, one call every
+// -steady-interval, until it stops, so rates and dashboards have something
+// to show:
+//
+//	go run ./examples/demo -steady -metrics-addr 127.0.0.1:9091 -duration 2m
+//
 // No handler of either server makes a metric call: every count comes from the
 // interceptor.
 package main

@@ -2,27 +2,101 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 )
 
+// loopback is a config with every address on a free loopback port.
+func loopback() config {
+	return config{proxyAddr: "127.0.0.1:0", rootCoordAddr: "127.0.0.1:0", metricsAddr: "127.0.0.1:0", interval: time.Millisecond}
+}
+
+// startDemo starts the demo's servers in-process and stops them when the
+// test ends.
+func startDemo(t *testing.T, cfg config) *demo {
+	t.Helper()
+	d, err := start(cfg, zap.NewNop())
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, d.Close()) })
+	return d
+}
+
+// scrape gets /metrics from addr and returns the value of every counter
+// sample, keyed by its name and label pairs as in the text format:
+// name{a="x",b="y"}.
+func scrape(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(resp.Body)
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for name, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if m.GetCounter() == nil {
+				continue
+			}
+			pairs := make([]string, 0, len(m.GetLabel()))
+			for _, lp := range m.GetLabel() {
+				pairs = append(pairs, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
+			}
+			got[name+"{"+strings.Join(pairs, ",")+"}"] = m.GetCounter().GetValue()
+		}
+	}
+	return got
+}
+
+// key returns the scrape key of a milvus counter series: callLabel is
+// "status" or "type", clientID "" for counters without a client_id label.
+func key(metric, clientID, callLabel, call string) string {
+	if clientID == "" {
+		return fmt.Sprintf("%s{%s=%q}", metric, callLabel, call)
+	}
+	return fmt.Sprintf("%s{client_id=%q,%s=%q}", metric, clientID, callLabel, call)
+}
+
+// callLabel is the label that holds total/success/fail for metric.
+func callLabel(metric string) string {
+	if strings.HasPrefix(metric, "milvus_proxy_") {
+		return "status"
+	}
+	return "type"
+}
+
 // TestRun runs the demo once (with its context already done, so it stops
-// right after printing) and checks that it printed non-zero success and fail
-// counts for proxy and rootcoord methods.
+// right after printing) and checks that it printed its addresses and
+// non-zero success and fail counts for proxy and rootcoord methods.
 func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out strings.Builder
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, "127.0.0.1:0", &out) }()
+	go func() { done <- run(ctx, loopback(), &out) }()
 	// run returns after the workload and the table once ctx is done.
 	cancel()
 	require.NoError(t, <-done)
 	table := out.String()
 	for _, row := range []string{
+		`(?m)^proxy +127\.0\.0\.1:[1-9][0-9]*  \(gRPC, reflection: grpcurl -plaintext 127\.0\.0\.1:[1-9][0-9]* list\)$`,
+		`(?m)^rootcoord +127\.0\.0\.1:[1-9][0-9]*  `,
+		`(?m)^metrics +http://127\.0\.0\.1:[1-9][0-9]*/metrics$`,
 		`milvus_proxy_create_collection_total\s+6\s+2\s+4`,
 		`milvus_rootcoord_create_collection_total\{client_id="client_1"\}\s+3\s+1\s+2`,
 		`milvus_rootcoord_create_collection_total\{client_id="client_2"\}\s+3\s+1\s+2`,
@@ -30,4 +104,144 @@ func TestRun(t *testing.T) {
 	} {
 		assert.Regexp(t, regexp.MustCompile(row), table)
 	}
+}
+
+// TestRunSteady runs the demo with -steady for a moment and checks that it
+// reports the calls it sent.
+func TestRunSteady(t *testing.T) {
+	cfg := loopback()
+	cfg.steady = true
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var out strings.Builder
+	require.NoError(t, run(ctx, cfg, &out))
+	assert.Regexp(t, `Sending a steady mix \(one call every 1ms from 4 clients\)`, out.String())
+	assert.Regexp(t, `(?m)^Sent [1-9][0-9]* calls: [0-9]+ success, [1-9][0-9]* fail \([0-9]+ of them panics\)\.$`, out.String())
+}
+
+// TestSteady sends the steady mix long enough for several rounds, from
+// every client, with a panic among them, and checks that every counter on
+// /metrics equals what the calls ended as on the client side.
+func TestSteady(t *testing.T) {
+	d := startDemo(t, loopback())
+	before := scrape(t, d.metricsAddr())
+	for k, v := range before {
+		if strings.HasPrefix(k, "milvus_") {
+			require.Zero(t, v, k)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out strings.Builder
+	type result struct {
+		t   *tally
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		tl, err := steady(ctx, d, 100*time.Microsecond, &out)
+		done <- result{tl, err}
+	}()
+	// Wait for two panics (2*steadyPanicEvery calls), by which time every
+	// client has sent more than one round of the mix.
+	deadline := time.Now().Add(30 * time.Second)
+	for totalCalls(scrape(t, d.metricsAddr())) < 2*steadyPanicEvery {
+		require.True(t, time.Now().Before(deadline), "steady traffic too slow")
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	r := <-done
+	require.NoError(t, r.err)
+	tl := r.t
+	assert.Zero(t, tl.unexpected, "calls that ended unlike the mix expected")
+	assert.GreaterOrEqual(t, tl.panics, 2)
+	assert.Greater(t, tl.fails, tl.panics)
+	assert.Less(t, tl.fails, tl.calls/4, "the mix is mostly successes")
+
+	got := scrape(t, d.metricsAddr())
+	want := map[string]float64{}
+	clients := map[string]bool{}
+	for s, o := range tl.bySeries {
+		l := callLabel(s.metric)
+		want[key(s.metric, s.clientID, l, "success")] = float64(o.success)
+		want[key(s.metric, s.clientID, l, "fail")] = float64(o.fail)
+		want[key(s.metric, s.clientID, l, "total")] = float64(o.success + o.fail)
+		if s.clientID != "" {
+			clients[s.clientID] = true
+		}
+	}
+	assert.Len(t, clients, steadyClients)
+	for k, v := range want {
+		assert.Equal(t, v, got[k], k)
+	}
+	for k, v := range got {
+		if strings.HasPrefix(k, "milvus_") && v != 0 {
+			_, ok := want[k]
+			assert.True(t, ok, "%s = %v moved without a steady call", k, v)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name     string
+		interval time.Duration
+		duration time.Duration
+		wantErr  []string
+	}{
+		{name: "ok", interval: time.Second},
+		{name: "zero interval", interval: 0, wantErr: []string{"-steady-interval 0s is not positive"}},
+		{name: "both", interval: -time.Second, duration: -time.Second, wantErr: []string{"-duration -1s is negative", "-steady-interval -1s"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := loopback()
+			cfg.interval = tt.interval
+			err := validate(cfg, tt.duration)
+			if len(tt.wantErr) == 0 {
+				require.NoError(t, err)
+				return
+			}
+			for _, w := range tt.wantErr {
+				require.ErrorContains(t, err, w)
+			}
+		})
+	}
+}
+
+// TestStartBusyAddress checks that a taken address is an error naming the
+// server and the address, and that start cleans up what it had started.
+func TestStartBusyAddress(t *testing.T) {
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, lis.Close()) }()
+	busy := lis.Addr().String()
+	for _, tt := range []struct {
+		name string
+		set  func(*config)
+		want string
+	}{
+		{"proxy", func(c *config) { c.proxyAddr = busy }, "proxy on " + busy},
+		{"rootcoord", func(c *config) { c.rootCoordAddr = busy }, "rootcoord on " + busy},
+		{"metrics", func(c *config) { c.metricsAddr = busy }, "metrics on " + busy},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := loopback()
+			tt.set(&cfg)
+			d, err := start(cfg, zap.NewNop())
+			require.ErrorContains(t, err, tt.want)
+			assert.Nil(t, d)
+		})
+	}
+}
+
+// totalCalls sums the total series of every milvus_ counter.
+func totalCalls(counters map[string]float64) float64 {
+	var n float64
+	for k, v := range counters {
+		if strings.HasPrefix(k, "milvus_") && (strings.HasSuffix(k, `status="total"}`) || strings.HasSuffix(k, `type="total"}`)) {
+			n += v
+		}
+	}
+	return n
 }

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
+	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
+	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
+	"github.com/grpcmetrics/grpcmetrics/httpserver"
+	"github.com/grpcmetrics/grpcmetrics/interceptor"
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
+	"github.com/grpcmetrics/grpcmetrics/registry"
+)
+
+// config is what the command line sets.
+type config struct {
+	proxyAddr     string        // gRPC listen address of the proxy
+	rootCoordAddr string        // gRPC listen address of the rootcoord
+	metricsAddr   string        // listen address of /metrics
+	steady        bool          // keep sending traffic until stopped
+	interval      time.Duration // time between two steady calls
+}
+
+// demo is the running pair of servers, the /metrics endpoint and the
+// clients the demo's own traffic goes through.
+type demo struct {
+	reg     *prometheus.Registry
+	proxy   milvuspb.MilvusServiceClient
+	rc      rootcoordpb.RootCoordClient
+	logger  *zap.Logger
+	servers []*server // in start order, for Close
+	proxyS  *server
+	rcS     *server
+	metrics *httpserver.Server
+}
+
+// server is one gRPC server on its listener, with a client connection to it.
+type server struct {
+	srv  *grpc.Server
+	lis  net.Listener
+	conn *grpc.ClientConn
+	done chan error
+}
+
+// start builds the demo's metrics, serves the proxy, the rootcoord (both
+// with gRPC reflection) and /metrics on the addresses of cfg, and connects
+// the demo's clients. Close stops it all.
+func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
+	reg := prometheus.NewRegistry()
+	m := registry.New()
+	if err := m.Register(reg); err != nil {
+		return nil, err
+	}
+	methods, err := methodmap.Default(m)
+	if err != nil {
+		return nil, err
+	}
+	ic, err := interceptor.New(methods,
+		interceptor.WithLogger(logger),
+		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
+		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
+	)
+	if err != nil {
+		return nil, err
+	}
+	if err := ic.Register(reg); err != nil {
+		return nil, err
+	}
+	chain := grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), ic.UnaryServerInterceptor())
+
+	d := &demo{reg: reg, logger: logger}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, d.Close())
+		}
+	}()
+	// NewGRPCServer registers the gRPC reflection service too, so grpcurl
+	// and ghz find the methods without the .proto files.
+	if d.proxyS, err = d.serve("proxy", cfg.proxyAddr, proxy.New().NewGRPCServer(chain)); err != nil {
+		return nil, err
+	}
+	if d.rcS, err = d.serve("rootcoord", cfg.rootCoordAddr, rootcoord.New().NewGRPCServer(chain)); err != nil {
+		return nil, err
+	}
+	d.proxy = milvuspb.NewMilvusServiceClient(d.proxyS.conn)
+	d.rc = rootcoordpb.NewRootCoordClient(d.rcS.conn)
+
+	hs, err := httpserver.New(reg, httpserver.Options{Addr: cfg.metricsAddr, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	if err := hs.Start(); err != nil {
+		return nil, fmt.Errorf("metrics on %s: %w", cfg.metricsAddr, err)
+	}
+	d.metrics = hs
+	return d, nil
+}
+
+// serve starts srv on addr and connects a client to it.
+func (d *demo) serve(name, addr string, srv *grpc.Server) (*server, error) {
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s on %s: %w", name, addr, err)
+	}
+	s := &server{srv: srv, lis: lis, done: make(chan error, 1)}
+	go func() { s.done <- srv.Serve(lis) }()
+	d.servers = append(d.servers, s)
+	s.conn, err = grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("%s client: %w", name, err)
+	}
+	return s, nil
+}
+
+// proxyAddr is the address the proxy listens on.
+func (d *demo) proxyAddr() string { return d.proxyS.lis.Addr().String() }
+
+// rootCoordAddr is the address the rootcoord listens on.
+func (d *demo) rootCoordAddr() string { return d.rcS.lis.Addr().String() }
+
+// metricsAddr is the address /metrics is served on.
+func (d *demo) metricsAddr() string { return d.metrics.Addr() }
+
+// Close stops the /metrics server and the gRPC servers, waiting for calls in
+// flight, and closes the clients.
+func (d *demo) Close() error {
+	var errs []error
+	if d.metrics != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := d.metrics.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("shutting down /metrics: %w", err))
+		}
+	}
+	for _, s := range d.servers {
+		if s.conn != nil {
+			if err := s.conn.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("closing client: %w", err))
+			}
+		}
+		s.srv.GracefulStop()
+		if err := <-s.done; err != nil {
+			errs = append(errs, fmt.Errorf("serving %s: %w", s.lis.Addr(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
