@@ -7,12 +7,16 @@ import (
 	"net"
 	"time"
 
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	grpcstatus "google.golang.org/grpc/status"
 
+	"github.com/grpcmetrics/grpcmetrics/examples/internal/zaplog"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
@@ -36,14 +40,16 @@ type config struct {
 // demo is the running pair of servers, the /metrics endpoint and the
 // clients the demo's own traffic goes through.
 type demo struct {
-	reg     *prometheus.Registry
-	proxy   milvuspb.MilvusServiceClient
-	rc      rootcoordpb.RootCoordClient
-	logger  *zap.Logger
-	servers []*server // in start order, for Close
-	proxyS  *server
-	rcS     *server
-	metrics *httpserver.Server
+	reg    *prometheus.Registry
+	proxy  milvuspb.MilvusServiceClient
+	rc     rootcoordpb.RootCoordClient
+	logger *zap.Logger
+	// clientMetrics counts the demo's own calls.
+	clientMetrics *interceptor.ClientMetrics
+	servers       []*server // in start order, for Close
+	proxyS        *server
+	rcS           *server
+	metrics       *httpserver.Server
 }
 
 // server is one gRPC server on its listener, with a client connection to it.
@@ -67,10 +73,13 @@ func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 	if err != nil {
 		return nil, err
 	}
+	status := interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())
+	latency := interceptor.WithHistogram(interceptor.Histogram{})
 	ic, err := interceptor.New(methods,
 		interceptor.WithLogger(logger),
-		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
+		status,
 		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
+		latency,
 	)
 	if err != nil {
 		return nil, err
@@ -78,9 +87,37 @@ func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 	if err := ic.Register(reg); err != nil {
 		return nil, err
 	}
-	chain := grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), ic.UnaryServerInterceptor())
+	// The demo's own clients are counted too, as a proxy would count its
+	// calls to rootcoord: grpc_client_* and
+	// grpcmetrics_client_response_failed_total.
+	cm, err := interceptor.NewClientMetrics(interceptor.WithLogger(logger), status, latency)
+	if err != nil {
+		return nil, err
+	}
+	if err := cm.Register(reg); err != nil {
+		return nil, err
+	}
+	chain := grpc.ChainUnaryInterceptor(
+		// Outermost: a panic that the interceptor counted and passed on is
+		// logged here, and the client gets no panic value or stack.
+		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandler(func(p any) error {
+			logger.Error("handler panicked", zap.Any("panic", p), zap.Stack("stack"))
+			return grpcstatus.Error(codes.Internal, "internal error")
+		})),
+		// Every call that is not OK is logged through zap; OK calls at
+		// debug level, which the demo's logger leaves out.
+		logging.UnaryServerInterceptor(zaplog.Logger(logger),
+			logging.WithLogOnEvents(logging.FinishCall),
+			logging.WithLevels(func(c codes.Code) logging.Level {
+				if c == codes.OK {
+					return logging.LevelDebug
+				}
+				return logging.DefaultServerCodeToLevel(c)
+			})),
+		ic.UnaryServerInterceptor(),
+	)
 
-	d := &demo{reg: reg, logger: logger}
+	d := &demo{reg: reg, logger: logger, clientMetrics: cm}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, d.Close())
@@ -117,7 +154,11 @@ func (d *demo) serve(name, addr string, srv *grpc.Server) (*server, error) {
 	s := &server{srv: srv, lis: lis, done: make(chan error, 1)}
 	go func() { s.done <- srv.Serve(lis) }()
 	d.servers = append(d.servers, s)
-	s.conn, err = grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	s.conn, err = grpc.NewClient(lis.Addr().String(),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(d.clientMetrics.UnaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(d.clientMetrics.StreamClientInterceptor()),
+	)
 	if err != nil {
 		return nil, fmt.Errorf("%s client: %w", name, err)
 	}

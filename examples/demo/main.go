@@ -57,7 +57,9 @@ func validate(cfg config, duration time.Duration) error {
 // and prints the counters; then, until ctx is done, it keeps serving and,
 // with cfg.steady, keeps sending traffic.
 func run(ctx context.Context, cfg config, out io.Writer) (err error) {
-	logger, err := zap.NewDevelopment()
+	logCfg := zap.NewDevelopmentConfig()
+	logCfg.Level = zap.NewAtomicLevelAt(zap.InfoLevel) // calls that end OK are logged at debug
+	logger, err := logCfg.Build()
 	if err != nil {
 		return err
 	}
