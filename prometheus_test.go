@@ -4,18 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,24 +28,10 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
 	"github.com/grpcmetrics/grpcmetrics/httpserver"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
+	"github.com/grpcmetrics/grpcmetrics/internal/promtest"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 	"github.com/grpcmetrics/grpcmetrics/registry"
 )
-
-// promRequireBinary returns the path of the named binary. It skips the test
-// when the binary is missing, unless GRPCMETRICS_REQUIRE_PROMETHEUS is set,
-// in which case the test fails.
-func promRequireBinary(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("GRPCMETRICS_REQUIRE_PROMETHEUS") != "" {
-			t.Fatalf("%s is required (GRPCMETRICS_REQUIRE_PROMETHEUS is set): %v", name, err)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return path
-}
 
 // promStack is the demo's wiring: the example proxy and rootcoord servers on
 // loopback TCP behind recovery and the interceptor, and the /metrics server.
@@ -183,146 +164,14 @@ func promWorkload(t *testing.T, s *promStack) promWant {
 	return w
 }
 
-// promFreePort returns a loopback address with a port that was free a
-// moment ago.
-func promFreePort(t *testing.T) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := lis.Addr().String()
-	if err := lis.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
-// promSyncBuffer is a bytes.Buffer safe for the process's writers and the
-// test's readers.
-type promSyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *promSyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *promSyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// promStartServer runs a Prometheus server scraping target every second and
-// returns its base URL and its captured output.
-func promStartServer(t *testing.T, bin, target string) (string, *promSyncBuffer) {
-	t.Helper()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	config := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  evaluation_interval: 1s
-scrape_configs:
-  - job_name: grpcmetrics
-    scrape_interval: 1s
-    scrape_timeout: 1s
-    static_configs:
-      - targets: [%q]
-`, target)
-	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	listen := promFreePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin,
-		"--config.file="+cfg,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+listen,
-	)
-	out := &promSyncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatalf("starting prometheus: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()       // kills the process
-		_ = cmd.Wait() //nolint:errcheck // killed on purpose; its exit status says nothing
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", out.String())
-		}
-	})
-	return "http://" + listen, out
-}
-
-// promQuery runs an instant query and returns the value of its single
-// sample, or "" when the result is empty.
-func promQuery(ctx context.Context, base, query string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/query?query="+url.QueryEscape(query), nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("query %s: HTTP %d: %s", query, resp.StatusCode, body)
-	}
-	var r struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Metric map[string]string `json:"metric"`
-				Value  []any             `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return "", fmt.Errorf("query %s: decoding %s: %w", query, body, err)
-	}
-	if r.Status != "success" {
-		return "", fmt.Errorf("query %s: status %q: %s", query, r.Status, r.Error)
-	}
-	if r.Data.ResultType != "vector" {
-		return "", fmt.Errorf("query %s: result type %q, want vector", query, r.Data.ResultType)
-	}
-	switch len(r.Data.Result) {
-	case 0:
-		return "", nil
-	case 1:
-	default:
-		return "", fmt.Errorf("query %s: %d samples, want 1: %s", query, len(r.Data.Result), body)
-	}
-	v := r.Data.Result[0].Value
-	if len(v) != 2 {
-		return "", fmt.Errorf("query %s: value %v is not [time, value]", query, v)
-	}
-	s, ok := v[1].(string)
-	if !ok {
-		return "", fmt.Errorf("query %s: value %v is not a string", query, v[1])
-	}
-	return s, nil
-}
-
 // TestRealPrometheus scrapes the served exposition with a real Prometheus
 // server and checks exact counts through its query API.
 func TestRealPrometheus(t *testing.T) {
-	bin := promRequireBinary(t, "prometheus")
+	bin := promtest.RequireBinary(t, "prometheus")
 	s := promNewStack(t)
 	w := promWorkload(t, s)
-	base, out := promStartServer(t, bin, s.metrics)
+	srv := promtest.Start(t, bin, promtest.Config{Jobs: []promtest.Job{{Name: "grpcmetrics", Targets: []string{s.metrics}}}})
+	base, out := srv.URL, srv.Out
 
 	const successQuery = `sum(milvus_rootcoord_create_collection_total{type="success"})`
 	want := fmt.Sprint(w.rcCreateOK)
@@ -334,7 +183,7 @@ func TestRealPrometheus(t *testing.T) {
 	var lastErr error
 	for got != want {
 		qctx, qcancel := context.WithTimeout(ctx, 5*time.Second)
-		got, lastErr = promQuery(qctx, base, successQuery)
+		got, lastErr = promtest.QueryValue(qctx, base, successQuery)
 		qcancel()
 		if got == want {
 			break
@@ -359,7 +208,7 @@ func TestRealPrometheus(t *testing.T) {
 		{`count(milvus_rootcoord_create_collection_total{type="success"} > 0)`, 2}, // SourceID 1 and 2
 	}
 	for _, c := range checks {
-		got, err := promQuery(ctx, base, c.query)
+		got, err := promtest.QueryValue(ctx, base, c.query)
 		if err != nil {
 			t.Errorf("%s: %v", c.query, err)
 			continue
@@ -375,7 +224,7 @@ func TestRealPrometheus(t *testing.T) {
 // metrics included, and checks that it flags only names in
 // registry.LintExceptions.
 func TestPromtoolCheckMetrics(t *testing.T) {
-	bin := promRequireBinary(t, "promtool")
+	bin := promtest.RequireBinary(t, "promtool")
 	s := promNewStack(t)
 	promWorkload(t, s)
 

@@ -1,0 +1,103 @@
+package promtest
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestQuery(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		code    int
+		want    []Sample
+		value   string
+		wantErr string
+	}{
+		{
+			name: "two samples",
+			body: `{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1,"0.5"]},{"metric":{},"value":[1,"NaN"]}]}}`,
+			code: http.StatusOK,
+			want: []Sample{{Metric: map[string]string{"a": "1"}, Value: 0.5}, {Metric: map[string]string{}, Value: math.NaN()}},
+		},
+		{
+			name:  "one sample",
+			body:  `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"6"]}]}}`,
+			code:  http.StatusOK,
+			want:  []Sample{{Metric: map[string]string{}, Value: 6}},
+			value: "6",
+		},
+		{
+			name: "empty",
+			body: `{"status":"success","data":{"resultType":"vector","result":[]}}`,
+			code: http.StatusOK,
+			want: []Sample{},
+		},
+		{name: "bad query", body: `{"status":"error","error":"parse error"}`, code: http.StatusBadRequest, wantErr: "HTTP 400"},
+		{name: "matrix", body: `{"status":"success","data":{"resultType":"matrix","result":[]}}`, code: http.StatusOK, wantErr: "want vector"},
+		{name: "bad value", body: `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1,"x"]}]}}`, code: http.StatusOK, wantErr: `value "x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				assert.Equal(t, "/api/v1/query", r.URL.Path)
+				assert.Equal(t, "up == 1", r.URL.Query().Get("query"))
+				w.WriteHeader(tt.code)
+				_, err := w.Write([]byte(tt.body))
+				assert.NoError(t, err)
+			}))
+			defer srv.Close()
+			got, err := Query(context.Background(), srv.URL, "up == 1")
+			if tt.wantErr != "" {
+				require.ErrorContains(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			require.Len(t, got, len(tt.want))
+			for i := range tt.want {
+				assert.Equal(t, tt.want[i].Metric, got[i].Metric)
+				if math.IsNaN(tt.want[i].Value) {
+					assert.True(t, math.IsNaN(got[i].Value), "got %v, want NaN", got[i].Value)
+					continue
+				}
+				assert.Equal(t, tt.want[i].Value, got[i].Value)
+			}
+			if tt.value != "" {
+				v, err := QueryValue(context.Background(), srv.URL, "up == 1")
+				require.NoError(t, err)
+				assert.Equal(t, tt.value, v)
+			}
+		})
+	}
+}
+
+func TestConfig(t *testing.T) {
+	c := Config{
+		Jobs:      []Job{{Name: "a", Targets: []string{"127.0.0.1:1", "127.0.0.1:2"}}, {Name: "b", Targets: []string{"127.0.0.1:3"}}},
+		RuleFiles: []string{"/x/r.yml"},
+	}
+	want := `global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+  evaluation_interval: 1s
+rule_files:
+  - "/x/r.yml"
+scrape_configs:
+  - job_name: "a"
+    static_configs:
+      - targets:
+          - "127.0.0.1:1"
+          - "127.0.0.1:2"
+  - job_name: "b"
+    static_configs:
+      - targets:
+          - "127.0.0.1:3"
+`
+	assert.Equal(t, want, c.config())
+}

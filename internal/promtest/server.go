@@ -1,0 +1,107 @@
+package promtest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// SyncBuffer is a bytes.Buffer safe for a process's writers and a test's
+// readers.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p to the buffer.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Job is one scrape job: a name and the host:port targets it scrapes.
+type Job struct {
+	Name    string
+	Targets []string
+}
+
+// Config says what a Prometheus server started by [Start] scrapes and which
+// rule files it loads. Scrapes and rule evaluations run every second.
+type Config struct {
+	Jobs      []Job
+	RuleFiles []string // absolute paths
+}
+
+// Server is a running Prometheus server.
+type Server struct {
+	// URL is the server's base URL, such as "http://127.0.0.1:40123".
+	URL string
+	// Out holds the server's log output.
+	Out *SyncBuffer
+}
+
+// config renders c as a Prometheus configuration file.
+func (c Config) config() string {
+	var b strings.Builder
+	b.WriteString("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n")
+	if len(c.RuleFiles) > 0 {
+		b.WriteString("rule_files:\n")
+		for _, f := range c.RuleFiles {
+			fmt.Fprintf(&b, "  - %q\n", f)
+		}
+	}
+	b.WriteString("scrape_configs:\n")
+	for _, j := range c.Jobs {
+		fmt.Fprintf(&b, "  - job_name: %q\n    static_configs:\n      - targets:\n", j.Name)
+		for _, t := range j.Targets {
+			fmt.Fprintf(&b, "          - %q\n", t)
+		}
+	}
+	return b.String()
+}
+
+// Start runs the Prometheus binary bin with cfg on a free loopback port until
+// the test ends. If the test failed, the server's output is logged.
+func Start(t testing.TB, bin string, cfg Config) *Server {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(file, []byte(cfg.config()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	listen := FreePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin,
+		"--config.file="+file,
+		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+listen,
+	)
+	out := &SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatalf("starting prometheus: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()       // kills the process
+		_ = cmd.Wait() //nolint:errcheck // killed on purpose; its exit status says nothing
+		if t.Failed() {
+			t.Logf("prometheus output:\n%s", out.String())
+		}
+	})
+	return &Server{URL: "http://" + listen, Out: out}
+}
