@@ -55,6 +55,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 // TestPromtoolTestRules runs the checked-in promtool unit tests, which show
 // every alert of each rule file firing and staying quiet.
 func TestPromtoolTestRules(t *testing.T) {
+	t.Parallel()
 	for _, f := range mixin.Flavours() {
 		t.Run(string(f), func(t *testing.T) {
 			t.Parallel()
