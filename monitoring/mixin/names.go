@@ -57,10 +57,19 @@ const (
 
 // Alert names.
 const (
+	// AlertHighErrorRatio: a method's error ratio is above Config.ErrorRatio.
 	AlertHighErrorRatio = "GrpcmetricsHighErrorRatio"
-	AlertFastBurn       = "GrpcmetricsErrorBudgetFastBurn"
-	AlertSlowBurn       = "GrpcmetricsErrorBudgetSlowBurn"
+	// AlertFastBurn: the job burns its error budget FastBurnFactor times too
+	// fast over 1h and 5m.
+	AlertFastBurn = "GrpcmetricsErrorBudgetFastBurn"
+	// AlertSlowBurn: the job burns its error budget SlowBurnFactor times too
+	// fast over 6h and 30m.
+	AlertSlowBurn = "GrpcmetricsErrorBudgetSlowBurn"
+	// AlertClientOverflow: calls came from clients beyond the interceptor's
+	// client limit (Milvus flavour only).
 	AlertClientOverflow = "GrpcmetricsClientIDOverflow"
-	AlertTargetDown     = "GrpcmetricsTargetDown"
-	AlertTargetMissing  = "GrpcmetricsTargetMissing"
+	// AlertTargetDown: a target of the job fails its scrapes.
+	AlertTargetDown = "GrpcmetricsTargetDown"
+	// AlertTargetMissing: the job has no target at all.
+	AlertTargetMissing = "GrpcmetricsTargetMissing"
 )
