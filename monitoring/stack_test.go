@@ -35,8 +35,9 @@ import (
 // clients than that, so the overflow counter moves.
 const overflowLimit = 2
 
-// sourceIDs are the clients the traffic comes from.
-var sourceIDs = []int64{1, 2, 3, 4}
+// sourceIDs is how many clients the traffic comes from: SourceIDs 1 to
+// sourceIDs.
+const sourceIDs = 4
 
 // stack is the example proxy, rootcoord and datanode servers behind one
 // chain of interceptors, served in memory, with a /metrics endpoint on
@@ -187,16 +188,16 @@ func unaryMethods(conn *grpc.ClientConn, srv *grpc.Server) ([]unaryMethod, error
 	return out, nil
 }
 
-// request builds call i's request: a base with one of sourceIDs, a
-// collection name from a small set (so that some calls succeed and some find
-// the collection missing or existing), and nothing else.
+// request builds call i's request: a base with a SourceID from 1 to
+// sourceIDs, a collection name from a small set (so that some calls succeed
+// and some find the collection missing or existing), and nothing else.
 func (m unaryMethod) request(i int) protoreflect.ProtoMessage {
 	msg := m.in.New()
 	fields := msg.Descriptor().Fields()
 	if f := fields.ByName("base"); f != nil && f.Message() != nil {
 		base := msg.Mutable(f).Message()
 		if sf := base.Descriptor().Fields().ByName("sourceID"); sf != nil {
-			base.Set(sf, protoreflect.ValueOfInt64(sourceIDs[i%len(sourceIDs)]))
+			base.Set(sf, protoreflect.ValueOfInt64(int64(i%sourceIDs+1)))
 		}
 	}
 	if f := fields.ByName("collection_name"); f != nil && f.Kind() == protoreflect.StringKind {

@@ -28,15 +28,20 @@ type Route struct {
 	ClientLabel bool
 }
 
-// labelSets are the label schemes a route's counter may have, each with its
-// call label; the client label, where present, comes first.
-var labelSets = []struct {
+// labelSet is a label scheme a route's counter may have, with its call
+// label.
+type labelSet struct {
 	names     []string
 	callLabel string
-}{
-	{[]string{registry.LabelStatus}, registry.LabelStatus},
-	{[]string{registry.LabelType}, registry.LabelType},
-	{[]string{registry.LabelClientID, registry.LabelType}, registry.LabelType},
+}
+
+// labelSets returns the label schemes of the Milvus counters.
+func labelSets() []labelSet {
+	return []labelSet{
+		{[]string{registry.LabelStatus}, registry.LabelStatus},
+		{[]string{registry.LabelType}, registry.LabelType},
+		{[]string{registry.LabelClientID, registry.LabelType}, registry.LabelType},
+	}
 }
 
 // MilvusRoutes describes the routes of m for the Milvus flavour, in m's
@@ -67,7 +72,7 @@ func describeRoute(fullMethod string, cv *prometheus.CounterVec) (Route, error) 
 	if cv == nil {
 		return Route{}, fmt.Errorf("mixin: route %s has no counter", fullMethod)
 	}
-	for _, set := range labelSets {
+	for _, set := range labelSets() {
 		labels := prometheus.Labels{}
 		for _, n := range set.names {
 			labels[n] = registry.TotalLabel
