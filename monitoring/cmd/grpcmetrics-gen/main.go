@@ -1,0 +1,89 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
+	"github.com/grpcmetrics/grpcmetrics/monitoring/mixin"
+	"github.com/grpcmetrics/grpcmetrics/registry"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "grpcmetrics-gen:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// run parses args and writes the files they ask for, naming each on out.
+func run(args []string, out, errOut io.Writer) error {
+	fs := flag.NewFlagSet("grpcmetrics-gen", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	dir := fs.String("out", ".", "directory to write dashboards/ and rules/ under")
+	flavour := fs.String("flavour", "all", "flavour to write: milvus, generic or all")
+	objective := fs.Float64("objective", 0.999, "availability objective of the burn-rate alerts")
+	errorRatio := fs.Float64("error-ratio", 0.05, "per-method error ratio above which an alert fires")
+	milvusJob := fs.String("milvus-job", mixin.DefaultConfig(mixin.Milvus).Job, "job label the milvus rules select")
+	genericJob := fs.String("generic-job", mixin.DefaultConfig(mixin.Generic).Job, "job label the generic rules select")
+	latency := fs.Bool("latency", true, "add the latency panels")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var flavours []mixin.Flavour
+	switch *flavour {
+	case "all":
+		flavours = mixin.Flavours()
+	case string(mixin.Milvus), string(mixin.Generic):
+		flavours = []mixin.Flavour{mixin.Flavour(*flavour)}
+	default:
+		return fmt.Errorf("-flavour %q: want milvus, generic or all", *flavour)
+	}
+	for _, f := range flavours {
+		c := mixin.DefaultConfig(f)
+		c.Objective, c.ErrorRatio, c.Latency = *objective, *errorRatio, *latency
+		c.Job = *genericJob
+		if f == mixin.Milvus {
+			c.Job = *milvusJob
+			routes, err := milvusRoutes()
+			if err != nil {
+				return err
+			}
+			c.Routes = routes
+		}
+		files, err := mixin.Generate(c)
+		if err != nil {
+			return err
+		}
+		for _, file := range files {
+			path := filepath.Join(*dir, file.Path)
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(path, file.Data, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintln(out, "wrote", path)
+		}
+	}
+	return nil
+}
+
+// milvusRoutes describes the default Milvus table, built on metrics of its
+// own.
+func milvusRoutes() ([]mixin.Route, error) {
+	m, err := methodmap.Default(registry.New())
+	if err != nil {
+		return nil, err
+	}
+	return mixin.MilvusRoutes(m)
+}

@@ -1,0 +1,109 @@
+package mixin
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Flavour selects the metric names that the rules and the dashboard read.
+type Flavour string
+
+const (
+	// Milvus reads the seed's per-method counters of the Milvus table.
+	Milvus Flavour = "milvus"
+	// Generic reads go-grpc-middleware's provider names and grpcmetrics'
+	// response-failed counter.
+	Generic Flavour = "generic"
+)
+
+// Flavours returns every flavour, in the order the generator writes them.
+func Flavours() []Flavour { return []Flavour{Milvus, Generic} }
+
+// Burn-rate alerting as in Google's SRE workbook ("Alerting on SLOs",
+// multiwindow, multi-burn-rate alerts): the fast alert fires when 2% of a
+// 30-day error budget burns in an hour, the slow one when 5% burns in six.
+const (
+	// FastBurnFactor is the burn rate of the fast (paging) alert, over 1h and 5m.
+	FastBurnFactor = 14.4
+	// SlowBurnFactor is the burn rate of the slow (ticket) alert, over 6h and 30m.
+	SlowBurnFactor = 6
+)
+
+// Config says what to generate.
+type Config struct {
+	// Flavour selects the metric names.
+	Flavour Flavour
+	// Routes are the counted methods of the Milvus flavour (see
+	// [MilvusRoutes]); the generic flavour takes none, since its metrics
+	// carry the method as labels.
+	Routes []Route
+	// Job is the Prometheus job label of the scraped servers. The rules
+	// select it, and the dashboard's job variable starts on it.
+	Job string
+	// Objective is the availability objective, the fraction of calls that
+	// must not fail, such as 0.999. It sets the burn-rate thresholds.
+	Objective float64
+	// ErrorRatio is the per-method error ratio above which the
+	// GrpcmetricsHighErrorRatio alert fires, such as 0.05.
+	ErrorRatio float64
+	// Latency adds the latency panels, which read
+	// grpc_server_handling_seconds_bucket and show data only where the
+	// histogram is on.
+	Latency bool
+}
+
+// DefaultConfig returns the configuration of the checked-in files for f:
+// job "milvus" or "grpc", a 99.9% objective, a 5% error-ratio alert and the
+// latency panels. Routes stay empty; the Milvus flavour needs them filled.
+func DefaultConfig(f Flavour) Config {
+	job := "grpc"
+	if f == Milvus {
+		job = "milvus"
+	}
+	return Config{Flavour: f, Job: job, Objective: 0.999, ErrorRatio: 0.05, Latency: true}
+}
+
+// validate reports the first thing wrong with c.
+func (c Config) validate() error {
+	switch c.Flavour {
+	case Milvus:
+		if len(c.Routes) == 0 {
+			return errors.New("mixin: the milvus flavour needs routes")
+		}
+		if err := validateRoutes(c.Routes); err != nil {
+			return err
+		}
+	case Generic:
+		if len(c.Routes) != 0 {
+			return fmt.Errorf("mixin: the generic flavour takes no routes, got %d", len(c.Routes))
+		}
+	default:
+		return fmt.Errorf("mixin: unknown flavour %q (want %q or %q)", c.Flavour, Milvus, Generic)
+	}
+	if c.Job == "" {
+		return errors.New("mixin: empty job")
+	}
+	if !(c.Objective > 0 && c.Objective < 1) {
+		return fmt.Errorf("mixin: objective %v is not between 0 and 1 (exclusive)", c.Objective)
+	}
+	if fast := FastBurnFactor * (1 - c.Objective); fast >= 1 {
+		return fmt.Errorf("mixin: objective %v puts the fast-burn threshold at an error ratio of %.4g, which can never be exceeded; use an objective above %.4f",
+			c.Objective, fast, 1-1/FastBurnFactor)
+	}
+	if !(c.ErrorRatio > 0 && c.ErrorRatio < 1) {
+		return fmt.Errorf("mixin: error ratio %v is not between 0 and 1 (exclusive)", c.ErrorRatio)
+	}
+	return nil
+}
+
+// budget returns the error budget 1-Objective as PromQL text, rounded to 12
+// significant digits so that 1-0.999 prints as 0.001.
+func (c Config) budget() string {
+	return formatFloat(1 - c.Objective)
+}
+
+// formatFloat formats f for PromQL with at most 12 significant digits.
+func formatFloat(f float64) string {
+	return strconv.FormatFloat(f, 'g', 12, 64)
+}

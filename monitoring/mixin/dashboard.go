@@ -1,0 +1,319 @@
+// The SDK marks its classic dashboard model deprecated in favour of
+// dashboardv2, the schema of Grafana 12's Kubernetes-style dashboard API. The
+// classic JSON model is what every Grafana version imports (the UI's
+// "Import dashboard" and file provisioning), so the generator keeps it.
+//
+//lint:file-ignore SA1019 the classic dashboard model is the one every Grafana imports; see above
+
+package mixin
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+)
+
+// Template variables of the dashboards. Panel queries use them as
+// job=~"$job", instance=~"$instance"; the instance variable's "All" value
+// is AllInstances.
+const (
+	VarDatasource = "datasource"
+	VarJob        = "job"
+	VarInstance   = "instance"
+	// AllInstances is the instance variable's value for "All".
+	AllInstances = ".+"
+)
+
+// selector matches the dashboard's job and instance variables.
+const selector = `{job=~"$job", instance=~"$instance"}`
+
+// section is a row of panels.
+type section struct {
+	title  string
+	panels []panel
+}
+
+// panel is one time-series panel and its queries.
+type panel struct {
+	title, description, unit string
+	min, max                 *float64
+	targets                  []target
+}
+
+// target is one query of a panel.
+type target struct {
+	expr, legend string
+}
+
+func float(f float64) *float64 { return &f }
+
+// sections lays out the dashboard of c.
+func sections(c Config) []section {
+	byMethod := "sum by (grpc_service, grpc_method)"
+	traffic := section{title: "Requests and errors", panels: []panel{
+		{
+			title:       "Request rate by method",
+			description: "Calls started per second, over 5 minutes, from " + RequestsRate + ".",
+			unit:        "reqps", min: float(0),
+			targets: []target{{
+				expr:   fmt.Sprintf("%s (%s%s)", byMethod, RequestsRate, selector),
+				legend: "{{grpc_service}}/{{grpc_method}}",
+			}},
+		},
+		{
+			title: "Error ratio by method",
+			description: "Failed calls (gRPC error, panic or failing response status) over finished calls, over 5 minutes. " +
+				"Methods that finished no call are not shown.",
+			unit: "percentunit", min: float(0), max: float(1),
+			targets: []target{{
+				expr:   fmt.Sprintf("%s (%s%s)\n/\n(%s (%s%s) > 0)", byMethod, FailedRate, selector, byMethod, HandledRate, selector),
+				legend: "{{grpc_service}}/{{grpc_method}}",
+			}},
+		},
+		{
+			title: "Error-budget burn rate",
+			description: fmt.Sprintf("The job's error ratio over each window divided by the error budget %s (objective %s). "+
+				"The fast-burn alert fires above %s over 1h and 5m, the slow one above %s over 6h and 30m. Not filtered by instance.",
+				c.budget(), formatFloat(c.Objective), formatFloat(FastBurnFactor), formatFloat(SlowBurnFactor)),
+			unit: "x", min: float(0),
+			targets: burnTargets(c),
+		},
+		{
+			title:       "Scrape targets up",
+			description: "Targets of the job that Prometheus scraped successfully.",
+			unit:        "short", min: float(0),
+			targets: []target{{
+				expr:   fmt.Sprintf("sum by (job) (up%s)", selector),
+				legend: "{{job}}",
+			}},
+		},
+	}}
+	out := []section{traffic}
+	if c.Latency {
+		q := func(quantile, by string) string {
+			return fmt.Sprintf("histogram_quantile(%s, sum by (%s) (rate(%s%s[$__rate_interval])))", quantile, by, HandlingSecondsBucket, selector)
+		}
+		out = append(out, section{title: "Latency", panels: []panel{
+			{
+				title:       "Latency quantiles, all methods",
+				description: "From the handling-time histogram " + HandlingSecondsBucket + "; empty where the histogram is off.",
+				unit:        "s", min: float(0),
+				targets: []target{
+					{expr: q("0.5", "le"), legend: "p50"},
+					{expr: q("0.9", "le"), legend: "p90"},
+					{expr: q("0.99", "le"), legend: "p99"},
+				},
+			},
+			{
+				title:       "p99 latency by method",
+				description: "From the handling-time histogram " + HandlingSecondsBucket + "; empty where the histogram is off.",
+				unit:        "s", min: float(0),
+				targets: []target{{
+					expr:   q("0.99", "le, grpc_service, grpc_method"),
+					legend: "{{grpc_service}}/{{grpc_method}}",
+				}},
+			},
+		}})
+	}
+	if c.Flavour == Milvus && hasClientRoutes(c.Routes) {
+		out = append(out, section{title: "Clients", panels: []panel{
+			{
+				title:       "Top 10 clients by request rate",
+				description: "Calls started per second by client_id, over 5 minutes, summed over the methods whose counters carry client_id.",
+				unit:        "reqps", min: float(0),
+				targets: []target{{
+					expr:   fmt.Sprintf("topk(10, sum by (client_id) (%s%s))", ClientRequestsRate, selector),
+					legend: "{{client_id}}",
+				}},
+			},
+			{
+				title: "Client-ID overflow",
+				description: "Calls per second from clients beyond the interceptor's client limit, counted under client_overflow " +
+					"(" + OverflowTotal + ").",
+				unit: "reqps", min: float(0),
+				targets: []target{{
+					expr:   fmt.Sprintf("sum by (instance) (rate(%s%s[$__rate_interval]))", OverflowTotal, selector),
+					legend: "{{instance}}",
+				}},
+			},
+			{
+				title:       "Tracked client IDs",
+				description: "client_id values the interceptor tracks (" + ClientIDs + "), bounded by its client limit.",
+				unit:        "short", min: float(0),
+				targets: []target{{
+					expr:   fmt.Sprintf("sum by (instance) (%s%s)", ClientIDs, selector),
+					legend: "{{instance}}",
+				}},
+			},
+		}})
+	}
+	return out
+}
+
+// burnTargets are the burn-rate panel's queries, one per window.
+func burnTargets(c Config) []target {
+	var ts []target
+	for _, w := range Windows() {
+		ts = append(ts, target{
+			expr:   fmt.Sprintf("%s{job=~\"$job\"} / %s", JobErrorRatio(w), c.budget()),
+			legend: w,
+		})
+	}
+	return ts
+}
+
+// Dashboard builds the Grafana dashboard of c with Grafana's Go SDK.
+func Dashboard(c Config) (dashboard.Dashboard, error) {
+	if err := c.validate(); err != nil {
+		return dashboard.Dashboard{}, err
+	}
+	ds := common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr("${" + VarDatasource + "}")}
+	title := "grpcmetrics / " + map[Flavour]string{Milvus: "Milvus", Generic: "gRPC"}[c.Flavour]
+	b := dashboard.NewDashboardBuilder(title).
+		Uid("grpcmetrics-"+string(c.Flavour)).
+		Description(fmt.Sprintf("Generated by grpcmetrics-gen (%s flavour) for job %q; reads the recorded series of the matching rule file.", c.Flavour, c.Job)).
+		Tags([]string{"grpcmetrics", "grpc", string(c.Flavour)}).
+		Refresh("30s").
+		Time("now-1h", "now").
+		Timezone(common.TimeZoneBrowser).
+		Tooltip(dashboard.DashboardCursorSyncCrosshair).
+		WithVariable(dashboard.NewDatasourceVariableBuilder(VarDatasource).
+			Label("Data source").
+			Type("prometheus")).
+		WithVariable(dashboard.NewQueryVariableBuilder(VarJob).
+			Label("Job").
+			Datasource(ds).
+			Query(dashboard.StringOrMap{String: cog.ToPtr(fmt.Sprintf("label_values(%s, job)", RequestsRate))}).
+			Current(option(c.Job, c.Job)).
+			Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+			Sort(dashboard.VariableSortAlphabeticalAsc)).
+		WithVariable(dashboard.NewQueryVariableBuilder(VarInstance).
+			Label("Instance").
+			Datasource(ds).
+			Query(dashboard.StringOrMap{String: cog.ToPtr(fmt.Sprintf("label_values(%s{job=~\"$job\"}, instance)", RequestsRate))}).
+			Current(option("All", "$__all")).
+			Multi(true).
+			IncludeAll(true).
+			AllValue(AllInstances).
+			Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+			Sort(dashboard.VariableSortAlphabeticalAsc))
+	id := uint32(0)
+	for _, s := range sections(c) {
+		id++
+		b = b.WithRow(dashboard.NewRowBuilder(s.title).Id(id))
+		for _, p := range s.panels {
+			id++
+			b = b.WithPanel(timeseriesPanel(id, ds, p))
+		}
+	}
+	d, err := b.Build()
+	if err != nil {
+		return dashboard.Dashboard{}, fmt.Errorf("mixin: building the dashboard: %w", err)
+	}
+	return d, nil
+}
+
+// timeseriesPanel builds p as a time-series panel.
+func timeseriesPanel(id uint32, ds common.DataSourceRef, p panel) *timeseries.PanelBuilder {
+	tp := timeseries.NewPanelBuilder().
+		Id(id).
+		Title(p.title).
+		Description(p.description).
+		Datasource(ds).
+		Unit(p.unit).
+		Span(12).
+		Height(8).
+		Legend(common.NewVizLegendOptionsBuilder().
+			ShowLegend(true).
+			DisplayMode(common.LegendDisplayModeList).
+			Placement(common.LegendPlacementBottom)).
+		Tooltip(common.NewVizTooltipOptionsBuilder().
+			Mode(common.TooltipDisplayModeMulti).
+			Sort(common.SortOrderDescending))
+	if p.min != nil {
+		tp = tp.Min(*p.min)
+	}
+	if p.max != nil {
+		tp = tp.Max(*p.max)
+	}
+	var targets []cog.Builder[variants.Dataquery]
+	for i, t := range p.targets {
+		targets = append(targets, prometheus.NewDataqueryBuilder().
+			RefId(string(rune('A'+i))).
+			Datasource(ds).
+			Expr(t.expr).
+			LegendFormat(t.legend))
+	}
+	return tp.Targets(targets)
+}
+
+// option is a variable's current value.
+func option(text, value string) dashboard.VariableOption {
+	return dashboard.VariableOption{
+		Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr(text)},
+		Value: dashboard.StringOrArrayOfString{String: cog.ToPtr(value)},
+	}
+}
+
+// DashboardJSON renders Dashboard(c) as indented JSON, ready to import.
+func DashboardJSON(c Config) ([]byte, error) {
+	d, err := Dashboard(c)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep PromQL's > and < readable
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(d); err != nil {
+		return nil, fmt.Errorf("mixin: encoding the dashboard: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// Queries returns every query of a dashboard in JSON form (as DashboardJSON
+// writes it), keyed "panel title/refId", with Grafana's template variables
+// left in place.
+func Queries(dashboardJSON []byte) (map[string]string, error) {
+	var d struct {
+		Panels []struct {
+			Type    string `json:"type"`
+			Title   string `json:"title"`
+			Targets []struct {
+				RefID string `json:"refId"`
+				Expr  string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(dashboardJSON, &d); err != nil {
+		return nil, fmt.Errorf("mixin: reading the dashboard: %w", err)
+	}
+	out := map[string]string{}
+	for _, p := range d.Panels {
+		if p.Type == "row" {
+			continue
+		}
+		if len(p.Targets) == 0 {
+			return nil, fmt.Errorf("mixin: panel %q has no queries", p.Title)
+		}
+		for _, t := range p.Targets {
+			if strings.TrimSpace(t.Expr) == "" {
+				return nil, fmt.Errorf("mixin: panel %q, query %s is empty", p.Title, t.RefID)
+			}
+			key := p.Title + "/" + t.RefID
+			if _, dup := out[key]; dup {
+				return nil, fmt.Errorf("mixin: two queries are named %s", key)
+			}
+			out[key] = t.Expr
+		}
+	}
+	return out, nil
+}

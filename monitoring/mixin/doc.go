@@ -1,0 +1,39 @@
+// Package mixin generates a Grafana dashboard and Prometheus recording and
+// alerting rules for servers instrumented with grpcmetrics, in one of two
+// flavours:
+//
+//   - [Milvus]: the seed's per-method counters of the built-in Milvus table
+//     (one metric name per method, the call label in "status" or "type",
+//     "client_id" on RootCoord counters), described by [Route] values that
+//     [MilvusRoutes] derives from a [methodmap.Map];
+//   - [Generic]: the names of go-grpc-middleware's prometheus provider
+//     (grpc_server_started_total, grpc_server_handled_total with grpc_code,
+//     grpc_server_handling_seconds) plus grpcmetrics' own
+//     grpcmetrics_server_response_failed_total, so one set of rules serves
+//     any service.
+//
+// Both flavours record the same series, so the dashboards and alerts above
+// the first level of rules are identical:
+//
+//	instance_method:grpcmetrics_requests:rate5m     calls started per second
+//	instance_method:grpcmetrics_handled:rate5m      calls finished per second
+//	instance_method:grpcmetrics_failed:rate5m       calls failed per second
+//	method:grpcmetrics_error_ratio:rate5m           failed / finished, per method
+//	job:grpcmetrics_error_ratio:rate{5m,30m,1h,6h}  failed / finished, per job
+//
+// The per-method series carry job, instance, grpc_service and grpc_method. In
+// the Milvus flavour every method has its own counter, and Prometheus 2 cannot
+// take the rate of several metric names in one expression (the results would
+// share a label set), so each route gets its own first-level rules, with its
+// service and method as static labels. The long burn-rate windows are
+// averages of the recorded 5m rates (sum_over_time of the failed rate over
+// sum_over_time of the finished rate), which keeps the Milvus file at three
+// rules per route.
+//
+// An error is a call that returned a gRPC error (any grpc_code but OK), that
+// panicked, or whose response carried a failing status: in the Milvus
+// flavour the counters' "fail" value, in the generic flavour
+// grpc_code != "OK" or grpcmetrics_server_response_failed_total.
+//
+// Generation is deterministic: the same [Config] gives the same bytes.
+package mixin

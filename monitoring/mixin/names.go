@@ -1,0 +1,75 @@
+package mixin
+
+// Names of the series the rules record. Every rule file of both flavours
+// records them, and the dashboards read them.
+const (
+	// RequestsRate is calls started per second over 5m, by job, instance,
+	// grpc_service and grpc_method.
+	RequestsRate = "instance_method:grpcmetrics_requests:rate5m"
+	// HandledRate is calls finished (succeeded or failed) per second over
+	// 5m, by job, instance, grpc_service and grpc_method.
+	HandledRate = "instance_method:grpcmetrics_handled:rate5m"
+	// FailedRate is calls failed per second over 5m, by job, instance,
+	// grpc_service and grpc_method.
+	FailedRate = "instance_method:grpcmetrics_failed:rate5m"
+	// ClientRequestsRate is calls started per second over 5m by job,
+	// instance, client_id, grpc_service and grpc_method, for the Milvus
+	// routes whose counters carry client_id.
+	ClientRequestsRate = "instance_method_client:grpcmetrics_requests:rate5m"
+	// MethodErrorRatio is FailedRate / HandledRate summed over instances,
+	// by job, grpc_service and grpc_method; absent where nothing finished.
+	MethodErrorRatio = "method:grpcmetrics_error_ratio:rate5m"
+	// JobFailedRate is FailedRate summed by job.
+	JobFailedRate = "job:grpcmetrics_failed:rate5m"
+	// JobHandledRate is HandledRate summed by job.
+	JobHandledRate = "job:grpcmetrics_handled:rate5m"
+)
+
+// JobErrorRatio returns the name of the per-job error ratio over window,
+// one of [Windows].
+func JobErrorRatio(window string) string {
+	return "job:grpcmetrics_error_ratio:rate" + window
+}
+
+// Windows returns the windows of the per-job error ratios that the
+// burn-rate alerts read.
+func Windows() []string { return []string{"5m", "30m", "1h", "6h"} }
+
+// Metrics read from the servers.
+const (
+	// OverflowTotal counts calls from clients beyond the interceptor's
+	// client limit.
+	OverflowTotal = "grpcmetrics_client_id_overflow_total"
+	// ClientIDs is the number of client_id values the interceptor tracks.
+	ClientIDs = "grpcmetrics_client_ids"
+	// HandlingSecondsBucket is the latency histogram's buckets, labelled
+	// grpc_type, grpc_service, grpc_method and le, in both flavours.
+	HandlingSecondsBucket = "grpc_server_handling_seconds_bucket"
+	// StartedTotal is the generic flavour's count of calls started.
+	StartedTotal = "grpc_server_started_total"
+	// HandledTotal is the generic flavour's count of calls finished, by
+	// grpc_code.
+	HandledTotal = "grpc_server_handled_total"
+	// ResponseFailedTotal is the generic flavour's count of calls that
+	// returned OK with a failing status in the response body.
+	ResponseFailedTotal = "grpcmetrics_server_response_failed_total"
+)
+
+// Alert names.
+const (
+	// AlertHighErrorRatio: a method's error ratio is above Config.ErrorRatio.
+	AlertHighErrorRatio = "GrpcmetricsHighErrorRatio"
+	// AlertFastBurn: the job burns its error budget FastBurnFactor times too
+	// fast over 1h and 5m.
+	AlertFastBurn = "GrpcmetricsErrorBudgetFastBurn"
+	// AlertSlowBurn: the job burns its error budget SlowBurnFactor times too
+	// fast over 6h and 30m.
+	AlertSlowBurn = "GrpcmetricsErrorBudgetSlowBurn"
+	// AlertClientOverflow: calls came from clients beyond the interceptor's
+	// client limit (Milvus flavour only).
+	AlertClientOverflow = "GrpcmetricsClientIDOverflow"
+	// AlertTargetDown: a target of the job fails its scrapes.
+	AlertTargetDown = "GrpcmetricsTargetDown"
+	// AlertTargetMissing: the job has no target at all.
+	AlertTargetMissing = "GrpcmetricsTargetMissing"
+)

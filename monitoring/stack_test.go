@@ -1,0 +1,284 @@
+package monitoring_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/grpcmetrics/grpcmetrics/examples/datanode"
+	"github.com/grpcmetrics/grpcmetrics/examples/fault"
+	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
+	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
+	"github.com/grpcmetrics/grpcmetrics/httpserver"
+	"github.com/grpcmetrics/grpcmetrics/interceptor"
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
+	"github.com/grpcmetrics/grpcmetrics/monitoring/mixin"
+	"github.com/grpcmetrics/grpcmetrics/registry"
+)
+
+// overflowLimit is the Milvus stack's client limit; traffic comes from more
+// clients than that, so the overflow counter moves.
+const overflowLimit = 2
+
+// sourceIDs is how many clients the traffic comes from: SourceIDs 1 to
+// sourceIDs.
+const sourceIDs = 4
+
+// stack is the example proxy, rootcoord and datanode servers behind one
+// chain of interceptors, served in memory, with a /metrics endpoint on
+// loopback TCP for a real Prometheus to scrape.
+type stack struct {
+	metrics string        // host:port of /metrics
+	methods []unaryMethod // every unary method the servers register
+}
+
+// unaryMethod is a method to call and how to build its messages.
+type unaryMethod struct {
+	conn     *grpc.ClientConn
+	fullName string
+	in, out  protoreflect.MessageType
+}
+
+// newMilvusStack counts with grpcmetrics and the built-in Milvus table, with
+// the default rules (no options that the library is renaming) and a small
+// client limit.
+func newMilvusStack(t *testing.T) *stack {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m := registry.New()
+	if err := m.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	methods, err := methodmap.Default(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic, err := interceptor.New(methods, interceptor.WithClientLimit(overflowLimit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Register(ic); err != nil {
+		t.Fatal(err)
+	}
+	return newStack(t, reg, grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), ic.UnaryServerInterceptor()))
+}
+
+// newGenericStack counts with go-grpc-middleware's prometheus provider, with
+// its handling-time histogram: the metric names the generic flavour reads.
+// It stands in for grpcmetrics' generic mode, which exports the same names
+// (and grpcmetrics_server_response_failed_total, which the provider lacks).
+func newGenericStack(t *testing.T) *stack {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	sm := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	if err := reg.Register(sm); err != nil {
+		t.Fatal(err)
+	}
+	return newStack(t, reg, grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), sm.UnaryServerInterceptor()))
+}
+
+func newStack(t *testing.T, reg *prometheus.Registry, opt grpc.ServerOption) *stack {
+	t.Helper()
+	s := &stack{}
+	for _, srv := range []*grpc.Server{
+		proxy.New().NewGRPCServer(opt),
+		rootcoord.New().NewGRPCServer(opt),
+		datanode.New().NewGRPCServer(opt),
+	} {
+		conn := serveInMemory(t, srv)
+		ms, err := unaryMethods(conn, srv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.methods = append(s.methods, ms...)
+	}
+	hs, err := httpserver.New(reg, httpserver.Options{Addr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hs.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := hs.Shutdown(ctx); err != nil {
+			t.Errorf("shutting down /metrics: %v", err)
+		}
+	})
+	s.metrics = hs.Addr()
+	return s
+}
+
+// serveInMemory serves srv on an in-memory listener until the test ends and
+// returns a client connection to it.
+func serveInMemory(t *testing.T, srv *grpc.Server) *grpc.ClientConn {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(lis) }()
+	conn, err := grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	)
+	if err != nil {
+		srv.Stop()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := conn.Close(); err != nil {
+			t.Errorf("closing client: %v", err)
+		}
+		srv.Stop()
+		if err := <-done; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return conn
+}
+
+// unaryMethods lists the unary methods of srv's services, sorted, with the
+// message types from the global protobuf registry.
+func unaryMethods(conn *grpc.ClientConn, srv *grpc.Server) ([]unaryMethod, error) {
+	var out []unaryMethod
+	for service, info := range srv.GetServiceInfo() {
+		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(service))
+		if err != nil {
+			return nil, fmt.Errorf("service %s: %w", service, err)
+		}
+		sd, ok := d.(protoreflect.ServiceDescriptor)
+		if !ok {
+			return nil, fmt.Errorf("%s is no service", service)
+		}
+		for _, mi := range info.Methods {
+			if mi.IsClientStream || mi.IsServerStream {
+				continue // the reflection service's stream
+			}
+			md := sd.Methods().ByName(protoreflect.Name(mi.Name))
+			if md == nil {
+				return nil, fmt.Errorf("%s/%s: no descriptor", service, mi.Name)
+			}
+			in, err := protoregistry.GlobalTypes.FindMessageByName(md.Input().FullName())
+			if err != nil {
+				return nil, err
+			}
+			outType, err := protoregistry.GlobalTypes.FindMessageByName(md.Output().FullName())
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, unaryMethod{conn: conn, fullName: "/" + service + "/" + mi.Name, in: in, out: outType})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].fullName < out[j].fullName })
+	return out, nil
+}
+
+// request builds call i's request: a base with a SourceID from 1 to
+// sourceIDs, a collection name from a small set (so that some calls succeed
+// and some find the collection missing or existing), and nothing else.
+func (m unaryMethod) request(i int) protoreflect.ProtoMessage {
+	msg := m.in.New()
+	fields := msg.Descriptor().Fields()
+	if f := fields.ByName("base"); f != nil && f.Message() != nil {
+		base := msg.Mutable(f).Message()
+		if sf := base.Descriptor().Fields().ByName("sourceID"); sf != nil {
+			base.Set(sf, protoreflect.ValueOfInt64(int64(i%sourceIDs+1)))
+		}
+	}
+	if f := fields.ByName("collection_name"); f != nil && f.Kind() == protoreflect.StringKind {
+		msg.Set(f, protoreflect.ValueOfString(fmt.Sprintf("c%d", i%3)))
+	}
+	return msg.Interface()
+}
+
+// faultFor picks call i's fault: mostly none, sometimes a gRPC error, a
+// failing status or a panic.
+func faultFor(i int) fault.Mode {
+	switch {
+	case i%13 == 0:
+		return fault.Panic
+	case i%7 == 0:
+		return fault.Error
+	case i%5 == 0:
+		return fault.ErrorCode
+	}
+	return fault.None
+}
+
+// trafficCount is what traffic did: calls made, and how many of them came
+// back with an error (injected faults, panics and handler errors).
+type trafficCount struct {
+	calls, errors int
+}
+
+// traffic calls every method of every stack, round after round, until ctx
+// is done. The returned function waits for it to stop and says what it did.
+func traffic(ctx context.Context, every time.Duration, stacks ...*stack) func() trafficCount {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var count trafficCount
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			for _, s := range stacks {
+				for j, m := range s.methods {
+					n := i*len(s.methods) + j
+					cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+					if mode := faultFor(n); mode != fault.None {
+						cctx = fault.AppendToOutgoingContext(cctx, mode)
+					}
+					err := m.conn.Invoke(cctx, m.fullName, m.request(n), m.out.New().Interface())
+					cancel()
+					if ctx.Err() != nil {
+						return
+					}
+					mu.Lock()
+					count.calls++
+					if err != nil {
+						count.errors++
+					}
+					mu.Unlock()
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() trafficCount {
+		wg.Wait()
+		mu.Lock()
+		defer mu.Unlock()
+		return count
+	}
+}
+
+// substitute replaces the dashboard's template variables for one job, with
+// every instance and a one-minute rate interval.
+func substitute(expr, job string) string {
+	return strings.NewReplacer(
+		"$job", job,
+		"$instance", mixin.AllInstances,
+		"$__rate_interval", "1m",
+	).Replace(expr)
+}
