@@ -191,6 +191,10 @@ func TestServerMetricsInit(t *testing.T) {
 	call("/a.S/M") // before Init: unknown
 	require.NoError(t, sm.Init(fakeServer{"a.S": {Methods: []grpc.MethodInfo{{Name: "M"}, {Name: "W", IsServerStream: true}}}}))
 	require.ErrorContains(t, sm.Init(fakeServer{}), "called twice")
+	fresh, err := interceptor.NewServerMetrics()
+	require.NoError(t, err)
+	require.ErrorContains(t, fresh.Init(), "no server")
+	require.ErrorContains(t, fresh.Init(fakeServer{}, nil), "server 1 is nil")
 	call("/a.S/M")
 	call("/hostile.Name/" + strings.Repeat("x", 1000)) // not registered: unknown
 

@@ -79,21 +79,27 @@ func NewServerMetrics(opts ...Option) (*ServerMetrics, error) {
 	return s, nil
 }
 
-// Init builds the method table from the services registered on srv (usually
-// the [*grpc.Server] the interceptors are installed on): one route per
-// registered method. Call it once, after registering the services and
-// before serving; calls before it, and calls of methods the server does not
-// register, count under [UnknownMethod]. With [WithInitialSeries] it also
-// creates every method's series at zero. A second call is an error.
-func (s *ServerMetrics) Init(srv ServiceInfoProvider) error {
-	if srv == nil {
-		return errors.New("interceptor: ServerMetrics.Init: nil server")
+// Init builds the method table from the services registered on srvs
+// (usually the [*grpc.Server] the interceptors are installed on, or every
+// server that shares them): one route per registered method. Call it once,
+// after registering the services and before serving; calls before it, and
+// calls of methods no server registers, count under [UnknownMethod]. With
+// [WithInitialSeries] it also creates every method's series at zero. A
+// second call, or no server, is an error.
+func (s *ServerMetrics) Init(srvs ...ServiceInfoProvider) error {
+	if len(srvs) == 0 {
+		return errors.New("interceptor: ServerMetrics.Init: no server")
 	}
 	table := make(map[string]*serverMethod)
-	for svc, info := range srv.GetServiceInfo() {
-		for _, mi := range info.Methods {
-			typ := streamType(mi.IsClientStream, mi.IsServerStream)
-			table["/"+svc+"/"+mi.Name] = &serverMethod{series: newMethodSeries(s.fam, typ, svc, mi.Name)}
+	for i, srv := range srvs {
+		if srv == nil {
+			return fmt.Errorf("interceptor: ServerMetrics.Init: server %d is nil", i)
+		}
+		for svc, info := range srv.GetServiceInfo() {
+			for _, mi := range info.Methods {
+				typ := streamType(mi.IsClientStream, mi.IsServerStream)
+				table["/"+svc+"/"+mi.Name] = &serverMethod{series: newMethodSeries(s.fam, typ, svc, mi.Name)}
+			}
 		}
 	}
 	if s.initial {
