@@ -6,7 +6,6 @@ replace github.com/grpcmetrics/grpcmetrics => ../
 
 require (
 	github.com/grafana/grafana-foundation-sdk/go v0.0.22
-	github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus v1.1.1
 	github.com/grpc-ecosystem/go-grpc-middleware/v2 v2.3.4
 	github.com/grpcmetrics/grpcmetrics v0.0.0
 	github.com/prometheus/client_golang v1.25.0

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
@@ -22,29 +22,24 @@ import (
 
 	"github.com/grpcmetrics/grpcmetrics/examples/datanode"
 	"github.com/grpcmetrics/grpcmetrics/examples/fault"
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
 	"github.com/grpcmetrics/grpcmetrics/httpserver"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
-	"github.com/grpcmetrics/grpcmetrics/methodmap"
 	"github.com/grpcmetrics/grpcmetrics/monitoring/mixin"
-	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
-// overflowLimit is the Milvus stack's client limit; traffic comes from more
-// clients than that, so the overflow counter moves.
-const overflowLimit = 2
-
-// sourceIDs is how many clients the traffic comes from: SourceIDs 1 to
-// sourceIDs.
+// sourceIDs is how many clients the generic stack's traffic comes from:
+// SourceIDs 1 to sourceIDs.
 const sourceIDs = 4
 
-// stack is the example proxy, rootcoord and datanode servers behind one
-// chain of interceptors, served in memory, with a /metrics endpoint on
-// loopback TCP for a real Prometheus to scrape.
+// stack is the example proxy, rootcoord and data node services on one gRPC
+// server, served in memory, with a /metrics endpoint on loopback TCP for a
+// real Prometheus to scrape.
 type stack struct {
 	metrics string        // host:port of /metrics
-	methods []unaryMethod // every unary method the servers register
+	methods []unaryMethod // every unary method the server registers
 }
 
 // unaryMethod is a method to call and how to build its messages.
@@ -54,66 +49,32 @@ type unaryMethod struct {
 	in, out  protoreflect.MessageType
 }
 
-// newMilvusStack counts with grpcmetrics and the built-in Milvus table, with
-// the default rules (no options that the library is renaming) and a small
-// client limit.
-func newMilvusStack(t *testing.T) *stack {
-	t.Helper()
-	reg := prometheus.NewRegistry()
-	m := registry.New()
-	if err := m.Register(reg); err != nil {
-		t.Fatal(err)
-	}
-	methods, err := methodmap.Default(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ic, err := interceptor.New(methods, interceptor.WithClientLimit(overflowLimit))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := reg.Register(ic); err != nil {
-		t.Fatal(err)
-	}
-	return newStack(t, reg, grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), ic.UnaryServerInterceptor()))
-}
-
-// newGenericStack counts with go-grpc-middleware's prometheus provider, with
-// its handling-time histogram: the metric names the generic flavour reads.
-// It stands in for grpcmetrics' generic mode, which exports the same names
-// (and grpcmetrics_server_response_failed_total, which the provider lacks).
+// newGenericStack counts with grpcmetrics' own ServerMetrics, the names the
+// generic flavour reads: the provider's grpc_server_* families, the
+// handling-time histogram, and grpcmetrics_server_response_failed_total,
+// which the Milvus status rule moves for calls that answer OK with a failing
+// status in the body.
 func newGenericStack(t *testing.T) *stack {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	sm := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
-	if err := reg.Register(sm); err != nil {
-		t.Fatal(err)
-	}
-	return newStack(t, reg, grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), sm.UnaryServerInterceptor()))
-}
+	sm, err := interceptor.NewServerMetrics(
+		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
+		interceptor.WithHistogram(interceptor.Histogram{}),
+	)
+	require.NoError(t, err)
+	require.NoError(t, sm.Register(reg))
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), sm.UnaryServerInterceptor()))
+	proxy.New().Register(srv)
+	rootcoord.New().Register(srv)
+	datanode.New().Register(srv)
+	require.NoError(t, sm.Init(srv))
+	conn := serveInMemory(t, srv)
+	methods, err := unaryMethods(conn, srv)
+	require.NoError(t, err)
 
-func newStack(t *testing.T, reg *prometheus.Registry, opt grpc.ServerOption) *stack {
-	t.Helper()
-	s := &stack{}
-	for _, srv := range []*grpc.Server{
-		proxy.New().NewGRPCServer(opt),
-		rootcoord.New().NewGRPCServer(opt),
-		datanode.New().NewGRPCServer(opt),
-	} {
-		conn := serveInMemory(t, srv)
-		ms, err := unaryMethods(conn, srv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.methods = append(s.methods, ms...)
-	}
 	hs, err := httpserver.New(reg, httpserver.Options{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := hs.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, hs.Start())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -121,8 +82,7 @@ func newStack(t *testing.T, reg *prometheus.Registry, opt grpc.ServerOption) *st
 			t.Errorf("shutting down /metrics: %v", err)
 		}
 	})
-	s.metrics = hs.Addr()
-	return s
+	return &stack{metrics: hs.Addr(), methods: methods}
 }
 
 // serveInMemory serves srv on an in-memory listener until the test ends and
@@ -167,7 +127,7 @@ func unaryMethods(conn *grpc.ClientConn, srv *grpc.Server) ([]unaryMethod, error
 		}
 		for _, mi := range info.Methods {
 			if mi.IsClientStream || mi.IsServerStream {
-				continue // the reflection service's stream
+				continue
 			}
 			md := sd.Methods().ByName(protoreflect.Name(mi.Name))
 			if md == nil {
@@ -226,9 +186,9 @@ type trafficCount struct {
 	calls, errors int
 }
 
-// traffic calls every method of every stack, round after round, until ctx
-// is done. The returned function waits for it to stop and says what it did.
-func traffic(ctx context.Context, every time.Duration, stacks ...*stack) func() trafficCount {
+// traffic calls every method of s, round after round, until ctx is done.
+// The returned function waits for it to stop and says what it did.
+func traffic(ctx context.Context, every time.Duration, s *stack) func() trafficCount {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var count trafficCount
@@ -238,25 +198,23 @@ func traffic(ctx context.Context, every time.Duration, stacks ...*stack) func() 
 		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for i := 0; ; i++ {
-			for _, s := range stacks {
-				for j, m := range s.methods {
-					n := i*len(s.methods) + j
-					cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-					if mode := faultFor(n); mode != fault.None {
-						cctx = fault.AppendToOutgoingContext(cctx, mode)
-					}
-					err := m.conn.Invoke(cctx, m.fullName, m.request(n), m.out.New().Interface())
-					cancel()
-					if ctx.Err() != nil {
-						return
-					}
-					mu.Lock()
-					count.calls++
-					if err != nil {
-						count.errors++
-					}
-					mu.Unlock()
+			for j, m := range s.methods {
+				n := i*len(s.methods) + j
+				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				if mode := faultFor(n); mode != fault.None {
+					cctx = fault.AppendToOutgoingContext(cctx, mode)
 				}
+				err := m.conn.Invoke(cctx, m.fullName, m.request(n), m.out.New().Interface())
+				cancel()
+				if ctx.Err() != nil {
+					return
+				}
+				mu.Lock()
+				count.calls++
+				if err != nil {
+					count.errors++
+				}
+				mu.Unlock()
 			}
 			select {
 			case <-ctx.Done():

@@ -16,9 +16,12 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	grpcstatus "google.golang.org/grpc/status"
 
+	"github.com/grpcmetrics/grpcmetrics/examples/datanode"
 	"github.com/grpcmetrics/grpcmetrics/examples/internal/zaplog"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/datapb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/proxypb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
@@ -32,9 +35,11 @@ import (
 type config struct {
 	proxyAddr     string        // gRPC listen address of the proxy
 	rootCoordAddr string        // gRPC listen address of the rootcoord
+	dataNodeAddr  string        // gRPC listen address of the data node
 	metricsAddr   string        // listen address of /metrics
 	steady        bool          // keep sending traffic until stopped
 	interval      time.Duration // time between two steady calls
+	clientLimit   int           // client_id values the interceptor tracks
 }
 
 // demo is the running pair of servers, the /metrics endpoint and the
@@ -42,13 +47,16 @@ type config struct {
 type demo struct {
 	reg    *prometheus.Registry
 	proxy  milvuspb.MilvusServiceClient
+	pi     proxypb.ProxyClient // the proxy's internal service
 	rc     rootcoordpb.RootCoordClient
+	dn     datapb.DataNodeClient
 	logger *zap.Logger
 	// clientMetrics counts the demo's own calls.
 	clientMetrics *interceptor.ClientMetrics
 	servers       []*server // in start order, for Close
 	proxyS        *server
 	rcS           *server
+	dnS           *server
 	metrics       *httpserver.Server
 }
 
@@ -60,9 +68,9 @@ type server struct {
 	done chan error
 }
 
-// start builds the demo's metrics, serves the proxy, the rootcoord (both
-// with gRPC reflection) and /metrics on the addresses of cfg, and connects
-// the demo's clients. Close stops it all.
+// start builds the demo's metrics, serves the proxy, the rootcoord, the data
+// node (all with gRPC reflection) and /metrics on the addresses of cfg, and
+// connects the demo's clients. Close stops it all.
 func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 	reg := prometheus.NewRegistry()
 	m := registry.New()
@@ -79,6 +87,7 @@ func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 		interceptor.WithLogger(logger),
 		status,
 		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
+		interceptor.WithClientLimit(cfg.clientLimit),
 		latency,
 	)
 	if err != nil {
@@ -131,8 +140,13 @@ func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 	if d.rcS, err = d.serve("rootcoord", cfg.rootCoordAddr, rootcoord.New().NewGRPCServer(chain)); err != nil {
 		return nil, err
 	}
+	if d.dnS, err = d.serve("datanode", cfg.dataNodeAddr, datanode.New().NewGRPCServer(chain)); err != nil {
+		return nil, err
+	}
 	d.proxy = milvuspb.NewMilvusServiceClient(d.proxyS.conn)
+	d.pi = proxypb.NewProxyClient(d.proxyS.conn)
 	d.rc = rootcoordpb.NewRootCoordClient(d.rcS.conn)
+	d.dn = datapb.NewDataNodeClient(d.dnS.conn)
 
 	hs, err := httpserver.New(reg, httpserver.Options{Addr: cfg.metricsAddr, Logger: logger})
 	if err != nil {
@@ -170,6 +184,9 @@ func (d *demo) proxyAddr() string { return d.proxyS.lis.Addr().String() }
 
 // rootCoordAddr is the address the rootcoord listens on.
 func (d *demo) rootCoordAddr() string { return d.rcS.lis.Addr().String() }
+
+// dataNodeAddr is the address the data node listens on.
+func (d *demo) dataNodeAddr() string { return d.dnS.lis.Addr().String() }
 
 // metricsAddr is the address /metrics is served on.
 func (d *demo) metricsAddr() string { return d.metrics.Addr() }

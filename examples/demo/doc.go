@@ -1,4 +1,4 @@
-// Command demo runs a Milvus-shaped proxy and rootcoord server with the
+// Command demo runs a Milvus-shaped proxy, rootcoord and data node with the
 // grpcmetrics interceptor, sends them a realistic mix of calls from two
 // clients, prints the resulting counters and keeps serving /metrics until it
 // is interrupted (or for -duration).
@@ -6,10 +6,10 @@
 //	go run ./examples/demo
 //	curl -s localhost:9091/metrics | grep milvus_rootcoord_create_collection_total
 //
-// Both gRPC servers register server reflection, so grpcurl and ghz reach them
-// without .proto files. -proxy-addr and -rootcoord-addr set their listen
-// addresses (by default any free loopback port; the demo prints the ones it
-// got), -metrics-addr the /metrics endpoint's:
+// The gRPC servers register server reflection, so grpcurl and ghz reach them
+// without .proto files. -proxy-addr, -rootcoord-addr and -datanode-addr set
+// their listen addresses (by default any free loopback port; the demo prints
+// the ones it got), -metrics-addr the /metrics endpoint's:
 //
 //	go run ./examples/demo -proxy-addr 127.0.0.1:19530 -rootcoord-addr 127.0.0.1:53100
 //	grpcurl -plaintext 127.0.0.1:53100 list
@@ -17,10 +17,12 @@
 // With -steady the demo keeps sending a mix of successes, failing statuses,
 // gRPC errors and the odd handler panic, from four clients, one call every
 // -steady-interval, until it stops, so rates and dashboards have something
-// to show:
+// to show; each round of the mix calls every method of the Milvus table.
+// -client-limit 2 makes two of the four clients count as client_overflow:
 //
 //	go run ./examples/demo -steady -metrics-addr 127.0.0.1:9091 -duration 2m
+//	go run ./examples/demo -steady -client-limit 2
 //
-// No handler of either server makes a metric call: every count comes from the
+// No handler of any server makes a metric call: every count comes from the
 // interceptor.
 package main

@@ -12,15 +12,20 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/grpcmetrics/grpcmetrics/interceptor"
 )
 
 func main() {
 	var cfg config
 	flag.StringVar(&cfg.proxyAddr, "proxy-addr", "127.0.0.1:0", "gRPC listen address of the proxy (port 0: any free port)")
 	flag.StringVar(&cfg.rootCoordAddr, "rootcoord-addr", "127.0.0.1:0", "gRPC listen address of the rootcoord (port 0: any free port)")
+	flag.StringVar(&cfg.dataNodeAddr, "datanode-addr", "127.0.0.1:0", "gRPC listen address of the data node (port 0: any free port)")
 	flag.StringVar(&cfg.metricsAddr, "metrics-addr", "127.0.0.1:9091", "listen address of the /metrics endpoint")
 	flag.BoolVar(&cfg.steady, "steady", false, "keep sending a steady mix of calls until stopped")
 	flag.DurationVar(&cfg.interval, "steady-interval", 50*time.Millisecond, "time between two calls of -steady")
+	flag.IntVar(&cfg.clientLimit, "client-limit", interceptor.DefaultClientLimit,
+		fmt.Sprintf("client_id values tracked per counter; further clients count as overflow (1 to %d)", interceptor.MaxClientLimit))
 	duration := flag.Duration("duration", 0, "stop after this long (0: serve until interrupted)")
 	flag.Parse()
 	if err := validate(cfg, *duration); err != nil {
@@ -47,6 +52,9 @@ func validate(cfg config, duration time.Duration) error {
 	if duration < 0 {
 		errs = append(errs, fmt.Errorf("-duration %v is negative", duration))
 	}
+	if cfg.clientLimit < 1 || cfg.clientLimit > interceptor.MaxClientLimit {
+		errs = append(errs, fmt.Errorf("-client-limit %d is not between 1 and %d", cfg.clientLimit, interceptor.MaxClientLimit))
+	}
 	if cfg.interval <= 0 {
 		errs = append(errs, fmt.Errorf("-steady-interval %v is not positive", cfg.interval))
 	}
@@ -72,6 +80,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	defer func() { err = errors.Join(err, d.Close()) }()
 	fmt.Fprintf(out, "proxy      %s  (gRPC, reflection: grpcurl -plaintext %[1]s list)\n", d.proxyAddr())
 	fmt.Fprintf(out, "rootcoord  %s  (gRPC, reflection: grpcurl -plaintext %[1]s list)\n", d.rootCoordAddr())
+	fmt.Fprintf(out, "datanode   %s  (gRPC, reflection: grpcurl -plaintext %[1]s list)\n", d.dataNodeAddr())
 	fmt.Fprintf(out, "metrics    http://%s/metrics\n\n", d.metricsAddr())
 
 	// The workload takes well under a second; it runs to the end even if

@@ -15,11 +15,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
+
+	"github.com/grpcmetrics/grpcmetrics/interceptor"
 )
 
 // loopback is a config with every address on a free loopback port.
 func loopback() config {
-	return config{proxyAddr: "127.0.0.1:0", rootCoordAddr: "127.0.0.1:0", metricsAddr: "127.0.0.1:0", interval: time.Millisecond}
+	return config{proxyAddr: "127.0.0.1:0", rootCoordAddr: "127.0.0.1:0", dataNodeAddr: "127.0.0.1:0", metricsAddr: "127.0.0.1:0",
+		interval: time.Millisecond, clientLimit: interceptor.DefaultClientLimit}
 }
 
 // startDemo starts the demo's servers in-process and stops them when the
@@ -96,6 +99,7 @@ func TestRun(t *testing.T) {
 	for _, row := range []string{
 		`(?m)^proxy +127\.0\.0\.1:[1-9][0-9]*  \(gRPC, reflection: grpcurl -plaintext 127\.0\.0\.1:[1-9][0-9]* list\)$`,
 		`(?m)^rootcoord +127\.0\.0\.1:[1-9][0-9]*  `,
+		`(?m)^datanode +127\.0\.0\.1:[1-9][0-9]*  `,
 		`(?m)^metrics +http://127\.0\.0\.1:[1-9][0-9]*/metrics$`,
 		`milvus_proxy_create_collection_total\s+6\s+2\s+4`,
 		`milvus_rootcoord_create_collection_total\{client_id="client_1"\}\s+3\s+1\s+2`,
@@ -184,19 +188,29 @@ func TestSteady(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	tests := []struct {
-		name     string
-		interval time.Duration
-		duration time.Duration
-		wantErr  []string
+		name        string
+		interval    time.Duration
+		duration    time.Duration
+		clientLimit int // 0: the default; -1: 0
+		wantErr     []string
 	}{
 		{name: "ok", interval: time.Second},
 		{name: "zero interval", interval: 0, wantErr: []string{"-steady-interval 0s is not positive"}},
 		{name: "both", interval: -time.Second, duration: -time.Second, wantErr: []string{"-duration -1s is negative", "-steady-interval -1s"}},
+		{name: "zero client limit", interval: time.Second, clientLimit: -1, wantErr: []string{"-client-limit 0 is not between 1 and 1048576"}},
+		{name: "client limit too large", interval: time.Second, clientLimit: interceptor.MaxClientLimit + 1, wantErr: []string{"-client-limit 1048577 is not between"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := loopback()
 			cfg.interval = tt.interval
+			switch tt.clientLimit {
+			case 0:
+			case -1:
+				cfg.clientLimit = 0
+			default:
+				cfg.clientLimit = tt.clientLimit
+			}
 			err := validate(cfg, tt.duration)
 			if len(tt.wantErr) == 0 {
 				require.NoError(t, err)
@@ -223,6 +237,7 @@ func TestStartBusyAddress(t *testing.T) {
 	}{
 		{"proxy", func(c *config) { c.proxyAddr = busy }, "proxy on " + busy},
 		{"rootcoord", func(c *config) { c.rootCoordAddr = busy }, "rootcoord on " + busy},
+		{"datanode", func(c *config) { c.dataNodeAddr = busy }, "datanode on " + busy},
 		{"metrics", func(c *config) { c.metricsAddr = busy }, "metrics on " + busy},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
