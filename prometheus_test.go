@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -45,13 +46,9 @@ func promNewStack(t *testing.T) *promStack {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	m := registry.New()
-	if err := m.Register(reg); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, m.Register(reg))
 	methods, err := methodmap.Default(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	status := interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())
 	latency := interceptor.WithHistogram(interceptor.Histogram{})
 	ic, err := interceptor.New(methods, status, latency,
@@ -78,12 +75,8 @@ func promNewStack(t *testing.T) *promStack {
 	rcConn := promServe(t, rcSrv, cm)
 
 	hs, err := httpserver.New(reg, httpserver.Options{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := hs.Start(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
+	require.NoError(t, hs.Start())
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -103,9 +96,7 @@ func promNewStack(t *testing.T) *promStack {
 func promServe(t *testing.T, srv *grpc.Server, cm *interceptor.ClientMetrics) *grpc.ClientConn {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
 	conn, err := grpc.NewClient(lis.Addr().String(),
@@ -145,33 +136,30 @@ func promWorkload(t *testing.T, s *promStack) promWant {
 		st, err := s.rc.CreateCollection(ctx, &milvuspb.CreateCollectionRequest{
 			Base: bases[i%2], CollectionName: fmt.Sprintf("prom_coll_%d", i),
 		})
-		if err != nil || st.GetErrorCode() != 0 || st.GetCode() != 0 {
-			t.Fatalf("rootcoord CreateCollection %d: %v, %v", i, st, err)
-		}
+		require.NoError(t, err, "rootcoord CreateCollection %d", i)
+		require.Zero(t, st.GetErrorCode(), "rootcoord CreateCollection %d: %v", i, st)
+		require.Zero(t, st.GetCode(), "rootcoord CreateCollection %d: %v", i, st)
 	}
 	for i := range w.rcCreateFail {
 		st, err := s.rc.CreateCollection(fault.AppendToOutgoingContext(ctx, fault.ErrorCode), &milvuspb.CreateCollectionRequest{
 			Base: bases[i%2], CollectionName: fmt.Sprintf("prom_fail_%d", i),
 		})
-		if err != nil || st.GetErrorCode() == 0 {
-			t.Fatalf("rootcoord CreateCollection with fault %s %d: want a failing status, got %v, %v", fault.ErrorCode, i, st, err)
-		}
+		require.NoError(t, err, "rootcoord CreateCollection with fault %s %d", fault.ErrorCode, i)
+		require.NotZero(t, st.GetErrorCode(), "rootcoord CreateCollection with fault %s %d: want a failing status", fault.ErrorCode, i)
 	}
 	for i := range w.proxyHasOK {
 		resp, err := s.proxy.HasCollection(ctx, &milvuspb.HasCollectionRequest{
 			Base: bases[i%2], CollectionName: fmt.Sprintf("prom_has_%d", i),
 		})
-		if err != nil || resp.GetStatus().GetErrorCode() != 0 || resp.GetStatus().GetCode() != 0 {
-			t.Fatalf("proxy HasCollection %d: %v, %v", i, resp, err)
-		}
+		require.NoError(t, err, "proxy HasCollection %d", i)
+		require.Zero(t, resp.GetStatus().GetErrorCode(), "proxy HasCollection %d: %v", i, resp)
+		require.Zero(t, resp.GetStatus().GetCode(), "proxy HasCollection %d: %v", i, resp)
 	}
 	for i := range w.proxyHasFail {
 		_, err := s.proxy.HasCollection(fault.AppendToOutgoingContext(ctx, fault.Error), &milvuspb.HasCollectionRequest{
 			Base: bases[i%2], CollectionName: fmt.Sprintf("prom_has_%d", i),
 		})
-		if err == nil {
-			t.Fatalf("proxy HasCollection with fault %s %d: want an error", fault.Error, i)
-		}
+		require.Error(t, err, "proxy HasCollection with fault %s %d", fault.Error, i)
 	}
 	return w
 }
@@ -219,15 +207,19 @@ func TestRealPrometheus(t *testing.T) {
 		{`sum(milvus_proxy_has_collection_total{status="fail"})`, w.proxyHasFail},
 		{`sum(milvus_proxy_has_collection_total{status="total"})`, w.proxyHasOK + w.proxyHasFail},
 		{`count(milvus_rootcoord_create_collection_total{type="success"} > 0)`, 2}, // SourceID 1 and 2
+		// The histogram and the generic families, server and client side.
+		{`sum(grpc_server_handling_seconds_count{grpc_service="milvus.proto.rootcoord.RootCoord",grpc_method="CreateCollection"})`, w.rcCreateOK + w.rcCreateFail},
+		{`sum(grpc_server_handled_total{grpc_service="milvus.proto.rootcoord.RootCoord",grpc_method="CreateCollection",grpc_code="OK"})`, w.rcCreateOK + w.rcCreateFail},
+		{`sum(grpcmetrics_server_response_failed_total{grpc_method="CreateCollection"})`, w.rcCreateFail},
+		{`sum(grpc_server_handled_total{grpc_method="HasCollection",grpc_code!="OK"})`, w.proxyHasFail},
+		{`sum(grpc_client_handled_total{grpc_method="HasCollection"})`, w.proxyHasOK + w.proxyHasFail},
+		{`sum(grpc_client_handling_seconds_count{grpc_method="CreateCollection"})`, w.rcCreateOK + w.rcCreateFail},
+		{`sum(grpcmetrics_client_response_failed_total{grpc_method="CreateCollection"})`, w.rcCreateFail},
 	}
 	for _, c := range checks {
 		got, err := promtest.QueryValue(ctx, base, c.query)
-		if err != nil {
-			t.Errorf("%s: %v", c.query, err)
-			continue
-		}
-		if got != fmt.Sprint(c.want) {
-			t.Errorf("%s = %q, want %d", c.query, got, c.want)
+		if assert.NoError(t, err, c.query) {
+			assert.Equal(t, fmt.Sprint(c.want), got, c.query)
 		}
 	}
 }
@@ -244,23 +236,15 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.metrics+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, err)
 	body, err := io.ReadAll(resp.Body)
 	if cerr := resp.Body.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: HTTP %d: %s", resp.StatusCode, body)
-	}
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "GET /metrics: %s", body)
 	for _, name := range []string{
 		"milvus_rootcoord_create_collection_total",
 		"milvus_proxy_has_collection_total",
@@ -280,9 +264,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 		"grpcmetrics_client_id_overflow_total",
 		"grpcmetrics_client_ids",
 	} {
-		if !bytes.Contains(body, []byte("\n# TYPE "+name+" ")) {
-			t.Errorf("/metrics has no %s", name)
-		}
+		assert.Contains(t, string(body), "\n# TYPE "+name+" ", "/metrics has no %s", name)
 	}
 
 	cmd := exec.CommandContext(ctx, bin, "check", "metrics")
@@ -309,9 +291,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 			t.Errorf("promtool flags %s, which is not in registry.LintExceptions: %q", name, line)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
+	require.NoError(t, sc.Err())
 	if len(flagged) == 0 && runErr != nil {
 		t.Errorf("promtool exited %v but flagged nothing:\n%s", runErr, out.String())
 	}
