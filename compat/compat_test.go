@@ -443,3 +443,34 @@ func assertUnusedHistogramSeries(t *testing.T, ours, theirs exposition) {
 	}
 	assert.Positive(t, extra, "no unused histogram series left: the known mismatch is fixed, delete assertUnusedHistogramSeries")
 }
+
+// TestCompatibilityCodeOutOfRange checks a documented difference: a status
+// code beyond Unauthenticated (16), which gRPC carries as is, is labelled
+// grpc_code="Unknown" by grpcmetrics, which keeps the label's values
+// bounded, and "Code(<n>)" by the provider. Apart from that label value the
+// expositions match.
+func TestCompatibilityCodeOutOfRange(t *testing.T) {
+	const outOfRange = codes.Code(42)
+	ours, theirs := prometheus.NewRegistry(), prometheus.NewRegistry()
+	g := startStack(t, grpcmetricsUnderTest(t, ours))
+	p := startStack(t, providerUnderTest(t, theirs, false))
+	for _, s := range []*stack{g, p} {
+		_, err := s.test.UnaryCall(t.Context(), &testpb.SimpleRequest{ResponseStatus: echo(outOfRange)})
+		require.Equal(t, outOfRange, code(err), "gRPC carries the code as is")
+		s.waitServer(t, 1)
+	}
+	eg, ep := gather(t, ours), gather(t, theirs)
+	for _, name := range []string{serverHandled, clientHandled} {
+		unknown := series("unary", testSvc, "UnaryCall", "Unknown")
+		raw := series("unary", testSvc, "UnaryCall", outOfRange.String())
+		require.Equal(t, "Code(42)", outOfRange.String())
+		assert.Equal(t, map[string]float64{unknown: 1}, eg.values(name, false), "grpcmetrics: %s", name)
+		assert.Equal(t, map[string]float64{raw: 1}, ep.values(name, false), "provider: %s", name)
+		f := ep[name]
+		f.Series[unknown] = f.Series[raw]
+		delete(f.Series, raw)
+	}
+	assertResponseFailed(t, eg, nil, nil)
+	assertUnusedHistogramSeries(t, eg, ep)
+	assertSame(t, ep, eg)
+}
