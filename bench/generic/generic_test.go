@@ -57,8 +57,9 @@ func providerServer(b *testing.B) *grpcprom.ServerMetrics {
 	return sm
 }
 
-func grpcmetricsServer(b *testing.B) *interceptor.ServerMetrics {
-	sm, err := interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets}))
+func grpcmetricsServer(b *testing.B, opts ...interceptor.Option) *interceptor.ServerMetrics {
+	opts = append([]interceptor.Option{interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets})}, opts...)
+	sm, err := interceptor.NewServerMetrics(opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -175,8 +176,33 @@ func BenchmarkGeneric(b *testing.B) {
 	b.Run("unary-server-histogram/grpcmetrics-ServerMetrics", func(b *testing.B) {
 		unaryServer(b, grpcmetricsServer(b).UnaryServerInterceptor())
 	})
+	b.Run("unary-server-histogram/grpcmetrics-ServerMetrics-MilvusStatus", func(b *testing.B) {
+		sm := grpcmetricsServer(b, interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()))
+		unaryServer(b, sm.UnaryServerInterceptor())
+	})
 	b.Run("unary-server-histogram/grpcmetrics-Interceptor", func(b *testing.B) {
 		unaryServer(b, milvusInterceptor(b).UnaryServerInterceptor())
+	})
+
+	// unary-server-counters: the same call with the histogram off in both,
+	// for scale: grpcmetrics then reads no clock; the provider still does.
+	b.Run("unary-server-counters/provider", func(b *testing.B) {
+		sm := grpcprom.NewServerMetrics()
+		prometheus.NewRegistry().MustRegister(sm)
+		unaryServer(b, sm.UnaryServerInterceptor())
+	})
+	b.Run("unary-server-counters/grpcmetrics-ServerMetrics", func(b *testing.B) {
+		sm, err := interceptor.NewServerMetrics()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := sm.Init(services{}); err != nil {
+			b.Fatal(err)
+		}
+		if err := sm.Register(prometheus.NewRegistry()); err != nil {
+			b.Fatal(err)
+		}
+		unaryServer(b, sm.UnaryServerInterceptor())
 	})
 
 	// unary-client-*: one unary call through the client interceptor, with
