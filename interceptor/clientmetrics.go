@@ -79,9 +79,9 @@ func (c *ClientMetrics) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 		ms := m.series
 		ms.started.get().Inc()
 		ms.sent.get().Inc()
-		var start time.Time
+		var start time.Duration
 		if c.clock != nil {
-			start = time.Now()
+			start = c.clock.now()
 		}
 		finished := false
 		defer func() {
@@ -113,9 +113,9 @@ func (c *ClientMetrics) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		ms := c.method(method, streamType(desc.ClientStreams, desc.ServerStreams)).series
 		ms.started.get().Inc()
-		var start time.Time
+		var start time.Duration
 		if c.clock != nil {
-			start = time.Now()
+			start = c.clock.now()
 		}
 		cs, err := streamer(ctx, desc, cc, method, opts...)
 		if err != nil {
@@ -126,7 +126,7 @@ func (c *ClientMetrics) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	}
 }
 
-func (c *ClientMetrics) end(ctx context.Context, ms *methodSeries, code codes.Code, start time.Time) {
+func (c *ClientMetrics) end(ctx context.Context, ms *methodSeries, code codes.Code, start time.Duration) {
 	ms.handledCode(code).Inc()
 	if c.clock != nil {
 		c.clock.observe(ctx, ms.handling.get(), start)
@@ -177,7 +177,7 @@ type countedClientStream struct {
 	c             *ClientMetrics
 	ctx           context.Context
 	series        *methodSeries
-	start         time.Time
+	start         time.Duration
 	serverStreams bool
 	done          atomic.Bool
 }
@@ -199,9 +199,9 @@ func (s *countedClientStream) RecvMsg(m any) error {
 		}
 	}
 	if s.done.CompareAndSwap(false, true) {
-		code := codeOf(err)
-		if errors.Is(err, io.EOF) {
-			code = codes.OK
+		code := codes.OK
+		if !errors.Is(err, io.EOF) {
+			code = codeOf(err)
 		}
 		s.c.end(s.ctx, s.series, code, s.start)
 	}

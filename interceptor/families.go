@@ -1,6 +1,7 @@
 package interceptor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -193,15 +194,25 @@ func (l *lazyCounter) get() prometheus.Counter {
 
 // codeOf returns the gRPC code of a handler's or invoker's error, as the
 // provider reads it: a status error's code, a context error's code, else
-// Unknown.
+// Unknown. The common cases (no error, a status error, a context error)
+// allocate nothing.
 func codeOf(err error) codes.Code {
 	if err == nil {
 		return codes.OK
 	}
-	if s, ok := status.FromError(err); ok {
+	if se, ok := err.(interface{ GRPCStatus() *status.Status }); ok {
+		return se.GRPCStatus().Code()
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return codes.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return codes.DeadlineExceeded
+	}
+	if s, ok := status.FromError(err); ok { // a wrapped status error
 		return s.Code()
 	}
-	return status.FromContextError(err).Code()
+	return codes.Unknown
 }
 
 // splitMethod splits "/service/method" for labels; a malformed name is

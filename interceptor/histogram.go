@@ -112,19 +112,26 @@ func (h *Histogram) newVec(side, help string) *prometheus.HistogramVec {
 }
 
 // clock times calls when the histogram is on; it is nil when it is off.
+// It measures from an epoch of its own: time.Since on a time with a
+// monotonic reading reads only the monotonic clock, where time.Now reads
+// the wall clock too.
 type clock struct {
+	epoch    time.Time
 	exemplar *Exemplar
 	logger   *zap.Logger
 }
 
 func newClock(h *Histogram, logger *zap.Logger) *clock {
-	return &clock{exemplar: h.Exemplar, logger: logger}
+	return &clock{epoch: time.Now(), exemplar: h.Exemplar, logger: logger}
 }
 
-// observe records the time since start on obs, with an exemplar if one is
-// configured and found.
-func (k *clock) observe(ctx context.Context, obs prometheus.Observer, start time.Time) {
-	d := time.Since(start).Seconds()
+// now returns the time since the clock's epoch.
+func (k *clock) now() time.Duration { return time.Since(k.epoch) }
+
+// observe records the time since start (a reading of now) on obs, with an
+// exemplar if one is configured and found.
+func (k *clock) observe(ctx context.Context, obs prometheus.Observer, start time.Duration) {
+	d := (k.now() - start).Seconds()
 	if k.exemplar != nil {
 		if v := k.exemplarValue(ctx); v != "" {
 			if eo, ok := obs.(prometheus.ExemplarObserver); ok {

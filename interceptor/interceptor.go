@@ -129,9 +129,9 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	}
 	cs, broken := i.counts(ctx, req, r)
 	cs.total.Inc()
-	var start time.Time
+	var start time.Duration
 	if i.clock != nil {
-		start = time.Now()
+		start = i.clock.now()
 	}
 	finished := false
 	defer func() {
@@ -164,9 +164,9 @@ func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		ctx := ss.Context()
 		cs, broken := i.counts(ctx, nil, r)
 		cs.total.Inc()
-		var start time.Time
+		var start time.Duration
 		if i.clock != nil {
-			start = time.Now()
+			start = i.clock.now()
 		}
 		typ := typeIndex(info.IsClientStream, info.IsServerStream)
 		finished := false
@@ -183,7 +183,7 @@ func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
 }
 
 // end counts a finished call of r, of grpc_type grpcTypes[typ].
-func (i *Interceptor) end(ctx context.Context, r *route, typ int, cs *counts, fail bool, start time.Time) {
+func (i *Interceptor) end(ctx context.Context, r *route, typ int, cs *counts, fail bool, start time.Duration) {
 	if fail {
 		cs.fail.Inc()
 	} else {

@@ -137,9 +137,9 @@ func (s *ServerMetrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		ms := m.series
 		ms.started.get().Inc()
 		ms.received.get().Inc()
-		var start time.Time
+		var start time.Duration
 		if s.clock != nil {
-			start = time.Now()
+			start = s.clock.now()
 		}
 		finished := false
 		defer func() {
@@ -170,9 +170,9 @@ func (s *ServerMetrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ms := s.method(info.FullMethod, streamType(info.IsClientStream, info.IsServerStream)).series
 		ms.started.get().Inc()
-		var start time.Time
+		var start time.Duration
 		if s.clock != nil {
-			start = time.Now()
+			start = s.clock.now()
 		}
 		ctx := ss.Context()
 		finished := false
@@ -188,7 +188,7 @@ func (s *ServerMetrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	}
 }
 
-func (s *ServerMetrics) end(ctx context.Context, ms *methodSeries, c codes.Code, start time.Time) {
+func (s *ServerMetrics) end(ctx context.Context, ms *methodSeries, c codes.Code, start time.Duration) {
 	ms.handledCode(c).Inc()
 	if s.clock != nil {
 		s.clock.observe(ctx, ms.handling.get(), start)

@@ -1,6 +1,9 @@
 package interceptor
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"reflect"
 	"sync/atomic"
 	"testing"
@@ -8,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -206,4 +211,30 @@ func TestUnloadableLegacyMessageIsNoMessage(t *testing.T) {
 		_, ok := s.sourceID(&last, &corruptDescriptor{X: 1})
 		assert.False(t, ok)
 	})
+}
+
+func TestCodeOf(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want codes.Code
+	}{
+		{"nil", nil, codes.OK},
+		{"status", status.Error(codes.NotFound, "x"), codes.NotFound},
+		{"wrapped status", fmt.Errorf("wrapped: %w", status.Error(codes.Aborted, "x")), codes.Aborted},
+		{"canceled", context.Canceled, codes.Canceled},
+		{"wrapped deadline", fmt.Errorf("call: %w", context.DeadlineExceeded), codes.DeadlineExceeded},
+		{"plain", errors.New("x"), codes.Unknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, codeOf(tt.err))
+		})
+	}
+	st := status.Error(codes.NotFound, "x")
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		codeOf(st)
+		codeOf(context.Canceled)
+		codeOf(nil)
+	}))
 }
