@@ -36,10 +36,16 @@ const (
 // become series.
 const UnknownMethod = "unknown"
 
-// grpcTypes are the grpc_type values, indexed by typeIndex.
-var grpcTypes = [...]string{Unary, ClientStream, ServerStream, BidiStream}
+// numTypes is the number of grpc_type values.
+const numTypes = 4
 
-// typeIndex returns the index in grpcTypes of a method's kind.
+// grpcType returns the grpc_type value of index ix (see typeIndex).
+func grpcType(ix int) string {
+	return [numTypes]string{Unary, ClientStream, ServerStream, BidiStream}[ix]
+}
+
+// typeIndex returns the index of a method's kind: 0 unary, 1 client
+// stream, 2 server stream, 3 bidi stream.
 func typeIndex(client, server bool) int {
 	switch {
 	case client && server:
@@ -53,7 +59,7 @@ func typeIndex(client, server bool) int {
 }
 
 // streamType returns the grpc_type of a method.
-func streamType(client, server bool) string { return grpcTypes[typeIndex(client, server)] }
+func streamType(client, server bool) string { return grpcType(typeIndex(client, server)) }
 
 // families are the generic metric families of one side, "server" or
 // "client", with the names and labels of go-grpc-middleware's provider, plus

@@ -13,12 +13,14 @@ import (
 	"go.uber.org/zap"
 )
 
-// DefaultBuckets are the handling-time histogram's classic buckets, in
+// DefaultBuckets returns the handling-time histogram's classic buckets, in
 // seconds, unless [Histogram.Buckets] says otherwise: from 100 µs to 30 s,
-// about three to a decade.
-var DefaultBuckets = []float64{
-	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-	0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+// about three to a decade. Each call returns a new slice.
+func DefaultBuckets() []float64 {
+	return []float64{
+		0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+		0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+	}
 }
 
 // Histogram configures the handling-time histogram that [WithHistogram]
@@ -99,7 +101,7 @@ func (h *Histogram) validate() error {
 func (h *Histogram) newVec(side, help string) *prometheus.HistogramVec {
 	buckets := h.Buckets
 	if buckets == nil {
-		buckets = DefaultBuckets
+		buckets = DefaultBuckets()
 	}
 	return prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:                            "grpc_" + side + "_handling_seconds",

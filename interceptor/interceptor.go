@@ -37,10 +37,10 @@ type Interceptor struct {
 // route is one mapped method.
 type route struct {
 	method   string
-	fixed    *counts                       // the series of a route without client_id, else nil
-	clientIx int                           // the route's index among client-labelled routes
-	classify Classifier                    // nil: the common rule
-	latency  *[len(grpcTypes)]lazyObserver // histogram children by grpc_type; nil unless WithHistogram
+	fixed    *counts                 // the series of a route without client_id, else nil
+	clientIx int                     // the route's index among client-labelled routes
+	classify Classifier              // nil: the common rule
+	latency  *[numTypes]lazyObserver // histogram children by grpc_type; nil unless WithHistogram
 
 	lastReq, lastResp atomic.Pointer[shape] // the default rules' last shapes
 }
@@ -87,9 +87,9 @@ func New(m *methodmap.Map, opts ...Option) (*Interceptor, error) {
 			// Resolved on first use: a mapped method may be a stream,
 			// whose grpc_type is known only per call.
 			svc, name := splitMethod(e.Method)
-			r.latency = new([len(grpcTypes)]lazyObserver)
-			for ix, typ := range grpcTypes {
-				r.latency[ix] = lazyObserver{vec: i.handling, labels: []string{typ, svc, name}}
+			r.latency = new([numTypes]lazyObserver)
+			for ix := range numTypes {
+				r.latency[ix] = lazyObserver{vec: i.handling, labels: []string{grpcType(ix), svc, name}}
 			}
 		}
 		if e.Scheme == methodmap.ClientTypeScheme {
@@ -182,7 +182,7 @@ func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	}
 }
 
-// end counts a finished call of r, of grpc_type grpcTypes[typ].
+// end counts a finished call of r, of grpc_type grpcType(typ).
 func (i *Interceptor) end(ctx context.Context, r *route, typ int, cs *counts, fail bool, start time.Duration) {
 	if fail {
 		cs.fail.Inc()

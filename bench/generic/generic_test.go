@@ -38,7 +38,7 @@ var (
 )
 
 // buckets are every histogram's buckets, on both sides, in both libraries.
-var buckets = interceptor.DefaultBuckets
+var buckets = interceptor.DefaultBuckets()
 
 // services is the ServiceInfoProvider that ServerMetrics.Init reads: the
 // unary method and the bidi stream.
