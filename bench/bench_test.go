@@ -191,7 +191,8 @@ func runParallel(b *testing.B, icpt grpc.UnaryServerInterceptor, clientPerGorout
 				return
 			}
 		}
-		var resp any
+		// A goroutine may get no iteration at all; resp stays okResp then.
+		var resp any = okResp
 		var err error
 		for pb.Next() {
 			resp, err = icpt(ctx, req, info, h)
