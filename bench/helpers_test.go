@@ -5,11 +5,11 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/milvustype"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
-	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 	"github.com/grpcmetrics/grpcmetrics/registry"
@@ -21,29 +21,35 @@ const (
 	unmappedMethod = "/milvus.proto.query.QueryCoord/ShowCollections"
 )
 
-// modes are the three ways to configure status and SourceID detection.
+// modes are the three ways to configure status and client detection.
 var modes = []struct {
 	name string
 	opts []interceptor.Option
 }{
+	// default: no options; the default rules read the status and the
+	// SourceID through reflect, by field index cached per Go type.
 	{"default", nil},
-	{"generic", []interceptor.Option{
-		interceptor.WithStatusType[*commonpb.Status, commonpb.ErrorCode](),
-		interceptor.WithBaseType[*commonpb.MsgBase](),
+	// typed: the generic helpers over the generated Milvus types.
+	{"typed", typedOpts()},
+	// func: hand-written type switches (examples/milvustype).
+	{"func", []interceptor.Option{
+		interceptor.WithStatus(milvustype.Status),
+		interceptor.WithClientID(milvustype.Client),
 	}},
-	{"func", funcOpts()},
 }
 
-func funcOpts() []interceptor.Option {
+// typedOpts are the ready-made generic helpers over the generated Milvus
+// status and MsgBase types.
+func typedOpts() []interceptor.Option {
 	return []interceptor.Option{
-		interceptor.WithStatusFunc(milvustype.StatusOf),
-		interceptor.WithSourceIDFunc(milvustype.SourceIDOf),
+		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
+		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 	}
 }
 
 // newGRPCMetrics builds a registry, the Milvus method map and an interceptor
-// on it, all registered on a fresh Prometheus registry.
-func newGRPCMetrics(tb testing.TB, opts ...interceptor.Option) (*registry.Metrics, *interceptor.Interceptor, *prometheus.Registry) {
+// on it, all registered on a fresh Prometheus registry, as deployed.
+func newGRPCMetrics(tb testing.TB, opts ...interceptor.Option) (*registry.Metrics, *interceptor.Interceptor) {
 	tb.Helper()
 	m := registry.New()
 	reg := prometheus.NewRegistry()
@@ -58,39 +64,40 @@ func newGRPCMetrics(tb testing.TB, opts ...interceptor.Option) (*registry.Metric
 	if err != nil {
 		tb.Fatal(err)
 	}
-	reg.MustRegister(ic)
-	return m, ic, reg
+	if err := ic.Register(reg); err != nil {
+		tb.Fatal(err)
+	}
+	return m, ic
+}
+
+// checkCounted fails tb unless method's counter holds n calls in "total" and
+// in call label value want, and none in the other one: for a RootCoord
+// method under client_1 (benchReq's SourceID), for a Proxy method under the
+// status label alone.
+func checkCounted(tb testing.TB, m *registry.Metrics, method, want string, n int) {
+	tb.Helper()
+	other := registry.FailLabel
+	if want == registry.FailLabel {
+		other = registry.SuccessLabel
+	}
+	var vec *prometheus.CounterVec
+	var prefix []string
+	switch method {
+	case rcMethod:
+		vec, prefix = m.RootCoord.DescribeCollectionCounter, []string{registry.ClientLabel(benchReq.Base.SourceID)}
+	case proxyMethod:
+		vec = m.Proxy.DescribeCollectionCounter
+	default:
+		tb.Fatalf("checkCounted: no counter known for %s", method)
+	}
+	for label, wantN := range map[string]int{registry.TotalLabel: n, want: n, other: 0} {
+		got := testutil.ToFloat64(vec.WithLabelValues(append(prefix, label)...))
+		if got != float64(wantN) {
+			tb.Errorf("%s{%v %s} = %v, want %d", method, prefix, label, got, wantN)
+		}
+	}
 }
 
 func returns(resp any, err error) grpc.UnaryHandler {
 	return func(context.Context, any) (any, error) { return resp, err }
-}
-
-// registrar keeps the descriptor that Interceptor.Registrar passes on.
-type registrar struct{ desc *grpc.ServiceDesc }
-
-func (r *registrar) RegisterService(desc *grpc.ServiceDesc, _ any) { r.desc = desc }
-
-// registeredHandler registers a one-method service through ic.Registrar and
-// returns the handler it wraps. The inner handler is shaped like
-// protoc-gen-go-grpc's, but decodes into one reused request so that it
-// allocates nothing itself, and answers resp.
-func registeredHandler(tb testing.TB, ic *interceptor.Interceptor, service, method string, resp any) grpc.MethodHandler {
-	tb.Helper()
-	in := &milvuspb.DescribeCollectionRequest{}
-	var r registrar
-	ic.Registrar(&r).RegisterService(&grpc.ServiceDesc{
-		ServiceName: service,
-		HandlerType: (*any)(nil),
-		Methods: []grpc.MethodDesc{{MethodName: method, Handler: func(_ any, _ context.Context, dec func(any) error, _ grpc.UnaryServerInterceptor) (any, error) {
-			if err := dec(in); err != nil {
-				return nil, err
-			}
-			return resp, nil
-		}}},
-	}, nil)
-	if r.desc == nil {
-		tb.Fatal("nothing registered")
-	}
-	return r.desc.Methods[0].Handler
 }

@@ -76,15 +76,16 @@ func gatherRoutes(b *testing.B) []gatherRoute {
 
 // buildGRPCMetricsGather returns a registry of registry.New()'s 14 RootCoord
 // counters (and, if withCollector, the interceptor's own collector, as
-// deployed), filled by calling a func-mode interceptor once per client and
-// route: for each client, each route in methodmap order.
+// deployed), filled by calling an interceptor once per client and
+// route: for each client, each route in methodmap order, with the default
+// rules.
 func buildGRPCMetricsGather(b *testing.B, routes []gatherRoute, withCollector bool) prometheus.Gatherer {
 	b.Helper()
 	mm, err := methodmap.Default(registry.New())
 	if err != nil {
 		b.Fatal(err)
 	}
-	ic, err := interceptor.New(mm, append(funcOpts(), interceptor.WithClientLimit(2000))...)
+	ic, err := interceptor.New(mm, interceptor.WithClientLimit(2000))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -97,7 +98,9 @@ func buildGRPCMetricsGather(b *testing.B, routes []gatherRoute, withCollector bo
 		reg.MustRegister(entries[r.index].Counter)
 	}
 	if withCollector {
-		reg.MustRegister(ic)
+		if err := ic.Register(reg); err != nil {
+			b.Fatal(err)
+		}
 	}
 	icpt := ic.UnaryServerInterceptor()
 	ctx := context.Background()
