@@ -36,10 +36,11 @@ type client struct {
 // clientTable holds the clients of the client-labelled routes: at most limit
 // of them, plus the fixed unknown and overflow clients.
 //
-// One mutex orders everything that adds or deletes series: admitting a
-// client, resolving a client's series of a route, and removing a client
-// (which deletes its series). A call reads the map under the read lock and,
-// once a client has called a route, the resolved series without any lock.
+// Calls read the clients through two sync.Maps, by SourceID and by label,
+// without a lock, and a client's resolved series through an atomic
+// pointer. One mutex orders everything that adds or deletes series:
+// admitting a client, resolving a client's series of a route, and removing
+// a client (which takes it out of the maps before it deletes its series).
 // So a call that starts after RemoveClient has returned never finds the
 // removed client and never uses series that the removal deleted.
 type clientTable struct {
@@ -47,8 +48,11 @@ type clientTable struct {
 	vecs     []*prometheus.CounterVec // the client-labelled routes' counters
 	overflow prometheus.Counter       // grpcmetrics_client_id_overflow_total
 
-	mu          sync.RWMutex
-	byID        map[ClientID]*client
+	bySource sync.Map // int64 → *client
+	byLabel  sync.Map // string → *client
+
+	mu          sync.Mutex
+	tracked     int // clients in the maps; guarded by mu
 	unknown     *client
 	overflowing *client
 }
@@ -58,7 +62,6 @@ func newClientTable(limit int, vecs []*prometheus.CounterVec, overflow prometheu
 		limit:       limit,
 		vecs:        vecs,
 		overflow:    overflow,
-		byID:        make(map[ClientID]*client),
 		unknown:     &client{label: registry.UnknownClientLabel, routes: make([]atomic.Pointer[counts], len(vecs))},
 		overflowing: &client{label: registry.OverflowClientLabel, routes: make([]atomic.Pointer[counts], len(vecs))},
 	}
@@ -66,18 +69,32 @@ func newClientTable(limit int, vecs []*prometheus.CounterVec, overflow prometheu
 
 // counts returns the series of id's call of client-labelled route ix.
 func (t *clientTable) counts(id ClientID, ix int) *counts {
-	c := t.unknown
-	if id.kind != unknownClient {
-		t.mu.RLock()
-		c = t.byID[id]
-		t.mu.RUnlock()
-	}
-	if c != nil {
+	if c := t.lookup(id); c != nil {
 		if cs := c.routes[ix].Load(); cs != nil {
 			return cs
 		}
 	}
 	return t.resolve(id, ix)
+}
+
+// lookup returns the client of id if it is tracked (or fixed), else nil.
+func (t *clientTable) lookup(id ClientID) *client {
+	var (
+		v  any
+		ok bool
+	)
+	switch id.kind {
+	case sourceClient:
+		v, ok = t.bySource.Load(id.sourceID)
+	case labelClient:
+		v, ok = t.byLabel.Load(id.label)
+	default:
+		return t.unknown
+	}
+	if !ok {
+		return nil
+	}
+	return v.(*client)
 }
 
 // resolve admits id if it is new and resolves its series of route ix.
@@ -94,15 +111,12 @@ func (t *clientTable) resolve(id ClientID, ix int) *counts {
 }
 
 // admit returns the client of id, adding it if the limit allows, or the
-// overflow client. t.mu must be held for writing.
+// overflow client. t.mu must be held.
 func (t *clientTable) admit(id ClientID) *client {
-	if id.kind == unknownClient {
-		return t.unknown
-	}
-	if c := t.byID[id]; c != nil {
+	if c := t.lookup(id); c != nil {
 		return c
 	}
-	if len(t.byID) >= t.limit {
+	if t.tracked >= t.limit {
 		t.overflow.Inc()
 		return t.overflowing
 	}
@@ -110,7 +124,12 @@ func (t *clientTable) admit(id ClientID) *client {
 	// with the request.
 	id.label = strings.Clone(id.label)
 	c := &client{label: id.String(), routes: make([]atomic.Pointer[counts], len(t.vecs))}
-	t.byID[id] = c
+	if id.kind == sourceClient {
+		t.bySource.Store(id.sourceID, c)
+	} else {
+		t.byLabel.Store(id.label, c)
+	}
+	t.tracked++
 	return c
 }
 
@@ -123,11 +142,15 @@ func (t *clientTable) remove(label string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	removed := false
-	for id, c := range t.byID {
-		if c.label == label {
-			delete(t.byID, id)
-			removed = true
-		}
+	for _, m := range []*sync.Map{&t.bySource, &t.byLabel} {
+		m.Range(func(key, v any) bool {
+			if v.(*client).label == label {
+				m.Delete(key)
+				t.tracked--
+				removed = true
+			}
+			return true
+		})
 	}
 	for _, vec := range t.vecs {
 		if vec.DeletePartialMatch(prometheus.Labels{registry.LabelClientID: label}) > 0 {
@@ -139,7 +162,7 @@ func (t *clientTable) remove(label string) bool {
 
 // len returns the number of tracked clients, the fixed ones excluded.
 func (t *clientTable) len() int {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return len(t.byID)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.tracked
 }

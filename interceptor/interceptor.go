@@ -122,7 +122,7 @@ func (i *Interceptor) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return i.intercept
 }
 
-func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	r := i.routes[info.FullMethod]
 	if r == nil {
 		return handler(ctx, req)
@@ -133,17 +133,36 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	if i.clock != nil {
 		start = i.clock.now()
 	}
-	finished := false
+	// One deferred call covers both ways a call can end abnormally: the
+	// handler panicked (count it, and let the panic go on: no recover), or
+	// our rules did while judging (recover, log, count as fail; the
+	// handler's resp and err are returned as they are).
+	stage := inHandler
 	defer func() {
-		if !finished { // the handler panicked: count it and let the panic go on
+		switch stage {
+		case inHandler:
 			i.end(ctx, r, 0, cs, true, start)
+		case judging:
+			if p := recover(); p != nil {
+				i.logRulePanic(r, p)
+				i.end(ctx, r, 0, cs, true, start)
+			}
 		}
 	}()
-	resp, err := handler(ctx, req)
-	finished = true
-	i.end(ctx, r, 0, cs, broken || i.failed(r, resp, err), start)
+	resp, err = handler(ctx, req)
+	stage = judging
+	fail := broken || i.failed(r, resp, err)
+	stage = ended
+	i.end(ctx, r, 0, cs, fail, start)
 	return resp, err
 }
+
+// Stages of a unary call, for intercept's deferred call.
+const (
+	inHandler = iota
+	judging
+	ended
+)
 
 // StreamServerInterceptor returns the interceptor to install with
 // [grpc.ChainStreamInterceptor], for streaming methods that the map holds.
@@ -177,7 +196,7 @@ func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		}()
 		err := handler(srv, ss)
 		finished = true
-		i.end(ctx, r, typ, cs, broken || i.failed(r, nil, err), start)
+		i.end(ctx, r, typ, cs, broken || i.safeFailed(r, nil, err), start)
 		return err
 	}
 }
@@ -223,17 +242,10 @@ func (i *Interceptor) client(ctx context.Context, req any, r *route) (id ClientI
 	return ClientID{}, true
 }
 
-// failed judges a finished call. A panic in the rules (a classifier, a
-// StatusFunc, the default rule) is recovered, logged and judged fail; it
-// never reaches the caller.
-func (i *Interceptor) failed(r *route, resp any, err error) (fail bool) {
-	defer func() {
-		if p := recover(); p != nil {
-			i.logger.Error("grpcmetrics: the outcome rule panicked; counting the call as fail",
-				zap.String("method", r.method), zap.Any("panic", p))
-			fail = true
-		}
-	}()
+// failed judges a finished call by the route's classifier, the error and
+// the status rule. It may panic (in a classifier, a StatusFunc or the
+// default rule); its callers recover, log and judge the call fail.
+func (i *Interceptor) failed(r *route, resp any, err error) bool {
 	if r.classify != nil {
 		switch r.classify(resp, err) {
 		case Success:
@@ -249,6 +261,22 @@ func (i *Interceptor) failed(r *route, resp any, err error) (fail bool) {
 		return i.status(resp)
 	}
 	return i.shapes.statusFailed(&r.lastResp, resp)
+}
+
+// safeFailed is failed with a panic recovered, logged and judged fail.
+func (i *Interceptor) safeFailed(r *route, resp any, err error) (fail bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			i.logRulePanic(r, p)
+			fail = true
+		}
+	}()
+	return i.failed(r, resp, err)
+}
+
+func (i *Interceptor) logRulePanic(r *route, p any) {
+	i.logger.Error("grpcmetrics: the outcome rule panicked; counting the call as fail",
+		zap.String("method", r.method), zap.Any("panic", p))
 }
 
 // RemoveClient forgets a client_id value (such as "client_42") and deletes

@@ -66,6 +66,11 @@ func (s *shapes) of(last *atomic.Pointer[shape], t reflect.Type) *shape {
 	if sh := last.Load(); sh != nil && sh.t == t {
 		return sh
 	}
+	return s.lookup(last, t)
+}
+
+// lookup is of's way when t is not the route's last type.
+func (s *shapes) lookup(last *atomic.Pointer[shape], t reflect.Type) *shape {
 	v, ok := s.byType.Load(t)
 	if !ok {
 		v, _ = s.byType.LoadOrStore(t, newShape(t))
