@@ -13,6 +13,7 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,8 +30,12 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/examples/fault"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
+	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
+	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
 // testService answers the grpc_testing TestService: UnaryCall fails with
@@ -413,4 +418,46 @@ func TestRecoveryOrdering(t *testing.T) {
 			assert.Equal(t, 1.0, sample(t, reg, "grpc_server_started_total", ml(interceptor.Unary, testSvc, "UnaryCall")))
 		})
 	}
+}
+
+type tenantKey struct{}
+
+// TestClientRuleSeesTheChainsContext is the regression test for the
+// removed Registrar, which counted outside the server's interceptors: it
+// gave a ClientIDFunc the context from before they ran (so an
+// authentication interceptor's identity was invisible to it), and combined
+// with the interceptor it counted every call twice. Installed in the chain,
+// the interceptor sees the context that the interceptors before it built,
+// and counts each call once.
+func TestClientRuleSeesTheChainsContext(t *testing.T) {
+	m := registry.New()
+	methods, err := methodmap.Default(m)
+	require.NoError(t, err)
+	ic, err := interceptor.New(methods, interceptor.WithClientID(func(ctx context.Context, _ any) interceptor.ClientID {
+		tenant, _ := ctx.Value(tenantKey{}).(string)
+		return interceptor.Label(tenant)
+	}))
+	require.NoError(t, err)
+	auth := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		return h(context.WithValue(ctx, tenantKey{}, "tenant-a"), req)
+	}
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(auth, ic.UnaryServerInterceptor()))
+	rootcoord.New().Register(srv)
+	lis := bufconn.Listen(1 << 20)
+	go func() { _ = srv.Serve(lis) }() //nolint:errcheck // Stop ends it
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, conn.Close()) })
+
+	rc := rootcoordpb.NewRootCoordClient(conn)
+	for range 3 {
+		_, err := rc.HasCollection(context.Background(), &milvuspb.HasCollectionRequest{CollectionName: "c"})
+		require.NoError(t, err)
+	}
+	vec := m.RootCoord.HasCollectionCounter
+	assert.Equal(t, 3.0, testutil.ToFloat64(vec.WithLabelValues("tenant-a", registry.TotalLabel)), "each call once, under the chain's identity")
+	assert.Equal(t, 3, testutil.CollectAndCount(vec), "no series for any other client")
 }
