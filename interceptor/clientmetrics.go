@@ -74,7 +74,7 @@ func (c *ClientMetrics) method(fullMethod, typ string) *clientMethod {
 // invoker's code, the reply as received when there is no error, and the
 // reply's status by the response-body rule.
 func (c *ClientMetrics) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
-	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) (err error) {
 		m := c.method(method, Unary)
 		ms := m.series
 		ms.started.get().Inc()
@@ -83,20 +83,32 @@ func (c *ClientMetrics) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 		if c.clock != nil {
 			start = c.clock.now()
 		}
-		finished := false
+		// A panic of the invoker (another interceptor) is counted and goes
+		// on; a panic of the status rule is recovered, logged, and counts
+		// the reply as failed.
+		stage := inHandler
 		defer func() {
-			if !finished { // the invoker (another interceptor) panicked
+			switch stage {
+			case inHandler:
 				c.end(ctx, ms, codes.Unknown, start)
+			case judging:
+				if p := recover(); p != nil {
+					c.logger.Error("grpcmetrics: the status rule panicked; counting the reply as failed",
+						zap.String("method", method), zap.Any("panic", p))
+					ms.responseFailed.get().Inc()
+					c.end(ctx, ms, codes.OK, start)
+				}
 			}
 		}()
-		err := invoker(ctx, method, req, reply, cc, opts...)
-		finished = true
+		err = invoker(ctx, method, req, reply, cc, opts...)
+		stage = judging
 		if err == nil {
 			ms.received.get().Inc()
-			if c.bodyFailed(method, &m.lastReply, reply) {
+			if c.bodyFailed(&m.lastReply, reply) {
 				ms.responseFailed.get().Inc()
 			}
 		}
+		stage = ended
 		c.end(ctx, ms, codeOf(err), start)
 		return err
 	}
@@ -133,16 +145,9 @@ func (c *ClientMetrics) end(ctx context.Context, ms *methodSeries, code codes.Co
 	}
 }
 
-// bodyFailed applies the response-body rule; a panic in it is recovered,
-// logged and judged a failure.
-func (c *ClientMetrics) bodyFailed(method string, last *atomic.Pointer[shape], reply any) (fail bool) {
-	defer func() {
-		if p := recover(); p != nil {
-			c.logger.Error("grpcmetrics: the status rule panicked; counting the reply as failed",
-				zap.String("method", method), zap.Any("panic", p))
-			fail = true
-		}
-	}()
+// bodyFailed applies the response-body rule. It may panic; the caller
+// recovers.
+func (c *ClientMetrics) bodyFailed(last *atomic.Pointer[shape], reply any) bool {
 	if c.status != nil {
 		return c.status(reply)
 	}

@@ -242,3 +242,34 @@ func sample(t *testing.T, g prometheus.Gatherer, name string, labels map[string]
 	}
 	return 0
 }
+
+// TestGenericRulePanicsAreContained makes the status rule panic under
+// ServerMetrics and ClientMetrics: the call is handled with code OK, its
+// response counted as failed, the panic logged and contained.
+func TestGenericRulePanicsAreContained(t *testing.T) {
+	boom := interceptor.WithStatus(func(any) bool { panic("status rule") })
+	sm, err := interceptor.NewServerMetrics(boom)
+	require.NoError(t, err)
+	cm, err := interceptor.NewClientMetrics(boom)
+	require.NoError(t, err)
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, sm.Register(reg))
+	require.NoError(t, cm.Register(reg))
+	require.NoError(t, sm.Init(fakeServer{"a.S": {Methods: []grpc.MethodInfo{{Name: "M"}}}}))
+	var resp any
+	require.NotPanics(t, func() {
+		resp, err = sm.UnaryServerInterceptor()(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: "/a.S/M"}, returns(&status{}, nil))
+	})
+	require.NoError(t, err)
+	assert.Equal(t, &status{}, resp)
+	invoker := func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error { return nil }
+	require.NotPanics(t, func() {
+		err = cm.UnaryClientInterceptor()(context.Background(), "/a.S/M", nil, &status{}, nil, invoker)
+	})
+	require.NoError(t, err)
+	m := map[string]string{"grpc_type": "unary", "grpc_service": "a.S", "grpc_method": "M"}
+	for _, side := range []string{"server", "client"} {
+		assert.Equal(t, 1.0, sample(t, reg, "grpcmetrics_"+side+"_response_failed_total", m), side)
+		assert.Equal(t, 1.0, sample(t, reg, "grpc_"+side+"_handled_total", map[string]string{"grpc_type": "unary", "grpc_service": "a.S", "grpc_method": "M", "grpc_code": "OK"}), side)
+	}
+}

@@ -132,7 +132,7 @@ func (s *ServerMetrics) method(fullMethod, typ string) *serverMethod {
 // Unknown (what a client sees when go-grpc-middleware's recovery, with its
 // default handler, turns the panic into an error) and passed on.
 func (s *ServerMetrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		m := s.method(info.FullMethod, Unary)
 		ms := m.series
 		ms.started.get().Inc()
@@ -141,20 +141,31 @@ func (s *ServerMetrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		if s.clock != nil {
 			start = s.clock.now()
 		}
-		finished := false
+		// As in Interceptor.intercept: a handler's panic is counted and
+		// goes on; a panic of the status rule is recovered, logged, and
+		// counts the response as failed.
+		stage := inHandler
 		defer func() {
-			if !finished { // the handler panicked: count it and let the panic go on
+			switch stage {
+			case inHandler:
 				s.end(ctx, ms, codes.Unknown, start)
+			case judging:
+				if p := recover(); p != nil {
+					s.logRulePanic(info.FullMethod, p)
+					ms.responseFailed.get().Inc()
+					s.end(ctx, ms, codes.OK, start)
+				}
 			}
 		}()
-		resp, err := handler(ctx, req)
-		finished = true
+		resp, err = handler(ctx, req)
+		stage = judging
 		if err == nil {
 			ms.sent.get().Inc()
-			if s.bodyFailed(info.FullMethod, &m.lastResp, resp) {
+			if s.bodyFailed(&m.lastResp, resp) {
 				ms.responseFailed.get().Inc()
 			}
 		}
+		stage = ended
 		s.end(ctx, ms, codeOf(err), start)
 		return resp, err
 	}
@@ -195,20 +206,18 @@ func (s *ServerMetrics) end(ctx context.Context, ms *methodSeries, c codes.Code,
 	}
 }
 
-// bodyFailed applies the response-body rule; a panic in it is recovered,
-// logged and judged a failure.
-func (s *ServerMetrics) bodyFailed(method string, last *atomic.Pointer[shape], resp any) (fail bool) {
-	defer func() {
-		if p := recover(); p != nil {
-			s.logger.Error("grpcmetrics: the status rule panicked; counting the response as failed",
-				zap.String("method", method), zap.Any("panic", p))
-			fail = true
-		}
-	}()
+// bodyFailed applies the response-body rule. It may panic; the caller
+// recovers.
+func (s *ServerMetrics) bodyFailed(last *atomic.Pointer[shape], resp any) bool {
 	if s.status != nil {
 		return s.status(resp)
 	}
 	return s.shapes.statusFailed(last, resp)
+}
+
+func (s *ServerMetrics) logRulePanic(method string, p any) {
+	s.logger.Error("grpcmetrics: the status rule panicked; counting the response as failed",
+		zap.String("method", method), zap.Any("panic", p))
 }
 
 // Register registers the server metrics on r. Registering them twice on r
