@@ -144,20 +144,27 @@ func newGenericStack(t *testing.T) *genericStack {
 	reflection.Register(s.srv)
 	require.NoError(t, sm.Init(s.srv))
 
-	lis := bufconn.Listen(1 << 20)
-	go func() { _ = s.srv.Serve(lis) }() //nolint:errcheck // Stop ends it
-	s.conn, err = grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	s.conn = serveBufconn(t, s.srv,
 		grpc.WithChainUnaryInterceptor(cm.UnaryClientInterceptor()),
 		grpc.WithChainStreamInterceptor(cm.StreamClientInterceptor()),
 	)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		require.NoError(t, s.conn.Close())
-		s.srv.Stop()
-	})
 	return s
+}
+
+// serveBufconn serves srv over bufconn and returns a client connection to
+// it, with opts; both are stopped when the test ends.
+func serveBufconn(t *testing.T, srv *grpc.Server, opts ...grpc.DialOption) *grpc.ClientConn {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	go func() { _ = srv.Serve(lis) }() //nolint:errcheck // Stop ends it
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufconn", append([]grpc.DialOption{
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+	}, opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, conn.Close()) })
+	return conn
 }
 
 // sample returns the value of the series of family name with exactly the
@@ -402,14 +409,7 @@ func TestRecoveryOrdering(t *testing.T) {
 			srv := grpc.NewServer(grpc.ChainUnaryInterceptor(chain...))
 			testpb.RegisterTestServiceServer(srv, testService{})
 			require.NoError(t, sm.Init(srv))
-			lis := bufconn.Listen(1 << 20)
-			go func() { _ = srv.Serve(lis) }() //nolint:errcheck // Stop ends it
-			t.Cleanup(srv.Stop)
-			conn, err := grpc.NewClient("passthrough:///bufconn",
-				grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-				grpc.WithTransportCredentials(insecure.NewCredentials()))
-			require.NoError(t, err)
-			t.Cleanup(func() { require.NoError(t, conn.Close()) })
+			conn := serveBufconn(t, srv)
 
 			_, err = testpb.NewTestServiceClient(conn).UnaryCall(context.Background(), &testpb.SimpleRequest{Payload: &testpb.Payload{Body: []byte("panic")}})
 			require.Equal(t, codes.Internal, status.Code(err), "the client sees recovery's code")
@@ -443,14 +443,7 @@ func TestClientRuleSeesTheChainsContext(t *testing.T) {
 	}
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(auth, ic.UnaryServerInterceptor()))
 	rootcoord.New().Register(srv)
-	lis := bufconn.Listen(1 << 20)
-	go func() { _ = srv.Serve(lis) }() //nolint:errcheck // Stop ends it
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient("passthrough:///bufconn",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, conn.Close()) })
+	conn := serveBufconn(t, srv)
 
 	rc := rootcoordpb.NewRootCoordClient(conn)
 	for range 3 {

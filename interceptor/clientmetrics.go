@@ -163,18 +163,10 @@ func (c *ClientMetrics) Register(r prometheus.Registerer) error {
 }
 
 // Describe implements [prometheus.Collector].
-func (c *ClientMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, col := range c.fam.collectors() {
-		col.Describe(ch)
-	}
-}
+func (c *ClientMetrics) Describe(ch chan<- *prometheus.Desc) { c.fam.describe(ch) }
 
 // Collect implements [prometheus.Collector].
-func (c *ClientMetrics) Collect(ch chan<- prometheus.Metric) {
-	for _, col := range c.fam.collectors() {
-		col.Collect(ch)
-	}
-}
+func (c *ClientMetrics) Collect(ch chan<- prometheus.Metric) { c.fam.collect(ch) }
 
 // countedClientStream counts a client stream's messages and its end.
 type countedClientStream struct {

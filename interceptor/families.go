@@ -108,6 +108,18 @@ func (f *families) collectors() []prometheus.Collector {
 	return cs
 }
 
+func (f *families) describe(ch chan<- *prometheus.Desc) {
+	for _, c := range f.collectors() {
+		c.Describe(ch)
+	}
+}
+
+func (f *families) collect(ch chan<- prometheus.Metric) {
+	for _, c := range f.collectors() {
+		c.Collect(ch)
+	}
+}
+
 // numCodes is the number of gRPC codes, OK to Unauthenticated.
 const numCodes = int(codes.Unauthenticated) + 1
 

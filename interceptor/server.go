@@ -229,18 +229,10 @@ func (s *ServerMetrics) Register(r prometheus.Registerer) error {
 }
 
 // Describe implements [prometheus.Collector].
-func (s *ServerMetrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, c := range s.fam.collectors() {
-		c.Describe(ch)
-	}
-}
+func (s *ServerMetrics) Describe(ch chan<- *prometheus.Desc) { s.fam.describe(ch) }
 
 // Collect implements [prometheus.Collector].
-func (s *ServerMetrics) Collect(ch chan<- prometheus.Metric) {
-	for _, c := range s.fam.collectors() {
-		c.Collect(ch)
-	}
-}
+func (s *ServerMetrics) Collect(ch chan<- prometheus.Metric) { s.fam.collect(ch) }
 
 // countedServerStream counts a server stream's messages.
 type countedServerStream struct {
