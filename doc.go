@@ -1,18 +1,23 @@
 // Package grpcmetrics is the root of a library that counts gRPC calls into
-// Milvus's Prometheus counters without a single metric call in any handler.
+// Prometheus without a single metric call in any handler: into Milvus's own
+// counters, or, for any service and for clients, under the metric names of
+// go-grpc-middleware's prometheus provider.
 //
 // The work is done by its packages:
 //   - [github.com/grpcmetrics/grpcmetrics/registry]: the seed's 55 collectors,
 //     per-component registration, gauge setters;
 //   - [github.com/grpcmetrics/grpcmetrics/methodmap]: full gRPC method names to
 //     counters, with the built-in Milvus table;
-//   - [github.com/grpcmetrics/grpcmetrics/interceptor]: the unary server
-//     interceptor, with one option per concern (status rule, client rule,
-//     per-method outcomes);
+//   - [github.com/grpcmetrics/grpcmetrics/interceptor]: the Milvus
+//     interceptor (unary and stream server), ServerMetrics and ClientMetrics
+//     for any service, opt-in latency histograms, with one option per
+//     concern (status rule, client rule, per-method outcomes, histogram);
 //   - [github.com/grpcmetrics/grpcmetrics/httpserver]: the /metrics server.
 //
-// This package holds no code; its tests are the end-to-end suite over
-// bufconn, the concurrency test and the real-Prometheus test. See README.md
+// This package holds no code; its tests are the end-to-end suites over
+// bufconn (every Milvus route, every kind of call), the concurrency test and
+// the real-Prometheus tests (one server, three instances, an agent writing to
+// a central server). See README.md
 // for label semantics and the metric table, and its "Wiring" section (the
 // program [github.com/grpcmetrics/grpcmetrics/examples/wiring]) for a complete
 // server.
