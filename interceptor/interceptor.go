@@ -16,10 +16,12 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
-// Interceptor counts the calls of the methods in a [methodmap.Map]. Build it
-// with [New] and install [Interceptor.UnaryServerInterceptor] on a server.
-// It is also a [prometheus.Collector] of its own metrics, which
-// [Interceptor.Register] registers.
+// Interceptor counts the calls of the methods in a [methodmap.Map] into the
+// map's counters. Build it with [New] and install
+// [Interceptor.UnaryServerInterceptor] (and, for streaming methods in the
+// map, [Interceptor.StreamServerInterceptor]) on a server. It is also a
+// [prometheus.Collector] of its own metrics, which [Interceptor.Register]
+// registers.
 type Interceptor struct {
 	routes   map[string]*route // by full method name; never written after New
 	logger   *zap.Logger
