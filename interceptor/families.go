@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
@@ -233,20 +235,16 @@ func codeOf(err error) codes.Code {
 	return codes.Unknown
 }
 
-// splitMethod splits "/service/method" for labels; a malformed name is
-// UnknownMethod twice.
+// splitMethod splits "/service/method" for labels. A malformed name, or
+// one that is not valid UTF-8 (a client may call any string), is
+// UnknownMethod twice, so that it never makes WithLabelValues panic.
 func splitMethod(fullMethod string) (service, method string) {
-	if len(fullMethod) > 1 && fullMethod[0] == '/' {
-		for i := len(fullMethod) - 1; i > 0; i-- {
-			if fullMethod[i] == '/' {
-				if i > 1 && i < len(fullMethod)-1 {
-					return fullMethod[1:i], fullMethod[i+1:]
-				}
-				break
-			}
-		}
+	rest, ok := strings.CutPrefix(fullMethod, "/")
+	i := strings.LastIndexByte(rest, '/')
+	if !ok || i <= 0 || i == len(rest)-1 || !utf8.ValidString(fullMethod) {
+		return UnknownMethod, UnknownMethod
 	}
-	return UnknownMethod, UnknownMethod
+	return rest[:i], rest[i+1:]
 }
 
 // register registers cs on r all or none; the same collectors twice is a

@@ -273,3 +273,23 @@ func TestGenericRulePanicsAreContained(t *testing.T) {
 		assert.Equal(t, 1.0, sample(t, reg, "grpc_"+side+"_handled_total", map[string]string{"grpc_type": "unary", "grpc_service": "a.S", "grpc_method": "M", "grpc_code": "OK"}), side)
 	}
 }
+
+// TestClientMethodNamesAreSafeLabels calls methods whose names are not
+// valid UTF-8 or malformed: they count under UnknownMethod, and nothing
+// panics (a label that is not valid UTF-8 would make client_golang panic).
+func TestClientMethodNamesAreSafeLabels(t *testing.T) {
+	cm, err := interceptor.NewClientMetrics()
+	require.NoError(t, err)
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, cm.Register(reg))
+	invoker := func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error { return nil }
+	for _, m := range []string{"/svc\xff/M", "/a.S/M\xfe", "no-slash", "/a.S/", "//M"} {
+		require.NotPanics(t, func() {
+			require.NoError(t, cm.UnaryClientInterceptor()(context.Background(), m, nil, nil, nil, invoker))
+		}, m)
+	}
+	assert.Equal(t, 5.0, sample(t, reg, "grpc_client_started_total", map[string]string{
+		"grpc_type": "unary", "grpc_service": interceptor.UnknownMethod, "grpc_method": interceptor.UnknownMethod}))
+	_, err = reg.Gather()
+	require.NoError(t, err, "every label is valid")
+}
