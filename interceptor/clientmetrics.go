@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 )
@@ -28,13 +27,8 @@ import (
 // interceptors with [grpc.WithChainUnaryInterceptor] and
 // [grpc.WithChainStreamInterceptor].
 type ClientMetrics struct {
-	fam    *families
-	status StatusFunc // nil: the default rule
-	shapes shapes
-	clock  *clock // nil unless WithHistogram
-	logger *zap.Logger
-
-	methods sync.Map // "grpc_type full method" → *clientMethod
+	side
+	methods sync.Map // methodKey → *clientMethod
 }
 
 type clientMethod struct {
@@ -50,13 +44,12 @@ func NewClientMetrics(opts ...Option) (*ClientMetrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &ClientMetrics{fam: newFamilies("client", cfg.histogram), status: cfg.status, logger: cfg.logger}
-	if cfg.histogram != nil {
-		c.clock = newClock(cfg.histogram, c.logger)
-	}
+	c := &ClientMetrics{}
+	c.init("client", cfg)
 	return c, nil
 }
 
+// methodKey is a method as a client calls it: its grpc_type and full name.
 type methodKey struct{ typ, method string }
 
 func (c *ClientMetrics) method(fullMethod, typ string) *clientMethod {
@@ -79,10 +72,7 @@ func (c *ClientMetrics) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 		ms := m.series
 		ms.started.get().Inc()
 		ms.sent.get().Inc()
-		var start time.Duration
-		if c.clock != nil {
-			start = c.clock.now()
-		}
+		start := c.clock.start()
 		// A panic of the invoker (another interceptor) is counted and goes
 		// on; a panic of the status rule is recovered, logged, and counts
 		// the reply as failed.
@@ -93,10 +83,7 @@ func (c *ClientMetrics) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 				c.end(ctx, ms, codes.Unknown, start)
 			case judging:
 				if p := recover(); p != nil {
-					c.logger.Error("grpcmetrics: the status rule panicked; counting the reply as failed",
-						zap.String("method", method), zap.Any("panic", p))
-					ms.responseFailed.get().Inc()
-					c.end(ctx, ms, codes.OK, start)
+					c.ruleFailed(ctx, method, ms, start, p)
 				}
 			}
 		}()
@@ -125,10 +112,7 @@ func (c *ClientMetrics) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		ms := c.method(method, streamType(desc.ClientStreams, desc.ServerStreams)).series
 		ms.started.get().Inc()
-		var start time.Duration
-		if c.clock != nil {
-			start = c.clock.now()
-		}
+		start := c.clock.start()
 		cs, err := streamer(ctx, desc, cc, method, opts...)
 		if err != nil {
 			c.end(ctx, ms, codeOf(err), start)
@@ -136,22 +120,6 @@ func (c *ClientMetrics) StreamClientInterceptor() grpc.StreamClientInterceptor {
 		}
 		return &countedClientStream{ClientStream: cs, c: c, ctx: ctx, series: ms, start: start, serverStreams: desc.ServerStreams}, nil
 	}
-}
-
-func (c *ClientMetrics) end(ctx context.Context, ms *methodSeries, code codes.Code, start time.Duration) {
-	ms.handledCode(code).Inc()
-	if c.clock != nil {
-		c.clock.observe(ctx, ms.handling.get(), start)
-	}
-}
-
-// bodyFailed applies the response-body rule. It may panic; the caller
-// recovers.
-func (c *ClientMetrics) bodyFailed(last *atomic.Pointer[shape], reply any) bool {
-	if c.status != nil {
-		return c.status(reply)
-	}
-	return c.shapes.statusFailed(last, reply)
 }
 
 // Register registers the client metrics on r. Registering them twice on r
@@ -163,10 +131,10 @@ func (c *ClientMetrics) Register(r prometheus.Registerer) error {
 }
 
 // Describe implements [prometheus.Collector].
-func (c *ClientMetrics) Describe(ch chan<- *prometheus.Desc) { c.fam.describe(ch) }
+func (c *ClientMetrics) Describe(ch chan<- *prometheus.Desc) { c.describe(ch) }
 
 // Collect implements [prometheus.Collector].
-func (c *ClientMetrics) Collect(ch chan<- prometheus.Metric) { c.fam.collect(ch) }
+func (c *ClientMetrics) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }
 
 // countedClientStream counts a client stream's messages and its end.
 type countedClientStream struct {

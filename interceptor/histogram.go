@@ -97,7 +97,7 @@ func (h *Histogram) validate() error {
 	return nil
 }
 
-// newHistogramVec builds the handling-time histogram of one side.
+// newVec builds the handling-time histogram of one side.
 func (h *Histogram) newVec(side, help string) *prometheus.HistogramVec {
 	buckets := h.Buckets
 	if buckets == nil {
@@ -129,6 +129,15 @@ func newClock(h *Histogram, logger *zap.Logger) *clock {
 
 // now returns the time since the clock's epoch.
 func (k *clock) now() time.Duration { return time.Since(k.epoch) }
+
+// start returns the start of a call: now, or 0 without a clock (the
+// histogram is off), so that the clock is read only when it is on.
+func (k *clock) start() time.Duration {
+	if k == nil {
+		return 0
+	}
+	return k.now()
+}
 
 // observe records the time since start (a reading of now) on obs, with an
 // exemplar if one is configured and found.

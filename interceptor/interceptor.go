@@ -131,10 +131,7 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	}
 	cs, broken := i.counts(ctx, req, r)
 	cs.total.Inc()
-	var start time.Duration
-	if i.clock != nil {
-		start = i.clock.now()
-	}
+	start := i.clock.start()
 	// One deferred call covers both ways a call can end abnormally: the
 	// handler panicked (count it, and let the panic go on: no recover), or
 	// our rules did while judging (recover, log, count as fail; the
@@ -185,10 +182,7 @@ func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		ctx := ss.Context()
 		cs, broken := i.counts(ctx, nil, r)
 		cs.total.Inc()
-		var start time.Duration
-		if i.clock != nil {
-			start = i.clock.now()
-		}
+		start := i.clock.start()
 		typ := typeIndex(info.IsClientStream, info.IsServerStream)
 		finished := false
 		defer func() {

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 )
@@ -31,15 +29,11 @@ import (
 // services, then call [ServerMetrics.Init] before serving: only the methods
 // the server registers get series.
 type ServerMetrics struct {
-	fam     *families
-	status  StatusFunc // nil: the default rule
-	shapes  shapes
-	clock   *clock // nil unless WithHistogram
-	logger  *zap.Logger
+	side
 	initial bool // WithInitialSeries
 
 	methods atomic.Pointer[map[string]*serverMethod] // set once by Init
-	unknown map[string]*serverMethod                 // by grpc_type
+	unknown [numTypes]*serverMethod                  // by typeIndex
 }
 
 // serverMethod is one method of the server.
@@ -63,18 +57,10 @@ func NewServerMetrics(opts ...Option) (*ServerMetrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &ServerMetrics{
-		fam:     newFamilies("server", cfg.histogram),
-		status:  cfg.status,
-		logger:  cfg.logger,
-		initial: cfg.initialSeries,
-		unknown: make(map[string]*serverMethod),
-	}
-	if cfg.histogram != nil {
-		s.clock = newClock(cfg.histogram, s.logger)
-	}
-	for _, typ := range []string{Unary, ClientStream, ServerStream, BidiStream} {
-		s.unknown[typ] = &serverMethod{series: newMethodSeries(s.fam, typ, UnknownMethod, UnknownMethod)}
+	s := &ServerMetrics{initial: cfg.initialSeries}
+	s.init("server", cfg)
+	for ix := range numTypes {
+		s.unknown[ix] = &serverMethod{series: newMethodSeries(s.fam, grpcType(ix), UnknownMethod, UnknownMethod)}
 	}
 	return s, nil
 }
@@ -103,7 +89,11 @@ func (s *ServerMetrics) Init(srvs ...ServiceInfoProvider) error {
 		}
 	}
 	if s.initial {
-		if n := len(table) * (5 + numCodes); n > MaxInitialSeries {
+		perMethod := 4 + numCodes // started, received, sent, response_failed, handled by code
+		if s.clock != nil {
+			perMethod++ // the histogram
+		}
+		if n := len(table) * perMethod; n > MaxInitialSeries {
 			return fmt.Errorf("interceptor: ServerMetrics.Init: %d methods would start with %d series, more than MaxInitialSeries (%d)", len(table), n, MaxInitialSeries)
 		}
 	}
@@ -118,7 +108,9 @@ func (s *ServerMetrics) Init(srvs ...ServiceInfoProvider) error {
 	return nil
 }
 
-func (s *ServerMetrics) method(fullMethod, typ string) *serverMethod {
+// method returns the method of fullMethod, or the unknown method of
+// grpc_type grpcType(typ).
+func (s *ServerMetrics) method(fullMethod string, typ int) *serverMethod {
 	if t := s.methods.Load(); t != nil {
 		if m := (*t)[fullMethod]; m != nil {
 			return m
@@ -133,14 +125,11 @@ func (s *ServerMetrics) method(fullMethod, typ string) *serverMethod {
 // default handler, turns the panic into an error) and passed on.
 func (s *ServerMetrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-		m := s.method(info.FullMethod, Unary)
+		m := s.method(info.FullMethod, 0)
 		ms := m.series
 		ms.started.get().Inc()
 		ms.received.get().Inc()
-		var start time.Duration
-		if s.clock != nil {
-			start = s.clock.now()
-		}
+		start := s.clock.start()
 		// As in Interceptor.intercept: a handler's panic is counted and
 		// goes on; a panic of the status rule is recovered, logged, and
 		// counts the response as failed.
@@ -151,9 +140,7 @@ func (s *ServerMetrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 				s.end(ctx, ms, codes.Unknown, start)
 			case judging:
 				if p := recover(); p != nil {
-					s.logRulePanic(info.FullMethod, p)
-					ms.responseFailed.get().Inc()
-					s.end(ctx, ms, codes.OK, start)
+					s.ruleFailed(ctx, info.FullMethod, ms, start, p)
 				}
 			}
 		}()
@@ -179,12 +166,9 @@ func (s *ServerMetrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // response-body rule does not apply to streamed messages.
 func (s *ServerMetrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		ms := s.method(info.FullMethod, streamType(info.IsClientStream, info.IsServerStream)).series
+		ms := s.method(info.FullMethod, typeIndex(info.IsClientStream, info.IsServerStream)).series
 		ms.started.get().Inc()
-		var start time.Duration
-		if s.clock != nil {
-			start = s.clock.now()
-		}
+		start := s.clock.start()
 		ctx := ss.Context()
 		finished := false
 		defer func() {
@@ -199,27 +183,6 @@ func (s *ServerMetrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	}
 }
 
-func (s *ServerMetrics) end(ctx context.Context, ms *methodSeries, c codes.Code, start time.Duration) {
-	ms.handledCode(c).Inc()
-	if s.clock != nil {
-		s.clock.observe(ctx, ms.handling.get(), start)
-	}
-}
-
-// bodyFailed applies the response-body rule. It may panic; the caller
-// recovers.
-func (s *ServerMetrics) bodyFailed(last *atomic.Pointer[shape], resp any) bool {
-	if s.status != nil {
-		return s.status(resp)
-	}
-	return s.shapes.statusFailed(last, resp)
-}
-
-func (s *ServerMetrics) logRulePanic(method string, p any) {
-	s.logger.Error("grpcmetrics: the status rule panicked; counting the response as failed",
-		zap.String("method", method), zap.Any("panic", p))
-}
-
 // Register registers the server metrics on r. Registering them twice on r
 // is a no-op; another ServerMetrics (or the provider's) on r is an error
 // that says so. ServerMetrics is a [prometheus.Collector], so
@@ -229,10 +192,10 @@ func (s *ServerMetrics) Register(r prometheus.Registerer) error {
 }
 
 // Describe implements [prometheus.Collector].
-func (s *ServerMetrics) Describe(ch chan<- *prometheus.Desc) { s.fam.describe(ch) }
+func (s *ServerMetrics) Describe(ch chan<- *prometheus.Desc) { s.describe(ch) }
 
 // Collect implements [prometheus.Collector].
-func (s *ServerMetrics) Collect(ch chan<- prometheus.Metric) { s.fam.collect(ch) }
+func (s *ServerMetrics) Collect(ch chan<- prometheus.Metric) { s.collect(ch) }
 
 // countedServerStream counts a server stream's messages.
 type countedServerStream struct {
