@@ -127,7 +127,7 @@ func (c *ClientMetrics) StreamClientInterceptor() grpc.StreamClientInterceptor {
 // that says so. ClientMetrics is a [prometheus.Collector], so
 // r.Register(c) works too.
 func (c *ClientMetrics) Register(r prometheus.Registerer) error {
-	return register(r, "ClientMetrics", []prometheus.Collector{c})
+	return register(r, "ClientMetrics", c)
 }
 
 // Describe implements [prometheus.Collector].

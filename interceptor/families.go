@@ -3,14 +3,11 @@ package interceptor
 import (
 	"context"
 	"errors"
-	"fmt"
-	"reflect"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -245,38 +242,4 @@ func splitMethod(fullMethod string) (service, method string) {
 		return UnknownMethod, UnknownMethod
 	}
 	return rest[:i], rest[i+1:]
-}
-
-// register registers cs on r all or none; the same collectors twice is a
-// no-op, anything else already there is an error naming owner.
-func register(r prometheus.Registerer, owner string, cs []prometheus.Collector) error {
-	if rv := reflect.ValueOf(r); !rv.IsValid() || (rv.Kind() == reflect.Pointer && rv.IsNil()) {
-		return fmt.Errorf("interceptor: %s.Register: nil prometheus.Registerer", owner)
-	}
-	var added []prometheus.Collector
-	for _, c := range cs {
-		err := r.Register(c)
-		var are prometheus.AlreadyRegisteredError
-		switch {
-		case err == nil:
-			added = append(added, c)
-			continue
-		case errors.As(err, &are) && are.ExistingCollector == c:
-			continue
-		}
-		for _, a := range added {
-			r.Unregister(a)
-		}
-		if errors.As(err, &are) {
-			return fmt.Errorf("interceptor: %s.Register: another collector already registered these metrics (two %s on one registry? give each its own registry, or wrap the registerer with a distinguishing label): %w", owner, owner, err)
-		}
-		return fmt.Errorf("interceptor: %s.Register: %w", owner, err)
-	}
-	return nil
-}
-
-// ServiceInfoProvider is what [ServerMetrics.Init] needs of a server;
-// [*grpc.Server] has it.
-type ServiceInfoProvider interface {
-	GetServiceInfo() map[string]grpc.ServiceInfo
 }

@@ -2,9 +2,6 @@ package interceptor
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"reflect"
 	"sync/atomic"
 	"time"
 
@@ -296,20 +293,7 @@ func (i *Interceptor) RemoveClient(clientID string) bool {
 // [prometheus.WrapRegistererWith] and a distinguishing label), and for a
 // nil r.
 func (i *Interceptor) Register(r prometheus.Registerer) error {
-	if rv := reflect.ValueOf(r); !rv.IsValid() || (rv.Kind() == reflect.Pointer && rv.IsNil()) {
-		return errors.New("interceptor: Register: nil prometheus.Registerer")
-	}
-	err := r.Register(i)
-	var are prometheus.AlreadyRegisteredError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &are) && are.ExistingCollector == i:
-		return nil
-	case errors.As(err, &are):
-		return errors.New("interceptor: Register: another interceptor's metrics (grpcmetrics_client_id_overflow_total, grpcmetrics_client_ids) are already registered; give each interceptor its own registry or wrap the registerer with a distinguishing label")
-	}
-	return fmt.Errorf("interceptor: Register: %w", err)
+	return register(r, "Interceptor", i)
 }
 
 // Describe implements [prometheus.Collector].

@@ -188,7 +188,7 @@ func (s *ServerMetrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
 // that says so. ServerMetrics is a [prometheus.Collector], so
 // r.Register(s) works too, with client_golang's own errors.
 func (s *ServerMetrics) Register(r prometheus.Registerer) error {
-	return register(r, "ServerMetrics", []prometheus.Collector{s})
+	return register(r, "ServerMetrics", s)
 }
 
 // Describe implements [prometheus.Collector].
@@ -217,4 +217,10 @@ func (c *countedServerStream) SendMsg(m any) error {
 		c.sent.get().Inc()
 	}
 	return err
+}
+
+// ServiceInfoProvider is what [ServerMetrics.Init] needs of a server;
+// [*grpc.Server] has it.
+type ServiceInfoProvider interface {
+	GetServiceInfo() map[string]grpc.ServiceInfo
 }
