@@ -44,9 +44,9 @@ type serverMethod struct {
 
 // MaxInitialSeries bounds [WithInitialSeries]: Init refuses a server whose
 // methods would start with more series than this. Each method starts with
-// 22 series: started, received, sent, response_failed, 17 handled (one per
-// code) and the histogram (whose buckets are more series in the text
-// exposition) when that is on.
+// 21 series (started, received, sent, response_failed and 17 handled, one
+// per code), and one more, the histogram (whose buckets are more series in
+// the text exposition), when that is on.
 const MaxInitialSeries = 100_000
 
 // NewServerMetrics builds the server metrics. It accepts [WithStatus],
