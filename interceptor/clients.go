@@ -1,6 +1,7 @@
 package interceptor
 
 import (
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,9 +37,10 @@ type client struct {
 // clientTable holds the clients of the client-labelled routes: at most limit
 // of them, plus the fixed unknown and overflow clients.
 //
-// Calls read the clients through two sync.Maps, by SourceID and by label,
-// without a lock, and a client's resolved series through an atomic
-// pointer. One mutex orders everything that adds or deletes series:
+// Calls read the clients through two Go maps, by SourceID and by label,
+// without a lock (see [clientMap]), and a client's resolved series through
+// an atomic pointer. One mutex orders everything that adds or deletes
+// series:
 // admitting a client, resolving a client's series of a route, and removing
 // a client (which takes it out of the maps before it deletes its series).
 // So a call that starts after RemoveClient has returned never finds the
@@ -48,8 +50,8 @@ type clientTable struct {
 	vecs     []*prometheus.CounterVec // the client-labelled routes' counters
 	overflow prometheus.Counter       // grpcmetrics_client_id_overflow_total
 
-	bySource sync.Map // int64 → *client
-	byLabel  sync.Map // string → *client
+	bySource clientMap[int64]
+	byLabel  clientMap[string]
 
 	mu          sync.Mutex
 	tracked     int // clients in the maps; guarded by mu
@@ -79,22 +81,13 @@ func (t *clientTable) counts(id ClientID, ix int) *counts {
 
 // lookup returns the client of id if it is tracked (or fixed), else nil.
 func (t *clientTable) lookup(id ClientID) *client {
-	var (
-		v  any
-		ok bool
-	)
 	switch id.kind {
 	case sourceClient:
-		v, ok = t.bySource.Load(id.sourceID)
+		return t.bySource.load(id.sourceID)
 	case labelClient:
-		v, ok = t.byLabel.Load(id.label)
-	default:
-		return t.unknown
+		return t.byLabel.load(id.label)
 	}
-	if !ok {
-		return nil
-	}
-	return v.(*client)
+	return t.unknown
 }
 
 // resolve admits id if it is new and resolves its series of route ix.
@@ -125,9 +118,9 @@ func (t *clientTable) admit(id ClientID) *client {
 	id.label = strings.Clone(id.label)
 	c := &client{label: id.String(), routes: make([]atomic.Pointer[counts], len(t.vecs))}
 	if id.kind == sourceClient {
-		t.bySource.Store(id.sourceID, c)
+		t.bySource.store(id.sourceID, c)
 	} else {
-		t.byLabel.Store(id.label, c)
+		t.byLabel.store(id.label, c)
 	}
 	t.tracked++
 	return c
@@ -141,17 +134,9 @@ func (t *clientTable) remove(label string) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	removed := false
-	for _, m := range []*sync.Map{&t.bySource, &t.byLabel} {
-		m.Range(func(key, v any) bool {
-			if v.(*client).label == label {
-				m.Delete(key)
-				t.tracked--
-				removed = true
-			}
-			return true
-		})
-	}
+	n := t.bySource.deleteLabel(label) + t.byLabel.deleteLabel(label)
+	t.tracked -= n
+	removed := n > 0
 	for _, vec := range t.vecs {
 		if vec.DeletePartialMatch(prometheus.Labels{registry.LabelClientID: label}) > 0 {
 			removed = true
@@ -165,4 +150,51 @@ func (t *clientTable) len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.tracked
+}
+
+// clientMap is a Go map of clients that calls read without a lock. It is
+// never changed in place: the table's writers, which hold its mutex, store
+// a changed copy. Clients are added once each and removed rarely, and there
+// are at most the client limit of them, so copying is cheap next to
+// locking on every call.
+type clientMap[K comparable] struct {
+	m atomic.Pointer[map[K]*client]
+}
+
+// load returns the client of k, or nil.
+func (cm *clientMap[K]) load(k K) *client {
+	if m := cm.m.Load(); m != nil {
+		return (*m)[k]
+	}
+	return nil
+}
+
+// store adds c under k. The table's mutex must be held.
+func (cm *clientMap[K]) store(k K, c *client) {
+	var old map[K]*client
+	if m := cm.m.Load(); m != nil {
+		old = *m
+	}
+	m := maps.Clone(old)
+	if m == nil {
+		m = make(map[K]*client, 1)
+	}
+	m[k] = c
+	cm.m.Store(&m)
+}
+
+// deleteLabel removes the clients labelled label, and returns how many
+// there were. The table's mutex must be held.
+func (cm *clientMap[K]) deleteLabel(label string) int {
+	old := cm.m.Load()
+	if old == nil {
+		return 0
+	}
+	m := maps.Clone(*old)
+	maps.DeleteFunc(m, func(_ K, c *client) bool { return c.label == label })
+	n := len(*old) - len(m)
+	if n > 0 {
+		cm.m.Store(&m)
+	}
+	return n
 }

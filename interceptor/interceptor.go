@@ -126,7 +126,10 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	if r == nil {
 		return handler(ctx, req)
 	}
-	cs, broken := i.counts(ctx, req, r)
+	cs, broken := r.fixed, false
+	if cs == nil {
+		cs, broken = i.clientCounts(ctx, req, r)
+	}
 	cs.total.Inc()
 	start := i.clock.start()
 	// One deferred call covers both ways a call can end abnormally: the
@@ -149,7 +152,14 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	stage = judging
 	fail := broken || i.failed(r, resp, err)
 	stage = ended
-	i.end(ctx, r, 0, cs, fail, start)
+	if fail {
+		cs.fail.Inc()
+	} else {
+		cs.success.Inc()
+	}
+	if i.clock != nil {
+		i.clock.observe(ctx, r.latency[0].get(), start)
+	}
 	return resp, err
 }
 
@@ -212,6 +222,11 @@ func (i *Interceptor) counts(ctx context.Context, req any, r *route) (cs *counts
 	if r.fixed != nil {
 		return r.fixed, false
 	}
+	return i.clientCounts(ctx, req, r)
+}
+
+// clientCounts returns the series of a call of the client-labelled route r.
+func (i *Interceptor) clientCounts(ctx context.Context, req any, r *route) (cs *counts, broken bool) {
 	id, ok := i.client(ctx, req, r)
 	return i.clients.counts(id, r.clientIx), !ok
 }

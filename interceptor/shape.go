@@ -62,14 +62,8 @@ type shapes struct {
 	byType sync.Map // reflect.Type → *shape
 }
 
-func (s *shapes) of(last *atomic.Pointer[shape], t reflect.Type) *shape {
-	if sh := last.Load(); sh != nil && sh.t == t {
-		return sh
-	}
-	return s.lookup(last, t)
-}
-
-// lookup is of's way when t is not the route's last type.
+// lookup finds the shape of t when it is not the route's last type, and
+// makes it the last one.
 func (s *shapes) lookup(last *atomic.Pointer[shape], t reflect.Type) *shape {
 	v, ok := s.byType.Load(t)
 	if !ok {
@@ -86,22 +80,26 @@ func (s *shapes) statusFailed(last *atomic.Pointer[shape], resp any) bool {
 	if !v.IsValid() {
 		return false
 	}
-	sh := s.of(last, v.Type())
-	switch sh.status.how {
-	case itself:
-		if v.IsNil() {
-			return false
-		}
-		return sh.status.failedAt(v.Elem())
+	sh := last.Load()
+	if sh == nil || sh.t != v.Type() {
+		sh = s.lookup(last, v.Type())
+	}
+	p := &sh.status
+	switch p.how {
 	case inField:
 		if v.IsNil() {
 			return false
 		}
-		f := v.Elem().Field(sh.status.field)
+		f := v.Elem().Field(p.field)
 		if f.IsNil() {
 			return false // an unset status is Milvus's success
 		}
-		return sh.status.failedAt(f.Elem())
+		return p.failedAt(f.Elem())
+	case itself:
+		if v.IsNil() {
+			return false
+		}
+		return p.failedAt(v.Elem())
 	case protoRead:
 		return protoStatusFailed(resp)
 	}
@@ -114,24 +112,28 @@ func (s *shapes) sourceID(last *atomic.Pointer[shape], req any) (int64, bool) {
 	if !v.IsValid() {
 		return 0, false
 	}
-	sh := s.of(last, v.Type())
-	switch sh.source.how {
+	sh := last.Load()
+	if sh == nil || sh.t != v.Type() {
+		sh = s.lookup(last, v.Type())
+	}
+	p := &sh.source
+	switch p.how {
 	case inField:
 		if v.IsNil() {
 			return 0, false
 		}
-		f := v.Elem().Field(sh.source.field)
+		f := v.Elem().Field(p.field)
 		if f.IsNil() {
 			return 0, false
 		}
-		return f.Elem().Field(sh.source.source).Int(), true
+		return f.Elem().Field(p.source).Int(), true
 	case protoRead:
 		return protoSourceID(req)
 	}
 	return 0, false
 }
 
-func (p statusPath) failedAt(st reflect.Value) bool {
+func (p *statusPath) failedAt(st reflect.Value) bool {
 	return (p.errorCode >= 0 && st.Field(p.errorCode).Int() != 0) ||
 		(p.code >= 0 && st.Field(p.code).Int() != 0)
 }
