@@ -152,6 +152,19 @@ func BenchmarkDirect(b *testing.B) {
 		}
 	}
 
+	// reference: issue 8's plain yard stick (see reference_test.go), on
+	// the two success paths of the targets.
+	for _, c := range cases {
+		if c.name != "success" && c.name != "proxy-success" {
+			continue
+		}
+		b.Run("reference/"+c.name, func(b *testing.B) {
+			m, ref := newReference(b)
+			runInterceptor(b, ref.intercept, c.method, c.h)
+			checkCounted(b, m, c.method, c.want, b.N+1)
+		})
+	}
+
 	b.Run("provider-counters", func(b *testing.B) {
 		sm := grpcprom.NewServerMetrics()
 		prometheus.NewRegistry().MustRegister(sm)
