@@ -225,29 +225,25 @@ func (i *Interceptor) counts(ctx context.Context, req any, r *route) (cs *counts
 	return i.clientCounts(ctx, req, r)
 }
 
-// clientCounts returns the series of a call of the client-labelled route r.
+// clientCounts returns the series of a call of the client-labelled route r,
+// for the client that the client rule names. A panic in the rule is
+// recovered and logged, and gives the unknown client's series with broken
+// true, which counts the call as fail.
 func (i *Interceptor) clientCounts(ctx context.Context, req any, r *route) (cs *counts, broken bool) {
-	id, ok := i.client(ctx, req, r)
-	return i.clients.counts(id, r.clientIx), !ok
-}
-
-// client names the client of a call. A panic in the rule is recovered,
-// logged, and gives the unknown client with ok false.
-func (i *Interceptor) client(ctx context.Context, req any, r *route) (id ClientID, ok bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			i.logger.Error("grpcmetrics: the client ID rule panicked; counting the call as fail under the unknown client",
 				zap.String("method", r.method), zap.Any("panic", p))
-			id, ok = ClientID{}, false
+			cs, broken = i.clients.counts(ClientID{}, r.clientIx), true
 		}
 	}()
+	var id ClientID
 	if i.clientID != nil {
-		return i.clientID(ctx, req), true
+		id = i.clientID(ctx, req)
+	} else if sid, found := i.shapes.sourceID(&r.lastReq, req); found {
+		id = SourceID(sid)
 	}
-	if sid, found := i.shapes.sourceID(&r.lastReq, req); found {
-		return SourceID(sid), true
-	}
-	return ClientID{}, true
+	return i.clients.counts(id, r.clientIx), false
 }
 
 // failed judges a finished call by the route's classifier, the error and
