@@ -159,6 +159,81 @@ func TestPanicsOnOurSideAreContained(t *testing.T) {
 	}
 }
 
+// TestHandlerRunsAfterTheClientRulePanics makes the client rule panic and
+// then lets the handler answer, fail or panic: the handler runs once, what
+// it returns reaches the caller and its panic goes on up the chain, and the
+// call counts once, as fail, under the unknown client, in unary calls and
+// in streams alike.
+func TestHandlerRunsAfterTheClientRulePanics(t *testing.T) {
+	errHandler := errors.New("handler failed")
+	tests := []struct {
+		name      string
+		resp      any
+		err       error
+		panicWith any
+	}{
+		{name: "handler succeeds", resp: &status{}},
+		{name: "handler fails", err: errHandler},
+		{name: "handler panics", panicWith: "handler panic"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			core, logs := observer.New(zap.ErrorLevel)
+			m := registry.New()
+			methods, err := methodmap.Default(m)
+			require.NoError(t, err)
+			ic, err := interceptor.New(methods, interceptor.WithLogger(zap.New(core)),
+				interceptor.WithClientID(func(context.Context, any) interceptor.ClientID { panic("client rule") }))
+			require.NoError(t, err)
+			e, ok := methods.Lookup(rcMethod)
+			require.True(t, ok)
+			unknown := func(label string) float64 {
+				return testutil.ToFloat64(e.Counter.WithLabelValues(registry.UnknownClientLabel, label))
+			}
+
+			runs := 0
+			handler := func(context.Context, any) (any, error) {
+				runs++
+				if tt.panicWith != nil {
+					panic(tt.panicWith)
+				}
+				return tt.resp, tt.err
+			}
+			call := func() (resp any, err error) {
+				return ic.UnaryServerInterceptor()(context.Background(), &request{}, &grpc.UnaryServerInfo{FullMethod: rcMethod}, handler)
+			}
+			if tt.panicWith != nil {
+				assert.PanicsWithValue(t, tt.panicWith, func() { _, _ = call() })
+			} else {
+				resp, err := call()
+				assert.Equal(t, tt.resp, resp)
+				assert.Equal(t, tt.err, err)
+			}
+			assert.Equal(t, 1, runs, "the handler runs once")
+			assert.Equal(t, [3]float64{1, 0, 1}, [3]float64{unknown(registry.TotalLabel), unknown(registry.SuccessLabel), unknown(registry.FailLabel)}, "unary: total, success, fail under the unknown client")
+
+			stream := func(any, grpc.ServerStream) error {
+				runs++
+				if tt.panicWith != nil {
+					panic(tt.panicWith)
+				}
+				return tt.err
+			}
+			callStream := func() error {
+				return ic.StreamServerInterceptor()(nil, nopServerStream{ctx: context.Background()}, &grpc.StreamServerInfo{FullMethod: rcMethod}, stream)
+			}
+			if tt.panicWith != nil {
+				assert.PanicsWithValue(t, tt.panicWith, func() { _ = callStream() })
+			} else {
+				assert.Equal(t, tt.err, callStream())
+			}
+			assert.Equal(t, 2, runs, "the stream handler runs once")
+			assert.Equal(t, [3]float64{2, 0, 2}, [3]float64{unknown(registry.TotalLabel), unknown(registry.SuccessLabel), unknown(registry.FailLabel)}, "stream: total, success, fail under the unknown client")
+			assert.Equal(t, 2, logs.FilterMessageSnippet("client ID rule panicked").Len(), "each panic of the rule is logged")
+		})
+	}
+}
+
 // outcomeSums adds the total, success and fail series of method's counter
 // over all clients.
 func outcomeSums(t *testing.T, m *registry.Metrics, method string) (total, success, fail float64) {

@@ -126,19 +126,26 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	if r == nil {
 		return handler(ctx, req)
 	}
-	cs, broken := r.fixed, false
-	if cs == nil {
-		cs, broken = i.clientCounts(ctx, req, r)
-	}
-	cs.total.Inc()
-	start := i.clock.start()
-	// One deferred call covers both ways a call can end abnormally: the
-	// handler panicked (count it, and let the panic go on: no recover), or
-	// our rules did while judging (recover, log, count as fail; the
-	// handler's resp and err are returned as they are).
-	stage := inHandler
+	// One deferred call covers every way a call can end abnormally, so that
+	// a call pays for one deferred call, not one per rule:
+	//   - the client rule panicked: recover, log, and run the call from
+	//     here as a failed call of the unknown client (see unidentified);
+	//   - the handler panicked: count the call as fail, and let the panic
+	//     go on (no recover);
+	//   - the outcome rules panicked while judging: recover, log, count the
+	//     call as fail, and return the handler's resp and err as they are.
+	var (
+		cs    = r.fixed
+		start time.Duration
+		stage = identifying
+	)
 	defer func() {
 		switch stage {
+		case identifying:
+			if p := recover(); p != nil {
+				i.logClientPanic(r, p)
+				resp, err = i.unidentified(ctx, req, r, handler)
+			}
 		case inHandler:
 			i.end(ctx, r, 0, cs, true, start)
 		case judging:
@@ -148,9 +155,15 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 			}
 		}
 	}()
+	if cs == nil {
+		cs = i.clientCounts(ctx, req, r)
+	}
+	cs.total.Inc()
+	start = i.clock.start()
+	stage = inHandler
 	resp, err = handler(ctx, req)
 	stage = judging
-	fail := broken || i.failed(r, resp, err)
+	fail := i.failed(r, resp, err)
 	stage = ended
 	if fail {
 		cs.fail.Inc()
@@ -165,10 +178,21 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 
 // Stages of a unary call, for intercept's deferred call.
 const (
-	inHandler = iota
+	identifying = iota
+	inHandler
 	judging
 	ended
 )
+
+// unidentified runs a unary call of the client-labelled route r whose
+// client rule panicked: counted under the unknown client, and as fail
+// whatever the handler does. A panic of the handler goes on.
+func (i *Interceptor) unidentified(ctx context.Context, req any, r *route, handler grpc.UnaryHandler) (any, error) {
+	cs := i.clients.counts(ClientID{}, r.clientIx)
+	cs.total.Inc()
+	defer i.end(ctx, r, 0, cs, true, i.clock.start())
+	return handler(ctx, req)
+}
 
 // StreamServerInterceptor returns the interceptor to install with
 // [grpc.ChainStreamInterceptor], for streaming methods that the map holds.
@@ -187,7 +211,7 @@ func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
 			return handler(srv, ss)
 		}
 		ctx := ss.Context()
-		cs, broken := i.counts(ctx, nil, r)
+		cs, broken := i.streamCounts(ctx, r)
 		cs.total.Inc()
 		start := i.clock.start()
 		typ := typeIndex(info.IsClientStream, info.IsServerStream)
@@ -216,34 +240,34 @@ func (i *Interceptor) end(ctx context.Context, r *route, typ int, cs *counts, fa
 	}
 }
 
-// counts returns the series of a call of r; broken is true if finding the
-// client panicked, which counts the call as fail.
-func (i *Interceptor) counts(ctx context.Context, req any, r *route) (cs *counts, broken bool) {
+// streamCounts returns the series of a stream of r; broken is true if the
+// client rule panicked (recovered and logged), which counts the stream as
+// fail under the unknown client.
+func (i *Interceptor) streamCounts(ctx context.Context, r *route) (cs *counts, broken bool) {
 	if r.fixed != nil {
 		return r.fixed, false
 	}
-	return i.clientCounts(ctx, req, r)
-}
-
-// clientCounts returns the series of a call of the client-labelled route r,
-// for the client that the client rule names. A panic in the rule is
-// recovered and logged, and gives the unknown client's series with broken
-// true, which counts the call as fail.
-func (i *Interceptor) clientCounts(ctx context.Context, req any, r *route) (cs *counts, broken bool) {
 	defer func() {
 		if p := recover(); p != nil {
-			i.logger.Error("grpcmetrics: the client ID rule panicked; counting the call as fail under the unknown client",
-				zap.String("method", r.method), zap.Any("panic", p))
+			i.logClientPanic(r, p)
 			cs, broken = i.clients.counts(ClientID{}, r.clientIx), true
 		}
 	}()
+	return i.clientCounts(ctx, nil, r), false
+}
+
+// clientCounts returns the series of a call of the client-labelled route r,
+// for the client that the client rule names. It may panic (in a
+// [ClientIDFunc] or the default rule); its callers recover, log, and count
+// the call as fail under the unknown client.
+func (i *Interceptor) clientCounts(ctx context.Context, req any, r *route) *counts {
 	var id ClientID
 	if i.clientID != nil {
 		id = i.clientID(ctx, req)
 	} else if sid, found := i.shapes.sourceID(&r.lastReq, req); found {
 		id = SourceID(sid)
 	}
-	return i.clients.counts(id, r.clientIx), false
+	return i.clients.counts(id, r.clientIx)
 }
 
 // failed judges a finished call by the route's classifier, the error and
@@ -276,6 +300,11 @@ func (i *Interceptor) safeFailed(r *route, resp any, err error) (fail bool) {
 		}
 	}()
 	return i.failed(r, resp, err)
+}
+
+func (i *Interceptor) logClientPanic(r *route, p any) {
+	i.logger.Error("grpcmetrics: the client ID rule panicked; counting the call as fail under the unknown client",
+		zap.String("method", r.method), zap.Any("panic", p))
 }
 
 func (i *Interceptor) logRulePanic(r *route, p any) {
