@@ -139,14 +139,12 @@ func TestPanicsOnOurSideAreContained(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			core, logs := observer.New(zap.ErrorLevel)
-			m := registry.New()
-			methods, err := methodmap.Default(m)
-			require.NoError(t, err)
-			ic, err := interceptor.New(methods, append(tt.opts, interceptor.WithLogger(zap.New(core)))...)
-			require.NoError(t, err)
+			m, _, ic, logs := newLogged(t, tt.opts...)
 			icpt := ic.UnaryServerInterceptor()
-			var resp any
+			var (
+				resp any
+				err  error
+			)
 			require.NotPanics(t, func() {
 				resp, err = icpt(context.Background(), tt.req, &grpc.UnaryServerInfo{FullMethod: tt.method}, returns(tt.resp, nil))
 			})
@@ -178,18 +176,11 @@ func TestHandlerRunsAfterTheClientRulePanics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			core, logs := observer.New(zap.ErrorLevel)
-			m := registry.New()
-			methods, err := methodmap.Default(m)
-			require.NoError(t, err)
-			ic, err := interceptor.New(methods, interceptor.WithLogger(zap.New(core)),
+			_, methods, ic, logs := newLogged(t,
 				interceptor.WithClientID(func(context.Context, any) interceptor.ClientID { panic("client rule") }))
-			require.NoError(t, err)
 			e, ok := methods.Lookup(rcMethod)
 			require.True(t, ok)
-			unknown := func(label string) float64 {
-				return testutil.ToFloat64(e.Counter.WithLabelValues(registry.UnknownClientLabel, label))
-			}
+			unknown := func(label string) float64 { return value(e.Counter, registry.UnknownClientLabel, label) }
 
 			runs := 0
 			handler := func(context.Context, any) (any, error) {
@@ -232,6 +223,19 @@ func TestHandlerRunsAfterTheClientRulePanics(t *testing.T) {
 			assert.Equal(t, 2, logs.FilterMessageSnippet("client ID rule panicked").Len(), "each panic of the rule is logged")
 		})
 	}
+}
+
+// newLogged builds an interceptor with opts over the default map of a new
+// registry.Metrics, logging to an observer of Error and above.
+func newLogged(t *testing.T, opts ...interceptor.Option) (*registry.Metrics, *methodmap.Map, *interceptor.Interceptor, *observer.ObservedLogs) {
+	t.Helper()
+	core, logs := observer.New(zap.ErrorLevel)
+	m := registry.New()
+	methods, err := methodmap.Default(m)
+	require.NoError(t, err)
+	ic, err := interceptor.New(methods, append(opts, interceptor.WithLogger(zap.New(core)))...)
+	require.NoError(t, err)
+	return m, methods, ic, logs
 }
 
 // outcomeSums adds the total, success and fail series of method's counter
