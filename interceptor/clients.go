@@ -152,8 +152,9 @@ func (t *clientTable) len() int {
 	return t.tracked
 }
 
-// clientMap is a Go map of clients that calls read without a lock. It is
-// never changed in place: the table's writers, which hold its mutex, store
+// clientMap is a Go map of clients that calls read without a lock: the
+// copy-on-write idiom of the read-mostly example of [atomic.Value]. It is
+// never changed in place; the table's writers, which hold its mutex, store
 // a changed copy. Clients are added once each and removed rarely, and there
 // are at most the client limit of them, so copying is cheap next to
 // locking on every call.
