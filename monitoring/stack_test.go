@@ -53,7 +53,9 @@ type unaryMethod struct {
 // generic flavour reads: the provider's grpc_server_* families, the
 // handling-time histogram, and grpcmetrics_server_response_failed_total,
 // which the Milvus status rule moves for calls that answer OK with a failing
-// status in the body.
+// status in the body. Its client connection is counted by ClientMetrics on
+// the same registry: the grpc_client_* families that the dashboards'
+// outgoing-calls panels read.
 func newGenericStack(t *testing.T) *stack {
 	t.Helper()
 	reg := prometheus.NewRegistry()
@@ -68,7 +70,15 @@ func newGenericStack(t *testing.T) *stack {
 	rootcoord.New().Register(srv)
 	datanode.New().Register(srv)
 	require.NoError(t, sm.Init(srv))
-	conn := serveInMemory(t, srv)
+	// The traffic's own calls are counted too, under the client names, as
+	// a service's calls to another would be.
+	cm, err := interceptor.NewClientMetrics(
+		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
+		interceptor.WithHistogram(interceptor.Histogram{}),
+	)
+	require.NoError(t, err)
+	require.NoError(t, cm.Register(reg))
+	conn := serveInMemory(t, srv, grpc.WithChainUnaryInterceptor(cm.UnaryClientInterceptor()))
 	methods, err := unaryMethods(conn, srv)
 	require.NoError(t, err)
 
@@ -87,15 +97,15 @@ func newGenericStack(t *testing.T) *stack {
 
 // serveInMemory serves srv on an in-memory listener until the test ends and
 // returns a client connection to it.
-func serveInMemory(t *testing.T, srv *grpc.Server) *grpc.ClientConn {
+func serveInMemory(t *testing.T, srv *grpc.Server, opts ...grpc.DialOption) *grpc.ClientConn {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
-	conn, err := grpc.NewClient("passthrough:///bufconn",
+	conn, err := grpc.NewClient("passthrough:///bufconn", append([]grpc.DialOption{
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-	)
+	}, opts...)...)
 	if err != nil {
 		srv.Stop()
 		t.Fatal(err)

@@ -155,7 +155,56 @@ func sections(c Config) []section {
 			},
 		}})
 	}
-	return out
+	return append(out, outgoing(c))
+}
+
+// outgoing is the section of the calls that the job's processes make,
+// counted by interceptor.ClientMetrics. Its panels are empty where no
+// ClientMetrics is installed.
+func outgoing(c Config) section {
+	byMethod := "sum by (grpc_service, grpc_method)"
+	rate := func(metric, matcher string) string {
+		return fmt.Sprintf("rate(%s{job=~\"$job\", instance=~\"$instance\"%s}[$__rate_interval])", metric, matcher)
+	}
+	// Failed as in the generic rules: every code but OK, plus the OK calls
+	// whose body failed; the OK series times 0 make the sum exist for
+	// every method that finished a call.
+	failed := fmt.Sprintf("%s (\n  %s\n  or %s\n  or %s * 0\n)", byMethod,
+		rate(ClientHandledTotal, `, grpc_code!="OK"`), rate(ClientResponseFailedTotal, ""), rate(ClientHandledTotal, `, grpc_code="OK"`))
+	handled := fmt.Sprintf("%s (%s)", byMethod, rate(ClientHandledTotal, ""))
+	s := section{title: "Outgoing calls", panels: []panel{
+		{
+			title:       "Outgoing request rate by method",
+			description: "Calls the job's processes started per second (" + ClientStartedTotal + "); empty where no ClientMetrics counts them.",
+			unit:        "reqps", min: float(0),
+			targets: []target{{
+				expr:   fmt.Sprintf("%s (%s)", byMethod, rate(ClientStartedTotal, "")),
+				legend: "{{grpc_service}}/{{grpc_method}}",
+			}},
+		},
+		{
+			title: "Outgoing error ratio by method",
+			description: "Outgoing calls that failed (a code other than OK, or a failing status in an OK response, " +
+				ClientResponseFailedTotal + ") over those that finished. Methods that finished no call are not shown.",
+			unit: "percentunit", min: float(0), max: float(1),
+			targets: []target{{
+				expr:   fmt.Sprintf("%s\n/\n(%s > 0)", failed, handled),
+				legend: "{{grpc_service}}/{{grpc_method}}",
+			}},
+		},
+	}}
+	if c.Latency {
+		s.panels = append(s.panels, panel{
+			title:       "Outgoing p99 latency by method",
+			description: "From the client histogram " + ClientHandlingSecondsBucket + "; empty where it is off.",
+			unit:        "s", min: float(0),
+			targets: []target{{
+				expr:   fmt.Sprintf("histogram_quantile(0.99, %s (%s))", "sum by (le, grpc_service, grpc_method)", rate(ClientHandlingSecondsBucket, "")),
+				legend: "{{grpc_service}}/{{grpc_method}}",
+			}},
+		})
+	}
+	return s
 }
 
 // burnTargets are the burn-rate panel's queries, one per window.

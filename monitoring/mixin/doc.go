@@ -35,5 +35,11 @@
 // flavour the counters' "fail" value, in the generic flavour
 // grpc_code != "OK" or grpcmetrics_server_response_failed_total.
 //
+// The dashboards of both flavours also show the calls that the job's own
+// processes make, counted by the interceptor package's ClientMetrics under
+// the provider's client names ([ClientStartedTotal], [ClientHandledTotal],
+// [ClientResponseFailedTotal], [ClientHandlingSecondsBucket]); those panels
+// read the counters directly, with no recording rule.
+//
 // Generation is deterministic: the same [Config] gives the same bytes.
 package mixin

@@ -202,9 +202,9 @@ func TestDashboard(t *testing.T) {
 		latency  bool
 		wantRows []string
 	}{
-		{name: "milvus", config: milvusConfig, latency: true, wantRows: []string{"Requests and errors", "Latency", "Clients"}},
-		{name: "generic", config: func(*testing.T) Config { return DefaultConfig(Generic) }, latency: true, wantRows: []string{"Requests and errors", "Latency"}},
-		{name: "milvus without latency", config: milvusConfig, wantRows: []string{"Requests and errors", "Clients"}},
+		{name: "milvus", config: milvusConfig, latency: true, wantRows: []string{"Requests and errors", "Latency", "Clients", "Outgoing calls"}},
+		{name: "generic", config: func(*testing.T) Config { return DefaultConfig(Generic) }, latency: true, wantRows: []string{"Requests and errors", "Latency", "Outgoing calls"}},
+		{name: "milvus without latency", config: milvusConfig, wantRows: []string{"Requests and errors", "Clients", "Outgoing calls"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,16 +251,20 @@ func TestDashboard(t *testing.T) {
 			assert.Equal(t, tt.wantRows, rows)
 			queries, err := Queries(data)
 			require.NoError(t, err)
-			hasLatency := false
+			hasLatency, hasClientLatency := false, false
 			for key, q := range queries {
 				if strings.Contains(q, HandlingSecondsBucket) {
 					hasLatency = true
+				}
+				if strings.Contains(q, ClientHandlingSecondsBucket) {
+					hasClientLatency = true
 				}
 				if !strings.Contains(q, `job=~"$job"`) {
 					t.Errorf("%s does not filter on $job: %s", key, q)
 				}
 			}
 			assert.Equal(t, tt.latency, hasLatency)
+			assert.Equal(t, tt.latency, hasClientLatency)
 		})
 	}
 }

@@ -55,6 +55,22 @@ const (
 	ResponseFailedTotal = "grpcmetrics_server_response_failed_total"
 )
 
+// Metrics of the calls a job's processes make, counted by
+// interceptor.ClientMetrics under go-grpc-middleware's client names, in
+// either flavour. The dashboards read them directly.
+const (
+	// ClientStartedTotal counts calls started.
+	ClientStartedTotal = "grpc_client_started_total"
+	// ClientHandledTotal counts calls finished, by grpc_code.
+	ClientHandledTotal = "grpc_client_handled_total"
+	// ClientResponseFailedTotal counts calls that returned OK with a
+	// failing status in the response body.
+	ClientResponseFailedTotal = "grpcmetrics_client_response_failed_total"
+	// ClientHandlingSecondsBucket is the client latency histogram's
+	// buckets.
+	ClientHandlingSecondsBucket = "grpc_client_handling_seconds_bucket"
+)
+
 // Alert names.
 const (
 	// AlertHighErrorRatio: a method's error ratio is above Config.ErrorRatio.
