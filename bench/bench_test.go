@@ -10,6 +10,8 @@ import (
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	grpcprometheus "github.com/grpc-ecosystem/go-grpc-prometheus"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
@@ -45,9 +47,9 @@ func runInterceptor(b *testing.B, icpt grpc.UnaryServerInterceptor, method strin
 	ctx := context.Background()
 	info := &grpc.UnaryServerInfo{FullMethod: method}
 	wantResp, wantErr := h(ctx, benchReq)
-	if resp, err := icpt(ctx, benchReq, info, h); resp != wantResp || err != wantErr {
-		b.Fatalf("warm-up call returned (%v, %v), want the handler's (%v, %v)", resp, err, wantResp, wantErr)
-	}
+	resp, err := icpt(ctx, benchReq, info, h)
+	require.Equal(b, wantResp, resp, "the warm-up call returns the handler's response")
+	require.Equal(b, wantErr, err, "the warm-up call returns the handler's error")
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -189,9 +191,8 @@ func runParallel(b *testing.B, icpt grpc.UnaryServerInterceptor, clientPerGorout
 	ctx := context.Background()
 	info := &grpc.UnaryServerInfo{FullMethod: rcMethod}
 	h := returns(okResp, nil)
-	if _, err := icpt(ctx, benchReq, info, h); err != nil { // warm-up
-		b.Fatal(err)
-	}
+	_, err := icpt(ctx, benchReq, info, h) // warm-up
+	require.NoError(b, err)
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -199,8 +200,7 @@ func runParallel(b *testing.B, icpt grpc.UnaryServerInterceptor, clientPerGorout
 		req := benchReq
 		if clientPerGoroutine {
 			req = &milvuspb.DescribeCollectionRequest{Base: &commonpb.MsgBase{SourceID: 100 + next.Add(1)}}
-			if _, err := icpt(ctx, req, info, h); err != nil { // resolve this client's series
-				b.Error(err)
+			if _, err := icpt(ctx, req, info, h); !assert.NoError(b, err) { // resolve this client's series
 				return
 			}
 		}
@@ -210,9 +210,8 @@ func runParallel(b *testing.B, icpt grpc.UnaryServerInterceptor, clientPerGorout
 		for pb.Next() {
 			resp, err = icpt(ctx, req, info, h)
 		}
-		if resp != okResp || err != nil {
-			b.Errorf("last call returned (%v, %v), want the handler's response", resp, err)
-		}
+		assert.Equal(b, okResp, resp, "the last call returns the handler's response")
+		assert.NoError(b, err, "the last call")
 	})
 }
 
@@ -282,31 +281,25 @@ func BenchmarkE2E(b *testing.B) {
 			go func() { served <- srv.Serve(lis) }()
 			defer func() {
 				srv.Stop()
-				if err := <-served; err != nil {
-					b.Error(err)
-				}
+				assert.NoError(b, <-served)
 			}()
 			conn, err := grpc.NewClient("passthrough:///bufnet",
 				grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 				grpc.WithTransportCredentials(insecure.NewCredentials()))
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			defer conn.Close()
 			client := rootcoordpb.NewRootCoordClient(conn)
 			ctx := context.Background()
 			req := &milvuspb.DescribeCollectionRequest{Base: &commonpb.MsgBase{SourceID: 1}, CollectionName: "missing"}
 			for range 100 { // connect and warm up caches
-				if _, err := client.DescribeCollection(ctx, req); err != nil {
-					b.Fatal(err)
-				}
+				_, err := client.DescribeCollection(ctx, req)
+				require.NoError(b, err)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := client.DescribeCollection(ctx, req); err != nil {
-					b.Fatal(err)
-				}
+				_, err := client.DescribeCollection(ctx, req)
+				require.NoError(b, err)
 			}
 		})
 	}

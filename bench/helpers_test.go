@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/milvustype"
@@ -53,20 +55,12 @@ func newGRPCMetrics(tb testing.TB, opts ...interceptor.Option) (*registry.Metric
 	tb.Helper()
 	m := registry.New()
 	reg := prometheus.NewRegistry()
-	if err := m.Register(reg); err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, m.Register(reg))
 	mm, err := methodmap.Default(m)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	ic, err := interceptor.New(mm, opts...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := ic.Register(reg); err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
+	require.NoError(tb, ic.Register(reg))
 	return m, ic
 }
 
@@ -88,13 +82,11 @@ func checkCounted(tb testing.TB, m *registry.Metrics, method, want string, n int
 	case proxyMethod:
 		vec = m.Proxy.DescribeCollectionCounter
 	default:
-		tb.Fatalf("checkCounted: no counter known for %s", method)
+		require.FailNow(tb, "checkCounted: no counter known", method)
 	}
 	for label, wantN := range map[string]int{registry.TotalLabel: n, want: n, other: 0} {
 		got := testutil.ToFloat64(vec.WithLabelValues(append(prefix, label)...))
-		if got != float64(wantN) {
-			tb.Errorf("%s{%v %s} = %v, want %d", method, prefix, label, got, wantN)
-		}
+		assert.Equal(tb, float64(wantN), got, "%s{%v %s}", method, prefix, label)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
@@ -72,9 +73,9 @@ func runRatio(b *testing.B, ours, provider grpc.UnaryServerInterceptor, method s
 	info := &grpc.UnaryServerInfo{FullMethod: method}
 	h := returns(okResp, nil)
 	for _, icpt := range []grpc.UnaryServerInterceptor{ours, provider} {
-		if resp, err := icpt(ctx, benchReq, info, h); resp != okResp || err != nil {
-			b.Fatalf("warm-up call returned (%v, %v), want the handler's response", resp, err)
-		}
+		resp, err := icpt(ctx, benchReq, info, h)
+		require.NoError(b, err, "the warm-up call")
+		require.Equal(b, okResp, resp, "the warm-up call returns the handler's response")
 	}
 	block := func(icpt grpc.UnaryServerInterceptor, n int) time.Duration {
 		start := time.Now()
@@ -111,6 +112,6 @@ func modeOpts(tb testing.TB, name string) []interceptor.Option {
 			return md.opts
 		}
 	}
-	tb.Fatalf("no mode %q", name)
+	require.FailNow(tb, "no such mode", name)
 	return nil
 }

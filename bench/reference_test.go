@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
@@ -48,9 +49,7 @@ func newReference(tb testing.TB) (*registry.Metrics, *reference) {
 	tb.Helper()
 	m := registry.New()
 	mm, err := methodmap.Default(m)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	require.NoError(tb, err)
 	ref := &reference{routes: make(map[string]*refRoute, mm.Len())}
 	for _, e := range mm.Entries() {
 		r := &refRoute{vec: e.Counter}

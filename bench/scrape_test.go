@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
+	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
@@ -41,9 +42,7 @@ func gatherFails(id int64, index int) bool { return (int(id)+index)%3 == 0 }
 func gatherRoutes(b *testing.B) []gatherRoute {
 	b.Helper()
 	mm, err := methodmap.Default(registry.New())
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	var routes []gatherRoute
 	for i, e := range mm.Entries() {
 		if e.Scheme != methodmap.ClientTypeScheme {
@@ -53,24 +52,17 @@ func gatherRoutes(b *testing.B) []gatherRoute {
 		reg.MustRegister(e.Counter)
 		e.Counter.WithLabelValues("probe", registry.TotalLabel)
 		mfs, err := reg.Gather()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(mfs) != 1 || len(mfs[0].Metric) != 1 {
-			b.Fatalf("%s: gathered %d families, want 1 with 1 series", e.Method, len(mfs))
-		}
+		require.NoError(b, err)
+		require.Len(b, mfs, 1, e.Method)
+		require.Len(b, mfs[0].Metric, 1, e.Method)
 		var labels []string
 		for _, lp := range mfs[0].Metric[0].Label {
 			labels = append(labels, lp.GetName())
 		}
-		if !slices.Equal(labels, []string{registry.LabelClientID, registry.LabelType}) {
-			b.Fatalf("%s: labels %v", e.Method, labels)
-		}
+		require.Equal(b, []string{registry.LabelClientID, registry.LabelType}, labels, e.Method)
 		routes = append(routes, gatherRoute{method: e.Method, index: i, name: mfs[0].GetName(), help: mfs[0].GetHelp()})
 	}
-	if len(routes) != 14 {
-		b.Fatalf("%d RootCoord counters, want 14", len(routes))
-	}
+	require.Len(b, routes, 14, "RootCoord counters")
 	return routes
 }
 
@@ -82,25 +74,17 @@ func gatherRoutes(b *testing.B) []gatherRoute {
 func buildGRPCMetricsGather(b *testing.B, routes []gatherRoute, withCollector bool) prometheus.Gatherer {
 	b.Helper()
 	mm, err := methodmap.Default(registry.New())
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	ic, err := interceptor.New(mm, interceptor.WithClientLimit(2000))
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	reg := prometheus.NewRegistry()
 	entries := mm.Entries()
 	for _, r := range routes {
-		if entries[r.index].Method != r.method {
-			b.Fatalf("entry %d is %s, want %s", r.index, entries[r.index].Method, r.method)
-		}
+		require.Equal(b, r.method, entries[r.index].Method, "entry %d", r.index)
 		reg.MustRegister(entries[r.index].Counter)
 	}
 	if withCollector {
-		if err := ic.Register(reg); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, ic.Register(reg))
 	}
 	icpt := ic.UnaryServerInterceptor()
 	ctx := context.Background()
@@ -111,9 +95,8 @@ func buildGRPCMetricsGather(b *testing.B, routes []gatherRoute, withCollector bo
 			if gatherFails(id, r.index) {
 				resp = failResp
 			}
-			if _, err := icpt(ctx, req, &grpc.UnaryServerInfo{FullMethod: r.method}, returns(resp, nil)); err != nil {
-				b.Fatal(err)
-			}
+			_, err := icpt(ctx, req, &grpc.UnaryServerInfo{FullMethod: r.method}, returns(resp, nil))
+			require.NoError(b, err)
 		}
 	}
 	return reg
@@ -160,9 +143,7 @@ func buildPlainGather(b *testing.B, routes []gatherRoute) prometheus.Gatherer {
 func gatherText(b *testing.B, g prometheus.Gatherer, keep func(name string) bool) ([]byte, int) {
 	b.Helper()
 	mfs, err := g.Gather()
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	var buf bytes.Buffer
 	enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
 	series := 0
@@ -170,9 +151,7 @@ func gatherText(b *testing.B, g prometheus.Gatherer, keep func(name string) bool
 		if !keep(mf.GetName()) {
 			continue
 		}
-		if err := enc.Encode(mf); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, enc.Encode(mf))
 		series += len(mf.Metric)
 	}
 	return buf.Bytes(), series
@@ -183,14 +162,10 @@ func gatherText(b *testing.B, g prometheus.Gatherer, keep func(name string) bool
 func scrape(b *testing.B, g prometheus.Gatherer, buf *bytes.Buffer) {
 	buf.Reset()
 	mfs, err := g.Gather()
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	enc := expfmt.NewEncoder(buf, expfmt.NewFormat(expfmt.TypeTextPlain))
 	for _, mf := range mfs {
-		if err := enc.Encode(mf); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, enc.Encode(mf))
 	}
 }
 
@@ -210,12 +185,9 @@ func BenchmarkGather(b *testing.B) {
 	rootCoord := func(name string) bool { return names[name] }
 
 	want, wantSeries := gatherText(b, buildPlainGather(b, routes), rootCoord)
-	if wantSeries != gatherClients*len(routes)*3 {
-		b.Fatalf("plain side has %d series, want %d", wantSeries, gatherClients*len(routes)*3)
-	}
-	if got, _ := gatherText(b, buildGRPCMetricsGather(b, routes, true), rootCoord); !bytes.Equal(got, want) {
-		b.Fatalf("grpcmetrics and plain text differ (%d vs %d bytes)", len(got), len(want))
-	}
+	require.Equal(b, gatherClients*len(routes)*3, wantSeries, "series of the plain side")
+	got, _ := gatherText(b, buildGRPCMetricsGather(b, routes, true), rootCoord)
+	require.True(b, bytes.Equal(got, want), "grpcmetrics and plain text differ (%d vs %d bytes)", len(got), len(want))
 
 	suffix := "-" + strconv.Itoa(gatherClients) + "-clients"
 	cases := []struct {
@@ -229,9 +201,8 @@ func BenchmarkGather(b *testing.B) {
 	for _, c := range cases {
 		b.Run(c.name+suffix, func(b *testing.B) {
 			g := c.build(b)
-			if got, _ := gatherText(b, g, rootCoord); !bytes.Equal(got, want) {
-				b.Fatalf("RootCoord counters' text differs from the plain side's (%d vs %d bytes)", len(got), len(want))
-			}
+			got, _ := gatherText(b, g, rootCoord)
+			require.True(b, bytes.Equal(got, want), "RootCoord counters' text differs from the plain side's (%d vs %d bytes)", len(got), len(want))
 			_, series := gatherText(b, g, func(string) bool { return true })
 			runtime.GC() // leave no garbage of the build or check to the timed loop
 

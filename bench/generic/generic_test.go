@@ -7,6 +7,7 @@ import (
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
@@ -60,35 +61,21 @@ func providerServer(b *testing.B) *grpcprom.ServerMetrics {
 func grpcmetricsServer(b *testing.B, opts ...interceptor.Option) *interceptor.ServerMetrics {
 	opts = append([]interceptor.Option{interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets})}, opts...)
 	sm, err := interceptor.NewServerMetrics(opts...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := sm.Init(services{}); err != nil {
-		b.Fatal(err)
-	}
-	if err := sm.Register(prometheus.NewRegistry()); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
+	require.NoError(b, sm.Init(services{}))
+	require.NoError(b, sm.Register(prometheus.NewRegistry()))
 	return sm
 }
 
 func milvusInterceptor(b *testing.B) *interceptor.Interceptor {
 	m := registry.New()
 	reg := prometheus.NewRegistry()
-	if err := m.Register(reg); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, m.Register(reg))
 	mm, err := methodmap.Default(m)
-	if err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
 	ic, err := interceptor.New(mm, interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := ic.Register(reg); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
+	require.NoError(b, ic.Register(reg))
 	return ic
 }
 
@@ -108,12 +95,8 @@ func grpcmetricsClient(b *testing.B, histogram bool) *interceptor.ClientMetrics 
 		opts = append(opts, interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets}))
 	}
 	cm, err := interceptor.NewClientMetrics(opts...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cm.Register(prometheus.NewRegistry()); err != nil {
-		b.Fatal(err)
-	}
+	require.NoError(b, err)
+	require.NoError(b, cm.Register(prometheus.NewRegistry()))
 	return cm
 }
 
@@ -193,15 +176,9 @@ func BenchmarkGeneric(b *testing.B) {
 	})
 	b.Run("unary-server-counters/grpcmetrics-ServerMetrics", func(b *testing.B) {
 		sm, err := interceptor.NewServerMetrics()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := sm.Init(services{}); err != nil {
-			b.Fatal(err)
-		}
-		if err := sm.Register(prometheus.NewRegistry()); err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
+		require.NoError(b, sm.Init(services{}))
+		require.NoError(b, sm.Register(prometheus.NewRegistry()))
 		unaryServer(b, sm.UnaryServerInterceptor())
 	})
 
@@ -272,9 +249,7 @@ func BenchmarkGeneric(b *testing.B) {
 			return fake, nil
 		}
 		cs, err := icpt(ctx, chatDesc, nil, streamMethod, streamer)
-		if err != nil {
-			b.Fatal(err)
-		}
+		require.NoError(b, err)
 		msg := &milvuspb.DescribeCollectionResponse{}
 		op := cs.RecvMsg
 		if send {
@@ -330,9 +305,7 @@ func BenchmarkGeneric(b *testing.B) {
 		msg := &milvuspb.DescribeCollectionResponse{}
 		run := func() {
 			cs, err := icpt(ctx, chatDesc, nil, streamMethod, streamer)
-			if err != nil {
-				b.Fatal(err)
-			}
+			require.NoError(b, err)
 			sinkErr = cs.RecvMsg(msg)
 		}
 		run()
