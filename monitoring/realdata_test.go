@@ -27,6 +27,7 @@ type check struct {
 	expr     string // template variables substituted
 	ratio    bool   // every value in [0, 1]
 	positive bool   // some value > 0: traffic flows through it
+	zero     bool   // every value is 0: a comparison that found no difference
 }
 
 // verdict says what is wrong with samples for c, or "" if they are sane.
@@ -43,6 +44,8 @@ func (c check) verdict(samples []promtest.Sample) string {
 			return fmt.Sprintf("negative value %v for %v", s.Value, s.Metric)
 		case c.ratio && s.Value > 1:
 			return fmt.Sprintf("ratio %v > 1 for %v", s.Value, s.Metric)
+		case c.zero && s.Value != 0:
+			return fmt.Sprintf("value %v for %v, want 0", s.Value, s.Metric)
 		}
 		anyPositive = anyPositive || s.Value > 0
 	}
@@ -186,6 +189,24 @@ func TestQueriesOnRealData(t *testing.T) {
 		expr:     fmt.Sprintf("sum by (job) (rate(%s{job=%q}[1m]))", mixin.ResponseFailedTotal, jobs[mixin.Generic]),
 		positive: true,
 	})
+	// The generic job's server is called only through its own counted
+	// connection, so what the outgoing panels read must agree with what
+	// the server counted, to within the calls in flight at a scrape: 1 if
+	// the client's rate differs from the server's by more than 10%.
+	for _, pair := range [][2]string{
+		{mixin.ClientStartedTotal, mixin.StartedTotal},
+		{mixin.ClientHandledTotal, mixin.HandledTotal},
+	} {
+		rate := func(metric string) string {
+			return fmt.Sprintf("sum by (job) (rate(%s{job=%q}[1m]))", metric, jobs[mixin.Generic])
+		}
+		checks = append(checks, check{
+			name: string(mixin.Generic) + "/" + pair[0] + " agrees with " + pair[1],
+			job:  jobs[mixin.Generic],
+			expr: fmt.Sprintf("abs(%s - %s) > bool 0.1 * %s", rate(pair[0]), rate(pair[1]), rate(pair[1])),
+			zero: true,
+		})
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
