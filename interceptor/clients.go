@@ -37,24 +37,24 @@ type client struct {
 // clientTable holds the clients of the client-labelled routes: at most limit
 // of them, plus the fixed unknown and overflow clients.
 //
-// Calls read the clients through two Go maps, by SourceID and by label,
-// without a lock (see [clientMap]), and a client's resolved series through
-// an atomic pointer. One mutex orders everything that adds or deletes
-// series:
-// admitting a client, resolving a client's series of a route, and removing
-// a client (which takes it out of the maps before it deletes its series).
-// So a call that starts after RemoveClient has returned never finds the
-// removed client and never uses series that the removal deleted.
+// Calls find a client in two Go maps, by SourceID and by label, under a
+// read lock, as client_golang's metric vectors find their children, and a
+// client's resolved series through an atomic pointer. The write lock orders
+// everything that adds or deletes series: admitting a client, resolving a
+// client's series of a route, and removing a client (which takes it out of
+// the maps before it deletes its series). So a call that starts after
+// RemoveClient has returned never finds the removed client and never uses
+// series that the removal deleted.
 type clientTable struct {
 	limit    int
 	vecs     []*prometheus.CounterVec // the client-labelled routes' counters
 	overflow prometheus.Counter       // grpcmetrics_client_id_overflow_total
 
-	bySource clientMap[int64]
-	byLabel  clientMap[string]
+	mu       sync.RWMutex
+	bySource map[int64]*client  // guarded by mu
+	byLabel  map[string]*client // guarded by mu
+	tracked  int                // clients in the maps; guarded by mu
 
-	mu          sync.Mutex
-	tracked     int // clients in the maps; guarded by mu
 	unknown     *client
 	overflowing *client
 }
@@ -64,6 +64,8 @@ func newClientTable(limit int, vecs []*prometheus.CounterVec, overflow prometheu
 		limit:       limit,
 		vecs:        vecs,
 		overflow:    overflow,
+		bySource:    make(map[int64]*client),
+		byLabel:     make(map[string]*client),
 		unknown:     &client{label: registry.UnknownClientLabel, routes: make([]atomic.Pointer[counts], len(vecs))},
 		overflowing: &client{label: registry.OverflowClientLabel, routes: make([]atomic.Pointer[counts], len(vecs))},
 	}
@@ -71,7 +73,7 @@ func newClientTable(limit int, vecs []*prometheus.CounterVec, overflow prometheu
 
 // counts returns the series of id's call of client-labelled route ix.
 func (t *clientTable) counts(id ClientID, ix int) *counts {
-	if c := t.lookup(id); c != nil {
+	if c := t.find(id); c != nil {
 		if cs := c.routes[ix].Load(); cs != nil {
 			return cs
 		}
@@ -79,13 +81,24 @@ func (t *clientTable) counts(id ClientID, ix int) *counts {
 	return t.resolve(id, ix)
 }
 
-// lookup returns the client of id if it is tracked (or fixed), else nil.
+// find returns the client of id if it is tracked (or fixed), else nil.
+func (t *clientTable) find(id ClientID) *client {
+	if id.kind == unknownClient {
+		return t.unknown
+	}
+	t.mu.RLock()
+	c := t.lookup(id)
+	t.mu.RUnlock()
+	return c
+}
+
+// lookup is find with t.mu held.
 func (t *clientTable) lookup(id ClientID) *client {
 	switch id.kind {
 	case sourceClient:
-		return t.bySource.load(id.sourceID)
+		return t.bySource[id.sourceID]
 	case labelClient:
-		return t.byLabel.load(id.label)
+		return t.byLabel[id.label]
 	}
 	return t.unknown
 }
@@ -118,9 +131,9 @@ func (t *clientTable) admit(id ClientID) *client {
 	id.label = strings.Clone(id.label)
 	c := &client{label: id.String(), routes: make([]atomic.Pointer[counts], len(t.vecs))}
 	if id.kind == sourceClient {
-		t.bySource.store(id.sourceID, c)
+		t.bySource[id.sourceID] = c
 	} else {
-		t.byLabel.store(id.label, c)
+		t.byLabel[id.label] = c
 	}
 	t.tracked++
 	return c
@@ -134,7 +147,10 @@ func (t *clientTable) remove(label string) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := t.bySource.deleteLabel(label) + t.byLabel.deleteLabel(label)
+	before := len(t.bySource) + len(t.byLabel)
+	maps.DeleteFunc(t.bySource, func(_ int64, c *client) bool { return c.label == label })
+	maps.DeleteFunc(t.byLabel, func(_ string, c *client) bool { return c.label == label })
+	n := before - len(t.bySource) - len(t.byLabel)
 	t.tracked -= n
 	removed := n > 0
 	for _, vec := range t.vecs {
@@ -147,55 +163,7 @@ func (t *clientTable) remove(label string) bool {
 
 // len returns the number of tracked clients, the fixed ones excluded.
 func (t *clientTable) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+	t.mu.RLock()
+	defer t.mu.RUnlock()
 	return t.tracked
-}
-
-// clientMap is a Go map of clients that calls read without a lock: the
-// copy-on-write idiom of the read-mostly example of [atomic.Value]. It is
-// never changed in place; the table's writers, which hold its mutex, store
-// a changed copy. Clients are added once each and removed rarely, and there
-// are at most the client limit of them, so copying is cheap next to
-// locking on every call.
-type clientMap[K comparable] struct {
-	m atomic.Pointer[map[K]*client]
-}
-
-// load returns the client of k, or nil.
-func (cm *clientMap[K]) load(k K) *client {
-	if m := cm.m.Load(); m != nil {
-		return (*m)[k]
-	}
-	return nil
-}
-
-// store adds c under k. The table's mutex must be held.
-func (cm *clientMap[K]) store(k K, c *client) {
-	var old map[K]*client
-	if m := cm.m.Load(); m != nil {
-		old = *m
-	}
-	m := maps.Clone(old)
-	if m == nil {
-		m = make(map[K]*client, 1)
-	}
-	m[k] = c
-	cm.m.Store(&m)
-}
-
-// deleteLabel removes the clients labelled label, and returns how many
-// there were. The table's mutex must be held.
-func (cm *clientMap[K]) deleteLabel(label string) int {
-	old := cm.m.Load()
-	if old == nil {
-		return 0
-	}
-	m := maps.Clone(*old)
-	maps.DeleteFunc(m, func(_ K, c *client) bool { return c.label == label })
-	n := len(*old) - len(m)
-	if n > 0 {
-		cm.m.Store(&m)
-	}
-	return n
 }
