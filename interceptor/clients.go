@@ -1,7 +1,6 @@
 package interceptor
 
 import (
-	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,24 +36,23 @@ type client struct {
 // clientTable holds the clients of the client-labelled routes: at most limit
 // of them, plus the fixed unknown and overflow clients.
 //
-// Calls find a client in two Go maps, by SourceID and by label, under a
-// read lock, as client_golang's metric vectors find their children, and a
-// client's resolved series through an atomic pointer. The write lock orders
-// everything that adds or deletes series: admitting a client, resolving a
-// client's series of a route, and removing a client (which takes it out of
-// the maps before it deletes its series). So a call that starts after
-// RemoveClient has returned never finds the removed client and never uses
-// series that the removal deleted.
+// Calls read the clients through two sync.Maps, by SourceID and by label,
+// without a lock, and a client's resolved series through an atomic
+// pointer. One mutex orders everything that adds or deletes series:
+// admitting a client, resolving a client's series of a route, and removing
+// a client (which takes it out of the maps before it deletes its series).
+// So a call that starts after RemoveClient has returned never finds the
+// removed client and never uses series that the removal deleted.
 type clientTable struct {
 	limit    int
 	vecs     []*prometheus.CounterVec // the client-labelled routes' counters
 	overflow prometheus.Counter       // grpcmetrics_client_id_overflow_total
 
-	mu       sync.RWMutex
-	bySource map[int64]*client  // guarded by mu
-	byLabel  map[string]*client // guarded by mu
-	tracked  int                // clients in the maps; guarded by mu
+	bySource sync.Map // int64 → *client
+	byLabel  sync.Map // string → *client
 
+	mu          sync.Mutex
+	tracked     int // clients in the maps; guarded by mu
 	unknown     *client
 	overflowing *client
 }
@@ -64,8 +62,6 @@ func newClientTable(limit int, vecs []*prometheus.CounterVec, overflow prometheu
 		limit:       limit,
 		vecs:        vecs,
 		overflow:    overflow,
-		bySource:    make(map[int64]*client),
-		byLabel:     make(map[string]*client),
 		unknown:     &client{label: registry.UnknownClientLabel, routes: make([]atomic.Pointer[counts], len(vecs))},
 		overflowing: &client{label: registry.OverflowClientLabel, routes: make([]atomic.Pointer[counts], len(vecs))},
 	}
@@ -73,7 +69,7 @@ func newClientTable(limit int, vecs []*prometheus.CounterVec, overflow prometheu
 
 // counts returns the series of id's call of client-labelled route ix.
 func (t *clientTable) counts(id ClientID, ix int) *counts {
-	if c := t.find(id); c != nil {
+	if c := t.lookup(id); c != nil {
 		if cs := c.routes[ix].Load(); cs != nil {
 			return cs
 		}
@@ -81,26 +77,24 @@ func (t *clientTable) counts(id ClientID, ix int) *counts {
 	return t.resolve(id, ix)
 }
 
-// find returns the client of id if it is tracked (or fixed), else nil.
-func (t *clientTable) find(id ClientID) *client {
-	if id.kind == unknownClient {
-		return t.unknown
-	}
-	t.mu.RLock()
-	c := t.lookup(id)
-	t.mu.RUnlock()
-	return c
-}
-
-// lookup is find with t.mu held.
+// lookup returns the client of id if it is tracked (or fixed), else nil.
 func (t *clientTable) lookup(id ClientID) *client {
+	var (
+		v  any
+		ok bool
+	)
 	switch id.kind {
 	case sourceClient:
-		return t.bySource[id.sourceID]
+		v, ok = t.bySource.Load(id.sourceID)
 	case labelClient:
-		return t.byLabel[id.label]
+		v, ok = t.byLabel.Load(id.label)
+	default:
+		return t.unknown
 	}
-	return t.unknown
+	if !ok {
+		return nil
+	}
+	return v.(*client)
 }
 
 // resolve admits id if it is new and resolves its series of route ix.
@@ -131,9 +125,9 @@ func (t *clientTable) admit(id ClientID) *client {
 	id.label = strings.Clone(id.label)
 	c := &client{label: id.String(), routes: make([]atomic.Pointer[counts], len(t.vecs))}
 	if id.kind == sourceClient {
-		t.bySource[id.sourceID] = c
+		t.bySource.Store(id.sourceID, c)
 	} else {
-		t.byLabel[id.label] = c
+		t.byLabel.Store(id.label, c)
 	}
 	t.tracked++
 	return c
@@ -147,12 +141,17 @@ func (t *clientTable) remove(label string) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	before := len(t.bySource) + len(t.byLabel)
-	maps.DeleteFunc(t.bySource, func(_ int64, c *client) bool { return c.label == label })
-	maps.DeleteFunc(t.byLabel, func(_ string, c *client) bool { return c.label == label })
-	n := before - len(t.bySource) - len(t.byLabel)
-	t.tracked -= n
-	removed := n > 0
+	removed := false
+	for _, m := range []*sync.Map{&t.bySource, &t.byLabel} {
+		m.Range(func(key, v any) bool {
+			if v.(*client).label == label {
+				m.Delete(key)
+				t.tracked--
+				removed = true
+			}
+			return true
+		})
+	}
 	for _, vec := range t.vecs {
 		if vec.DeletePartialMatch(prometheus.Labels{registry.LabelClientID: label}) > 0 {
 			removed = true
@@ -163,7 +162,7 @@ func (t *clientTable) remove(label string) bool {
 
 // len returns the number of tracked clients, the fixed ones excluded.
 func (t *clientTable) len() int {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	return t.tracked
 }
