@@ -165,14 +165,7 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	stage = judging
 	fail := i.failed(r, resp, err)
 	stage = ended
-	if fail {
-		cs.fail.Inc()
-	} else {
-		cs.success.Inc()
-	}
-	if i.clock != nil {
-		i.clock.observe(ctx, r.latency[0].get(), start)
-	}
+	i.end(ctx, r, 0, cs, fail, start)
 	return resp, err
 }
 

@@ -62,9 +62,12 @@ type shapes struct {
 	byType sync.Map // reflect.Type → *shape
 }
 
-// lookup finds the shape of t when it is not the route's last type, and
-// makes it the last one.
-func (s *shapes) lookup(last *atomic.Pointer[shape], t reflect.Type) *shape {
+// of returns the shape of t: the route's last one if t is its type, else
+// the shared one, which then becomes the route's last.
+func (s *shapes) of(last *atomic.Pointer[shape], t reflect.Type) *shape {
+	if sh := last.Load(); sh != nil && sh.t == t {
+		return sh
+	}
 	v, ok := s.byType.Load(t)
 	if !ok {
 		v, _ = s.byType.LoadOrStore(t, newShape(t))
@@ -80,10 +83,7 @@ func (s *shapes) statusFailed(last *atomic.Pointer[shape], resp any) bool {
 	if !v.IsValid() {
 		return false
 	}
-	sh := last.Load()
-	if sh == nil || sh.t != v.Type() {
-		sh = s.lookup(last, v.Type())
-	}
+	sh := s.of(last, v.Type())
 	p := &sh.status
 	switch p.how {
 	case inField:
@@ -112,10 +112,7 @@ func (s *shapes) sourceID(last *atomic.Pointer[shape], req any) (int64, bool) {
 	if !v.IsValid() {
 		return 0, false
 	}
-	sh := last.Load()
-	if sh == nil || sh.t != v.Type() {
-		sh = s.lookup(last, v.Type())
-	}
+	sh := s.of(last, v.Type())
 	p := &sh.source
 	switch p.how {
 	case inField:

@@ -32,8 +32,12 @@ const (
 	AllInstances = ".+"
 )
 
-// selector matches the dashboard's job and instance variables.
-const selector = `{job=~"$job", instance=~"$instance"}`
+// selector matches the dashboard's job and instance variables; its body
+// takes further matchers.
+const (
+	selectorBody = `job=~"$job", instance=~"$instance"`
+	selector     = "{" + selectorBody + "}"
+)
 
 // section is a row of panels.
 type section struct {
@@ -163,22 +167,22 @@ func sections(c Config) []section {
 // ClientMetrics is installed.
 func outgoing(c Config) section {
 	byMethod := "sum by (grpc_service, grpc_method)"
-	rate := func(metric, matcher string) string {
-		return fmt.Sprintf("rate(%s{job=~\"$job\", instance=~\"$instance\"%s}[$__rate_interval])", metric, matcher)
+	rate := func(metric string, extra ...string) string {
+		return fmt.Sprintf("rate(%s{%s}[$__rate_interval])", metric, matchers(append([]string{selectorBody}, extra...)...))
 	}
 	// Failed as in the generic rules: every code but OK, plus the OK calls
 	// whose body failed; the OK series times 0 make the sum exist for
 	// every method that finished a call.
 	failed := fmt.Sprintf("%s (\n  %s\n  or %s\n  or %s * 0\n)", byMethod,
-		rate(ClientHandledTotal, `, grpc_code!="OK"`), rate(ClientResponseFailedTotal, ""), rate(ClientHandledTotal, `, grpc_code="OK"`))
-	handled := fmt.Sprintf("%s (%s)", byMethod, rate(ClientHandledTotal, ""))
+		rate(ClientHandledTotal, `grpc_code!="OK"`), rate(ClientResponseFailedTotal), rate(ClientHandledTotal, `grpc_code="OK"`))
+	handled := fmt.Sprintf("%s (%s)", byMethod, rate(ClientHandledTotal))
 	s := section{title: "Outgoing calls", panels: []panel{
 		{
 			title:       "Outgoing request rate by method",
 			description: "Calls the job's processes started per second (" + ClientStartedTotal + "); empty where no ClientMetrics counts them.",
 			unit:        "reqps", min: float(0),
 			targets: []target{{
-				expr:   fmt.Sprintf("%s (%s)", byMethod, rate(ClientStartedTotal, "")),
+				expr:   fmt.Sprintf("%s (%s)", byMethod, rate(ClientStartedTotal)),
 				legend: "{{grpc_service}}/{{grpc_method}}",
 			}},
 		},
@@ -199,7 +203,7 @@ func outgoing(c Config) section {
 			description: "From the client histogram " + ClientHandlingSecondsBucket + "; empty where it is off.",
 			unit:        "s", min: float(0),
 			targets: []target{{
-				expr:   fmt.Sprintf("histogram_quantile(0.99, %s (%s))", "sum by (le, grpc_service, grpc_method)", rate(ClientHandlingSecondsBucket, "")),
+				expr:   fmt.Sprintf("histogram_quantile(0.99, %s (%s))", "sum by (le, grpc_service, grpc_method)", rate(ClientHandlingSecondsBucket)),
 				legend: "{{grpc_service}}/{{grpc_method}}",
 			}},
 		})
