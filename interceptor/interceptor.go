@@ -165,7 +165,16 @@ func (i *Interceptor) intercept(ctx context.Context, req any, info *grpc.UnarySe
 	stage = judging
 	fail := i.failed(r, resp, err)
 	stage = ended
-	i.end(ctx, r, 0, cs, fail, start)
+	// end's body, inline: through the call, the Proxy route measured
+	// about 8% slower under BenchmarkRatio.
+	if fail {
+		cs.fail.Inc()
+	} else {
+		cs.success.Inc()
+	}
+	if i.clock != nil {
+		i.clock.observe(ctx, r.latency[0].get(), start)
+	}
 	return resp, err
 }
 

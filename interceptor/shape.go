@@ -62,12 +62,10 @@ type shapes struct {
 	byType sync.Map // reflect.Type → *shape
 }
 
-// of returns the shape of t: the route's last one if t is its type, else
-// the shared one, which then becomes the route's last.
-func (s *shapes) of(last *atomic.Pointer[shape], t reflect.Type) *shape {
-	if sh := last.Load(); sh != nil && sh.t == t {
-		return sh
-	}
+// lookup finds the shape of t when it is not the route's last type, and
+// makes it the last one. Its callers test the last type inline: a helper
+// holding that test, which the compiler does not inline, measured slower.
+func (s *shapes) lookup(last *atomic.Pointer[shape], t reflect.Type) *shape {
 	v, ok := s.byType.Load(t)
 	if !ok {
 		v, _ = s.byType.LoadOrStore(t, newShape(t))
@@ -83,7 +81,10 @@ func (s *shapes) statusFailed(last *atomic.Pointer[shape], resp any) bool {
 	if !v.IsValid() {
 		return false
 	}
-	sh := s.of(last, v.Type())
+	sh := last.Load()
+	if sh == nil || sh.t != v.Type() {
+		sh = s.lookup(last, v.Type())
+	}
 	p := &sh.status
 	switch p.how {
 	case inField:
@@ -112,7 +113,10 @@ func (s *shapes) sourceID(last *atomic.Pointer[shape], req any) (int64, bool) {
 	if !v.IsValid() {
 		return 0, false
 	}
-	sh := s.of(last, v.Type())
+	sh := last.Load()
+	if sh == nil || sh.t != v.Type() {
+		sh = s.lookup(last, v.Type())
+	}
 	p := &sh.source
 	switch p.how {
 	case inField:
