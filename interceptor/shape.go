@@ -64,7 +64,8 @@ type shapes struct {
 
 // lookup finds the shape of t when it is not the route's last type, and
 // makes it the last one. Its callers test the last type inline: a helper
-// holding that test, which the compiler does not inline, measured slower.
+// for that test, with intercept counting through end, made the Proxy route
+// 8-10% slower under BenchmarkRatio.
 func (s *shapes) lookup(last *atomic.Pointer[shape], t reflect.Type) *shape {
 	v, ok := s.byType.Load(t)
 	if !ok {
