@@ -27,7 +27,6 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
-	"github.com/grpcmetrics/grpcmetrics/httpserver"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 	"github.com/grpcmetrics/grpcmetrics/internal/promtest"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
@@ -74,20 +73,11 @@ func promNewStack(t *testing.T) *promStack {
 	proxyConn := promServe(t, proxySrv, cm)
 	rcConn := promServe(t, rcSrv, cm)
 
-	hs, err := httpserver.New(reg, httpserver.Options{Addr: "127.0.0.1:0"})
-	require.NoError(t, err)
-	require.NoError(t, hs.Start())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := hs.Shutdown(ctx); err != nil {
-			t.Errorf("shutting down /metrics: %v", err)
-		}
-	})
+	metrics := promtest.ServeMetrics(t, reg)
 	return &promStack{
 		proxy:   milvuspb.NewMilvusServiceClient(proxyConn),
 		rc:      rootcoordpb.NewRootCoordClient(rcConn),
-		metrics: hs.Addr(),
+		metrics: metrics,
 	}
 }
 

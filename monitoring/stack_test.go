@@ -25,8 +25,8 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
-	"github.com/grpcmetrics/grpcmetrics/httpserver"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
+	"github.com/grpcmetrics/grpcmetrics/internal/promtest"
 	"github.com/grpcmetrics/grpcmetrics/monitoring/mixin"
 )
 
@@ -82,17 +82,7 @@ func newGenericStack(t *testing.T) *stack {
 	methods, err := unaryMethods(conn, srv)
 	require.NoError(t, err)
 
-	hs, err := httpserver.New(reg, httpserver.Options{Addr: "127.0.0.1:0"})
-	require.NoError(t, err)
-	require.NoError(t, hs.Start())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := hs.Shutdown(ctx); err != nil {
-			t.Errorf("shutting down /metrics: %v", err)
-		}
-	})
-	return &stack{metrics: hs.Addr(), methods: methods}
+	return &stack{metrics: promtest.ServeMetrics(t, reg), methods: methods}
 }
 
 // serveInMemory serves srv on an in-memory listener until the test ends and
