@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
+	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
 // suBadService is a service name that is not valid UTF-8. grpc-go
@@ -135,6 +136,15 @@ func TestSetupInvalidUTF8ServiceName(t *testing.T) {
 			assert.Equal(t, 1.0, sample(t, clientReg, "grpc_client_handled_total", ml(tt.typ, interceptor.UnknownMethod, interceptor.UnknownMethod, "OK")), "client")
 		})
 	}
+}
+
+// suRegistered returns registry.New()'s metrics, registered on a registry
+// of their own, as methodmap.Default requires.
+func suRegistered(t testing.TB) *registry.Metrics {
+	t.Helper()
+	m := registry.New()
+	require.NoError(t, m.Register(prometheus.NewRegistry()))
+	return m
 }
 
 // TestSetupInitTypedNilServer gives Init a nil *grpc.Server, which must be

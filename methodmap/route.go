@@ -52,7 +52,11 @@ func (s Scheme) Labels() []string {
 	return nil
 }
 
-// Route is one entry of a method table as the caller writes it.
+// Route is one entry of a method table as the caller writes it. The routes
+// of [MilvusRoutes] also remember the registry component whose counter they
+// use, so that [New] can refuse counters that were never registered; a
+// route the caller writes is not checked: registering its counter is the
+// caller's business.
 type Route struct {
 	// Method is the full gRPC method name, "/package.Service/Method", as
 	// grpc.UnaryServerInfo.FullMethod carries it.
@@ -62,6 +66,16 @@ type Route struct {
 	Counter *prometheus.CounterVec
 	// Scheme says how Counter is labelled.
 	Scheme Scheme
+
+	// from is the registry component that owns Counter, for the routes
+	// that MilvusRoutes returns; nil for routes the caller writes.
+	from *component
+}
+
+// component is a registry component that MilvusRoutes routes calls to.
+type component struct {
+	name       string      // "Proxy", "RootCoord", "DataNode"
+	registered func() bool // the component's Registered
 }
 
 // Entry is a validated route of a [Map], with its counter children resolved

@@ -14,6 +14,15 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
+// suRegistered returns registry.New()'s metrics, registered on a registry
+// of their own.
+func suRegistered(t testing.TB) *registry.Metrics {
+	t.Helper()
+	m := registry.New()
+	require.NoError(t, m.Register(prometheus.NewRegistry()))
+	return m
+}
+
 // TestSetupMapOverUnregisteredComponents builds the Milvus table over
 // components whose counters were never registered, which would count into
 // counters that nobody scrapes: an error naming the components and what to
