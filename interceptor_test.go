@@ -455,7 +455,7 @@ func routeCases() []routeCase {
 }
 
 func TestRouteTableCoversDefaultMap(t *testing.T) {
-	methods, err := methodmap.Default(registry.New())
+	methods, err := methodmap.Default(suRegistered(t))
 	require.NoError(t, err)
 	cases := routeCases()
 	require.Len(t, cases, 49)

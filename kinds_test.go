@@ -430,7 +430,7 @@ type tenantKey struct{}
 // the interceptor sees the context that the interceptors before it built,
 // and counts each call once.
 func TestClientRuleSeesTheChainsContext(t *testing.T) {
-	m := registry.New()
+	m := suRegistered(t)
 	methods, err := methodmap.Default(m)
 	require.NoError(t, err)
 	ic, err := interceptor.New(methods, interceptor.WithClientID(func(ctx context.Context, _ any) interceptor.ClientID {

@@ -245,6 +245,7 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 		"grpc_server_msg_received_total",
 		"grpc_server_msg_sent_total",
 		"grpcmetrics_server_response_failed_total",
+		"grpcmetrics_server_calls_before_init_total",
 		"grpc_client_handling_seconds",
 		"grpc_client_started_total",
 		"grpc_client_handled_total",

@@ -48,6 +48,7 @@ type refLayout struct {
 func newReference(tb testing.TB) (*registry.Metrics, *reference) {
 	tb.Helper()
 	m := registry.New()
+	require.NoError(tb, m.Register(prometheus.NewRegistry())) // methodmap.Default wants registered counters
 	mm, err := methodmap.Default(m)
 	require.NoError(tb, err)
 	ref := &reference{routes: make(map[string]*refRoute, mm.Len())}

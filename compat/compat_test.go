@@ -28,6 +28,8 @@ const (
 	serverHandling = "grpc_server_handling_seconds"
 	serverFailed   = "grpcmetrics_server_response_failed_total"
 	clientFailed   = "grpcmetrics_client_response_failed_total"
+
+	serverBeforeInit = "grpcmetrics_server_calls_before_init_total"
 )
 
 // scenario is one group of calls made through both libraries.
@@ -411,9 +413,12 @@ func assertPanicDifference(t *testing.T, ours, theirs exposition, panicked []met
 	}
 }
 
-// assertSame requires the two expositions to match.
+// assertSame requires the two expositions to match, once ours has given up
+// grpcmetrics_server_calls_before_init_total, which the provider does not
+// have and which must read 0: every stack calls Init before serving.
 func assertSame(t *testing.T, theirs, ours exposition) {
 	t.Helper()
+	assert.Equal(t, 0.0, ours.take(t, serverBeforeInit, "").Value, serverBeforeInit)
 	d := diff(theirs, ours)
 	assert.Empty(t, d, "the expositions differ:\n%s", strings.Join(d, "\n"))
 }

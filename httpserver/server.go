@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -33,12 +34,20 @@ type Server struct {
 // New validates opts, applies the defaults documented on [Options] and
 // builds the handler for g. Nothing is bound until [Server.Start].
 //
-// New fails if g is nil, if an option is invalid (the error names it), if
-// [Options.WebConfigFile] cannot be read or is not a valid exporter-toolkit
-// web configuration, or if the handler metrics cannot be registered.
+// New fails if g is nil or holds a nil pointer or func (a nil
+// *prometheus.Registry, say), if [Options.Registerer] holds one, if an
+// option is invalid (the error names it), if [Options.WebConfigFile] cannot
+// be read or is not a valid exporter-toolkit web configuration, or if the
+// handler metrics cannot be registered.
 func New(g prometheus.Gatherer, opts Options) (*Server, error) {
 	if g == nil {
 		return nil, errors.New("httpserver: New needs a non-nil prometheus.Gatherer")
+	}
+	if holdsNil(g) {
+		return nil, fmt.Errorf("httpserver: New needs a non-nil prometheus.Gatherer, got a nil %T", g)
+	}
+	if opts.Registerer != nil && holdsNil(opts.Registerer) {
+		return nil, fmt.Errorf("httpserver: Options.Registerer is a nil %T (leave the field nil for the default)", opts.Registerer)
 	}
 	o, err := opts.withDefaults()
 	if err != nil {
@@ -62,6 +71,16 @@ func New(g prometheus.Gatherer, opts Options) (*Server, error) {
 		slogger: slogFromZap(o.Logger),
 		ready:   make(chan struct{}),
 	}, nil
+}
+
+// holdsNil reports whether v, a non-nil interface value, holds a nil
+// pointer or func, whose methods would panic when called.
+func holdsNil(v any) bool {
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Func:
+		return rv.IsNil()
+	}
+	return false
 }
 
 // Start binds [Options.Addr] and serves in the background. Binding is

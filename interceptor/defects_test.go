@@ -230,7 +230,7 @@ func TestHandlerRunsAfterTheClientRulePanics(t *testing.T) {
 func newLogged(t *testing.T, opts ...interceptor.Option) (*registry.Metrics, *methodmap.Map, *interceptor.Interceptor, *observer.ObservedLogs) {
 	t.Helper()
 	core, logs := observer.New(zap.ErrorLevel)
-	m := registry.New()
+	m := suRegistered(t)
 	methods, err := methodmap.Default(m)
 	require.NoError(t, err)
 	ic, err := interceptor.New(methods, append(opts, interceptor.WithLogger(zap.New(core)))...)
@@ -256,7 +256,7 @@ func outcomeSums(t *testing.T, m *registry.Metrics, method string) (total, succe
 // turn. Each is judged by its own shape, and switching costs no allocation
 // (a one-entry cache per route used to be rebuilt on every switch).
 func TestAlternatingResponseTypes(t *testing.T) {
-	m := registry.New()
+	m := suRegistered(t)
 	methods, err := methodmap.Default(m)
 	require.NoError(t, err)
 	ic, err := interceptor.New(methods)
@@ -298,7 +298,7 @@ func TestAlternatingResponseTypes(t *testing.T) {
 // TestDefaultRulesAllocateNothing runs every path of the default rules over
 // generated messages and checks that a warm call allocates nothing.
 func TestDefaultRulesAllocateNothing(t *testing.T) {
-	m := registry.New()
+	m := suRegistered(t)
 	methods, err := methodmap.Default(m)
 	require.NoError(t, err)
 	ic, err := interceptor.New(methods)

@@ -20,6 +20,9 @@ import (
 // it is called directly, as gRPC would call it.
 func ExampleNew() {
 	m := registry.New()
+	if err := m.Register(prometheus.NewRegistry()); err != nil {
+		panic(err)
+	}
 	methods, err := methodmap.Default(m)
 	if err != nil {
 		panic(err)
@@ -55,6 +58,9 @@ func ExampleNew() {
 // default rules: a type switch instead of reflection.
 func ExampleMilvusStatus() {
 	m := registry.New()
+	if err := m.Register(prometheus.NewRegistry()); err != nil {
+		panic(err)
+	}
 	methods, err := methodmap.Default(m)
 	if err != nil {
 		panic(err)
@@ -86,7 +92,11 @@ func ExampleMilvusStatus() {
 func ExampleInterceptor_Register() {
 	reg := prometheus.NewRegistry()
 	newInterceptor := func() *interceptor.Interceptor {
-		methods, err := methodmap.Default(registry.New())
+		m := registry.New() // the Milvus counters, on a registry of their own
+		if err := m.Register(prometheus.NewRegistry()); err != nil {
+			panic(err)
+		}
+		methods, err := methodmap.Default(m)
 		if err != nil {
 			panic(err)
 		}

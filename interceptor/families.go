@@ -130,8 +130,15 @@ type methodSeries struct {
 	handling                                *lazyObserver // nil unless WithHistogram
 }
 
+// newMethodSeries makes the series of one method. Label values must be
+// valid UTF-8 or WithLabelValues panics, and grpc-go registers and serves
+// any service or method name, so service and method are repaired here, the
+// one place every series is made: each invalid byte sequence becomes
+// U+FFFD. The lazy series can then never panic on their label values.
 func newMethodSeries(f *families, typ, service, method string) *methodSeries {
 	m := &methodSeries{}
+	service = strings.ToValidUTF8(service, "\uFFFD")
+	method = strings.ToValidUTF8(method, "\uFFFD")
 	lv := []string{typ, service, method}
 	m.started = lazyCounter{vec: f.started, labels: lv}
 	m.received = lazyCounter{vec: f.received, labels: lv}
@@ -202,8 +209,9 @@ func (l *lazyCounter) get() prometheus.Counter {
 	if r := l.c.Load(); r != nil {
 		return r.Counter
 	}
-	// The label values are method names that gRPC validated and fixed
-	// strings, so WithLabelValues cannot panic here.
+	// The label values are fixed strings and method names that
+	// newMethodSeries made valid UTF-8, in the vector's number, so
+	// WithLabelValues cannot panic here.
 	r := &counterRef{l.vec.WithLabelValues(l.labels...)}
 	l.c.Store(r)
 	return r.Counter

@@ -42,7 +42,7 @@ func FuzzOutcome(f *testing.F) {
 		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
 		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 	}} {
-		m := registry.New()
+		m := suRegistered(f)
 		methods, err := methodmap.Default(m)
 		require.NoError(f, err)
 		ic, err := interceptor.New(methods, append(opts, interceptor.WithClientLimit(64))...)
@@ -112,7 +112,7 @@ func FuzzClientLabel(f *testing.F) {
 	for _, s := range []string{"", "client_1", "\xff\xfe", string(make([]byte, 1000)), "é" + string(make([]byte, 127))} {
 		f.Add(s)
 	}
-	m := registry.New()
+	m := suRegistered(f)
 	methods, err := methodmap.Default(m)
 	require.NoError(f, err)
 	ic, err := interceptor.New(methods, interceptor.WithClientLimit(16), interceptor.WithClientID(func(_ context.Context, req any) interceptor.ClientID {

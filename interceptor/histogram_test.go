@@ -16,7 +16,6 @@ import (
 
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
-	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
 type traceKey struct{}
@@ -46,7 +45,7 @@ func histogramOf(t *testing.T, reg prometheus.Gatherer, name string) *dto.Histog
 }
 
 func TestHistogramWithExemplars(t *testing.T) {
-	m := registry.New()
+	m := suRegistered(t)
 	methods, err := methodmap.Default(m)
 	require.NoError(t, err)
 	ic, err := interceptor.New(methods, interceptor.WithHistogram(interceptor.Histogram{
@@ -123,7 +122,7 @@ func TestHistogramValidation(t *testing.T) {
 		{"long exemplar label", interceptor.Histogram{Exemplar: &interceptor.Exemplar{Label: strings.Repeat("a", 65), Value: traceID}}, "longer than 64 runes"},
 		{"nil exemplar func", interceptor.Histogram{Exemplar: &interceptor.Exemplar{Label: "trace_id"}}, "Exemplar.Value is nil"},
 	}
-	methods, err := methodmap.Default(registry.New())
+	methods, err := methodmap.Default(suRegistered(t))
 	require.NoError(t, err)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,7 +162,7 @@ func TestGenericOptionValidation(t *testing.T) {
 	}
 	_, err := interceptor.NewClientMetrics(interceptor.WithInitialSeries())
 	require.ErrorContains(t, err, "only NewServerMetrics")
-	methods, err := methodmap.Default(registry.New())
+	methods, err := methodmap.Default(suRegistered(t))
 	require.NoError(t, err)
 	_, err = interceptor.New(methods, interceptor.WithInitialSeries())
 	require.ErrorContains(t, err, "WithInitialSeries")

@@ -112,7 +112,7 @@ func newFixture(t testing.TB, opts ...interceptor.Option) *fixture {
 
 func newModeFixture(t testing.TB, mode string, opts ...interceptor.Option) *fixture {
 	t.Helper()
-	m := registry.New()
+	m := suRegistered(t)
 	methods, err := methodmap.Default(m)
 	require.NoError(t, err)
 	opts = append(append([]interceptor.Option(nil), typedModes[mode]...), opts...)
@@ -368,7 +368,7 @@ grpcmetrics_client_id_overflow_total 0
 }
 
 func TestNewValidation(t *testing.T) {
-	methods := mustDefault(t, registry.New())
+	methods := mustDefault(t, suRegistered(t))
 	nop := func(any, error) interceptor.Outcome { return interceptor.Default }
 	tests := []struct {
 		name string

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 )
@@ -27,13 +29,26 @@ import (
 //
 // Build it with [NewServerMetrics], install its interceptors, register the
 // services, then call [ServerMetrics.Init] before serving: only the methods
-// the server registers get series.
+// the server registers get series. Init is required. Calls that arrive
+// before it are counted under [UnknownMethod] and in
+// grpcmetrics_server_calls_before_init_total, which is exposed (at zero)
+// from the start, and the first of them is logged at warn level through
+// [WithLogger]'s logger.
+//
+// Coming from go-grpc-middleware's provider: its InitializeMetrics is
+// optional and creates every method's series at zero. Here Init is
+// required, since it builds the table that names each call's method, and
+// it creates no series unless [WithInitialSeries] is given; with it, Init
+// creates every method's series at zero, as InitializeMetrics did.
 type ServerMetrics struct {
 	side
 	initial bool // WithInitialSeries
 
 	methods atomic.Pointer[map[string]*serverMethod] // set once by Init
 	unknown [numTypes]*serverMethod                  // by typeIndex
+
+	beforeInit prometheus.Counter // grpcmetrics_server_calls_before_init_total
+	warned     atomic.Bool        // the first call before Init was logged
 }
 
 // serverMethod is one method of the server.
@@ -59,6 +74,10 @@ func NewServerMetrics(opts ...Option) (*ServerMetrics, error) {
 	}
 	s := &ServerMetrics{initial: cfg.initialSeries}
 	s.init("server", cfg)
+	s.beforeInit = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "grpcmetrics_server_calls_before_init_total",
+		Help: "Total number of RPCs that reached the server's interceptors before ServerMetrics.Init, counted under grpc_service and grpc_method \"unknown\".",
+	})
 	for ix := range numTypes {
 		s.unknown[ix] = &serverMethod{series: newMethodSeries(s.fam, grpcType(ix), UnknownMethod, UnknownMethod)}
 	}
@@ -67,19 +86,31 @@ func NewServerMetrics(opts ...Option) (*ServerMetrics, error) {
 
 // Init builds the method table from the services registered on srvs
 // (usually the [*grpc.Server] the interceptors are installed on, or every
-// server that shares them): one route per registered method. Call it once,
-// after registering the services and before serving; calls before it, and
-// calls of methods no server registers, count under [UnknownMethod]. With
-// [WithInitialSeries] it also creates every method's series at zero. A
-// second call, or no server, is an error.
+// server that shares them): one route per registered method. Init is
+// required: call it once, after registering the services and before
+// serving. Calls before it count under [UnknownMethod] and in
+// grpcmetrics_server_calls_before_init_total (see [ServerMetrics]); calls
+// of methods no server registers count under [UnknownMethod].
+//
+// Init creates no series unless [WithInitialSeries] is given; with it,
+// Init creates every method's series at zero. (go-grpc-middleware's
+// InitializeMetrics, by contrast, is optional and always creates them.)
+//
+// A service or method name that is not valid UTF-8, which grpc-go
+// registers and serves like any other, is labelled with each invalid byte
+// sequence replaced by U+FFFD (see [strings.ToValidUTF8]); names that
+// differ only there share their series.
+//
+// A second call, no server, or a nil server (an interface holding a nil
+// *grpc.Server too) is an error.
 func (s *ServerMetrics) Init(srvs ...ServiceInfoProvider) error {
 	if len(srvs) == 0 {
 		return errors.New("interceptor: ServerMetrics.Init: no server")
 	}
 	table := make(map[string]*serverMethod)
 	for i, srv := range srvs {
-		if srv == nil {
-			return fmt.Errorf("interceptor: ServerMetrics.Init: server %d is nil", i)
+		if isNilProvider(srv) {
+			return fmt.Errorf("interceptor: ServerMetrics.Init: server %d is nil (%T)", i, srv)
 		}
 		for svc, info := range srv.GetServiceInfo() {
 			for _, mi := range info.Methods {
@@ -109,12 +140,20 @@ func (s *ServerMetrics) Init(srvs ...ServiceInfoProvider) error {
 }
 
 // method returns the method of fullMethod, or the unknown method of
-// grpc_type grpcType(typ).
+// grpc_type grpcType(typ). Before Init, it counts the call in
+// grpcmetrics_server_calls_before_init_total and logs the first.
 func (s *ServerMetrics) method(fullMethod string, typ int) *serverMethod {
-	if t := s.methods.Load(); t != nil {
-		if m := (*t)[fullMethod]; m != nil {
-			return m
+	t := s.methods.Load()
+	if t == nil {
+		s.beforeInit.Inc()
+		if s.warned.CompareAndSwap(false, true) {
+			s.logger.Warn("grpcmetrics: a call reached ServerMetrics before Init; calls before Init are counted under grpc_service and grpc_method \"unknown\" (see grpcmetrics_server_calls_before_init_total): call Init after registering the services and before serving",
+				zap.String("method", fullMethod))
 		}
+		return s.unknown[typ]
+	}
+	if m := (*t)[fullMethod]; m != nil {
+		return m
 	}
 	return s.unknown[typ]
 }
@@ -192,10 +231,16 @@ func (s *ServerMetrics) Register(r prometheus.Registerer) error {
 }
 
 // Describe implements [prometheus.Collector].
-func (s *ServerMetrics) Describe(ch chan<- *prometheus.Desc) { s.describe(ch) }
+func (s *ServerMetrics) Describe(ch chan<- *prometheus.Desc) {
+	s.describe(ch)
+	s.beforeInit.Describe(ch)
+}
 
 // Collect implements [prometheus.Collector].
-func (s *ServerMetrics) Collect(ch chan<- prometheus.Metric) { s.collect(ch) }
+func (s *ServerMetrics) Collect(ch chan<- prometheus.Metric) {
+	s.collect(ch)
+	s.beforeInit.Collect(ch)
+}
 
 // countedServerStream counts a server stream's messages.
 type countedServerStream struct {
@@ -223,4 +268,17 @@ func (c *countedServerStream) SendMsg(m any) error {
 // [*grpc.Server] has it.
 type ServiceInfoProvider interface {
 	GetServiceInfo() map[string]grpc.ServiceInfo
+}
+
+// isNilProvider reports whether srv is nil or holds a nil pointer or func,
+// whose GetServiceInfo would panic.
+func isNilProvider(srv ServiceInfoProvider) bool {
+	if srv == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(srv); rv.Kind() {
+	case reflect.Pointer, reflect.Func:
+		return rv.IsNil()
+	}
+	return false
 }

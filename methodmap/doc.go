@@ -14,7 +14,9 @@
 // Its service names can be overridden through [Services], and callers may
 // append routes of their own (for example for the proxy's Retrieve counter,
 // which has no RPC in Milvus today) before calling [New]. [Default] builds the
-// table as it is.
+// table as it is. Register the registry components first
+// ([registry.Metrics.Register]): New refuses Milvus routes whose component
+// was never registered, since they would count where nothing scrapes.
 //
 // [Map.Check] compares a map with the services registered on a gRPC server, to
 // find server methods that nothing counts, mapped methods that the server's

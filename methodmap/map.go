@@ -2,6 +2,7 @@ package methodmap
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -23,7 +24,13 @@ type Map struct {
 //   - has a malformed method name (see [ParseMethod]),
 //   - repeats the method of an earlier route,
 //   - has a nil counter or an unknown scheme, or
-//   - has a counter whose label names are not exactly those of its scheme.
+//   - has a counter whose label names are not exactly those of its scheme, or
+//   - comes from [MilvusRoutes] and uses a registry component that was never
+//     registered ([registry.RootCoord.Registered] and the others are false),
+//     so that the map would count where nothing scrapes; the error names the
+//     components. Register them first, with [registry.Metrics.Register] or
+//     each component's Register; collectors registered by hand, as with
+//     reg.MustRegister(m.Collectors()...), are not seen.
 //
 // For [StatusScheme] and [TypeScheme] routes, New resolves the counter's
 // total, success and fail children, so those series exist (at zero) from then
@@ -44,6 +51,9 @@ func New(routes ...Route) (*Map, error) {
 			return nil, fmt.Errorf("methodmap: route %d (%s): %w", i, r.Method, err)
 		}
 		m.entries = append(m.entries, e)
+	}
+	if err := checkRegistered(routes); err != nil {
+		return nil, err
 	}
 	slices.SortFunc(m.entries, func(a, b *Entry) int { return strings.Compare(a.Method, b.Method) })
 	m.byMethod = make(map[string]*Entry, len(m.entries))
@@ -83,6 +93,24 @@ func resolve(r Route) (*Entry, error) {
 		return nil, fmt.Errorf("unknown scheme %v", r.Scheme)
 	}
 	return e, nil
+}
+
+// checkRegistered returns an error naming the registry components of
+// routes whose counters were never registered.
+func checkRegistered(routes []Route) error {
+	var missing []string
+	for _, r := range routes {
+		if r.from != nil && !r.from.registered() && !slices.Contains(missing, r.from.name) {
+			missing = append(missing, r.from.name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("methodmap: the counters of registry component(s) %s were never registered, so the map would count where nothing scrapes: "+
+		"call Metrics.Register(reg) (or each component's Register) before methodmap.Default or New; "+
+		"collectors registered by hand, as with reg.MustRegister(m.Collectors()...), are not seen, "+
+		"and Register leaves the collectors reg already holds as they are", strings.Join(missing, ", "))
 }
 
 // probeClient is a client_id no call produces: client IDs are "client_…".
@@ -158,9 +186,16 @@ type ServiceInfoProvider interface {
 // [*grpc.Server]; call it once the services are registered. Streaming
 // methods are not counted by the unary interceptor and are not reported as
 // unmapped.
+//
+// A nil srv, or one holding a nil pointer (a nil *grpc.Server, say), is a
+// server that registers nothing: every service of the map is reported
+// Unregistered, so the result is not OK (unless the map is empty).
 func (m *Map) Check(srv ServiceInfoProvider) Coverage {
 	var cov Coverage
-	info := srv.GetServiceInfo()
+	var info map[string]grpc.ServiceInfo
+	if !isNil(srv) {
+		info = srv.GetServiceInfo()
+	}
 	served := make(map[string]bool)
 	for svc, si := range info {
 		for _, mi := range si.Methods {
@@ -185,4 +220,17 @@ func (m *Map) Check(srv ServiceInfoProvider) Coverage {
 	slices.Sort(cov.Unmapped)
 	slices.Sort(cov.Unregistered)
 	return cov
+}
+
+// isNil reports whether v is nil or holds a nil pointer or func, whose
+// methods would panic.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(v); rv.Kind() {
+	case reflect.Pointer, reflect.Func:
+		return rv.IsNil()
+	}
+	return false
 }

@@ -104,7 +104,7 @@ func TestStaticSchemesResolveChildren(t *testing.T) {
 }
 
 func TestDefaultTable(t *testing.T) {
-	reg := registry.New()
+	reg := suRegistered(t)
 	m, err := methodmap.Default(reg)
 	require.NoError(t, err)
 	require.Equal(t, 49, m.Len())
@@ -149,7 +149,7 @@ func TestDefaultTable(t *testing.T) {
 }
 
 func TestServiceOverride(t *testing.T) {
-	reg := registry.New()
+	reg := suRegistered(t)
 	routes, err := methodmap.MilvusRoutes(reg, methodmap.Services{Proxy: "milvus.proto.Proxy"})
 	require.NoError(t, err)
 	routes = append(routes, methodmap.Route{
@@ -172,7 +172,7 @@ func TestServiceOverride(t *testing.T) {
 }
 
 func TestLookupAllocatesNothing(t *testing.T) {
-	m, err := methodmap.Default(registry.New())
+	m, err := methodmap.Default(suRegistered(t))
 	require.NoError(t, err)
 	method := strings.Clone("/milvus.proto.rootcoord.RootCoord/ShowSegments")
 	allocs := testing.AllocsPerRun(1000, func() {
@@ -192,7 +192,7 @@ type fakeServer map[string]grpc.ServiceInfo
 func (f fakeServer) GetServiceInfo() map[string]grpc.ServiceInfo { return f }
 
 func TestCheck(t *testing.T) {
-	m, err := methodmap.Default(registry.New())
+	m, err := methodmap.Default(suRegistered(t))
 	require.NoError(t, err)
 	srv := fakeServer{
 		methodmap.DefaultProxy: {Methods: []grpc.MethodInfo{
@@ -215,7 +215,7 @@ func TestCheck(t *testing.T) {
 // typo is an unregistered service and the real service's methods are
 // unmapped, where before the typo was silent.
 func TestCheckCatchesServiceTypos(t *testing.T) {
-	routes, err := methodmap.MilvusRoutes(registry.New(), methodmap.Services{RootCoord: "milvus.proto.rootcord.RootCoord"})
+	routes, err := methodmap.MilvusRoutes(suRegistered(t), methodmap.Services{RootCoord: "milvus.proto.rootcord.RootCoord"})
 	require.NoError(t, err)
 	m, err := methodmap.New(routes...)
 	require.NoError(t, err)

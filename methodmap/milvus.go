@@ -44,6 +44,12 @@ func (s Services) withDefaults() Services {
 // MilvusRoutes returns the Milvus table: 49 routes from the methods of the
 // services named by s to m's counters. It returns an error if a service name
 // in s is malformed or m lacks a component the table needs.
+//
+// Each route remembers its registry component (Proxy, RootCoord or
+// DataNode), and [New] refuses routes whose component was never
+// registered, naming it: register m (or the components whose routes you
+// keep) before building the map. A process that serves one component may
+// register only that one and keep only its routes.
 func MilvusRoutes(m *registry.Metrics, s Services) ([]Route, error) {
 	if m == nil || m.Proxy == nil || m.RootCoord == nil || m.DataNode == nil {
 		return nil, fmt.Errorf("methodmap: MilvusRoutes needs registry.Metrics with Proxy, RootCoord and DataNode (use registry.New)")
@@ -55,13 +61,16 @@ func MilvusRoutes(m *registry.Metrics, s Services) ([]Route, error) {
 		}
 	}
 	p, rc, dn := m.Proxy, m.RootCoord, m.DataNode
+	proxy := &component{name: "Proxy", registered: p.Registered}
+	rootCoord := &component{name: "RootCoord", registered: rc.Registered}
+	dataNode := &component{name: "DataNode", registered: dn.Registered}
 	var routes []Route
-	add := func(service string, scheme Scheme, methods []methodCounter) {
+	add := func(service string, scheme Scheme, from *component, methods []methodCounter) {
 		for _, mc := range methods {
-			routes = append(routes, Route{Method: "/" + service + "/" + mc.method, Counter: mc.counter, Scheme: scheme})
+			routes = append(routes, Route{Method: "/" + service + "/" + mc.method, Counter: mc.counter, Scheme: scheme, from: from})
 		}
 	}
-	add(s.MilvusService, StatusScheme, []methodCounter{
+	add(s.MilvusService, StatusScheme, proxy, []methodCounter{
 		{"CreateCollection", p.CreateCollectionCounter},
 		{"DropCollection", p.DropCollectionCounter},
 		{"HasCollection", p.HasCollectionCounter},
@@ -91,14 +100,14 @@ func MilvusRoutes(m *registry.Metrics, s Services) ([]Route, error) {
 		{"Dummy", p.DummyCounter},
 		{"RegisterLink", p.RegisterLinkCounter},
 	})
-	add(s.Proxy, StatusScheme, []methodCounter{
+	add(s.Proxy, StatusScheme, proxy, []methodCounter{
 		{"GetComponentStates", p.GetComponentStatesCounter},
 		{"GetStatisticsChannel", p.GetStatisticsChannelCounter},
 		{"InvalidateCollectionMetaCache", p.InvalidateCollectionMetaCacheCounter},
 		{"GetDdChannel", p.GetDdChannelCounter},
 		{"ReleaseDQLMessageStream", p.ReleaseDQLMessageStreamCounter},
 	})
-	add(s.RootCoord, ClientTypeScheme, []methodCounter{
+	add(s.RootCoord, ClientTypeScheme, rootCoord, []methodCounter{
 		{"CreateCollection", rc.CreateCollectionCounter},
 		{"DropCollection", rc.DropCollectionCounter},
 		{"HasCollection", rc.HasCollectionCounter},
@@ -114,7 +123,7 @@ func MilvusRoutes(m *registry.Metrics, s Services) ([]Route, error) {
 		{"DescribeSegment", rc.DescribeSegmentCounter},
 		{"ShowSegments", rc.ShowSegmentsCounter},
 	})
-	add(s.DataNode, TypeScheme, []methodCounter{
+	add(s.DataNode, TypeScheme, dataNode, []methodCounter{
 		{"FlushSegments", dn.FlushSegmentsCounter},
 		{"WatchDmChannels", dn.WatchDmChannelsCounter},
 	})
@@ -127,7 +136,9 @@ type methodCounter struct {
 }
 
 // Default builds the Milvus table with the default service names on m's
-// counters; it is New(MilvusRoutes(m, Services{})...).
+// counters; it is New(MilvusRoutes(m, Services{})...). Register m first,
+// with [registry.Metrics.Register]: over counters that were never
+// registered it returns an error (see [New]).
 func Default(m *registry.Metrics) (*Map, error) {
 	routes, err := MilvusRoutes(m, Services{})
 	if err != nil {

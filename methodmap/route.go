@@ -3,6 +3,7 @@ package methodmap
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -51,7 +52,11 @@ func (s Scheme) Labels() []string {
 	return nil
 }
 
-// Route is one entry of a method table as the caller writes it.
+// Route is one entry of a method table as the caller writes it. The routes
+// of [MilvusRoutes] also remember the registry component whose counter they
+// use, so that [New] can refuse counters that were never registered; a
+// route the caller writes is not checked: registering its counter is the
+// caller's business.
 type Route struct {
 	// Method is the full gRPC method name, "/package.Service/Method", as
 	// grpc.UnaryServerInfo.FullMethod carries it.
@@ -61,6 +66,16 @@ type Route struct {
 	Counter *prometheus.CounterVec
 	// Scheme says how Counter is labelled.
 	Scheme Scheme
+
+	// from is the registry component that owns Counter, for the routes
+	// that MilvusRoutes returns; nil for routes the caller writes.
+	from *component
+}
+
+// component is a registry component that MilvusRoutes routes calls to.
+type component struct {
+	name       string      // "Proxy", "RootCoord", "DataNode"
+	registered func() bool // the component's Registered
 }
 
 // Entry is a validated route of a [Map], with its counter children resolved
@@ -88,17 +103,17 @@ type Entry struct {
 func ParseMethod(fullMethod string) (service, method string, err error) {
 	rest, ok := strings.CutPrefix(fullMethod, "/")
 	if !ok {
-		return "", "", fmt.Errorf("method name %q: must start with '/' (want /package.Service/Method)", quoteName(fullMethod))
+		return "", "", fmt.Errorf("method name %s: must start with '/' (want /package.Service/Method)", quoteName(fullMethod))
 	}
 	service, method, ok = strings.Cut(rest, "/")
 	if !ok {
-		return "", "", fmt.Errorf("method name %q: no '/' between service and method (want /package.Service/Method)", quoteName(fullMethod))
+		return "", "", fmt.Errorf("method name %s: no '/' between service and method (want /package.Service/Method)", quoteName(fullMethod))
 	}
 	if err := CheckService(service); err != nil {
-		return "", "", fmt.Errorf("method name %q: %w", quoteName(fullMethod), err)
+		return "", "", fmt.Errorf("method name %s: %w", quoteName(fullMethod), err)
 	}
 	if !isIdent(method) {
-		return "", "", fmt.Errorf("method name %q: method %q is not a protobuf identifier", quoteName(fullMethod), quoteName(method))
+		return "", "", fmt.Errorf("method name %s: method %s is not a protobuf identifier", quoteName(fullMethod), quoteName(method))
 	}
 	return service, method, nil
 }
@@ -111,11 +126,11 @@ func CheckService(name string) error {
 	}
 	parts := strings.Split(name, ".")
 	if len(parts) < 2 {
-		return fmt.Errorf("service %q has no package (want package.Service)", quoteName(name))
+		return fmt.Errorf("service %s has no package (want package.Service)", quoteName(name))
 	}
 	for _, p := range parts {
 		if !isIdent(p) {
-			return fmt.Errorf("service %q: %q is not a protobuf identifier", quoteName(name), quoteName(p))
+			return fmt.Errorf("service %s: %s is not a protobuf identifier", quoteName(name), quoteName(p))
 		}
 	}
 	return nil
@@ -137,18 +152,29 @@ func isIdent(s string) bool {
 	return true
 }
 
-// quoteName keeps error messages bounded and printable for hostile input.
+// maxQuoted bounds the quoted form of a name in an error message, quotes
+// included. A message quotes at most three names (a full method name, its
+// service and the part at fault), so it stays well under 1000 bytes.
+const maxQuoted = 200
+
+// quoteName returns s quoted as %q would quote it, each byte escaped once,
+// in at most maxQuoted bytes: a longer quoted form is cut after a whole
+// escape and ends in "… followed by the length of s, "(1048576 bytes)".
+// Error messages stay bounded and printable for hostile input, and quoting
+// reads no more of s than it shows.
 func quoteName(s string) string {
-	const max = 200
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
+	const tail = len(`"…`)
+	b := make([]byte, 0, maxQuoted)
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		_, size := utf8.DecodeRuneInString(s[i:])
+		q := strconv.Quote(s[i : i+size]) // one rune, or one invalid byte as \xNN
+		q = q[1 : len(q)-1]
+		if len(b)+len(q)+tail > maxQuoted {
+			return string(append(b, `"…`...)) + " (" + strconv.Itoa(len(s)) + " bytes)"
 		}
-		s = s[:cut] + "…"
+		b = append(b, q...)
+		i += size
 	}
-	return s
+	return string(append(b, '"'))
 }

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -12,6 +13,8 @@ import (
 type DataCoord struct {
 	// DataNodeList is the gauge milvus_dataCoord_list_of_data_node, {status}.
 	DataNodeList *prometheus.GaugeVec
+
+	registered atomic.Bool // set by every Register that succeeds; see Registered
 }
 
 // NewDataCoord returns DataCoord's collectors, created but not registered.
@@ -35,5 +38,19 @@ func (c *DataCoord) Register(r prometheus.Registerer) error {
 	if c == nil {
 		return errors.New("registry: nil *DataCoord (build it with NewDataCoord)")
 	}
-	return register(r, c.Collectors())
+	if err := register(r, c.Collectors()); err != nil {
+		return err
+	}
+	c.registered.Store(true)
+	return nil
 }
+
+// Registered reports whether the component's collectors have been
+// registered: whether [DataCoord.Register], [Metrics.Register] or the shim's
+// [RegisterDataCoord] has succeeded on some registerer. Collectors registered by
+// other means, as with reg.MustRegister(c.Collectors()...), are not seen:
+// call Register on that registerer too, which leaves the collectors it
+// already holds as they are. Unregistering them later does not reset it.
+// [github.com/grpcmetrics/grpcmetrics/methodmap.New] reads it to refuse a
+// map that would count where nothing scrapes. A nil component reports false.
+func (c *DataCoord) Registered() bool { return c != nil && c.registered.Load() }

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -14,6 +15,8 @@ type DataNode struct {
 	FlushSegmentsCounter *prometheus.CounterVec
 	// WatchDmChannelsCounter is the counter milvus_dataNode_watch_dm_channels_total, {type}.
 	WatchDmChannelsCounter *prometheus.CounterVec
+
+	registered atomic.Bool // set by every Register that succeeds; see Registered
 }
 
 // NewDataNode returns DataNode's collectors, created but not registered.
@@ -39,5 +42,19 @@ func (c *DataNode) Register(r prometheus.Registerer) error {
 	if c == nil {
 		return errors.New("registry: nil *DataNode (build it with NewDataNode)")
 	}
-	return register(r, c.Collectors())
+	if err := register(r, c.Collectors()); err != nil {
+		return err
+	}
+	c.registered.Store(true)
+	return nil
 }
+
+// Registered reports whether the component's collectors have been
+// registered: whether [DataNode.Register], [Metrics.Register] or the shim's
+// [RegisterDataNode] has succeeded on some registerer. Collectors registered by
+// other means, as with reg.MustRegister(c.Collectors()...), are not seen:
+// call Register on that registerer too, which leaves the collectors it
+// already holds as they are. Unregistering them later does not reset it.
+// [github.com/grpcmetrics/grpcmetrics/methodmap.New] reads it to refuse a
+// map that would count where nothing scrapes. A nil component reports false.
+func (c *DataNode) Registered() bool { return c != nil && c.registered.Load() }

@@ -16,6 +16,14 @@
 // Registration is all-or-none per call, and registering the same component
 // twice on one registerer is a no-op.
 //
+// Register through [Metrics.Register] or a component's Register rather than
+// reg.MustRegister(m.Collectors()...): each component remembers that it was
+// registered ([RootCoord.Registered], …), and the methodmap package refuses
+// to build the Milvus table over counters that were never registered, which
+// would count where nothing scrapes. After registering by hand, calling
+// Register on the same registerer is harmless: it leaves the collectors the
+// registerer already holds as they are.
+//
 // The per-RPC counters are meant to be incremented by the interceptor package,
 // never by hand. The time-tick and membership gauges are not RPC-driven: they
 // stay explicit setters ([RootCoord.SetInsertChannelTimeTick],

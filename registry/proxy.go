@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -80,6 +81,8 @@ type Proxy struct {
 	ReleaseDQLMessageStreamCounter *prometheus.CounterVec
 	// DmlChannelTimeTick is the gauge milvus_proxy_dml_channels_time_tick, {pchan}.
 	DmlChannelTimeTick *prometheus.GaugeVec
+
+	registered atomic.Bool // set by every Register that succeeds; see Registered
 }
 
 // NewProxy returns Proxy's collectors, created but not registered.
@@ -171,5 +174,19 @@ func (c *Proxy) Register(r prometheus.Registerer) error {
 	if c == nil {
 		return errors.New("registry: nil *Proxy (build it with NewProxy)")
 	}
-	return register(r, c.Collectors())
+	if err := register(r, c.Collectors()); err != nil {
+		return err
+	}
+	c.registered.Store(true)
+	return nil
 }
+
+// Registered reports whether the component's collectors have been
+// registered: whether [Proxy.Register], [Metrics.Register] or the shim's
+// [RegisterProxy] has succeeded on some registerer. Collectors registered by
+// other means, as with reg.MustRegister(c.Collectors()...), are not seen:
+// call Register on that registerer too, which leaves the collectors it
+// already holds as they are. Unregistering them later does not reset it.
+// [github.com/grpcmetrics/grpcmetrics/methodmap.New] reads it to refuse a
+// map that would count where nothing scrapes. A nil component reports false.
+func (c *Proxy) Registered() bool { return c != nil && c.registered.Load() }

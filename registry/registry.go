@@ -76,7 +76,10 @@ func (m *Metrics) Collectors() []prometheus.Collector {
 // Register registers every component on r, all or none, with the rules of
 // [RootCoord.Register].
 // A Metrics that is nil or lacks a component (a zero value, say) is an
-// error, and nothing is registered.
+// error, and nothing is registered. Once it succeeds, every component
+// reports [RootCoord.Registered] (and so on); register with it, or with
+// each component's Register, before building a method table over m with
+// [github.com/grpcmetrics/grpcmetrics/methodmap.Default].
 func (m *Metrics) Register(r prometheus.Registerer) error {
 	if m == nil {
 		return errors.New("registry: nil *Metrics (build it with registry.New)")
@@ -92,7 +95,14 @@ func (m *Metrics) Register(r prometheus.Registerer) error {
 			return fmt.Errorf("registry: Metrics.%s is nil (build Metrics with registry.New)", c.name)
 		}
 	}
-	return register(r, m.Collectors())
+	if err := register(r, m.Collectors()); err != nil {
+		return err
+	}
+	m.RootCoord.registered.Store(true)
+	m.Proxy.registered.Store(true)
+	m.DataCoord.registered.Store(true)
+	m.DataNode.registered.Store(true)
+	return nil
 }
 
 // QueryCoord stands for the QueryCoord component, which the seed registered

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"errors"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -44,6 +45,8 @@ type RootCoord struct {
 	InsertChannelTimeTick *prometheus.GaugeVec
 	// DDChannelTimeTick is the gauge milvus_rootcoord_dd_channel_time_tick, no labels.
 	DDChannelTimeTick prometheus.Gauge
+
+	registered atomic.Bool // set by every Register that succeeds; see Registered
 }
 
 // NewRootCoord returns RootCoord's collectors, created but not registered.
@@ -99,5 +102,19 @@ func (c *RootCoord) Register(r prometheus.Registerer) error {
 	if c == nil {
 		return errors.New("registry: nil *RootCoord (build it with NewRootCoord)")
 	}
-	return register(r, c.Collectors())
+	if err := register(r, c.Collectors()); err != nil {
+		return err
+	}
+	c.registered.Store(true)
+	return nil
 }
+
+// Registered reports whether the component's collectors have been
+// registered: whether [RootCoord.Register], [Metrics.Register] or the shim's
+// [RegisterRootCoord] has succeeded on some registerer. Collectors registered by
+// other means, as with reg.MustRegister(c.Collectors()...), are not seen:
+// call Register on that registerer too, which leaves the collectors it
+// already holds as they are. Unregistering them later does not reset it.
+// [github.com/grpcmetrics/grpcmetrics/methodmap.New] reads it to refuse a
+// map that would count where nothing scrapes. A nil component reports false.
+func (c *RootCoord) Registered() bool { return c != nil && c.registered.Load() }

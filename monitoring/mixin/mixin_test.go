@@ -18,7 +18,9 @@ import (
 
 func milvusConfig(t *testing.T) Config {
 	t.Helper()
-	m, err := methodmap.Default(registry.New())
+	metrics := registry.New()
+	require.NoError(t, metrics.Register(prometheus.NewRegistry())) // methodmap.Default wants registered counters
+	m, err := methodmap.Default(metrics)
 	require.NoError(t, err)
 	routes, err := MilvusRoutes(m)
 	require.NoError(t, err)

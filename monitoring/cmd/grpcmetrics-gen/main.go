@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 	"github.com/grpcmetrics/grpcmetrics/monitoring/mixin"
 	"github.com/grpcmetrics/grpcmetrics/registry"
@@ -79,9 +81,14 @@ func run(args []string, out, errOut io.Writer) error {
 }
 
 // milvusRoutes describes the default Milvus table, built on metrics of its
-// own.
+// own, registered on a registry of their own (methodmap.Default refuses
+// counters that were never registered).
 func milvusRoutes() ([]mixin.Route, error) {
-	m, err := methodmap.Default(registry.New())
+	metrics := registry.New()
+	if err := metrics.Register(prometheus.NewRegistry()); err != nil {
+		return nil, err
+	}
+	m, err := methodmap.Default(metrics)
 	if err != nil {
 		return nil, err
 	}
