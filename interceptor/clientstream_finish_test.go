@@ -107,6 +107,12 @@ func stNewClientStack(t *testing.T, inner []grpc.StreamClientInterceptor, opts .
 // started, and handled by grpc_code (codes with no series are absent).
 func stCounts(t *testing.T, reg prometheus.Gatherer, typ, method string) (started float64, handled map[string]float64) {
 	t.Helper()
+	return stSideCounts(t, reg, "client", typ, method)
+}
+
+// stSideCounts is stCounts for side "client" or "server".
+func stSideCounts(t *testing.T, reg prometheus.Gatherer, side, typ, method string) (started float64, handled map[string]float64) {
+	t.Helper()
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
 	handled = map[string]float64{}
@@ -120,9 +126,9 @@ func stCounts(t *testing.T, reg prometheus.Gatherer, typ, method string) (starte
 				continue
 			}
 			switch mf.GetName() {
-			case "grpc_client_started_total":
+			case "grpc_" + side + "_started_total":
 				started += m.GetCounter().GetValue()
-			case "grpc_client_handled_total":
+			case "grpc_" + side + "_handled_total":
 				handled[l["grpc_code"]] += m.GetCounter().GetValue()
 			}
 		}
