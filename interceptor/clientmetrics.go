@@ -22,6 +22,14 @@ import (
 // whose response carried a failing status, by the same rule as
 // [Interceptor]. A Milvus proxy counts its calls to rootcoord this way.
 //
+// The grpc_code of a call is the code of the error it ends with, which
+// for grpc-go's own errors is what status.Code gives the caller. An error
+// that another interceptor returns counts as [ServerMetrics] counts a
+// handler's: a context error that carries no status as DeadlineExceeded or
+// Canceled (where status.Code says Unknown), and an error whose GRPCStatus
+// is nil as Unknown. Codes above Unauthenticated count as Unknown, so that
+// the series stay bounded.
+//
 // The methods a client calls are its own code's, so each gets its series
 // on its first call. Build it with [NewClientMetrics] and install its
 // interceptors with [grpc.WithChainUnaryInterceptor] and
