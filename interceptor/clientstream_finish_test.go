@@ -277,6 +277,9 @@ func TestStClientStreamHandledExactlyOnce(t *testing.T) {
 	fake := func(ctx context.Context, _ *grpc.StreamDesc, _ *grpc.ClientConn, _ string, _ grpc.Streamer, _ ...grpc.CallOption) (grpc.ClientStream, error) {
 		return stFakeStream{nopClientStream{ctx}}, nil
 	}
+	panics := func(context.Context, *grpc.StreamDesc, *grpc.ClientConn, string, grpc.Streamer, ...grpc.CallOption) (grpc.ClientStream, error) {
+		panic("inner interceptor panics")
+	}
 	const out, outType = "StreamingOutputCall", interceptor.ServerStream
 	wait := &testpb.StreamingOutputCallRequest{Payload: &testpb.Payload{Body: []byte("wait")}}
 	tests := []struct {
@@ -319,6 +322,12 @@ func TestStClientStreamHandledExactlyOnce(t *testing.T) {
 			_, err := s.client.StreamingOutputCall(ctx, wait)
 			return err
 		}, codes.Internal},
+		{"inner interceptor panics", []grpc.StreamClientInterceptor{panics}, func(t *testing.T, s *stClientStack) error {
+			require.PanicsWithValue(t, "inner interceptor panics", func() {
+				_, _ = s.client.StreamingOutputCall(t.Context(), wait) //nolint:errcheck // panics
+			})
+			return grpcstatus.Error(codes.Unknown, "") // what the stream counts as
+		}, codes.Unknown},
 		{"inner interceptor returns its own stream", []grpc.StreamClientInterceptor{fake}, func(t *testing.T, s *stClientStack) error {
 			return stDrain(s.client.StreamingOutputCall(t.Context(), wait))
 		}, codes.OK},
