@@ -113,12 +113,12 @@ func (c *ClientMetrics) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 // counts as started when it is opened and as handled exactly once, where
 // grpc-go itself ends it: the interceptor passes a [grpc.OnFinish] call
 // option to the streamer, and grpc-go calls it when RecvMsg returns the
-// stream's end (io.EOF counts as OK), when SendMsg or Header fails with an
-// error other than io.EOF, when the stream's context is cancelled or its
-// deadline passes, when its [grpc.ClientConn] closes (Canceled), and when
-// the stream cannot be created. The code is read from the error grpc-go
-// ends the stream with, which is the one the caller receives (see
-// [ClientMetrics]). A stream that an interceptor inside this one refuses
+// stream's end (io.EOF counts as OK), when SendMsg fails with an error
+// other than io.EOF, when Header finds the stream ended, when the stream's
+// context is cancelled or its deadline passes, when its
+// [grpc.ClientConn] closes (Canceled), and when the stream cannot be
+// created. The code is read from the error grpc-go ends the stream with,
+// the stream's status as the caller receives it (see [ClientMetrics]). A stream that an interceptor inside this one refuses
 // without calling the streamer is handled with the error it returns; one
 // that such an interceptor serves itself, without grpc-go, is handled when
 // its RecvMsg ends it (as for grpc-go's streams) or its SendMsg fails with
@@ -133,10 +133,10 @@ func (c *ClientMetrics) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 // counts the stream as handled with code Unknown and goes on.
 //
 // Each message sent or received without error counts, with no allocation.
-// Opening a stream costs one allocation more than the counting does
-// without it, the OnFinish callback, and two when the call carries more
-// than three call options (the default ones of the connection included):
-// the copy of the option list with the callback added.
+// Opening a stream allocates twice, for the stream's wrapper and the
+// OnFinish callback, and a third time when the call carries more than
+// three call options (the connection's default ones included), for the
+// copy of the option list with the callback added.
 func (c *ClientMetrics) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		ms := c.method(method, streamType(desc.ClientStreams, desc.ServerStreams)).series
