@@ -118,11 +118,12 @@ func (c *ClientMetrics) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 // context is cancelled or its deadline passes, when its
 // [grpc.ClientConn] closes (Canceled), and when the stream cannot be
 // created. The code is read from the error grpc-go ends the stream with,
-// the stream's status as the caller receives it (see [ClientMetrics]). A stream that an interceptor inside this one refuses
-// without calling the streamer is handled with the error it returns; one
-// that such an interceptor serves itself, without grpc-go, is handled when
-// its RecvMsg ends it (as for grpc-go's streams) or its SendMsg fails with
-// an error other than io.EOF.
+// the stream's status as the caller receives it (see [ClientMetrics]).
+// A stream that an interceptor inside this one refuses without calling
+// the streamer is handled with the error it returns; one that such an
+// interceptor serves itself, without grpc-go, is handled when its RecvMsg
+// ends it (as for grpc-go's streams) or its SendMsg fails with an error
+// other than io.EOF.
 //
 // A stream the caller abandons, calling RecvMsg no more before its end,
 // is handled when grpc-go releases it: when its context ends (Canceled,
