@@ -22,6 +22,14 @@ import (
 // whose response carried a failing status, by the same rule as
 // [Interceptor]. A Milvus proxy counts its calls to rootcoord this way.
 //
+// The grpc_code of a call is the code of the error it ends with, which
+// for grpc-go's own errors is what status.Code gives the caller. An error
+// that another interceptor returns counts as [ServerMetrics] counts a
+// handler's: a context error that carries no status as DeadlineExceeded or
+// Canceled (where status.Code says Unknown), and an error whose GRPCStatus
+// is nil as Unknown. Codes above Unauthenticated count as Unknown, so that
+// the series stay bounded.
+//
 // The methods a client calls are its own code's, so each gets its series
 // on its first call. Build it with [NewClientMetrics] and install its
 // interceptors with [grpc.WithChainUnaryInterceptor] and
@@ -102,23 +110,60 @@ func (c *ClientMetrics) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 }
 
 // StreamClientInterceptor returns the stream client interceptor. A stream
-// counts as started when it is opened and as handled exactly once: with
-// the error that opening it returned, or when RecvMsg ends it (io.EOF is
-// OK for streams with server messages; for client streams, whatever the
-// one RecvMsg returns). A stream the caller abandons before that, without
-// cancelling its context, is never counted as handled, as with the
-// provider. Each message sent or received without error counts.
+// counts as started when it is opened and as handled exactly once, where
+// grpc-go itself ends it: the interceptor passes a [grpc.OnFinish] call
+// option to the streamer, and grpc-go calls it when RecvMsg returns the
+// stream's end (io.EOF counts as OK), when SendMsg fails with an error
+// other than io.EOF, when Header finds the stream ended, when the stream's
+// context is cancelled or its deadline passes, when its
+// [grpc.ClientConn] closes (Canceled), and when the stream cannot be
+// created. The code is read from the error grpc-go ends the stream with,
+// the stream's status as the caller receives it (see [ClientMetrics]).
+// A stream that an interceptor inside this one refuses without calling
+// the streamer is handled with the error it returns; one that such an
+// interceptor serves itself, without grpc-go, is handled when its RecvMsg
+// ends it (as for grpc-go's streams) or its SendMsg fails with an error
+// other than io.EOF.
+//
+// A stream the caller abandons, calling RecvMsg no more before its end,
+// is handled when grpc-go releases it: when its context ends (Canceled,
+// or DeadlineExceeded) or its connection closes (Canceled). Until then it
+// counts as started only, as grpc-go keeps it open; grpc-go's
+// [grpc.ClientConn.NewStream] asks callers to cancel the context of a
+// stream they abandon. A panic of the streamer (another interceptor)
+// counts the stream as handled with code Unknown and goes on.
+//
+// Each message sent or received without error counts, with no allocation.
+// Opening a stream allocates twice, for the stream's wrapper and the
+// OnFinish callback, and a third time when the call carries more than
+// three call options (the connection's default ones included), for the
+// copy of the option list with the callback added.
 func (c *ClientMetrics) StreamClientInterceptor() grpc.StreamClientInterceptor {
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 		ms := c.method(method, streamType(desc.ClientStreams, desc.ServerStreams)).series
 		ms.started.get().Inc()
-		start := c.clock.start()
-		cs, err := streamer(ctx, desc, cc, method, opts...)
+		s := &countedClientStream{c: c, ctx: ctx, series: ms, start: c.clock.start(), serverStreams: desc.ServerStreams}
+		// opts may be shared with other calls (grpc-go passes a
+		// connection's default call options as they are), so they are
+		// copied, into s's own array while they fit, never appended to.
+		withFinish := append(append(s.opts[:0], opts...), grpc.OnFinish(s.finish))
+		returned := false
+		defer func() {
+			if !returned { // the streamer panicked; the panic goes on
+				s.finishCode(codes.Unknown)
+			}
+		}()
+		cs, err := streamer(ctx, desc, cc, method, withFinish...)
+		returned = true
 		if err != nil {
-			c.end(ctx, ms, codeOf(err), start)
+			// grpc-go has ended the stream already if the streamer
+			// reached it; an interceptor inside this one may have failed
+			// without calling it.
+			s.finish(err)
 			return nil, err
 		}
-		return &countedClientStream{ClientStream: cs, c: c, ctx: ctx, series: ms, start: start, serverStreams: desc.ServerStreams}, nil
+		s.ClientStream = cs
+		return s, nil
 	}
 }
 
@@ -138,19 +183,45 @@ func (c *ClientMetrics) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }
 
 // countedClientStream counts a client stream's messages and its end.
 type countedClientStream struct {
-	grpc.ClientStream
-	c             *ClientMetrics
-	ctx           context.Context
-	series        *methodSeries
-	start         time.Duration
-	serverStreams bool
-	done          atomic.Bool
+	grpc.ClientStream // set once the streamer returns
+	c                 *ClientMetrics
+	ctx               context.Context
+	series            *methodSeries
+	start             time.Duration
+	serverStreams     bool
+	done              atomic.Bool
+	// opts holds the call options passed to the streamer, when they fit.
+	opts [4]grpc.CallOption
+}
+
+// finish counts the stream as handled with the error that ended it, the
+// first time it is called; grpc-go calls it through [grpc.OnFinish], from
+// any goroutine. io.EOF (which grpc-go passes as nil) is OK.
+func (s *countedClientStream) finish(err error) {
+	code := codes.OK
+	if !errors.Is(err, io.EOF) {
+		code = codeOf(err)
+	}
+	s.finishCode(code)
+}
+
+// finishCode counts the stream as handled with code c, the first time
+// finish or finishCode is called.
+func (s *countedClientStream) finishCode(c codes.Code) {
+	if s.done.CompareAndSwap(false, true) {
+		s.c.end(s.ctx, s.series, c, s.start)
+	}
 }
 
 func (s *countedClientStream) SendMsg(m any) error {
 	err := s.ClientStream.SendMsg(m)
-	if err == nil {
+	switch {
+	case err == nil:
 		s.series.sent.get().Inc()
+	case !errors.Is(err, io.EOF):
+		// grpc-go ends its streams here, and has called finish; this
+		// ends a stream that an inner interceptor serves itself.
+		s.finish(err)
 	}
 	return err
 }
@@ -163,12 +234,10 @@ func (s *countedClientStream) RecvMsg(m any) error {
 			return nil
 		}
 	}
-	if s.done.CompareAndSwap(false, true) {
-		code := codes.OK
-		if !errors.Is(err, io.EOF) {
-			code = codeOf(err)
-		}
-		s.c.end(s.ctx, s.series, code, s.start)
-	}
+	// The stream's end, which grpc-go has counted through finish already,
+	// unless an inner interceptor serves the stream itself, or (a server
+	// that sends more than one reply where one is expected) grpc-go's
+	// wrapper turned a message into an error without ending the stream.
+	s.finish(err)
 	return err
 }

@@ -217,25 +217,34 @@ func (l *lazyCounter) get() prometheus.Counter {
 	return r.Counter
 }
 
-// codeOf returns the gRPC code of a handler's or invoker's error, as the
-// provider reads it: a status error's code, a context error's code, else
-// Unknown. The common cases (no error, a status error, a context error)
-// allocate nothing.
+// codeOf returns the gRPC code of a handler's or invoker's error, the one
+// a grpc-go server sends for it: what status.FromError finds, else what
+// status.FromContextError makes of it. So the first error in err's tree
+// (depth first, as errors.As walks it) that has a GRPCStatus method gives
+// the code, unless its GRPCStatus is nil; without one that gives a
+// status, DeadlineExceeded or Canceled when err is (errors.Is) that
+// context error, DeadlineExceeded first, else Unknown. A status of code
+// OK gives OK. Unlike status.FromError it allocates nothing, unless an
+// error in the tree has an As method (which errors.AsType asks for an
+// error with a GRPCStatus method, where status.FromError's errors.As asks
+// for a GRPCStatus method alone).
 func codeOf(err error) codes.Code {
 	if err == nil {
 		return codes.OK
 	}
-	if se, ok := err.(interface{ GRPCStatus() *status.Status }); ok {
-		return se.GRPCStatus().Code()
+	if se, ok := errors.AsType[interface {
+		error
+		GRPCStatus() *status.Status
+	}](err); ok {
+		if s := se.GRPCStatus(); s != nil {
+			return s.Code()
+		}
 	}
 	switch {
-	case errors.Is(err, context.Canceled):
-		return codes.Canceled
 	case errors.Is(err, context.DeadlineExceeded):
 		return codes.DeadlineExceeded
-	}
-	if s, ok := status.FromError(err); ok { // a wrapped status error
-		return s.Code()
+	case errors.Is(err, context.Canceled):
+		return codes.Canceled
 	}
 	return codes.Unknown
 }

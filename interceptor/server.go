@@ -27,6 +27,17 @@ import (
 // counts body failures too is
 // (handled{grpc_code!="OK"} + response_failed) / handled.
 //
+// The grpc_code of a call is the code grpc-go sends for the handler's
+// error, the one the client receives: that of the status the error
+// carries, by status.FromError's rules (the first error in its tree with
+// a GRPCStatus method, unless that returns nil), else DeadlineExceeded or
+// Canceled when the error is that context error, else Unknown. A panic is
+// Unknown. Two kinds of error count otherwise than a client sees them, by
+// design: one that carries a status of code OK counts as OK, which grpc-go
+// sends (a unary client, left without a reply, sees Internal; a stream's
+// client sees OK); and codes above Unauthenticated, which grpc-go sends as
+// they are, count as Unknown, so that the series stay bounded.
+//
 // Build it with [NewServerMetrics], install its interceptors, register the
 // services, then call [ServerMetrics.Init] before serving: only the methods
 // the server registers get series. Init is required. Calls that arrive
