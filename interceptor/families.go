@@ -168,8 +168,9 @@ func (m *methodSeries) initialise() {
 	}
 }
 
-// handledCode returns the counter of code c; codes beyond the known ones
-// count as Unknown, as gRPC itself treats them.
+// handledCode returns the counter of code c. Codes beyond Unauthenticated
+// (16) count as Unknown, so that a peer's arbitrary codes cannot make
+// series without bound; grpc-go itself passes such codes on unchanged.
 func (m *methodSeries) handledCode(c codes.Code) prometheus.Counter {
 	if int(c) >= numCodes {
 		c = codes.Unknown
