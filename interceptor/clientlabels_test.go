@@ -384,3 +384,39 @@ func TestRemoveClientTakesTheClientID(t *testing.T) {
 		})
 	}
 }
+
+// TestLabelCutsThenRepairs checks the label a Label exports: cut at a rune
+// boundary to at most MaxClientIDLength bytes, counting each invalid byte
+// as the 3 bytes of the U+FFFD that replaces it.
+func TestLabelCutsThenRepairs(t *testing.T) {
+	const limit = interceptor.MaxClientIDLength
+	r := strings.Repeat
+	tests := []struct {
+		name, in, want string
+	}{
+		{"short", "abc", "abc"},
+		{"exactly the limit", r("a", limit), r("a", limit)},
+		{"one byte over", r("a", limit+1), r("a", limit)},
+		{"two-byte runes", r("é", limit), r("é", limit/2)},
+		{"a rune across the limit", "a" + r("é", limit/2), "a" + r("é", limit/2-1)},
+		{"a four-byte rune across the limit", r("a", limit-2) + "😀", r("a", limit-2)},
+		{"an invalid byte", "bad\xffutf8", "bad\uFFFDutf8"},
+		{"each invalid byte", "a\xff\xfeb", "a\uFFFD\uFFFDb"},
+		{"a truncated rune", "a\xe2\x82", "a\uFFFD\uFFFD"},
+		{"invalid bytes count three each", r("\xff", limit), r("\uFFFD", limit/3)},
+		{"no room for a replacement", r("a", limit-2) + "\xff", r("a", limit-2)},
+		{"a valid U+FFFD stays", "x\uFFFD", "x\uFFFD"},
+		{"empty is unknown", "", registry.UnknownClientLabel},
+		{"the unknown label", registry.UnknownClientLabel, registry.UnknownClientLabel},
+		{"the overflow label", registry.OverflowClientLabel, registry.OverflowClientLabel},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := interceptor.Label(tt.in).String()
+			assert.Equal(t, tt.want, got)
+			assert.LessOrEqual(t, len(got), limit)
+		})
+	}
+	assert.Equal(t, interceptor.ClientID{}, interceptor.Label(registry.UnknownClientLabel), "the unknown label is the unknown client")
+	assert.Equal(t, interceptor.Label(r("a", limit)+"b"), interceptor.Label(r("a", limit)+"c"), "one label, one ClientID")
+}
