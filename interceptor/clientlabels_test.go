@@ -420,3 +420,39 @@ func TestLabelCutsThenRepairs(t *testing.T) {
 	assert.Equal(t, interceptor.ClientID{}, interceptor.Label(registry.UnknownClientLabel), "the unknown label is the unknown client")
 	assert.Equal(t, interceptor.Label(r("a", limit)+"b"), interceptor.Label(r("a", limit)+"c"), "one label, one ClientID")
 }
+
+// TestKnownClientsAllocateNothing checks that a known client's call, by
+// SourceID (small or large) or by a short label, and by an alias of a
+// client admitted under the other kind of ID, allocates nothing.
+func TestKnownClientsAllocateNothing(t *testing.T) {
+	tests := []struct {
+		name  string
+		admit interceptor.ClientID
+		call  interceptor.ClientID
+	}{
+		{"small SourceID", interceptor.SourceID(1), interceptor.SourceID(1)},
+		{"large SourceID", interceptor.SourceID(1 << 40), interceptor.SourceID(1 << 40)},
+		{"label", interceptor.Label("proxy-a"), interceptor.Label("proxy-a")},
+		{"SourceID of a label", interceptor.Label("client_70000"), interceptor.SourceID(70000)},
+		{"label of a SourceID", interceptor.SourceID(70000), interceptor.Label("client_70000")},
+		{"the overflow label", interceptor.Label(registry.OverflowClientLabel), interceptor.Label(registry.OverflowClientLabel)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, interceptor.WithClientID(func(_ context.Context, req any) interceptor.ClientID {
+				return req.(interceptor.ClientID)
+			}))
+			icpt := f.ic.UnaryServerInterceptor()
+			ctx, info, ok := context.Background(), &grpc.UnaryServerInfo{FullMethod: rcMethod}, returns(&status{}, nil)
+			_, err := icpt(ctx, tt.admit, info, ok)
+			require.NoError(t, err)
+			req := any(tt.call)
+			assert.Zero(t, testing.AllocsPerRun(100, func() {
+				if _, err := icpt(ctx, req, info, ok); err != nil {
+					panic(err)
+				}
+			}))
+			assert.Equal(t, 102.0, sum(t, f.metrics.RootCoord.CreateCollectionCounter, registry.TotalLabel))
+		})
+	}
+}
