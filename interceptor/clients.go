@@ -48,11 +48,12 @@ type client struct {
 // the same client, which is admitted once, by its label.
 //
 // Calls read the clients through the two sync.Maps without a lock, and a
-// client's resolved series through an atomic pointer. One mutex orders everything that adds or deletes series:
-// admitting a client, resolving a client's series of a route, and removing
-// a client (which takes it out of the maps before it deletes its series).
-// So a call that starts after RemoveClient has returned never finds the
-// removed client and never uses series that the removal deleted.
+// client's resolved series through an atomic pointer. One mutex orders
+// everything that adds or deletes series: admitting a client, resolving a
+// client's series of a route, and removing a client (which takes it out of
+// the maps before it deletes its series). So a call that starts after
+// RemoveClient has returned never finds the removed client and never uses
+// series that the removal deleted.
 type clientTable struct {
 	limit    int
 	vecs     []*prometheus.CounterVec // the client-labelled routes' counters

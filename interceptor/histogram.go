@@ -186,7 +186,7 @@ func (k *clock) exemplarValue(ctx context.Context) (v string) {
 		return strings.Clone(v[:end])
 	}
 	var b strings.Builder
-	b.Grow(end * utf8.UTFMax)
+	b.Grow(3 * end) // a byte of v becomes at most the 3 bytes of U+FFFD
 	for _, r := range v[:end] {
 		b.WriteRune(r) // an invalid byte ranges as utf8.RuneError
 	}
