@@ -32,12 +32,20 @@ func SourceID(id int64) ClientID {
 	return ClientID{sourceID: id, kind: sourceClient}
 }
 
-// Label returns the client labelled v; an empty v is the unknown client.
-// A v that is not valid UTF-8 is repaired, and one longer than
-// [MaxClientIDLength] bytes is cut at a rune boundary, before it becomes a
-// label value.
+// Label returns the client labelled v. The label is v cut to at most
+// [MaxClientIDLength] bytes at a rune boundary, with each byte that is not
+// valid UTF-8 replaced by U+FFFD (the cut accounts for the replacements, so
+// the result is never longer); only the first bytes of v are read. Values
+// of v that give the same label are the same client: they count into the
+// same series and take one place under the client limit. So are
+// Label([registry.ClientLabel](n)) and [SourceID](n), though the two
+// ClientID values differ. An empty v, and a v labelled
+// [registry.UnknownClientLabel], is the unknown client; a v labelled
+// [registry.OverflowClientLabel] counts under the overflow client, without
+// being an overflow.
 func Label(v string) ClientID {
-	if v == "" {
+	v = sanitizeLabel(v)
+	if v == "" || v == registry.UnknownClientLabel {
 		return ClientID{}
 	}
 	return ClientID{label: v, kind: labelClient}
@@ -53,7 +61,7 @@ func (c ClientID) String() string {
 	case sourceClient:
 		return registry.ClientLabel(c.sourceID)
 	case labelClient:
-		return sanitizeLabel(c.label)
+		return c.label
 	}
 	return registry.UnknownClientLabel
 }
@@ -94,19 +102,36 @@ func MilvusSourceID[B BaseMessage]() ClientIDFunc {
 	}
 }
 
-// sanitizeLabel repairs invalid UTF-8 and cuts label to MaxClientIDLength
-// bytes at a rune boundary.
+// sanitizeLabel cuts label to at most MaxClientIDLength bytes at a rune
+// boundary and replaces each byte that is not valid UTF-8 with U+FFFD,
+// counting the replacement's 3 bytes against the limit. It reads no more
+// than MaxClientIDLength bytes of label, and allocates only to repair.
 func sanitizeLabel(label string) string {
-	if utf8.ValidString(label) && len(label) <= MaxClientIDLength {
+	if len(label) <= MaxClientIDLength && utf8.ValidString(label) {
 		return label
 	}
-	label = strings.ToValidUTF8(label, "\uFFFD")
-	if len(label) > MaxClientIDLength {
-		cut := MaxClientIDLength
-		for cut > 0 && !utf8.RuneStart(label[cut]) {
-			cut--
+	end, size, valid := 0, 0, true // label[:end] repairs to size bytes
+	for end < len(label) {
+		r, n := utf8.DecodeRuneInString(label[end:])
+		w := n
+		if r == utf8.RuneError && n == 1 {
+			w = utf8.RuneLen(utf8.RuneError)
 		}
-		label = label[:cut]
+		if size+w > MaxClientIDLength {
+			break
+		}
+		if w != n {
+			valid = false
+		}
+		end, size = end+n, size+w
 	}
-	return label
+	if valid {
+		return label[:end]
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, r := range label[:end] {
+		b.WriteRune(r) // an invalid byte ranges as utf8.RuneError
+	}
+	return b.String()
 }

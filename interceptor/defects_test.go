@@ -49,7 +49,7 @@ func TestRemoveClientDuringCallsKeepsCounting(t *testing.T) {
 				}
 			}
 		}()
-		f.ic.RemoveClient("client_9")
+		f.ic.RemoveClient(interceptor.SourceID(9))
 		// These calls start after the removal returned; the racing
 		// goroutine's calls may or may not land, but these must.
 		before := value(vec, "client_9", registry.TotalLabel)

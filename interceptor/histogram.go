@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -164,15 +165,30 @@ func (k *clock) exemplarValue(ctx context.Context) (v string) {
 		}
 	}()
 	v = k.exemplar.Value(ctx)
-	if v == "" {
-		return ""
-	}
-	if !utf8.ValidString(v) {
-		v = string([]rune(v)) // repairs, rune by rune, as the limit counts
-	}
 	room := prometheus.ExemplarMaxRunes - utf8.RuneCountInString(k.exemplar.Label)
-	if utf8.RuneCountInString(v) > room {
-		v = string([]rune(v)[:room])
+	if len(v) <= room && utf8.ValidString(v) {
+		return v // fits: no more runes than bytes
 	}
-	return v
+	// Read no further than the room allows, however long v is, and repair
+	// only that part: each invalid byte counts as one rune, as Prometheus
+	// counts it, and becomes U+FFFD.
+	end, valid := 0, true
+	for n := 0; n < room && end < len(v); n++ {
+		r, size := utf8.DecodeRuneInString(v[end:])
+		if r == utf8.RuneError && size == 1 {
+			valid = false
+		}
+		end += size
+	}
+	if valid {
+		// A copy: the exemplar outlives the call, and must not keep all
+		// of v alive.
+		return strings.Clone(v[:end])
+	}
+	var b strings.Builder
+	b.Grow(3 * end) // a byte of v becomes at most the 3 bytes of U+FFFD
+	for _, r := range v[:end] {
+		b.WriteRune(r) // an invalid byte ranges as utf8.RuneError
+	}
+	return b.String()
 }

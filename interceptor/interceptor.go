@@ -102,7 +102,7 @@ func New(m *methodmap.Map, opts ...Option) (*Interceptor, error) {
 	i.overflowTotal = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "grpcmetrics",
 		Name:      "client_id_overflow_total",
-		Help:      `Calls counted under client_id="` + registry.OverflowClientLabel + `" because the client limit was reached.`,
+		Help:      `Calls of untracked clients counted under client_id="` + registry.OverflowClientLabel + `" because the client limit was reached; calls whose own client_id is "` + registry.OverflowClientLabel + `" are not included.`,
 	})
 	i.clients = newClientTable(cfg.clientLimit, vecs, i.overflowTotal)
 	i.tracked = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -315,16 +315,21 @@ func (i *Interceptor) logRulePanic(r *route, p any) {
 		zap.String("method", r.method), zap.Any("panic", p))
 }
 
-// RemoveClient forgets a client_id value (such as "client_42") and deletes
-// its series from every client-labelled counter, so that a client that left
-// for good leaves no series behind, and reports whether anything was
-// removed. Call it together with the registry's RootCoord.RemoveProxy when a
-// proxy's session ends. Every call that starts after RemoveClient returns is
-// counted, in new series; a call of that client still in flight may count
-// into a deleted series. The fixed values [registry.UnknownClientLabel] and
-// [registry.OverflowClientLabel] are never removed.
-func (i *Interceptor) RemoveClient(clientID string) bool {
-	return i.clients.remove(clientID)
+// RemoveClient forgets the client id, the same [ClientID] that the client
+// rule gives for its calls, such as [SourceID](42), and deletes the series
+// of its client_id value ([ClientID.String], here "client_42") from every
+// client-labelled counter, so that a client that left for good leaves no
+// series behind. It reports whether anything was removed. Every ID that
+// exports the same value is the same client (see [Label]), so
+// Label("client_42") removes it too; Label("42") is another client. Call it
+// together with the registry's RootCoord.RemoveProxy (which takes the
+// value, id.String()) when a proxy's session ends. Every call that starts
+// after RemoveClient returns is counted, in new series; a call of that
+// client still in flight may count into a deleted series. The fixed clients,
+// [registry.UnknownClientLabel] and [registry.OverflowClientLabel], are never
+// removed: for them RemoveClient reports false.
+func (i *Interceptor) RemoveClient(id ClientID) bool {
+	return i.clients.remove(id)
 }
 
 // Register registers the interceptor's own metrics on r:

@@ -323,7 +323,7 @@ func TestClientLimit(t *testing.T) {
 	assert.Equal(t, 90.0, value(vec, registry.OverflowClientLabel, registry.TotalLabel))
 	assert.Equal(t, 1.0, value(vec, "client_9", registry.SuccessLabel))
 	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP grpcmetrics_client_id_overflow_total Calls counted under client_id="client_overflow" because the client limit was reached.
+# HELP grpcmetrics_client_id_overflow_total Calls of untracked clients counted under client_id="client_overflow" because the client limit was reached; calls whose own client_id is "client_overflow" are not included.
 # TYPE grpcmetrics_client_id_overflow_total counter
 grpcmetrics_client_id_overflow_total 90
 # HELP grpcmetrics_client_ids Distinct client_id values currently tracked by the interceptor, fixed values excluded.
@@ -332,8 +332,8 @@ grpcmetrics_client_ids 10
 `)))
 
 	// A client that leaves frees its place for a new one.
-	assert.True(t, f.ic.RemoveClient("client_3"))
-	assert.False(t, f.ic.RemoveClient("client_3"))
+	assert.True(t, f.ic.RemoveClient(interceptor.SourceID(3)))
+	assert.False(t, f.ic.RemoveClient(interceptor.SourceID(3)))
 	assert.Equal(t, 3*limit, testutil.CollectAndCount(vec))
 	_, err := f.call(rcMethod, &request{Base: &msgBase{SourceID: 500}}, returns(&status{}, nil))
 	require.NoError(t, err)
@@ -343,8 +343,8 @@ grpcmetrics_client_ids 10
 	assert.Equal(t, 91.0, value(vec, registry.OverflowClientLabel, registry.TotalLabel), "full again")
 
 	// The fixed labels are never removed; counting under them goes on.
-	assert.False(t, f.ic.RemoveClient(registry.OverflowClientLabel))
-	assert.False(t, f.ic.RemoveClient(registry.UnknownClientLabel))
+	assert.False(t, f.ic.RemoveClient(interceptor.Label(registry.OverflowClientLabel)))
+	assert.False(t, f.ic.RemoveClient(interceptor.ClientID{}))
 	_, err = f.call(rcMethod, &request{Base: &msgBase{SourceID: 4000}}, returns(&status{}, nil))
 	require.NoError(t, err)
 	assert.Equal(t, 92.0, value(vec, registry.OverflowClientLabel, registry.TotalLabel))
@@ -357,11 +357,11 @@ func TestClientChurnRebuildsTable(t *testing.T) {
 	for id := range int64(1000) {
 		_, err := f.call(rcMethod, &request{Base: &msgBase{SourceID: id}}, returns(&status{}, nil))
 		require.NoError(t, err)
-		require.True(t, f.ic.RemoveClient(registry.ClientLabel(id)), "client %d", id)
+		require.True(t, f.ic.RemoveClient(interceptor.SourceID(id)), "client %d", id)
 	}
 	assert.Equal(t, 0, testutil.CollectAndCount(vec))
 	require.NoError(t, testutil.CollectAndCompare(f.ic, strings.NewReader(`
-# HELP grpcmetrics_client_id_overflow_total Calls counted under client_id="client_overflow" because the client limit was reached.
+# HELP grpcmetrics_client_id_overflow_total Calls of untracked clients counted under client_id="client_overflow" because the client limit was reached; calls whose own client_id is "client_overflow" are not included.
 # TYPE grpcmetrics_client_id_overflow_total counter
 grpcmetrics_client_id_overflow_total 0
 `), "grpcmetrics_client_id_overflow_total"), "no overflow while clients leave")

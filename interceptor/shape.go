@@ -17,7 +17,11 @@ import (
 // Go struct fields by index, and a call reads them through package reflect.
 // Messages without such fields (dynamicpb, the opaque API, lazily decoded
 // fields) are read through protoreflect instead. A value the rules cannot
-// read carries no status and no SourceID.
+// read carries no status and no SourceID: a nil pointer, and any value of a
+// type whose zero value gives no protoreflect message (its ProtoReflect
+// returns nil or panics), which is decided once per type. A ProtoReflect
+// that panics only for some values of a type that reads otherwise is a
+// panic of the rule, recovered and logged by the interceptor.
 
 // shape says where values of one Go type keep a status and a SourceID.
 type shape struct {
@@ -103,6 +107,9 @@ func (s *shapes) statusFailed(last *atomic.Pointer[shape], resp any) bool {
 		}
 		return p.failedAt(v.Elem())
 	case protoRead:
+		if v.IsNil() {
+			return false // a nil *dynamicpb.Message panics on IsValid
+		}
 		return protoStatusFailed(resp)
 	}
 	return false
@@ -130,6 +137,9 @@ func (s *shapes) sourceID(last *atomic.Pointer[shape], req any) (int64, bool) {
 		}
 		return f.Elem().Field(p.source).Int(), true
 	case protoRead:
+		if v.IsNil() {
+			return 0, false
+		}
 		return protoSourceID(req)
 	}
 	return 0, false
@@ -140,9 +150,10 @@ func (p *statusPath) failedAt(st reflect.Value) bool {
 		(p.code >= 0 && st.Field(p.code).Int() != 0)
 }
 
-// newShape works out the shape of t. Types that are no protobuf message
-// carry nothing. Only pointers to structs get a path to read, so the
-// readers check such a value for nil before they follow it.
+// newShape works out the shape of t. Types that are no protobuf message,
+// or whose messages cannot be read, carry nothing. Only pointers to structs
+// get a path to read, so the readers check such a value for nil before they
+// follow it.
 func newShape(t reflect.Type) *shape {
 	sh := &shape{t: t}
 	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
@@ -151,9 +162,10 @@ func newShape(t reflect.Type) *shape {
 	desc, ok := descriptorOf(t)
 	if !ok {
 		// No descriptor from the zero value: dynamicpb, whose descriptor
-		// belongs to each value. Let protoreflect decide per call. (An
-		// APIv1 message whose tags protobuf-go cannot read stays absent.)
-		if t.Implements(reflect.TypeFor[protoreflect.ProtoMessage]()) {
+		// belongs to each value. Let protoreflect decide per call, if the
+		// type gives a message at all. (An APIv1 message whose tags
+		// protobuf-go cannot read stays absent.)
+		if t.Implements(reflect.TypeFor[protoreflect.ProtoMessage]()) && reflects(t) {
 			sh.status.how, sh.source.how = protoRead, protoRead
 		}
 		return sh
@@ -354,6 +366,24 @@ func descriptorOf(t reflect.Type) (d protoreflect.MessageDescriptor, ok bool) {
 	return d, d != nil
 }
 
+// reflects reports whether the zero value of t, a pointer to a struct that
+// implements protoreflect.ProtoMessage, gives a protoreflect message that
+// says whether it is valid without panicking, as a zero dynamicpb.Message
+// does. The readers need that much of every value.
+func reflects(t reflect.Type) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	m := reflect.New(t.Elem()).Interface().(protoreflect.ProtoMessage).ProtoReflect()
+	if m == nil {
+		return false
+	}
+	m.IsValid()
+	return true
+}
+
 // messageOf returns v as a protoreflect message: v's own for messages of
 // today's generators, a protobuf-go wrapper for messages of the old APIv1
 // generators, which have no ProtoReflect method.
@@ -371,7 +401,7 @@ func messageOf(v any) (protoreflect.Message, bool) {
 // without generated fields to read.
 func protoStatusFailed(resp any) bool {
 	m, ok := messageOf(resp)
-	if !ok || !m.IsValid() {
+	if !ok || m == nil || !m.IsValid() {
 		return false
 	}
 	st := m
@@ -392,7 +422,7 @@ func protoStatusFailed(resp any) bool {
 // protoSourceID is the SourceID rule through protoreflect.
 func protoSourceID(req any) (int64, bool) {
 	m, ok := messageOf(req)
-	if !ok || !m.IsValid() {
+	if !ok || m == nil || !m.IsValid() {
 		return 0, false
 	}
 	base, source := baseFields(m.Descriptor())
