@@ -63,11 +63,11 @@ type clStack struct {
 func clNewStack(t *testing.T, opts ...interceptor.Option) *clStack {
 	t.Helper()
 	s := &clStack{metrics: registry.New(), reg: prometheus.NewPedanticRegistry()}
+	require.NoError(t, s.metrics.Register(s.reg))
 	methods, err := methodmap.Default(s.metrics)
 	require.NoError(t, err)
 	s.ic, err = interceptor.New(methods, append([]interceptor.Option{interceptor.WithClientID(clClientOf)}, opts...)...)
 	require.NoError(t, err)
-	require.NoError(t, s.metrics.Register(s.reg))
 	require.NoError(t, s.ic.Register(s.reg))
 
 	// Room for the long labels that some tests send as metadata.
