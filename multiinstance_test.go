@@ -19,8 +19,9 @@ import (
 )
 
 // multiJob is the scrape job of the instances, as in
-// examples/prometheus/prometheus.yml.
-const multiJob = "milvus-demo"
+// examples/prometheus/prometheus.yml and the generated Milvus rules and
+// dashboard (monitoring/).
+const multiJob = "milvus"
 
 // multiInstance is one of several instances and the calls made to it.
 type multiInstance struct {
@@ -29,12 +30,15 @@ type multiInstance struct {
 }
 
 // multiStart starts three instances, each serving its own /metrics, and
-// makes a different known number of calls on each (multiCalls).
+// makes a different known number of calls on each (multiCalls). The second
+// serves OpenMetrics, the others the text format only (promSettings): every
+// check is per instance, so each runs on both, as in a fleet that is
+// turning OpenMetrics on one instance at a time.
 func multiStart(t *testing.T) []multiInstance {
 	t.Helper()
 	insts := make([]multiInstance, 3)
 	for i := range insts {
-		insts[i].stack = promNewStack(t)
+		insts[i].stack = promNewStack(t, i == 1)
 		multiCalls(t, &insts[i], 2+3*i, 1+i)
 	}
 	return insts
