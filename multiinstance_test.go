@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -204,10 +206,21 @@ func TestAgentToCentral(t *testing.T) {
 }
 
 // TestExamplePrometheusConfigs checks the example configurations and rules
-// with promtool.
+// with promtool (which also checks that the rule files they name exist),
+// and that the configurations that scrape use multiJob, the job the
+// generated rules and dashboard of monitoring/ select.
 func TestExamplePrometheusConfigs(t *testing.T) {
-	bin := promtest.RequireBinary(t, "promtool")
 	dir := filepath.Join("examples", "prometheus")
+	for _, name := range []string{"prometheus.yml", "agent.yml"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		jobs := regexp.MustCompile(`(?m)^\s*- job_name: *"?([^"\s#]+)`).FindAllStringSubmatch(string(data), -1)
+		require.NotEmpty(t, jobs, name)
+		for _, j := range jobs {
+			assert.Equal(t, multiJob, j[1], "%s scrapes job %s", name, j[1])
+		}
+	}
+	bin := promtest.RequireBinary(t, "promtool")
 	for _, tt := range []struct {
 		name string
 		args []string
