@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -29,6 +30,7 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
+	"github.com/grpcmetrics/grpcmetrics/examples/recoverylog"
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
 	"github.com/grpcmetrics/grpcmetrics/httpserver"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
@@ -85,7 +87,7 @@ func promNewStack(t *testing.T, openMetrics bool) *promStack {
 	cm, err := interceptor.NewClientMetrics(status, latency)
 	require.NoError(t, err)
 	require.NoError(t, cm.Register(reg))
-	chain := grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), sm.UnaryServerInterceptor(), ic.UnaryServerInterceptor())
+	chain := grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverylog.Option(zap.NewNop())), sm.UnaryServerInterceptor(), ic.UnaryServerInterceptor())
 
 	proxySrv := proxy.New().NewGRPCServer(chain)
 	rcSrv := rootcoord.New().NewGRPCServer(chain)
