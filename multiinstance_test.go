@@ -33,7 +33,7 @@ type multiInstance struct {
 
 // multiStart starts three instances, each serving its own /metrics, and
 // makes a different known number of calls on each (multiCalls). The second
-// serves OpenMetrics, the others the text format only (promSettings): every
+// serves OpenMetrics, the others the text format only (prSettings): every
 // check is per instance, so each runs on both, as in a fleet that is
 // turning OpenMetrics on one instance at a time.
 func multiStart(t *testing.T) []multiInstance {

@@ -47,14 +47,14 @@ type promStack struct {
 	metrics string // host:port of the /metrics server
 }
 
-// promTraceKey is the metadata key whose value the server-side histogram
+// prTraceKey is the metadata key whose value the server-side histogram
 // attaches to its observations as the exemplar label trace_id, as a tracing
 // library's span context would supply it.
-const promTraceKey = "pr-trace-id"
+const prTraceKey = "pr-trace-id"
 
-// promTraceID returns the trace ID a call carried, or "" (no exemplar).
-func promTraceID(ctx context.Context) string {
-	if v := metadata.ValueFromIncomingContext(ctx, promTraceKey); len(v) > 0 {
+// prTraceID returns the trace ID a call carried, or "" (no exemplar).
+func prTraceID(ctx context.Context) string {
+	if v := metadata.ValueFromIncomingContext(ctx, prTraceKey); len(v) > 0 {
 		return v[0]
 	}
 	return ""
@@ -72,7 +72,7 @@ func promNewStack(t *testing.T, openMetrics bool) *promStack {
 	status := interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())
 	latency := interceptor.WithHistogram(interceptor.Histogram{})
 	ic, err := interceptor.New(methods, status,
-		interceptor.WithHistogram(interceptor.Histogram{Exemplar: &interceptor.Exemplar{Label: "trace_id", Value: promTraceID}}),
+		interceptor.WithHistogram(interceptor.Histogram{Exemplar: &interceptor.Exemplar{Label: "trace_id", Value: prTraceID}}),
 		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 	)
 	require.NoError(t, err)
@@ -176,10 +176,10 @@ func promWorkload(t *testing.T, s *promStack) promWant {
 	return w
 }
 
-// promSettings are the two ways /metrics can be served: the text format
+// prSettings are the two ways /metrics can be served: the text format
 // only (httpserver's default), and OpenMetrics for a scraper that asks for
 // it, which carries exemplars. Every real-Prometheus test runs both.
-var promSettings = []struct {
+var prSettings = []struct {
 	name        string
 	openMetrics bool
 }{
@@ -196,28 +196,28 @@ var promSettings = []struct {
 func TestRealPrometheus(t *testing.T) {
 	t.Parallel()
 	bin := promtest.RequireBinary(t, "prometheus")
-	stacks := make([]*promStack, len(promSettings))
-	wants := make([]promWant, len(promSettings))
+	stacks := make([]*promStack, len(prSettings))
+	wants := make([]promWant, len(prSettings))
 	var jobs []promtest.Job
-	for i, st := range promSettings {
+	for i, st := range prSettings {
 		stacks[i] = promNewStack(t, st.openMetrics)
 		wants[i] = promWorkload(t, stacks[i])
 		jobs = append(jobs, promtest.Job{Name: "grpcmetrics-" + st.name, Targets: []string{stacks[i].metrics}})
 	}
 	srv := promtest.Start(t, bin, promtest.Config{Jobs: jobs, Features: []string{promtest.ExemplarStorage}})
 	start := time.Now()
-	for i, st := range promSettings {
+	for i, st := range prSettings {
 		t.Run(st.name, func(t *testing.T) {
 			t.Parallel()
-			promCheckCounts(t, srv, jobs[i].Name, wants[i])
-			promCheckExemplars(t, srv, jobs[i].Name, stacks[i], wants[i], st.openMetrics, start)
+			prCheckCounts(t, srv, jobs[i].Name, wants[i])
+			prCheckExemplars(t, srv, jobs[i].Name, stacks[i], wants[i], st.openMetrics, start)
 		})
 	}
 }
 
-// promWait polls query on srv until it answers want, and fails the test
+// prWait polls query on srv until it answers want, and fails the test
 // after 60s.
-func promWait(t *testing.T, srv *promtest.Server, query, want string) {
+func prWait(t *testing.T, srv *promtest.Server, query, want string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -238,13 +238,13 @@ func promWait(t *testing.T, srv *promtest.Server, query, want string) {
 	}
 }
 
-// promCheckCounts checks the counts of job, which scraped a stack that
+// prCheckCounts checks the counts of job, which scraped a stack that
 // promWorkload called.
-func promCheckCounts(t *testing.T, srv *promtest.Server, job string, w promWant) {
+func prCheckCounts(t *testing.T, srv *promtest.Server, job string, w promWant) {
 	t.Helper()
 	j := fmt.Sprintf("job=%q,", job)
 	successQuery := `sum(milvus_rootcoord_create_collection_total{` + j + `type="success"})`
-	promWait(t, srv, successQuery, fmt.Sprint(w.rcCreateOK))
+	prWait(t, srv, successQuery, fmt.Sprint(w.rcCreateOK))
 
 	checks := []struct {
 		query string
@@ -276,10 +276,10 @@ func promCheckCounts(t *testing.T, srv *promtest.Server, job string, w promWant)
 	}
 }
 
-// promTraced is how many calls promCheckExemplars makes with a trace ID.
-const promTraced = 4
+// prTraced is how many calls prCheckExemplars makes with a trace ID.
+const prTraced = 4
 
-// promCheckExemplars makes promTraced calls, each with a trace ID of its own,
+// prCheckExemplars makes prTraced calls, each with a trace ID of its own,
 // on s, waiting after each until job's scrape has seen it (a classic
 // histogram keeps one exemplar per bucket, the last: without the wait a
 // later call in the same bucket would replace it before any scrape). Then
@@ -287,23 +287,23 @@ const promTraced = 4
 // grpc_server_handling_seconds if the stack serves OpenMetrics, and none
 // otherwise. The bucket bounds show the format too: le="1.0" in
 // OpenMetrics, le="1" in the text format.
-func promCheckExemplars(t *testing.T, srv *promtest.Server, job string, s *promStack, w promWant, openMetrics bool, start time.Time) {
+func prCheckExemplars(t *testing.T, srv *promtest.Server, job string, s *promStack, w promWant, openMetrics bool, start time.Time) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	observed := w.rcCreateOK + w.rcCreateFail + w.proxyHasOK + w.proxyHasFail
 	countQuery := fmt.Sprintf(`sum(grpc_server_handling_seconds_count{job=%q})`, job)
 	want := map[string]bool{}
-	for i := range promTraced {
+	for i := range prTraced {
 		id := fmt.Sprintf("4bf92f3577b34da6a3ce929d0e0e47%02x", i) // 16 bytes, hex, like a W3C trace ID
 		want[id] = true
-		st, err := s.rc.CreateCollection(metadata.AppendToOutgoingContext(ctx, promTraceKey, id), &milvuspb.CreateCollectionRequest{
+		st, err := s.rc.CreateCollection(metadata.AppendToOutgoingContext(ctx, prTraceKey, id), &milvuspb.CreateCollectionRequest{
 			Base: &commonpb.MsgBase{SourceID: 1}, CollectionName: fmt.Sprintf("prom_traced_%d", i),
 		})
 		require.NoError(t, err, "traced call %d", i)
 		require.Zero(t, st.GetErrorCode(), "traced call %d: %v", i, st)
 		observed++
-		promWait(t, srv, countQuery, fmt.Sprint(observed))
+		prWait(t, srv, countQuery, fmt.Sprint(observed))
 	}
 
 	exemplars, err := promtest.QueryExemplars(ctx, srv.URL, fmt.Sprintf(`grpc_server_handling_seconds_bucket{job=%q}`, job), start.Add(-time.Minute), time.Now().Add(time.Minute))

@@ -1,7 +1,6 @@
 package monitoring_test
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,33 +9,33 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// exampleDir is the example Prometheus layout of the root module, which
+// prExampleDir is the example Prometheus layout of the root module, which
 // loads this module's generated rules.
-var exampleDir = filepath.Join("..", "examples", "prometheus")
+const prExampleDir = "../examples/prometheus"
 
-// exampleLayout is the example's prometheus.yml as shipped, made runnable
+// prExampleLayout is the example's prometheus.yml as shipped, made runnable
 // by a test: scrapes and rule evaluations every second instead of every 15s,
 // rule files by absolute path (the example names them relative to its own
 // folder), and the targets of each scrape job replaced by the test's
 // servers, in order, each keeping the labels (instance) of the target it
 // replaces; target groups beyond the test's servers are dropped.
-type exampleLayout struct {
+type prExampleLayout struct {
 	Global        map[string]any   `yaml:"global"`
 	RuleFiles     []string         `yaml:"rule_files"`
 	ScrapeConfigs []map[string]any `yaml:"scrape_configs"`
 }
 
-// readExampleLayout reads examples/prometheus/prometheus.yml. Its rule files
+// prReadExampleLayout reads examples/prometheus/prometheus.yml. Its rule files
 // become absolute paths.
-func readExampleLayout(t *testing.T) *exampleLayout {
+func prReadExampleLayout(t *testing.T) *prExampleLayout {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(exampleDir, "prometheus.yml"))
+	data, err := os.ReadFile(filepath.Join(prExampleDir, "prometheus.yml"))
 	require.NoError(t, err)
-	var l exampleLayout
+	var l prExampleLayout
 	require.NoError(t, yaml.Unmarshal(data, &l))
 	for i, f := range l.RuleFiles {
 		if !filepath.IsAbs(f) {
-			f = filepath.Join(exampleDir, f)
+			f = filepath.Join(prExampleDir, f)
 		}
 		abs, err := filepath.Abs(f)
 		require.NoError(t, err)
@@ -46,7 +45,7 @@ func readExampleLayout(t *testing.T) *exampleLayout {
 }
 
 // jobs returns the names of the scrape jobs, in order.
-func (l *exampleLayout) jobs() []string {
+func (l *prExampleLayout) jobs() []string {
 	var names []string
 	for _, sc := range l.ScrapeConfigs {
 		name, _ := sc["job_name"].(string) //nolint:errcheck // a missing name is "", which the tests report
@@ -57,7 +56,7 @@ func (l *exampleLayout) jobs() []string {
 
 // instances returns the instance labels of job's target groups, in order,
 // up to n of them.
-func (l *exampleLayout) instances(t *testing.T, job string, n int) []string {
+func (l *prExampleLayout) instances(t *testing.T, job string, n int) []string {
 	t.Helper()
 	var out []string
 	for _, g := range l.staticConfigs(t, job) {
@@ -74,7 +73,7 @@ func (l *exampleLayout) instances(t *testing.T, job string, n int) []string {
 }
 
 // staticConfigs returns the static target groups of job.
-func (l *exampleLayout) staticConfigs(t *testing.T, job string) []map[string]any {
+func (l *prExampleLayout) staticConfigs(t *testing.T, job string) []map[string]any {
 	t.Helper()
 	for _, sc := range l.ScrapeConfigs {
 		if sc["job_name"] != job {
@@ -96,7 +95,7 @@ func (l *exampleLayout) staticConfigs(t *testing.T, job string) []map[string]any
 
 // setTargets points job's target groups, in order, at addrs, one each, and
 // drops the groups beyond them.
-func (l *exampleLayout) setTargets(t *testing.T, job string, addrs []string) {
+func (l *prExampleLayout) setTargets(t *testing.T, job string, addrs []string) {
 	t.Helper()
 	groups := l.staticConfigs(t, job)
 	require.GreaterOrEqual(t, len(groups), len(addrs), "job %s has fewer target groups than the test has servers", job)
@@ -113,7 +112,7 @@ func (l *exampleLayout) setTargets(t *testing.T, job string, addrs []string) {
 }
 
 // addJob adds a scrape job of its own, beside the example's.
-func (l *exampleLayout) addJob(name string, targets []string) {
+func (l *prExampleLayout) addJob(name string, targets []string) {
 	l.ScrapeConfigs = append(l.ScrapeConfigs, map[string]any{
 		"job_name":       name,
 		"static_configs": []any{map[string]any{"targets": targets}},
@@ -122,7 +121,7 @@ func (l *exampleLayout) addJob(name string, targets []string) {
 
 // yaml renders the layout for Prometheus, with every interval at one
 // second.
-func (l *exampleLayout) yaml(t *testing.T) string {
+func (l *prExampleLayout) yaml(t *testing.T) string {
 	t.Helper()
 	if l.Global == nil {
 		l.Global = map[string]any{}
@@ -134,6 +133,3 @@ func (l *exampleLayout) yaml(t *testing.T) string {
 	require.NoError(t, err)
 	return string(out)
 }
-
-// String is for failure messages.
-func (l *exampleLayout) String() string { return fmt.Sprintf("%+v", *l) }

@@ -90,7 +90,7 @@ func dashboardChecks(t *testing.T, f mixin.Flavour, job, instance string) []chec
 			checks = append(checks, check{
 				name:     string(f) + "/" + instance + "/" + p.Title + "/" + tg.RefID,
 				job:      job,
-				expr:     substitute(tg.Expr, job, promqlRegexp(instance)),
+				expr:     substitute(tg.Expr, job, prPromQLRegexp(instance)),
 				ratio:    unit == "percentunit",
 				positive: unit == "reqps" || unit == "short",
 			})
@@ -100,9 +100,9 @@ func dashboardChecks(t *testing.T, f mixin.Flavour, job, instance string) []chec
 	return checks
 }
 
-// promqlRegexp returns a regular expression that matches s alone, quoted
+// prPromQLRegexp returns a regular expression that matches s alone, quoted
 // for a PromQL string: host:port's dots escaped, and the escapes doubled.
-func promqlRegexp(s string) string {
+func prPromQLRegexp(s string) string {
 	return strings.ReplaceAll(regexp.QuoteMeta(s), `\`, `\\`)
 }
 
@@ -145,7 +145,7 @@ func ruleChecks(t *testing.T, f mixin.Flavour, job string) []check {
 
 // TestQueriesOnRealData runs a real Prometheus on the example layout of the
 // root module (examples/prometheus/prometheus.yml as shipped, targets
-// rewritten, see exampleLayout), which must scrape the job that the
+// rewritten, see prExampleLayout), which must scrape the job that the
 // generated Milvus rules and dashboard select and load those rules, plus a
 // job for the generic flavour with its rules. The Milvus job's first
 // instance is the demo (built from examples/demo) with steady traffic that
@@ -177,14 +177,14 @@ func TestQueriesOnRealData(t *testing.T) {
 	// The example layout meets the generated files, or following the
 	// README's multi-instance section and then importing the dashboard
 	// gives empty panels.
-	layout := readExampleLayout(t)
+	layout := prReadExampleLayout(t)
 	require.NotEmpty(t, layout.jobs(), "the example layout scrapes nothing")
 	exampleJob := layout.jobs()[0]
 	assert.Equal(t, jobs[mixin.Milvus], exampleJob, "the example layout's scrape job; the generated Milvus rules and dashboard select job %q", jobs[mixin.Milvus])
 	assert.Contains(t, layout.RuleFiles, rules[mixin.Milvus], "the example layout's rule files")
 
 	milvusDemo := startDemo(t)
-	milvusOM := newMilvusStack(t, true)
+	milvusOM := prNewMilvusStack(t, true)
 	generic := []*stack{newGenericStack(t, false), newGenericStack(t, true)}
 	tctx, stopTraffic := context.WithCancel(context.Background())
 	var waits []func() trafficCount

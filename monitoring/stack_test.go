@@ -92,13 +92,13 @@ func newGenericStack(t *testing.T, openMetrics bool) *stack {
 	return &stack{metrics: promtest.ServeMetricsWith(t, reg, httpserver.Options{OpenMetrics: openMetrics}), methods: methods}
 }
 
-// newMilvusStack counts, like the demo, into the Milvus v2.0 counters of the
+// prNewMilvusStack counts, like the demo, into the Milvus v2.0 counters of the
 // built-in table (the names the Milvus flavour reads), with the latency
 // histogram, clients by SourceID under a limit below sourceIDs (so that the
 // overflow counter moves) and the traffic's own calls counted by
 // ClientMetrics. /metrics is served in OpenMetrics, to a scraper that asks
 // for it, if openMetrics is set.
-func newMilvusStack(t *testing.T, openMetrics bool) *stack {
+func prNewMilvusStack(t *testing.T, openMetrics bool) *stack {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	m := registry.New()
