@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -19,8 +21,9 @@ import (
 )
 
 // multiJob is the scrape job of the instances, as in
-// examples/prometheus/prometheus.yml.
-const multiJob = "milvus-demo"
+// examples/prometheus/prometheus.yml and the generated Milvus rules and
+// dashboard (monitoring/).
+const multiJob = "milvus"
 
 // multiInstance is one of several instances and the calls made to it.
 type multiInstance struct {
@@ -29,12 +32,15 @@ type multiInstance struct {
 }
 
 // multiStart starts three instances, each serving its own /metrics, and
-// makes a different known number of calls on each (multiCalls).
+// makes a different known number of calls on each (multiCalls). The second
+// serves OpenMetrics, the others the text format only (prSettings): every
+// check is per instance, so each runs on both, as in a fleet that is
+// turning OpenMetrics on one instance at a time.
 func multiStart(t *testing.T) []multiInstance {
 	t.Helper()
 	insts := make([]multiInstance, 3)
 	for i := range insts {
-		insts[i].stack = promNewStack(t)
+		insts[i].stack = promNewStack(t, i == 1)
 		multiCalls(t, &insts[i], 2+3*i, 1+i)
 	}
 	return insts
@@ -200,10 +206,21 @@ func TestAgentToCentral(t *testing.T) {
 }
 
 // TestExamplePrometheusConfigs checks the example configurations and rules
-// with promtool.
+// with promtool (which also checks that the rule files they name exist),
+// and that the configurations that scrape use multiJob, the job the
+// generated rules and dashboard of monitoring/ select.
 func TestExamplePrometheusConfigs(t *testing.T) {
-	bin := promtest.RequireBinary(t, "promtool")
 	dir := filepath.Join("examples", "prometheus")
+	for _, name := range []string{"prometheus.yml", "agent.yml"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err)
+		jobs := regexp.MustCompile(`(?m)^\s*- job_name: *"?([^"\s#]+)`).FindAllStringSubmatch(string(data), -1)
+		require.NotEmpty(t, jobs, name)
+		for _, j := range jobs {
+			assert.Equal(t, multiJob, j[1], "%s scrapes job %s", name, j[1])
+		}
+	}
+	bin := promtest.RequireBinary(t, "promtool")
 	for _, tt := range []struct {
 		name string
 		args []string

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,15 +20,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/fault"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
+	"github.com/grpcmetrics/grpcmetrics/examples/recoverylog"
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
+	"github.com/grpcmetrics/grpcmetrics/httpserver"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 	"github.com/grpcmetrics/grpcmetrics/internal/promtest"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
@@ -41,7 +47,22 @@ type promStack struct {
 	metrics string // host:port of the /metrics server
 }
 
-func promNewStack(t *testing.T) *promStack {
+// prTraceKey is the metadata key whose value the server-side histogram
+// attaches to its observations as the exemplar label trace_id, as a tracing
+// library's span context would supply it.
+const prTraceKey = "pr-trace-id"
+
+// prTraceID returns the trace ID a call carried, or "" (no exemplar).
+func prTraceID(ctx context.Context) string {
+	if v := metadata.ValueFromIncomingContext(ctx, prTraceKey); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// promNewStack builds the stack, with /metrics served in OpenMetrics (when
+// the scraper asks for it) if openMetrics is set.
+func promNewStack(t *testing.T, openMetrics bool) *promStack {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	m := registry.New()
@@ -50,7 +71,8 @@ func promNewStack(t *testing.T) *promStack {
 	require.NoError(t, err)
 	status := interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())
 	latency := interceptor.WithHistogram(interceptor.Histogram{})
-	ic, err := interceptor.New(methods, status, latency,
+	ic, err := interceptor.New(methods, status,
+		interceptor.WithHistogram(interceptor.Histogram{Exemplar: &interceptor.Exemplar{Label: "trace_id", Value: prTraceID}}),
 		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 	)
 	require.NoError(t, err)
@@ -65,7 +87,7 @@ func promNewStack(t *testing.T) *promStack {
 	cm, err := interceptor.NewClientMetrics(status, latency)
 	require.NoError(t, err)
 	require.NoError(t, cm.Register(reg))
-	chain := grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), sm.UnaryServerInterceptor(), ic.UnaryServerInterceptor())
+	chain := grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverylog.Option(zap.NewNop())), sm.UnaryServerInterceptor(), ic.UnaryServerInterceptor())
 
 	proxySrv := proxy.New().NewGRPCServer(chain)
 	rcSrv := rootcoord.New().NewGRPCServer(chain)
@@ -73,7 +95,7 @@ func promNewStack(t *testing.T) *promStack {
 	proxyConn := promServe(t, proxySrv, cm)
 	rcConn := promServe(t, rcSrv, cm)
 
-	metrics := promtest.ServeMetrics(t, reg)
+	metrics := promtest.ServeMetricsWith(t, reg, httpserver.Options{OpenMetrics: openMetrics})
 	return &promStack{
 		proxy:   milvuspb.NewMilvusServiceClient(proxyConn),
 		rc:      rootcoordpb.NewRootCoordClient(rcConn),
@@ -154,64 +176,156 @@ func promWorkload(t *testing.T, s *promStack) promWant {
 	return w
 }
 
+// prSettings are the two ways /metrics can be served: the text format
+// only (httpserver's default), and OpenMetrics for a scraper that asks for
+// it, which carries exemplars. Every real-Prometheus test runs both.
+var prSettings = []struct {
+	name        string
+	openMetrics bool
+}{
+	{"text", false},
+	{"openmetrics", true},
+}
+
 // TestRealPrometheus scrapes the served exposition with a real Prometheus
-// server and checks exact counts through its query API.
+// server, exemplar storage on, and checks exact counts through its query
+// API, for /metrics served in the text format and in OpenMetrics: one stack
+// and one scrape job for each, one Prometheus for both. Through OpenMetrics
+// the exemplars of the server-side histogram reach Prometheus, exactly the
+// trace IDs the calls carried; through the text format none do.
 func TestRealPrometheus(t *testing.T) {
 	t.Parallel()
 	bin := promtest.RequireBinary(t, "prometheus")
-	s := promNewStack(t)
-	w := promWorkload(t, s)
-	srv := promtest.Start(t, bin, promtest.Config{Jobs: []promtest.Job{{Name: "grpcmetrics", Targets: []string{s.metrics}}}})
-	base, out := srv.URL, srv.Out
+	stacks := make([]*promStack, len(prSettings))
+	wants := make([]promWant, len(prSettings))
+	var jobs []promtest.Job
+	for i, st := range prSettings {
+		stacks[i] = promNewStack(t, st.openMetrics)
+		wants[i] = promWorkload(t, stacks[i])
+		jobs = append(jobs, promtest.Job{Name: "grpcmetrics-" + st.name, Targets: []string{stacks[i].metrics}})
+	}
+	srv := promtest.Start(t, bin, promtest.Config{Jobs: jobs, Features: []string{promtest.ExemplarStorage}})
+	start := time.Now()
+	for i, st := range prSettings {
+		t.Run(st.name, func(t *testing.T) {
+			t.Parallel()
+			prCheckCounts(t, srv, jobs[i].Name, wants[i])
+			prCheckExemplars(t, srv, jobs[i].Name, stacks[i], wants[i], st.openMetrics, start)
+		})
+	}
+}
 
-	const successQuery = `sum(milvus_rootcoord_create_collection_total{type="success"})`
-	want := fmt.Sprint(w.rcCreateOK)
+// prWait polls query on srv until it answers want, and fails the test
+// after 60s.
+func prWait(t *testing.T, srv *promtest.Server, query, want string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	tick := time.NewTicker(500 * time.Millisecond)
-	defer tick.Stop()
 	var got string
 	var lastErr error
-	for got != want {
+	for {
 		qctx, qcancel := context.WithTimeout(ctx, 5*time.Second)
-		got, lastErr = promtest.QueryValue(qctx, base, successQuery)
+		got, lastErr = promtest.QueryValue(qctx, srv.URL, query)
 		qcancel()
 		if got == want {
-			break
+			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%s: still %q (last error: %v), want %s after 60s\nprometheus output:\n%s", successQuery, got, lastErr, want, out.String())
-		case <-tick.C:
+			t.Fatalf("%s: still %q (last error: %v), want %s after 60s", query, got, lastErr, want)
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// prCheckCounts checks the counts of job, which scraped a stack that
+// promWorkload called.
+func prCheckCounts(t *testing.T, srv *promtest.Server, job string, w promWant) {
+	t.Helper()
+	j := fmt.Sprintf("job=%q,", job)
+	successQuery := `sum(milvus_rootcoord_create_collection_total{` + j + `type="success"})`
+	prWait(t, srv, successQuery, fmt.Sprint(w.rcCreateOK))
 
 	checks := []struct {
 		query string
 		want  int
 	}{
 		{successQuery, w.rcCreateOK},
-		{`sum(milvus_rootcoord_create_collection_total{type="fail"})`, w.rcCreateFail},
-		{`sum(milvus_rootcoord_create_collection_total{type="total"})`, w.rcCreateOK + w.rcCreateFail},
-		{`sum(milvus_proxy_has_collection_total{status="success"})`, w.proxyHasOK},
-		{`sum(milvus_proxy_has_collection_total{status="fail"})`, w.proxyHasFail},
-		{`sum(milvus_proxy_has_collection_total{status="total"})`, w.proxyHasOK + w.proxyHasFail},
-		{`count(milvus_rootcoord_create_collection_total{type="success"} > 0)`, 2}, // SourceID 1 and 2
+		{`sum(milvus_rootcoord_create_collection_total{` + j + `type="fail"})`, w.rcCreateFail},
+		{`sum(milvus_rootcoord_create_collection_total{` + j + `type="total"})`, w.rcCreateOK + w.rcCreateFail},
+		{`sum(milvus_proxy_has_collection_total{` + j + `status="success"})`, w.proxyHasOK},
+		{`sum(milvus_proxy_has_collection_total{` + j + `status="fail"})`, w.proxyHasFail},
+		{`sum(milvus_proxy_has_collection_total{` + j + `status="total"})`, w.proxyHasOK + w.proxyHasFail},
+		{`count(milvus_rootcoord_create_collection_total{` + j + `type="success"} > 0)`, 2}, // SourceID 1 and 2
 		// The histogram and the generic families, server and client side.
-		{`sum(grpc_server_handling_seconds_count{grpc_service="milvus.proto.rootcoord.RootCoord",grpc_method="CreateCollection"})`, w.rcCreateOK + w.rcCreateFail},
-		{`sum(grpc_server_handled_total{grpc_service="milvus.proto.rootcoord.RootCoord",grpc_method="CreateCollection",grpc_code="OK"})`, w.rcCreateOK + w.rcCreateFail},
-		{`sum(grpcmetrics_server_response_failed_total{grpc_method="CreateCollection"})`, w.rcCreateFail},
-		{`sum(grpc_server_handled_total{grpc_method="HasCollection",grpc_code!="OK"})`, w.proxyHasFail},
-		{`sum(grpc_client_handled_total{grpc_method="HasCollection"})`, w.proxyHasOK + w.proxyHasFail},
-		{`sum(grpc_client_handling_seconds_count{grpc_method="CreateCollection"})`, w.rcCreateOK + w.rcCreateFail},
-		{`sum(grpcmetrics_client_response_failed_total{grpc_method="CreateCollection"})`, w.rcCreateFail},
+		{`sum(grpc_server_handling_seconds_count{` + j + `grpc_service="milvus.proto.rootcoord.RootCoord",grpc_method="CreateCollection"})`, w.rcCreateOK + w.rcCreateFail},
+		{`sum(grpc_server_handled_total{` + j + `grpc_service="milvus.proto.rootcoord.RootCoord",grpc_method="CreateCollection",grpc_code="OK"})`, w.rcCreateOK + w.rcCreateFail},
+		{`sum(grpcmetrics_server_response_failed_total{` + j + `grpc_method="CreateCollection"})`, w.rcCreateFail},
+		{`sum(grpc_server_handled_total{` + j + `grpc_method="HasCollection",grpc_code!="OK"})`, w.proxyHasFail},
+		{`sum(grpc_client_handled_total{` + j + `grpc_method="HasCollection"})`, w.proxyHasOK + w.proxyHasFail},
+		{`sum(grpc_client_handling_seconds_count{` + j + `grpc_method="CreateCollection"})`, w.rcCreateOK + w.rcCreateFail},
+		{`sum(grpcmetrics_client_response_failed_total{` + j + `grpc_method="CreateCollection"})`, w.rcCreateFail},
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	for _, c := range checks {
-		got, err := promtest.QueryValue(ctx, base, c.query)
+		got, err := promtest.QueryValue(ctx, srv.URL, c.query)
 		if assert.NoError(t, err, c.query) {
 			assert.Equal(t, fmt.Sprint(c.want), got, c.query)
 		}
 	}
+}
+
+// prTraced is how many calls prCheckExemplars makes with a trace ID.
+const prTraced = 4
+
+// prCheckExemplars makes prTraced calls, each with a trace ID of its own,
+// on s, waiting after each until job's scrape has seen it (a classic
+// histogram keeps one exemplar per bucket, the last: without the wait a
+// later call in the same bucket would replace it before any scrape). Then
+// Prometheus must hold exactly those trace IDs as exemplars of
+// grpc_server_handling_seconds if the stack serves OpenMetrics, and none
+// otherwise. The bucket bounds show the format too: le="1.0" in
+// OpenMetrics, le="1" in the text format.
+func prCheckExemplars(t *testing.T, srv *promtest.Server, job string, s *promStack, w promWant, openMetrics bool, start time.Time) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	observed := w.rcCreateOK + w.rcCreateFail + w.proxyHasOK + w.proxyHasFail
+	countQuery := fmt.Sprintf(`sum(grpc_server_handling_seconds_count{job=%q})`, job)
+	want := map[string]bool{}
+	for i := range prTraced {
+		id := fmt.Sprintf("4bf92f3577b34da6a3ce929d0e0e47%02x", i) // 16 bytes, hex, like a W3C trace ID
+		want[id] = true
+		st, err := s.rc.CreateCollection(metadata.AppendToOutgoingContext(ctx, prTraceKey, id), &milvuspb.CreateCollectionRequest{
+			Base: &commonpb.MsgBase{SourceID: 1}, CollectionName: fmt.Sprintf("prom_traced_%d", i),
+		})
+		require.NoError(t, err, "traced call %d", i)
+		require.Zero(t, st.GetErrorCode(), "traced call %d: %v", i, st)
+		observed++
+		prWait(t, srv, countQuery, fmt.Sprint(observed))
+	}
+
+	exemplars, err := promtest.QueryExemplars(ctx, srv.URL, fmt.Sprintf(`grpc_server_handling_seconds_bucket{job=%q}`, job), start.Add(-time.Minute), time.Now().Add(time.Minute))
+	require.NoError(t, err)
+	got := map[string]bool{}
+	for _, e := range exemplars {
+		assert.Equal(t, []string{"trace_id"}, slices.Collect(maps.Keys(e.Labels)), "exemplar %v", e)
+		got[e.Labels["trace_id"]] = true
+	}
+	if openMetrics {
+		assert.Equal(t, want, got, "the trace IDs of the traced calls, exactly")
+	} else {
+		assert.Empty(t, got, "the text format carries no exemplars")
+	}
+
+	le := `le="1"`
+	if openMetrics {
+		le = `le="1.0"`
+	}
+	n, err := promtest.QueryValue(ctx, srv.URL, fmt.Sprintf(`count(grpc_server_handling_seconds_bucket{job=%q,%s})`, job, le))
+	require.NoError(t, err)
+	assert.NotEmpty(t, n, "bucket bound %s", le)
 }
 
 // TestPromtoolCheckMetrics runs "promtool check metrics" on the whole
@@ -220,7 +334,7 @@ func TestRealPrometheus(t *testing.T) {
 // registry.LintExceptions.
 func TestPromtoolCheckMetrics(t *testing.T) {
 	bin := promtest.RequireBinary(t, "promtool")
-	s := promNewStack(t)
+	s := promNewStack(t, false)
 	promWorkload(t, s)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

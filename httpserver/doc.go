@@ -15,6 +15,9 @@
 //     [promhttp.InstrumentMetricHandler] (see [Options.Registerer] for where
 //     they are registered). Registration problems are returned by [New]; they
 //     never panic.
+//   - OpenMetrics on request ([Options.OpenMetrics]), the only text format
+//     that carries exemplars; off by default, since it changes the series
+//     Prometheus stores (see the option).
 //   - /healthz, a liveness path that always answers 200 "ok".
 //   - Read-header, read, write and idle timeouts on by default, so a client
 //     that trickles its headers (slowloris) or never reads its answer cannot

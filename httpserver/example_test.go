@@ -65,3 +65,72 @@ func Example() {
 	// 200 OK
 	// example_rpcs_total 42
 }
+
+// Serve exemplars: they reach a scraper only in OpenMetrics, which
+// Prometheus asks for first. The histogram here stands for the one that
+// interceptor.WithHistogram adds with an interceptor.Exemplar.
+func Example_openMetrics() {
+	reg := prometheus.NewRegistry()
+	latency := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "example_handling_seconds",
+		Help:    "Handling time of the example's RPCs.",
+		Buckets: []float64{0.1, 1},
+	})
+	reg.MustRegister(latency)
+	latency.(prometheus.ExemplarObserver).ObserveWithExemplar(0.05, prometheus.Labels{"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"})
+
+	// Bucket bounds become le="1.0" and counters without _total are typed
+	// unknown: see Options.OpenMetrics before turning it on under running
+	// dashboards.
+	srv, err := httpserver.New(reg, httpserver.Options{Addr: "127.0.0.1:0", OpenMetrics: true})
+	if err != nil {
+		fmt.Println("new:", err)
+		return
+	}
+	if err := srv.Start(); err != nil {
+		fmt.Println("start:", err)
+		return
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			fmt.Println("shutdown:", err)
+		}
+	}()
+
+	req, err := http.NewRequest(http.MethodGet, "http://"+srv.Addr()+"/metrics", nil)
+	if err != nil {
+		fmt.Println("request:", err)
+		return
+	}
+	req.Header.Set("Accept", "application/openmetrics-text;version=1.0.0") // as Prometheus asks
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Println("scrape:", err)
+		return
+	}
+	defer func() {
+		if err := resp.Body.Close(); err != nil {
+			fmt.Println("close:", err)
+		}
+	}()
+	lines := bufio.NewScanner(resp.Body)
+	for lines.Scan() {
+		line := lines.Text()
+		if !strings.HasPrefix(line, "example_handling_seconds_bucket") {
+			continue
+		}
+		if strings.Contains(line, " # {") {
+			line = line[:strings.LastIndexByte(line, ' ')] // the exemplar's timestamp
+		}
+		fmt.Println(line)
+	}
+	if err := lines.Err(); err != nil {
+		fmt.Println("read:", err)
+	}
+	// Output:
+	// example_handling_seconds_bucket{le="0.1"} 1 # {trace_id="4bf92f3577b34da6a3ce929d0e0e4736"} 0.05
+	// example_handling_seconds_bucket{le="1.0"} 1
+	// example_handling_seconds_bucket{le="+Inf"} 1
+}

@@ -24,6 +24,9 @@ func newHandler(g prometheus.Gatherer, o Options) (http.Handler, error) {
 		ErrorLog:            promhttpLogger{l: o.Logger},
 		MaxRequestsInFlight: o.MaxRequestsInFlight,
 		Timeout:             o.Timeout,
+		EnableOpenMetrics:   o.OpenMetrics,
+
+		EnableOpenMetricsTextCreatedSamples: o.OpenMetricsCreatedSamples,
 	})
 	if reg := handlerMetricsRegisterer(g, o); reg != nil {
 		var err error

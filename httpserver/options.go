@@ -1,6 +1,7 @@
 package httpserver
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -106,6 +107,44 @@ type Options struct {
 	// [DefaultIdleTimeout].
 	IdleTimeout time.Duration
 
+	// OpenMetrics serves /metrics in the OpenMetrics text format to a
+	// scraper that asks for it, as Prometheus (2.5 and later) does first
+	// (see [promhttp.HandlerOpts].EnableOpenMetrics). Clients that do not
+	// ask, such as curl, still get the Prometheus text format. Default:
+	// off, the text format (0.0.4) only.
+	//
+	// OpenMetrics is the only text format that carries exemplars: turn it on
+	// when a histogram has them (see
+	// [github.com/grpcmetrics/grpcmetrics/interceptor.Exemplar]); without
+	// it, Prometheus never sees one. It also changes what Prometheus
+	// ingests, and so what existing queries and dashboards see:
+	//   - Histogram bucket bounds and summary quantiles that are integers
+	//     gain ".0": le="1" becomes le="1.0". On Prometheus 2.x that is a
+	//     new series beside the old one, so a range that spans the switch
+	//     holds both, and a dashboard's histogram_quantile over that range
+	//     (and any query that selects le="1" by its value) loses its
+	//     continuity. Prometheus 3 writes both spellings as "1.0".
+	//   - A counter whose name does not end in _total is exposed with
+	//     "# TYPE <name> unknown": OpenMetrics requires a counter's samples to
+	//     end in _total. Three of Milvus v2.0's names do
+	//     (milvus_proxy_create_index_counter,
+	//     milvus_proxy_describe_index_counter and
+	//     milvus_proxy_get_index_state_counter): their samples keep their
+	//     names, labels and values, but Prometheus records their type as
+	//     unknown instead of counter.
+	OpenMetrics bool
+
+	// OpenMetricsCreatedSamples adds, in OpenMetrics only, a <name>_created
+	// sample beside each counter, histogram and summary: the time the series
+	// was created, which lets a scraper tell a restart from a slow counter
+	// (see [promhttp.HandlerOpts].EnableOpenMetricsTextCreatedSamples).
+	// Unless Prometheus turns them into created timestamps
+	// (--enable-feature=created-timestamp-zero-ingestion, Prometheus 2.50
+	// and later), every _created sample is stored as a series of its own,
+	// which doubles the series of those families. It requires OpenMetrics;
+	// [New] rejects it without. Default: off.
+	OpenMetricsCreatedSamples bool
+
 	// WebConfigFile is the path of an exporter-toolkit web configuration
 	// file enabling TLS and/or basic authentication (see
 	// [web.Serve] and
@@ -157,6 +196,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.WriteTimeout <= o.Timeout {
 		return o, fmt.Errorf("httpserver: Options.WriteTimeout (%v) must exceed Options.Timeout (%v), or a timed-out scrape cannot be answered", o.WriteTimeout, o.Timeout)
+	}
+	if o.OpenMetricsCreatedSamples && !o.OpenMetrics {
+		return o, errors.New("httpserver: Options.OpenMetricsCreatedSamples needs Options.OpenMetrics: created samples exist only in OpenMetrics")
 	}
 	if err := validateWebConfig(o.WebConfigFile); err != nil {
 		return o, err

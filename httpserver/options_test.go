@@ -49,6 +49,11 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 			wantErr: []string{"Options.WriteTimeout (1s) must exceed Options.Timeout (1m0s)"},
 		},
 		{
+			name:    "created samples without OpenMetrics",
+			opts:    httpserver.Options{OpenMetricsCreatedSamples: true},
+			wantErr: []string{"Options.OpenMetricsCreatedSamples needs Options.OpenMetrics"},
+		},
+		{
 			name:    "missing web config file",
 			opts:    httpserver.Options{WebConfigFile: filepath.Join(dir, "absent.yml")},
 			wantErr: []string{"Options.WebConfigFile", "absent.yml", "no such file"},

@@ -14,8 +14,12 @@
 //	methods, err := methodmap.Default(m)
 //	ic, err := interceptor.New(methods)
 //	if err := ic.Register(reg); err != nil { … } // the interceptor's own metrics
+//	onPanic := func(ctx context.Context, p any) error { // recovery's default would send p and the stack to the client
+//		logger.Error("handler panic", zap.Any("panic", p), zap.Stack("stack"))
+//		return status.Error(codes.Internal, "internal error")
+//	}
 //	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(
-//		recovery.UnaryServerInterceptor(), // outside: sees the re-raised panic
+//		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(onPanic)), // outside: sees the re-raised panic
 //		ic.UnaryServerInterceptor(),
 //	))
 //

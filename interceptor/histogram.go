@@ -41,7 +41,9 @@ type Histogram struct {
 	// NativeMinResetDuration is the shortest time between resets that the
 	// bucket limit may cause (0: reset whenever the limit is hit).
 	NativeMinResetDuration time.Duration
-	// Exemplar, if set, attaches an exemplar to observations.
+	// Exemplar, if set, attaches an exemplar to observations. Prometheus
+	// receives them only in OpenMetrics, which changes more than exemplars:
+	// see [Exemplar].
 	Exemplar *Exemplar
 }
 
@@ -53,6 +55,23 @@ type Histogram struct {
 // UTF-8 is repaired, on the request path; the function must be safe for
 // concurrent use. A panic in it is recovered and logged, and the
 // observation is made without an exemplar.
+//
+// Exemplars reach Prometheus only in the OpenMetrics format: serve the
+// registry with [github.com/grpcmetrics/grpcmetrics/httpserver.Options.OpenMetrics]
+// on (promhttp: EnableOpenMetrics), and start Prometheus with
+// --enable-feature=exemplar-storage. The text format that /metrics serves by
+// default drops them. OpenMetrics also changes what Prometheus ingests from
+// the same registry:
+//   - integer bucket bounds gain ".0", le="1" becomes le="1.0": on
+//     Prometheus 2.x a new series beside the old one, so dashboards and
+//     queries over a range that spans the switch lose their continuity
+//     (Prometheus 3 writes both as "1.0");
+//   - counters whose name does not end in _total are typed unknown
+//     ("# TYPE … unknown"), among them three of Milvus v2.0's counters:
+//     milvus_proxy_create_index_counter,
+//     milvus_proxy_describe_index_counter and
+//     milvus_proxy_get_index_state_counter. Their samples keep their names
+//     and values.
 type Exemplar struct {
 	Label string
 	Value func(ctx context.Context) string

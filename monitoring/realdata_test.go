@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -55,8 +56,9 @@ func (c check) verdict(samples []promtest.Sample) string {
 	return ""
 }
 
-// dashboardChecks reads every panel query of a checked-in dashboard.
-func dashboardChecks(t *testing.T, f mixin.Flavour, job string) []check {
+// dashboardChecks reads every panel query of a checked-in dashboard, for
+// job and the one instance whose label is instance.
+func dashboardChecks(t *testing.T, f mixin.Flavour, job, instance string) []check {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("dashboards", string(f)+".json"))
 	require.NoError(t, err)
@@ -86,9 +88,9 @@ func dashboardChecks(t *testing.T, f mixin.Flavour, job string) []check {
 		unit := p.FieldConfig.Defaults.Unit
 		for _, tg := range p.Targets {
 			checks = append(checks, check{
-				name:     string(f) + "/" + p.Title + "/" + tg.RefID,
+				name:     string(f) + "/" + instance + "/" + p.Title + "/" + tg.RefID,
 				job:      job,
-				expr:     substitute(tg.Expr, job),
+				expr:     substitute(tg.Expr, job, prPromQLRegexp(instance)),
 				ratio:    unit == "percentunit",
 				positive: unit == "reqps" || unit == "short",
 			})
@@ -96,6 +98,12 @@ func dashboardChecks(t *testing.T, f mixin.Flavour, job string) []check {
 	}
 	require.Len(t, checks, len(queries))
 	return checks
+}
+
+// prPromQLRegexp returns a regular expression that matches s alone, quoted
+// for a PromQL string: host:port's dots escaped, and the escapes doubled.
+func prPromQLRegexp(s string) string {
+	return strings.ReplaceAll(regexp.QuoteMeta(s), `\`, `\\`)
 }
 
 // readRules reads a checked-in rule file.
@@ -135,50 +143,79 @@ func ruleChecks(t *testing.T, f mixin.Flavour, job string) []check {
 	return checks
 }
 
-// TestQueriesOnRealData runs the demo (built from examples/demo) with steady
-// traffic that calls every method of the Milvus table, with its latency
-// histogram on and a client limit below its number of clients, for the
-// Milvus flavour, and an in-process server counted by grpcmetrics'
-// ServerMetrics (histogram on, Milvus status rule) with traffic for the
-// generic flavour. A real Prometheus scrapes both every second with both
-// checked-in rule files loaded. Every dashboard query (template variables
-// substituted) and every recording rule's expression goes through the query
-// API: each must answer with a non-empty vector of finite, non-negative
-// values, ratios within [0, 1], and rates above 0 where traffic flows. The
-// generic job's grpcmetrics_server_response_failed_total must move. The
-// alert expressions must evaluate without error.
+// TestQueriesOnRealData runs a real Prometheus on the example layout of the
+// root module (examples/prometheus/prometheus.yml as shipped, targets
+// rewritten, see prExampleLayout), which must scrape the job that the
+// generated Milvus rules and dashboard select and load those rules, plus a
+// job for the generic flavour with its rules. The Milvus job's first
+// instance is the demo (built from examples/demo) with steady traffic that
+// calls every method of the Milvus table, its latency histogram on and a
+// client limit below its number of clients; the second an in-process server
+// counted the same way, with traffic, served in OpenMetrics. The generic
+// job has two in-process servers counted by grpcmetrics' ServerMetrics
+// (histogram on, Milvus status rule), with traffic, one served in the text
+// format and one in OpenMetrics. Prometheus scrapes them every second.
+//
+// Every dashboard query, for each instance (template variables
+// substituted), and every recording rule's expression goes through the
+// query API: each must answer with a non-empty vector of finite,
+// non-negative values, ratios within [0, 1], and rates above 0 where
+// traffic flows. The generic job's grpcmetrics_server_response_failed_total
+// must move. The alert expressions must evaluate without error.
 func TestQueriesOnRealData(t *testing.T) {
 	t.Parallel()
 	bin := promtest.RequireBinary(t, "prometheus")
-	milvus := startDemo(t)
-	generic := newGenericStack(t)
-	tctx, stopTraffic := context.WithCancel(context.Background())
-	wait := traffic(tctx, 100*time.Millisecond, generic)
-	t.Cleanup(func() { // before the server stops
-		stopTraffic()
-		n := wait()
-		t.Logf("generic traffic: %d calls, %d came back with an error", n.calls, n.errors)
-	})
-
 	jobs := map[mixin.Flavour]string{}
-	var ruleFiles []string
+	rules := map[mixin.Flavour]string{}
 	for _, f := range mixin.Flavours() {
 		jobs[f] = mixin.DefaultConfig(f).Job
 		abs, err := filepath.Abs(filepath.Join("rules", string(f)+".rules.yml"))
 		require.NoError(t, err)
-		ruleFiles = append(ruleFiles, abs)
+		rules[f] = abs
 	}
-	srv := promtest.Start(t, bin, promtest.Config{
-		Jobs: []promtest.Job{
-			{Name: jobs[mixin.Milvus], Targets: []string{milvus}},
-			{Name: jobs[mixin.Generic], Targets: []string{generic.metrics}},
-		},
-		RuleFiles: ruleFiles,
+
+	// The example layout meets the generated files, or following the
+	// README's multi-instance section and then importing the dashboard
+	// gives empty panels.
+	layout := prReadExampleLayout(t)
+	require.NotEmpty(t, layout.jobs(), "the example layout scrapes nothing")
+	exampleJob := layout.jobs()[0]
+	assert.Equal(t, jobs[mixin.Milvus], exampleJob, "the example layout's scrape job; the generated Milvus rules and dashboard select job %q", jobs[mixin.Milvus])
+	assert.Contains(t, layout.RuleFiles, rules[mixin.Milvus], "the example layout's rule files")
+
+	milvusDemo := startDemo(t)
+	milvusOM := prNewMilvusStack(t, true)
+	generic := []*stack{newGenericStack(t, false), newGenericStack(t, true)}
+	tctx, stopTraffic := context.WithCancel(context.Background())
+	var waits []func() trafficCount
+	for _, s := range append([]*stack{milvusOM}, generic...) {
+		waits = append(waits, traffic(tctx, 100*time.Millisecond, s))
+	}
+	t.Cleanup(func() { // before the servers stop
+		stopTraffic()
+		for i, wait := range waits {
+			n := wait()
+			t.Logf("in-process traffic %d: %d calls, %d came back with an error", i, n.calls, n.errors)
+		}
 	})
 
+	milvusInstances := layout.instances(t, exampleJob, 2)
+	layout.setTargets(t, exampleJob, []string{milvusDemo, milvusOM.metrics})
+	layout.addJob(jobs[mixin.Generic], []string{generic[0].metrics, generic[1].metrics})
+	layout.RuleFiles = append(layout.RuleFiles, rules[mixin.Generic])
+	srv := promtest.StartYAML(t, bin, layout.yaml(t))
+	t.Logf("job %s: %s is the demo (text format), %s in-process (OpenMetrics); job %s: %s text format, %s OpenMetrics",
+		exampleJob, milvusInstances[0], milvusInstances[1], jobs[mixin.Generic], generic[0].metrics, generic[1].metrics)
+
+	instances := map[mixin.Flavour][]string{
+		mixin.Milvus:  milvusInstances,
+		mixin.Generic: {generic[0].metrics, generic[1].metrics},
+	}
 	var checks []check
 	for _, f := range mixin.Flavours() {
-		checks = append(checks, dashboardChecks(t, f, jobs[f])...)
+		for _, inst := range instances[f] {
+			checks = append(checks, dashboardChecks(t, f, jobs[f], inst)...)
+		}
 		checks = append(checks, ruleChecks(t, f, jobs[f])...)
 	}
 	// Failing statuses in OK responses reach the generic flavour's failed

@@ -14,6 +14,7 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
@@ -24,10 +25,13 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/examples/fault"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
+	"github.com/grpcmetrics/grpcmetrics/examples/recoverylog"
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
+	"github.com/grpcmetrics/grpcmetrics/httpserver"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 	"github.com/grpcmetrics/grpcmetrics/internal/promtest"
-	"github.com/grpcmetrics/grpcmetrics/monitoring/mixin"
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
+	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
 // sourceIDs is how many clients the generic stack's traffic comes from:
@@ -56,7 +60,10 @@ type unaryMethod struct {
 // status in the body. Its client connection is counted by ClientMetrics on
 // the same registry: the grpc_client_* families that the dashboards'
 // outgoing-calls panels read.
-func newGenericStack(t *testing.T) *stack {
+//
+// /metrics is served in OpenMetrics, to a scraper that asks for it, if
+// openMetrics is set.
+func newGenericStack(t *testing.T, openMetrics bool) *stack {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	sm, err := interceptor.NewServerMetrics(
@@ -65,7 +72,7 @@ func newGenericStack(t *testing.T) *stack {
 	)
 	require.NoError(t, err)
 	require.NoError(t, sm.Register(reg))
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(), sm.UnaryServerInterceptor()))
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverylog.Option(zap.NewNop())), sm.UnaryServerInterceptor()))
 	proxy.New().Register(srv)
 	rootcoord.New().Register(srv)
 	datanode.New().Register(srv)
@@ -82,7 +89,41 @@ func newGenericStack(t *testing.T) *stack {
 	methods, err := unaryMethods(conn, srv)
 	require.NoError(t, err)
 
-	return &stack{metrics: promtest.ServeMetrics(t, reg), methods: methods}
+	return &stack{metrics: promtest.ServeMetricsWith(t, reg, httpserver.Options{OpenMetrics: openMetrics}), methods: methods}
+}
+
+// prNewMilvusStack counts, like the demo, into the Milvus v2.0 counters of the
+// built-in table (the names the Milvus flavour reads), with the latency
+// histogram, clients by SourceID under a limit below sourceIDs (so that the
+// overflow counter moves) and the traffic's own calls counted by
+// ClientMetrics. /metrics is served in OpenMetrics, to a scraper that asks
+// for it, if openMetrics is set.
+func prNewMilvusStack(t *testing.T, openMetrics bool) *stack {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m := registry.New()
+	require.NoError(t, m.Register(reg))
+	table, err := methodmap.Default(m)
+	require.NoError(t, err)
+	status := interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())
+	latency := interceptor.WithHistogram(interceptor.Histogram{})
+	ic, err := interceptor.New(table, status, latency,
+		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
+		interceptor.WithClientLimit(demoClientLimit),
+	)
+	require.NoError(t, err)
+	require.NoError(t, ic.Register(reg))
+	cm, err := interceptor.NewClientMetrics(status, latency)
+	require.NoError(t, err)
+	require.NoError(t, cm.Register(reg))
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverylog.Option(zap.NewNop())), ic.UnaryServerInterceptor()))
+	proxy.New().Register(srv)
+	rootcoord.New().Register(srv)
+	datanode.New().Register(srv)
+	conn := serveInMemory(t, srv, grpc.WithChainUnaryInterceptor(cm.UnaryClientInterceptor()))
+	methods, err := unaryMethods(conn, srv)
+	require.NoError(t, err)
+	return &stack{metrics: promtest.ServeMetricsWith(t, reg, httpserver.Options{OpenMetrics: openMetrics}), methods: methods}
 }
 
 // serveInMemory serves srv on an in-memory listener until the test ends and
@@ -231,12 +272,13 @@ func traffic(ctx context.Context, every time.Duration, s *stack) func() trafficC
 	}
 }
 
-// substitute replaces the dashboard's template variables for one job, with
-// every instance and a one-minute rate interval.
-func substitute(expr, job string) string {
+// substitute replaces the dashboard's template variables for one job and
+// the instances that the regular expression instance matches
+// (mixin.AllInstances: every one), with a one-minute rate interval.
+func substitute(expr, job, instance string) string {
 	return strings.NewReplacer(
 		"$job", job,
-		"$instance", mixin.AllInstances,
+		"$instance", instance,
 		"$__rate_interval", "1m",
 	).Replace(expr)
 }

@@ -14,7 +14,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
-	grpcstatus "google.golang.org/grpc/status"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/datanode"
 	"github.com/grpcmetrics/grpcmetrics/examples/internal/zaplog"
@@ -24,6 +23,7 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/proxypb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
+	"github.com/grpcmetrics/grpcmetrics/examples/recoverylog"
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
 	"github.com/grpcmetrics/grpcmetrics/httpserver"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
@@ -109,10 +109,7 @@ func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 	chain := grpc.ChainUnaryInterceptor(
 		// Outermost: a panic that the interceptor counted and passed on is
 		// logged here, and the client gets no panic value or stack.
-		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandler(func(p any) error {
-			logger.Error("handler panicked", zap.Any("panic", p), zap.Stack("stack"))
-			return grpcstatus.Error(codes.Internal, "internal error")
-		})),
+		recovery.UnaryServerInterceptor(recoverylog.Option(logger)),
 		// Every call that is not OK is logged through zap; OK calls at
 		// debug level, which the demo's logger leaves out.
 		logging.UnaryServerInterceptor(zaplog.Logger(logger),

@@ -8,9 +8,13 @@
 // given to [Server.NewGRPCServer]:
 //
 //	srv := proxy.New().NewGRPCServer(grpc.ChainUnaryInterceptor(
-//		recovery.UnaryServerInterceptor(),
+//		recovery.UnaryServerInterceptor(recoverylog.Option(logger)),
 //		ic.UnaryServerInterceptor(),
 //	))
+//
+// (recoverylog, in [github.com/grpcmetrics/grpcmetrics/examples/recoverylog],
+// logs a panic on the server and answers the client Internal; recovery's
+// default handler would send it the panic value and the stack.)
 //
 // The handlers behave like Milvus's: a duplicate or missing object is a
 // response with a failing milvus.proto.common.Status, an empty collection or

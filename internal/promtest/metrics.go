@@ -15,7 +15,18 @@ import (
 // ends, and returns its host:port for a scrape configuration.
 func ServeMetrics(t testing.TB, g prometheus.Gatherer) string {
 	t.Helper()
-	hs, err := httpserver.New(g, httpserver.Options{Addr: "127.0.0.1:0"})
+	return ServeMetricsWith(t, g, httpserver.Options{})
+}
+
+// ServeMetricsWith is [ServeMetrics] with the options o, such as
+// [httpserver.Options.OpenMetrics]; an empty o.Addr means a free loopback
+// port.
+func ServeMetricsWith(t testing.TB, g prometheus.Gatherer, o httpserver.Options) string {
+	t.Helper()
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:0"
+	}
+	hs, err := httpserver.New(g, o)
 	require.NoError(t, err)
 	require.NoError(t, hs.Start())
 	t.Cleanup(func() {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -100,4 +101,25 @@ scrape_configs:
           - "127.0.0.1:3"
 `
 	assert.Equal(t, want, c.config())
+}
+
+func TestQueryExemplars(t *testing.T) {
+	start, end := time.Unix(1000, 500e6), time.Unix(1060, 0)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		assert.Equal(t, "/api/v1/query_exemplars", r.URL.Path)
+		assert.Equal(t, `h_bucket{job="a"}`, r.URL.Query().Get("query"))
+		assert.Equal(t, "1000.500", r.URL.Query().Get("start"))
+		assert.Equal(t, "1060.000", r.URL.Query().Get("end"))
+		_, err := w.Write([]byte(`{"status":"success","data":[{"seriesLabels":{"__name__":"h_bucket","le":"1.0"},` +
+			`"exemplars":[{"labels":{"trace_id":"t1"},"value":"0.5","timestamp":1000.6},{"labels":{"trace_id":"t2"},"value":"0.7","timestamp":1001}]}]}`))
+		assert.NoError(t, err)
+	}))
+	defer srv.Close()
+	got, err := QueryExemplars(context.Background(), srv.URL, `h_bucket{job="a"}`, start, end)
+	require.NoError(t, err)
+	series := map[string]string{"__name__": "h_bucket", "le": "1.0"}
+	assert.Equal(t, []Exemplar{
+		{Series: series, Labels: map[string]string{"trace_id": "t1"}, Value: 0.5},
+		{Series: series, Labels: map[string]string{"trace_id": "t2"}, Value: 0.7},
+	}, got)
 }

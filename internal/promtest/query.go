@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // Sample is one element of an instant vector: its labels and its value.
@@ -90,4 +91,66 @@ func QueryValue(ctx context.Context, base, query string) (string, error) {
 	default:
 		return "", fmt.Errorf("query %s: %d samples, want 1", query, len(samples))
 	}
+}
+
+// Exemplar is one exemplar as /api/v1/query_exemplars returns it: the labels
+// of the series it was scraped with and its own labels and value.
+type Exemplar struct {
+	Series map[string]string
+	Labels map[string]string
+	Value  float64
+}
+
+// QueryExemplars returns the exemplars that the Prometheus server at base
+// holds for the series of query between start and end. A server started
+// without [ExemplarStorage] answers with none.
+func QueryExemplars(ctx context.Context, base, query string, start, end time.Time) ([]Exemplar, error) {
+	v := url.Values{}
+	v.Set("query", query)
+	v.Set("start", strconv.FormatFloat(float64(start.UnixMilli())/1000, 'f', 3, 64))
+	v.Set("end", strconv.FormatFloat(float64(end.UnixMilli())/1000, 'f', 3, 64))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/query_exemplars?"+v.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("exemplars of %s: HTTP %d: %s", query, resp.StatusCode, body)
+	}
+	var r struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   []struct {
+			SeriesLabels map[string]string `json:"seriesLabels"`
+			Exemplars    []struct {
+				Labels map[string]string `json:"labels"`
+				Value  string            `json:"value"`
+			} `json:"exemplars"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("exemplars of %s: decoding %s: %w", query, body, err)
+	}
+	if r.Status != "success" {
+		return nil, fmt.Errorf("exemplars of %s: status %q: %s", query, r.Status, r.Error)
+	}
+	var out []Exemplar
+	for _, s := range r.Data {
+		for _, e := range s.Exemplars {
+			f, err := strconv.ParseFloat(e.Value, 64)
+			if err != nil {
+				return nil, fmt.Errorf("exemplars of %s: value %q: %w", query, e.Value, err)
+			}
+			out = append(out, Exemplar{Series: s.SeriesLabels, Labels: e.Labels, Value: f})
+		}
+	}
+	return out, nil
 }

@@ -44,7 +44,14 @@ type Job struct {
 type Config struct {
 	Jobs      []Job
 	RuleFiles []string // absolute paths
+	// Features are turned on with --enable-feature, such as
+	// "exemplar-storage" (see [ExemplarStorage]).
+	Features []string
 }
+
+// ExemplarStorage is the feature that makes Prometheus keep the exemplars it
+// scrapes and answer /api/v1/query_exemplars.
+const ExemplarStorage = "exemplar-storage"
 
 // Server is a running Prometheus server.
 type Server struct {
@@ -78,7 +85,21 @@ func (c Config) config() string {
 // the test ends. If the test failed, the server's output is logged.
 func Start(t testing.TB, bin string, cfg Config) *Server {
 	t.Helper()
-	return run(t, bin, cfg.config(), "--storage.tsdb.path="+filepath.Join(t.TempDir(), "data"))
+	return StartYAML(t, bin, cfg.config(), cfg.Features...)
+}
+
+// StartYAML runs the Prometheus binary bin with the configuration text
+// config, and the features named (see [Config.Features]), on a free loopback
+// port until the test ends. Rule files that config names by a relative path
+// are read relative to a temporary directory: make them absolute. If the
+// test failed, the server's output is logged.
+func StartYAML(t testing.TB, bin, config string, features ...string) *Server {
+	t.Helper()
+	args := []string{"--storage.tsdb.path=" + filepath.Join(t.TempDir(), "data")}
+	for _, f := range features {
+		args = append(args, "--enable-feature="+f)
+	}
+	return run(t, bin, config, args...)
 }
 
 // run runs bin with the configuration text config, listening on a free
