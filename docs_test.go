@@ -1,6 +1,7 @@
 package grpcmetrics_test
 
 import (
+	"flag"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -45,19 +46,26 @@ type docBlock struct {
 	lang   string // the info string after the fence
 	marker string // the snippet marker's argument on the line before, if any
 	text   string // the block's lines, each ending in "\n"
+	end    int    // the line of the closing fence, from 1
 }
 
 var docMarker = regexp.MustCompile(`^<!-- snippet: (.+?) -->$`)
 
-// docParse returns a markdown file's fenced code blocks and its text outside
+// docLine is a line of a markdown file outside its code blocks.
+type docLine struct {
+	n    int // from 1
+	text string
+}
+
+// docParse returns a markdown file's fenced code blocks and its lines outside
 // them.
-func docParse(t *testing.T, md string) (blocks []docBlock, prose []string) {
+func docParse(t *testing.T, md string) (blocks []docBlock, prose []docLine) {
 	t.Helper()
 	lines := strings.Split(md, "\n")
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
 		if !strings.HasPrefix(l, "```") {
-			prose = append(prose, l)
+			prose = append(prose, docLine{i + 1, l})
 			continue
 		}
 		b := docBlock{line: i + 1, lang: strings.TrimPrefix(l, "```")}
@@ -72,6 +80,7 @@ func docParse(t *testing.T, md string) (blocks []docBlock, prose []string) {
 		}
 		require.Less(t, i, len(lines), "code block at line %d is not closed", b.line)
 		b.text = text.String()
+		b.end = i + 1
 		blocks = append(blocks, b)
 	}
 	return blocks, prose
@@ -119,14 +128,34 @@ func docSnippet(marker string) (string, error) {
 	return "", fmt.Errorf("marker %q: %s has no function %s", marker, fields[0], fields[1])
 }
 
+var docUpdate = flag.Bool("update-docs", false, "rewrite the Go blocks of the documentation from their sources")
+
 // TestDocSnippets checks that every Go block of the documentation is a
-// compiled function or file of the repository, as it is today.
+// compiled function or file of the repository, as it is today. After
+// changing a source, go test -run TestDocSnippets -update-docs . copies it
+// into the documentation.
 func TestDocSnippets(t *testing.T) {
 	for _, file := range docFiles(t) {
 		t.Run(file, func(t *testing.T) {
 			md, err := os.ReadFile(file)
 			require.NoError(t, err)
 			blocks, _ := docParse(t, string(md))
+			if *docUpdate {
+				lines := strings.Split(string(md), "\n")
+				for i := len(blocks) - 1; i >= 0; i-- {
+					b := blocks[i]
+					if b.marker == "" {
+						continue
+					}
+					want, err := docSnippet(b.marker)
+					require.NoError(t, err, "%s:%d", file, b.line)
+					repl := strings.Split(strings.TrimSuffix(want, "\n"), "\n")
+					lines = append(lines[:b.line], append(repl, lines[b.end-1:]...)...)
+				}
+				require.NoError(t, os.WriteFile(file, []byte(strings.Join(lines, "\n")), 0o644))
+				md = []byte(strings.Join(lines, "\n"))
+				blocks, _ = docParse(t, string(md))
+			}
 			for _, b := range blocks {
 				if b.lang != "go" {
 					assert.Empty(t, b.marker, "%s:%d: a snippet marker before a %q block", file, b.line, b.lang)
@@ -137,7 +166,7 @@ func TestDocSnippets(t *testing.T) {
 				}
 				want, err := docSnippet(b.marker)
 				if assert.NoError(t, err, "%s:%d", file, b.line) {
-					assert.Equal(t, want, b.text, "%s:%d: the block differs from %s; copy it from there", file, b.line, b.marker)
+					assert.Equal(t, want, b.text, "%s:%d: the block differs from %s; go test -run TestDocSnippets -update-docs . copies it", file, b.line, b.marker)
 				}
 			}
 		})
@@ -173,7 +202,8 @@ func docAnchors(t *testing.T, md string) map[string]bool {
 	_, prose := docParse(t, md)
 	anchors := map[string]bool{}
 	seen := map[string]int{}
-	for _, l := range prose {
+	for _, pl := range prose {
+		l := pl.text
 		h := strings.TrimLeft(l, "#")
 		if len(h) == len(l) || len(l)-len(h) > 6 || !strings.HasPrefix(h, " ") {
 			continue
@@ -198,11 +228,11 @@ func TestDocLinks(t *testing.T) {
 			md, err := os.ReadFile(file)
 			require.NoError(t, err)
 			_, prose := docParse(t, string(md))
-			for i, l := range prose {
-				for _, m := range docLink.FindAllStringSubmatch(docInlineCode.ReplaceAllString(l, ""), -1) {
+			for _, l := range prose {
+				for _, m := range docLink.FindAllStringSubmatch(docInlineCode.ReplaceAllString(l.text, ""), -1) {
 					target := m[1]
 					if u, err := url.Parse(target); err != nil || u.Scheme != "" {
-						assert.NoError(t, err, "%s: link %q", file, target)
+						assert.NoError(t, err, "%s:%d: link %q", file, l.n, target)
 						continue // an absolute URL: not checked here
 					}
 					path, frag, _ := strings.Cut(target, "#")
@@ -211,16 +241,16 @@ func TestDocLinks(t *testing.T) {
 						resolved = filepath.Join(filepath.Dir(file), filepath.FromSlash(path))
 					}
 					st, err := os.Stat(resolved)
-					if !assert.NoError(t, err, "%s (prose line %d): link %q names no file", file, i+1, target) || frag == "" {
+					if !assert.NoError(t, err, "%s:%d: link %q names no file", file, l.n, target) || frag == "" {
 						continue
 					}
-					if !assert.False(t, st.IsDir(), "%s: link %q has a fragment but names a directory", file, target) {
+					if !assert.False(t, st.IsDir(), "%s:%d: link %q has a fragment but names a directory", file, l.n, target) {
 						continue
 					}
 					dest, err := os.ReadFile(resolved)
 					require.NoError(t, err)
 					assert.True(t, docAnchors(t, string(dest))[frag],
-						"%s (prose line %d): link %q names no heading of %s", file, i+1, target, resolved)
+						"%s:%d: link %q names no heading of %s", file, l.n, target, resolved)
 				}
 			}
 		})
