@@ -156,7 +156,7 @@ func register(r prometheus.Registerer, cs []prometheus.Collector) error {
 		for _, a := range added {
 			r.Unregister(a)
 		}
-		return fmt.Errorf("registry: registering %s: %w", metricName(c), err)
+		return conflictError(c, err)
 	}
 	return nil
 }
