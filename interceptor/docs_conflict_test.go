@@ -43,12 +43,12 @@ func TestConflictErrorsSayWhatCollides(t *testing.T) {
 		want          []string
 	}{
 		{
-			name: "the Milvus interceptor and ServerMetrics, both with a histogram",
+			name:  "the Milvus interceptor and ServerMetrics, both with a histogram",
 			first: milvus, second: server,
 			want: []string{"ServerMetrics.Register", "grpc_server_handling_seconds", "WithHistogram to one of them"},
 		},
 		{
-			name: "ServerMetrics and the Milvus interceptor, both with a histogram",
+			name:  "ServerMetrics and the Milvus interceptor, both with a histogram",
 			first: server, second: milvus,
 			want: []string{"Interceptor.Register", "grpc_server_handling_seconds", "WithHistogram to one of them"},
 		},
