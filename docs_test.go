@@ -264,6 +264,19 @@ var docHistory = regexp.MustCompile(`(?i)\bseed\b|\bissues? [0-9]|#[0-9]+\b|\b[0
 
 var docHex = regexp.MustCompile(`^[0-9a-fA-F]+$`)
 
+// docHistoryWords returns the words of text that only the project's history
+// explains.
+func docHistoryWords(text string) []string {
+	var found []string
+	for _, w := range docHistory.FindAllString(text, -1) {
+		if docHex.MatchString(w) && (!strings.ContainsAny(w, "0123456789") || !strings.ContainsAny(strings.ToLower(w), "abcdef")) {
+			continue // a number or an English word, not a hash
+		}
+		found = append(found, w)
+	}
+	return found
+}
+
 // TestDocsSayNoHistory keeps the project's history out of the documentation
 // users read.
 func TestDocsSayNoHistory(t *testing.T) {
@@ -271,12 +284,33 @@ func TestDocsSayNoHistory(t *testing.T) {
 		md, err := os.ReadFile(file)
 		require.NoError(t, err)
 		for i, l := range strings.Split(string(md), "\n") {
-			for _, w := range docHistory.FindAllString(l, -1) {
-				if docHex.MatchString(w) && (!strings.ContainsAny(w, "0123456789") || !strings.ContainsAny(strings.ToLower(w), "abcdef")) {
-					continue // a number or an English word, not a hash
-				}
+			for _, w := range docHistoryWords(l) {
 				assert.Fail(t, "history in user documentation", "%s:%d: %q in %q", file, i+1, w, l)
 			}
 		}
 	}
+}
+
+// TestGodocSaysNoHistory does the same for the comments of every Go file
+// that is not a test, in every module of the repository.
+func TestGodocSaysNoHistory(t *testing.T) {
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(".", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ParseComments|parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		for _, cg := range f.Comments {
+			for _, c := range cg.List {
+				for _, w := range docHistoryWords(c.Text) {
+					assert.Fail(t, "history in a comment", "%s: %q in %q", fset.Position(c.Pos()), w, c.Text)
+				}
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
 }
