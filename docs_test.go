@@ -258,19 +258,22 @@ func TestDocLinks(t *testing.T) {
 }
 
 // docHistory finds words that only the project's own history explains:
-// "seed", issue numbers and commit hashes (7 to 40 hexadecimal characters
-// with at least one digit and one letter).
+// "seed", issue numbers and commit hashes (7 to 40 hexadecimal characters,
+// at least one of them a digit; Go pseudo-versions are left out).
 var docHistory = regexp.MustCompile(`(?i)\bseed\b|\bissues? [0-9]|#[0-9]+\b|\b[0-9a-f]{7,40}\b`)
 
 var docHex = regexp.MustCompile(`^[0-9a-fA-F]+$`)
+
+// docPseudoVersion is a Go pseudo-version, whose parts look like hashes.
+var docPseudoVersion = regexp.MustCompile(`v[0-9]+\.[0-9]+\.[0-9]+-(?:0\.)?[0-9]{14}-[0-9a-f]{12}`)
 
 // docHistoryWords returns the words of text that only the project's history
 // explains.
 func docHistoryWords(text string) []string {
 	var found []string
-	for _, w := range docHistory.FindAllString(text, -1) {
-		if docHex.MatchString(w) && (!strings.ContainsAny(w, "0123456789") || !strings.ContainsAny(strings.ToLower(w), "abcdef")) {
-			continue // a number or an English word, not a hash
+	for _, w := range docHistory.FindAllString(docPseudoVersion.ReplaceAllString(text, ""), -1) {
+		if docHex.MatchString(w) && !strings.ContainsAny(w, "0123456789") {
+			continue // an English word, not a hash
 		}
 		found = append(found, w)
 	}
