@@ -2,6 +2,7 @@ package grpcmetrics_test
 
 import (
 	"context"
+	"errors"
 	"log"
 	"strings"
 
@@ -16,7 +17,9 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/grpcmetrics/grpcmetrics/examples/datanode"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
+	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
@@ -156,6 +159,44 @@ func Example_fromProvider() {
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	if err := sm.Init(srv); err != nil { // before: srvMetrics.InitializeMetrics(srv), which was optional
 		log.Fatal(err)
+	}
+	// Output:
+}
+
+// On a Milvus newer than v2.0, the Milvus interceptor keeps Milvus v2.0's
+// counters for the methods its table maps, and ServerMetrics beside it
+// counts every method under the provider's names. Only one of them has the
+// latency histogram. docs/wiring.md shows this function's body.
+func Example_newerMilvus() {
+	reg := prometheus.NewRegistry()
+	m := registry.New()
+	if err := m.Register(reg); err != nil {
+		log.Fatal(err)
+	}
+	methods, err := methodmap.Default(m)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ic, err := interceptor.New(methods) // Milvus v2.0's counters, no histogram
+	if err != nil {
+		log.Fatal(err)
+	}
+	sm, err := interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := errors.Join(ic.Register(reg), sm.Register(reg)); err != nil {
+		log.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(sm.UnaryServerInterceptor(), ic.UnaryServerInterceptor()))
+	proxy.New().Register(srv) // your services
+	rootcoord.New().Register(srv)
+	datanode.New().Register(srv)
+	if err := sm.Init(srv); err != nil {
+		log.Fatal(err)
+	}
+	if cov := methods.Check(srv); !cov.OK() { // information, not a reason to stop
+		log.Printf("Milvus v2.0's table and this server differ:\n%s", cov)
 	}
 	// Output:
 }
