@@ -317,3 +317,17 @@ func TestGodocSaysNoHistory(t *testing.T) {
 	})
 	require.NoError(t, err)
 }
+
+// TestReadmeIsAnIndex keeps README.md short: at most 200 lines, and Go
+// snippets of at most 25 lines; the rest belongs in docs/ and godoc.
+func TestReadmeIsAnIndex(t *testing.T) {
+	md, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	assert.LessOrEqual(t, strings.Count(string(md), "\n"), 200, "README.md lines")
+	blocks, _ := docParse(t, string(md))
+	for _, b := range blocks {
+		if b.lang == "go" {
+			assert.LessOrEqual(t, strings.Count(b.text, "\n"), 25, "README.md:%d: lines of a Go snippet", b.line)
+		}
+	}
+}
