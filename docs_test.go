@@ -47,6 +47,7 @@ type docBlock struct {
 	marker string // the snippet marker's argument on the line before, if any
 	text   string // the block's lines, each ending in "\n"
 	end    int    // the line of the closing fence, from 1
+	indent string // of the fence, and taken off each line of text
 }
 
 var docMarker = regexp.MustCompile(`^<!-- snippet: (.+?) -->$`)
@@ -64,19 +65,22 @@ func docParse(t *testing.T, md string) (blocks []docBlock, prose []docLine) {
 	lines := strings.Split(md, "\n")
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
-		if !strings.HasPrefix(l, "```") {
+		// A fence may be indented, inside a list item; its lines keep
+		// their indentation.
+		indent := l[:len(l)-len(strings.TrimLeft(l, " "))]
+		if !strings.HasPrefix(l[len(indent):], "```") {
 			prose = append(prose, docLine{i + 1, l})
 			continue
 		}
-		b := docBlock{line: i + 1, lang: strings.TrimPrefix(l, "```")}
+		b := docBlock{line: i + 1, lang: strings.TrimPrefix(l[len(indent):], "```"), indent: indent}
 		if i > 0 {
-			if m := docMarker.FindStringSubmatch(lines[i-1]); m != nil {
+			if m := docMarker.FindStringSubmatch(strings.TrimSpace(lines[i-1])); m != nil {
 				b.marker = m[1]
 			}
 		}
 		var text strings.Builder
-		for i++; i < len(lines) && lines[i] != "```"; i++ {
-			text.WriteString(lines[i] + "\n")
+		for i++; i < len(lines) && lines[i] != indent+"```"; i++ {
+			text.WriteString(strings.TrimPrefix(lines[i], indent) + "\n")
 		}
 		require.Less(t, i, len(lines), "code block at line %d is not closed", b.line)
 		b.text = text.String()
@@ -150,6 +154,11 @@ func TestDocSnippets(t *testing.T) {
 					want, err := docSnippet(b.marker)
 					require.NoError(t, err, "%s:%d", file, b.line)
 					repl := strings.Split(strings.TrimSuffix(want, "\n"), "\n")
+					for j, r := range repl {
+						if r != "" {
+							repl[j] = b.indent + r
+						}
+					}
 					lines = append(lines[:b.line], append(repl, lines[b.end-1:]...)...)
 				}
 				require.NoError(t, os.WriteFile(file, []byte(strings.Join(lines, "\n")), 0o644))
