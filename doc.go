@@ -4,7 +4,7 @@
 // go-grpc-middleware's prometheus provider.
 //
 // The work is done by its packages:
-//   - [github.com/grpcmetrics/grpcmetrics/registry]: the seed's 55 collectors,
+//   - [github.com/grpcmetrics/grpcmetrics/registry]: Milvus v2.0's 55 collectors,
 //     per-component registration, gauge setters;
 //   - [github.com/grpcmetrics/grpcmetrics/methodmap]: full gRPC method names to
 //     counters, with the built-in Milvus table;
@@ -17,8 +17,10 @@
 // This package holds no code; its tests are the end-to-end suites over
 // bufconn (every Milvus route, every kind of call), the concurrency test and
 // the real-Prometheus tests (one server, three instances, an agent writing to
-// a central server). See README.md
-// for label semantics and the metric table, and its "Wiring" section (the
-// program [github.com/grpcmetrics/grpcmetrics/examples/wiring]) for a complete
+// a central server), and the tests of the documentation. Its examples are
+// the three ways in: Milvus v2.0's counters, any service, and a client.
+// Label values, streams, latency and clients are described in the
+// interceptor package; docs/wiring.md and the program
+// [github.com/grpcmetrics/grpcmetrics/examples/wiring] show a complete
 // server.
 package grpcmetrics

@@ -62,12 +62,114 @@
 // (and the client's) beside them, leaving the provider's families as they
 // are. Stream messages are counted too.
 //
-// # Latency
+// # Label values of the Milvus counters
 //
-// [WithHistogram] turns on a handling-time histogram,
-// grpc_server_handling_seconds (grpc_client_handling_seconds for clients),
-// with classic buckets, native buckets, or both, and optional exemplars
-// from the call's context. The clock is read only when it is on.
+//   - Every call of a mapped method increments "total" before the handler
+//     runs and exactly one of "success" or "fail" when it ends
+//     ([registry.TotalLabel], [registry.SuccessLabel], [registry.FailLabel]),
+//     so total == success + fail once no call is in flight. The three series
+//     exist from construction (at 0) for status- and type-labelled counters,
+//     and from a client's first call for client-labelled ones.
+//   - Proxy counters carry the value in "status"; RootCoord and DataNode
+//     counters in "type".
+//   - "fail" means: the handler returned an error; or it panicked (counted,
+//     then the panic continues to the next interceptor); or the response
+//     carries a failing status (see the response-body rule below).
+//     Everything else, including a response with no status, an unset status
+//     field, or a value the default rule cannot read, is "success".
+//     [WithOutcome] decides otherwise for one method.
+//   - A panic in the rules (a [StatusFunc], a [ClientIDFunc], a [Classifier],
+//     or the default rules themselves) never reaches gRPC: it is recovered,
+//     logged through [WithLogger] and counts the call as fail. The handler
+//     still runs and its answer reaches the client unchanged. Only the
+//     handler's own panic is passed on.
+//   - client_id (RootCoord) is "client_<SourceID>" from
+//     GetBase().GetSourceID(); a request without a base (or with a nil one)
+//     is [registry.UnknownClientLabel]. At most [DefaultClientLimit] distinct
+//     values are kept ([WithClientLimit]); calls from further clients count
+//     under [registry.OverflowClientLabel] and increment
+//     grpcmetrics_client_id_overflow_total; grpcmetrics_client_ids is the
+//     number of values kept. Both are registered by [Interceptor.Register].
+//   - [Interceptor.RemoveClient] deletes a departed client's series (pair it
+//     with the registry's RootCoord.RemoveProxy). Every call that starts
+//     after it returns is counted, in new series. The fixed labels
+//     client_unknown and client_overflow are never removed.
+//   - Methods not in the map pass straight through, after one map lookup.
+//
+// # The response-body rule
+//
+// Milvus answers many failures with code OK and a failing status in the
+// response. The default rule finds a Milvus Status as the whole response or
+// in its "status" field, in messages of today's protoc-gen-go, of the older
+// APIv1 generators Milvus used, and of dynamicpb, and judges it failing when
+// its error_code or its code is not zero. [MilvusStatus] builds the same rule
+// from the caller's generated types, with type assertions alone;
+// [WithStatus] takes any rule. The rule sees unary responses only: a stream
+// is judged by its error.
+//
+// The Milvus counters count such a call as fail. [ServerMetrics] and
+// [ClientMetrics] keep the provider's families as the provider would
+// (grpc_code="OK") and count the call in
+// grpcmetrics_server_response_failed_total (grpcmetrics_client_… for
+// clients), so that an error ratio can add the two.
+//
+// # Streams
+//
+// [ServerMetrics.StreamServerInterceptor] and
+// [ClientMetrics.StreamClientInterceptor] count a stream as started when it
+// opens and as handled, with its code, when it ends; every message sent or
+// received without error counts in grpc_*_msg_sent_total or
+// grpc_*_msg_received_total, with no allocation per message.
+// [Interceptor.StreamServerInterceptor] counts streaming methods that a map
+// holds (Milvus v2.0's table has none): total when the stream opens, success
+// or fail when the handler returns.
+//
+//   - A client that cancels mid-stream: the server's handler usually returns
+//     Canceled, counted as that code (fail for a Milvus counter); the client
+//     counts Canceled.
+//   - An expired deadline: the client counts DeadlineExceeded. The server
+//     counts whatever its handler returns: DeadlineExceeded if the server's
+//     own timer fired first, Canceled if the client's reset arrived first.
+//   - A client stream is counted as handled once, however often the caller
+//     reads after its end.
+//
+// # Clients
+//
+// [ClientMetrics] is the client side, with the grpc_client_* names and the
+// same outcome rules, the response-body rule included, so that a Milvus
+// proxy counts its calls to rootcoord with
+// WithStatus(MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()). A client
+// calls only its own code's methods, so each method gets its series on first
+// use; there is no Init.
+//
+// # Latency and exemplars
+//
+// Latency is opt-in. [WithHistogram] adds a handling-time histogram,
+// grpc_server_handling_seconds{grpc_type, grpc_service, grpc_method}, to any
+// of the three constructors (grpc_client_handling_seconds for clients). The
+// names and labels are go-grpc-middleware's, and the Milvus counters use the
+// same histogram, since Milvus v2.0's counters carry no latency. Without the
+// option the clock is never read.
+//
+// The zero [Histogram] is classic buckets from 100 µs to 30 s
+// ([DefaultBuckets]); native histogram buckets can be added or used alone.
+// Buckets that are unsorted, negative or infinite, a native factor of 1 or
+// less, an exemplar label that is not a valid label name or takes more than
+// half of the runes Prometheus allows an exemplar: each is an error from the
+// constructor. Series are created on a method's first call, by grpc_type.
+//
+// An [Exemplar] attaches the call's trace ID (or any value from the
+// context) to its observation. On the request path the value is repaired to
+// valid UTF-8 and cut to fit, and a panicking Value function is logged and
+// the observation made without an exemplar. Exemplars reach Prometheus only
+// in the OpenMetrics exposition format, which the /metrics handler must
+// offer (promhttp.HandlerOpts.EnableOpenMetrics) and Prometheus must be
+// started to store (--enable-feature=exemplar-storage).
+//
+// The Milvus interceptor and [ServerMetrics] can count the same server
+// (Milvus v2.0's counters and the provider's families side by side); give
+// the histogram to one of them only, since both would export
+// grpc_server_handling_seconds, and Register says so if both try.
 //
 // # Cost
 //

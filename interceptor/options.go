@@ -11,9 +11,20 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 )
 
-// Option configures an [Interceptor]. Options are applied once, in order, by
-// [New]; when two options set the same thing, the last one wins. None of
-// them is consulted again per call. Invalid values make New return an error.
+// Option configures an [Interceptor], a [ServerMetrics] or a [ClientMetrics].
+// Options are applied once, in order, by the constructor; when two options
+// set the same thing, the last one wins. None of them is consulted again per
+// call. Invalid values, and options that a constructor does not take, make
+// it return an error that names them. Which constructor takes which:
+//
+//	option               New   NewServerMetrics   NewClientMetrics
+//	WithStatus           yes   yes                yes
+//	WithLogger           yes   yes                yes
+//	WithHistogram        yes   yes                yes
+//	WithClientID         yes   -                  -
+//	WithClientLimit      yes   -                  -
+//	WithOutcome          yes   -                  -
+//	WithInitialSeries    -     yes                -
 type Option interface {
 	apply(*config)
 }
@@ -47,8 +58,10 @@ type config struct {
 }
 
 // WithLogger sets the logger for the interceptor's rare events: a panic in
-// a [Classifier], a [StatusFunc], a [ClientIDFunc] or the default rules. The
-// default is [zap.NewNop]; a nil logger is an error.
+// a [Classifier], a [StatusFunc], a [ClientIDFunc], an [Exemplar]'s Value or
+// the default rules, each logged at error level with the method and the
+// panic value. Nothing is logged per ordinary call. The default is
+// [zap.NewNop], which logs nothing; a nil logger is an error.
 func WithLogger(l *zap.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
 }
@@ -66,9 +79,19 @@ const (
 	Fail
 )
 
-// Classifier judges one finished call from the handler's response and error.
-// It must be safe for concurrent use. Returning [Default] applies the rule
-// that holds for every other method.
+// Classifier judges one finished call of the method given to [WithOutcome].
+// It is called once per call that returns, with resp and err as the handler
+// (and any interceptor inside this one) returned them: for a unary call, the
+// response (usually nil when err is not nil); for a stream, resp is nil. It
+// is not called when the handler panics; the call is then fail.
+//
+// It returns [Success] or [Fail] to decide, or [Default] to apply the rule
+// of every other method: fail on an error, otherwise the status rule
+// ([WithStatus] or the default rule). Any other value counts as [Default].
+// It must be safe for concurrent use, and should not allocate if the
+// interceptor is to stay allocation-free. A panic in it is recovered, logged
+// through [WithLogger] and counts the call as fail; resp and err still reach
+// the caller unchanged.
 type Classifier func(resp any, err error) Outcome
 
 // WithOutcome overrides the outcome rule for one full method name, which must
@@ -99,14 +122,25 @@ func WithOutcome(fullMethod string, classify Classifier) Option {
 // WithStatus sets the rule that finds a failing status in a response,
 // replacing the default rule (see [New]). [MilvusStatus] builds one for
 // Milvus-style status types; any function will do. A nil fn is an error.
+//
+// The rule sees the response of every unary call that returned no error
+// (see [StatusFunc]); stream calls are judged by their error alone. In
+// [New]'s counters a failing status counts the call as fail; in
+// [ServerMetrics] and [ClientMetrics] the call keeps its gRPC code (OK) in
+// the provider's families and also counts in
+// grpcmetrics_server_response_failed_total (grpcmetrics_client_… for
+// clients).
 func WithStatus(fn StatusFunc) Option {
 	return optionFunc(func(c *config) { c.status, c.statusSet = fn, true })
 }
 
 // WithClientID sets the rule that names a call's client on client-labelled
-// routes, replacing the default rule (see [New]). [MilvusSourceID] builds
-// one for Milvus-style requests; any function will do. The client limit
-// applies to its values too. A nil fn is an error.
+// routes ([methodmap.ClientTypeScheme], the RootCoord counters), replacing
+// the default rule (see [New]). [MilvusSourceID] builds one for Milvus-style
+// requests; any function will do. It is called once per call of such a
+// route, before the handler, with the call's context and request (see
+// [ClientIDFunc]); other routes never call it. The client limit applies to
+// its values too. A nil fn is an error; only [New] takes it.
 func WithClientID(fn ClientIDFunc) Option {
 	return optionFunc(func(c *config) { c.clientID, c.clientIDSet = fn, true })
 }
@@ -115,7 +149,8 @@ func WithClientID(fn ClientIDFunc) Option {
 // to [MaxClientLimit]; the default is [DefaultClientLimit]. Calls from further
 // clients are counted under [registry.OverflowClientLabel], and each such call
 // increments grpcmetrics_client_id_overflow_total. The fixed values do not
-// count towards the limit.
+// count towards the limit, and [Interceptor.RemoveClient] frees a slot.
+// Only [New] takes it.
 func WithClientLimit(n int) Option {
 	return optionFunc(func(c *config) { c.clientLimit, c.limitSet = n, true })
 }

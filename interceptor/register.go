@@ -23,8 +23,6 @@ func register(r prometheus.Registerer, owner string, c prometheus.Collector) err
 		return nil
 	case errors.As(err, &are) && are.ExistingCollector == c:
 		return nil
-	case errors.As(err, &are):
-		return fmt.Errorf("interceptor: %s.Register: another collector already registered these metrics (two %s on one registry? give each its own registry, or wrap the registerer with a distinguishing label): %w", owner, owner, err)
 	}
-	return fmt.Errorf("interceptor: %s.Register: %w", owner, err)
+	return conflictError(owner, err)
 }

@@ -17,8 +17,8 @@ var defaultMetrics = sync.OnceValue(New)
 func Default() *Metrics { return defaultMetrics() }
 
 // RegisterRootCoord registers [Default]'s RootCoord collectors on
-// [prometheus.DefaultRegisterer], like the seed's function of that name. A
-// second call is a no-op. Like the seed's, it panics if another collector
+// [prometheus.DefaultRegisterer], like Milvus v2.0's function of that name. A
+// second call is a no-op. Like Milvus v2.0's, it panics if another collector
 // already holds one of the names; use [RootCoord.Register] to get an error.
 func RegisterRootCoord() { mustRegister(Default().RootCoord.Register) }
 
@@ -26,10 +26,10 @@ func RegisterRootCoord() { mustRegister(Default().RootCoord.Register) }
 // [prometheus.DefaultRegisterer]; see [RegisterRootCoord].
 func RegisterProxy() { mustRegister(Default().Proxy.Register) }
 
-// RegisterQueryCoord is a no-op, like the seed's.
+// RegisterQueryCoord is a no-op, like Milvus v2.0's.
 func RegisterQueryCoord() {}
 
-// RegisterQueryNode is a no-op, like the seed's.
+// RegisterQueryNode is a no-op, like Milvus v2.0's.
 func RegisterQueryNode() {}
 
 // RegisterDataCoord registers [Default]'s DataCoord collectors on
@@ -40,10 +40,10 @@ func RegisterDataCoord() { mustRegister(Default().DataCoord.Register) }
 // [prometheus.DefaultRegisterer]; see [RegisterRootCoord].
 func RegisterDataNode() { mustRegister(Default().DataNode.Register) }
 
-// RegisterIndexCoord is a no-op, like the seed's.
+// RegisterIndexCoord is a no-op, like Milvus v2.0's.
 func RegisterIndexCoord() {}
 
-// RegisterIndexNode is a no-op, like the seed's.
+// RegisterIndexNode is a no-op, like Milvus v2.0's.
 func RegisterIndexNode() {}
 
 func mustRegister(register func(prometheus.Registerer) error) {

@@ -7,9 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// DataCoord holds the collectors that the seed registered for DataCoord (the data coordinator).
-// Each field keeps the seed variable name without its "DataCoord" prefix, so the
-// seed's metrics.DataCoordDataNodeList is DataCoord.DataNodeList here. Build it with [NewDataCoord].
+// DataCoord holds the collectors that Milvus v2.0 registered for DataCoord (the data coordinator).
+// Each field keeps the Milvus v2.0 variable name without its "DataCoord" prefix, so
+// Milvus v2.0's metrics.DataCoordDataNodeList is DataCoord.DataNodeList here. Build it with [NewDataCoord].
 type DataCoord struct {
 	// DataNodeList is the gauge milvus_dataCoord_list_of_data_node, {status}.
 	DataNodeList *prometheus.GaugeVec
@@ -24,7 +24,7 @@ func NewDataCoord() *DataCoord {
 	}
 }
 
-// Collectors returns every collector of the component, in the seed's order.
+// Collectors returns every collector of the component, in Milvus v2.0's order.
 func (c *DataCoord) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		c.DataNodeList,

@@ -7,9 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// DataNode holds the collectors that the seed registered for DataNode.
-// Each field keeps the seed variable name without its "DataNode" prefix, so the
-// seed's metrics.DataNodeFlushSegmentsCounter is DataNode.FlushSegmentsCounter here. Build it with [NewDataNode].
+// DataNode holds the collectors that Milvus v2.0 registered for DataNode.
+// Each field keeps the Milvus v2.0 variable name without its "DataNode" prefix, so
+// Milvus v2.0's metrics.DataNodeFlushSegmentsCounter is DataNode.FlushSegmentsCounter here. Build it with [NewDataNode].
 type DataNode struct {
 	// FlushSegmentsCounter is the counter milvus_dataNode_flush_segments_total, {type}.
 	FlushSegmentsCounter *prometheus.CounterVec
@@ -27,7 +27,7 @@ func NewDataNode() *DataNode {
 	}
 }
 
-// Collectors returns every collector of the component, in the seed's order.
+// Collectors returns every collector of the component, in Milvus v2.0's order.
 func (c *DataNode) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		c.FlushSegmentsCounter,

@@ -1,5 +1,5 @@
 // Package registry holds every Prometheus collector of Milvus's hand-written
-// internal/metrics package (the "seed") with its exact name, help string, label
+// internal/metrics package (Milvus v2.0's metrics) with its exact name, help string, label
 // names and type, so that dashboards built on Milvus keep working.
 //
 // Collectors are grouped per Milvus component ([RootCoord], [Proxy],
@@ -38,14 +38,14 @@
 //
 // # Naming lint
 //
-// The seed's irregular names (the *_counter counters without _total, and the
+// Milvus v2.0's irregular names (the *_counter counters without _total, and the
 // camelCase subsystems dataCoord and dataNode) fail Prometheus's naming lint.
 // They are the only allowed exceptions and are listed, with reasons, by
 // [LintExceptions].
 //
 // # Compatibility shim
 //
-// Code written against the seed can keep calling [RegisterRootCoord],
+// Code written against Milvus's metrics package can keep calling [RegisterRootCoord],
 // [RegisterProxy] and the other Register functions: they register a
 // process-wide [Default] set on [prometheus.DefaultRegisterer]. That set is the
 // package's only state, and it is created on first use.

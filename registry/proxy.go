@@ -7,9 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Proxy holds the collectors that the seed registered for Proxy.
-// Each field keeps the seed variable name without its "Proxy" prefix, so the
-// seed's metrics.ProxyCreateCollectionCounter is Proxy.CreateCollectionCounter here. Build it with [NewProxy].
+// Proxy holds the collectors that Milvus v2.0 registered for Proxy.
+// Each field keeps the Milvus v2.0 variable name without its "Proxy" prefix, so
+// Milvus v2.0's metrics.ProxyCreateCollectionCounter is Proxy.CreateCollectionCounter here. Build it with [NewProxy].
 type Proxy struct {
 	// CreateCollectionCounter is the counter milvus_proxy_create_collection_total, {status}.
 	CreateCollectionCounter *prometheus.CounterVec
@@ -126,7 +126,7 @@ func NewProxy() *Proxy {
 	}
 }
 
-// Collectors returns every collector of the component, in the seed's order.
+// Collectors returns every collector of the component, in Milvus v2.0's order.
 func (c *Proxy) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		c.CreateCollectionCounter,

@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Namespace and subsystems of the seed's metric names. The camelCase
-// subsystems are the seed's and are kept for compatibility.
+// Namespace and subsystems of Milvus v2.0's metric names. The camelCase
+// subsystems are Milvus v2.0's and are kept for compatibility.
 const (
 	Namespace          = "milvus"
 	SubsystemRootCoord = "rootcoord"
@@ -19,7 +19,7 @@ const (
 	SubsystemProxy     = "proxy"
 )
 
-// Label names used by the seed's collectors.
+// Label names used by Milvus v2.0's collectors.
 const (
 	LabelClientID = "client_id" // RootCoord counters and ProxyLister
 	LabelType     = "type"      // RootCoord and DataNode counters: a call label value
@@ -63,7 +63,7 @@ func New() *Metrics {
 	}
 }
 
-// Collectors returns the collectors of every component, in the seed's order.
+// Collectors returns the collectors of every component, in Milvus v2.0's order.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	var cs []prometheus.Collector
 	cs = append(cs, m.RootCoord.Collectors()...)
@@ -105,15 +105,15 @@ func (m *Metrics) Register(r prometheus.Registerer) error {
 	return nil
 }
 
-// QueryCoord stands for the QueryCoord component, which the seed registered
+// QueryCoord stands for the QueryCoord component, which Milvus v2.0 registered
 // with no metrics.
 type QueryCoord struct{}
 
-// Register registers nothing; it exists for symmetry with the seed's
+// Register registers nothing; it exists for symmetry with Milvus v2.0's
 // RegisterQueryCoord. Like every Register, it returns an error for a nil r.
 func (*QueryCoord) Register(r prometheus.Registerer) error { return register(r, nil) }
 
-// QueryNode stands for the QueryNode component, which the seed registered with
+// QueryNode stands for the QueryNode component, which Milvus v2.0 registered with
 // no metrics.
 type QueryNode struct{}
 
@@ -121,7 +121,7 @@ type QueryNode struct{}
 // nil r.
 func (*QueryNode) Register(r prometheus.Registerer) error { return register(r, nil) }
 
-// IndexCoord stands for the IndexCoord component, which the seed registered
+// IndexCoord stands for the IndexCoord component, which Milvus v2.0 registered
 // with no metrics.
 type IndexCoord struct{}
 
@@ -129,7 +129,7 @@ type IndexCoord struct{}
 // nil r.
 func (*IndexCoord) Register(r prometheus.Registerer) error { return register(r, nil) }
 
-// IndexNode stands for the IndexNode component, which the seed registered with
+// IndexNode stands for the IndexNode component, which Milvus v2.0 registered with
 // no metrics.
 type IndexNode struct{}
 
@@ -166,7 +166,7 @@ func register(r prometheus.Registerer, cs []prometheus.Collector) error {
 		for _, a := range added {
 			r.Unregister(a)
 		}
-		return fmt.Errorf("registry: registering %s: %w", metricName(c), err)
+		return conflictError(c, err)
 	}
 	return nil
 }

@@ -7,9 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// RootCoord holds the collectors that the seed registered for RootCoord (the root coordinator).
-// Each field keeps the seed variable name without its "RootCoord" prefix, so the
-// seed's metrics.RootCoordProxyLister is RootCoord.ProxyLister here. Build it with [NewRootCoord].
+// RootCoord holds the collectors that Milvus v2.0 registered for RootCoord (the root coordinator).
+// Each field keeps the Milvus v2.0 variable name without its "RootCoord" prefix, so
+// Milvus v2.0's metrics.RootCoordProxyLister is RootCoord.ProxyLister here. Build it with [NewRootCoord].
 type RootCoord struct {
 	// ProxyLister is the gauge milvus_rootcoord_list_of_proxy, {client_id}.
 	ProxyLister *prometheus.GaugeVec
@@ -72,7 +72,7 @@ func NewRootCoord() *RootCoord {
 	}
 }
 
-// Collectors returns every collector of the component, in the seed's order.
+// Collectors returns every collector of the component, in Milvus v2.0's order.
 func (c *RootCoord) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		c.ProxyLister,

@@ -26,7 +26,7 @@ func ParseTS(ts uint64) (physical time.Time, logical uint32) {
 
 // Mod24H returns ts with its physical part reduced modulo 24 hours and its
 // logical part kept, as Milvus's tsoutil.Mod24H does. The result is below
-// 2^45, so a float64 gauge holds it exactly. This is the value the seed's
+// 2^45, so a float64 gauge holds it exactly. This is the value Milvus v2.0's
 // "Time tick of … in 24H" gauges hold.
 func Mod24H(ts uint64) uint64 {
 	physical := (ts >> LogicalBits) % dayMillis

@@ -1,7 +1,7 @@
 // Package generic benchmarks grpcmetrics' generic mode (ServerMetrics and
 // ClientMetrics), the Milvus Interceptor with its histogram, and their
 // streams against go-grpc-middleware's prometheus provider, each
-// configured the same way, in one run (issue 9). Every interceptor is
+// configured the same way, in one run. Every interceptor is
 // called directly, with a no-op handler, invoker or stream, so the numbers
 // are the interceptors' own cost. Run:
 //

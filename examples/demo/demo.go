@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 
@@ -40,6 +41,8 @@ type config struct {
 	steady        bool          // keep sending traffic until stopped
 	interval      time.Duration // time between two steady calls
 	clientLimit   int           // client_id values the interceptor tracks
+	verbose       bool          // log every call, and the panics' stacks
+	logs          io.Writer     // where logs go; nil: stderr
 }
 
 // demo is the running pair of servers, the /metrics endpoint and the
@@ -106,13 +109,19 @@ func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 	if err := cm.Register(reg); err != nil {
 		return nil, err
 	}
+	// The servers' own logs, a line per call and the stacks of the panics
+	// that the workload provokes on purpose, show only with -v.
+	calls := zap.NewNop()
+	if cfg.verbose {
+		calls = logger
+	}
 	chain := grpc.ChainUnaryInterceptor(
 		// Outermost: a panic that the interceptor counted and passed on is
 		// logged here, and the client gets no panic value or stack.
-		recovery.UnaryServerInterceptor(recoverylog.Option(logger)),
-		// Every call that is not OK is logged through zap; OK calls at
-		// debug level, which the demo's logger leaves out.
-		logging.UnaryServerInterceptor(zaplog.Logger(logger),
+		recovery.UnaryServerInterceptor(recoverylog.Option(calls)),
+		// With -v every call is logged through zap: OK calls at debug
+		// level, the others by their code.
+		logging.UnaryServerInterceptor(zaplog.Logger(calls),
 			logging.WithLogOnEvents(logging.FinishCall),
 			logging.WithLevels(func(c codes.Code) logging.Level {
 				if c == codes.OK {

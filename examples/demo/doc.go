@@ -1,6 +1,6 @@
 // Command demo runs a Milvus-shaped proxy, rootcoord and data node with the
 // grpcmetrics interceptor, sends them a realistic mix of calls from two
-// clients, prints the resulting counters and keeps serving /metrics until it
+// clients, prints the resulting counters as a table and keeps serving /metrics until it
 // is interrupted (or for -duration).
 //
 //	go run ./examples/demo
@@ -22,6 +22,12 @@
 //
 //	go run ./examples/demo -steady -metrics-addr 127.0.0.1:9091 -duration 2m
 //	go run ./examples/demo -steady -client-limit 2
+//
+// The table of counters comes first. The servers' logs (a line per call,
+// and the stacks of the panics the demo provokes on purpose) show only with
+// -v:
+//
+//	go run ./examples/demo -v -duration 1s
 //
 // No handler of any server makes a metric call: every count comes from the
 // interceptor.

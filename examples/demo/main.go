@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 )
@@ -26,6 +27,7 @@ func main() {
 	flag.DurationVar(&cfg.interval, "steady-interval", 50*time.Millisecond, "time between two calls of -steady")
 	flag.IntVar(&cfg.clientLimit, "client-limit", interceptor.DefaultClientLimit,
 		fmt.Sprintf("client_id values tracked per counter; further clients count as overflow (1 to %d)", interceptor.MaxClientLimit))
+	flag.BoolVar(&cfg.verbose, "v", false, "log every call the servers answer, and the stacks of the panics the demo provokes")
 	duration := flag.Duration("duration", 0, "stop after this long (0: serve until interrupted)")
 	flag.Parse()
 	if err := validate(cfg, *duration); err != nil {
@@ -65,30 +67,25 @@ func validate(cfg config, duration time.Duration) error {
 // and prints the counters; then, until ctx is done, it keeps serving and,
 // with cfg.steady, keeps sending traffic.
 func run(ctx context.Context, cfg config, out io.Writer) (err error) {
-	logCfg := zap.NewDevelopmentConfig()
-	logCfg.Level = zap.NewAtomicLevelAt(zap.InfoLevel) // calls that end OK are logged at debug
-	logger, err := logCfg.Build()
-	if err != nil {
-		return err
-	}
-	defer func() { _ = logger.Sync() }() //nolint:errcheck // stderr sync fails on some terminals; nothing to do
+	logger := newLogger(cfg)
 
 	d, err := start(cfg, logger)
 	if err != nil {
 		return err
 	}
 	defer func() { err = errors.Join(err, d.Close()) }()
-	fmt.Fprintf(out, "proxy      %s  (gRPC, reflection: grpcurl -plaintext %[1]s list)\n", d.proxyAddr())
-	fmt.Fprintf(out, "rootcoord  %s  (gRPC, reflection: grpcurl -plaintext %[1]s list)\n", d.rootCoordAddr())
-	fmt.Fprintf(out, "datanode   %s  (gRPC, reflection: grpcurl -plaintext %[1]s list)\n", d.dataNodeAddr())
-	fmt.Fprintf(out, "metrics    http://%s/metrics\n\n", d.metricsAddr())
 
 	// The workload takes well under a second; it runs to the end even if
-	// serving is cut short, so the table is always complete.
+	// serving is cut short, so the table is always complete. The table
+	// comes first, then where to look further.
 	workload(context.WithoutCancel(ctx), d.proxy, d.rc)
 	if err := printCounters(out, d.reg); err != nil {
 		return err
 	}
+	fmt.Fprintf(out, "\nproxy      %s  (gRPC, reflection: grpcurl -plaintext %[1]s list)\n", d.proxyAddr())
+	fmt.Fprintf(out, "rootcoord  %s  (gRPC, reflection: grpcurl -plaintext %[1]s list)\n", d.rootCoordAddr())
+	fmt.Fprintf(out, "datanode   %s  (gRPC, reflection: grpcurl -plaintext %[1]s list)\n", d.dataNodeAddr())
+	fmt.Fprintf(out, "metrics    http://%s/metrics\n", d.metricsAddr())
 	if !cfg.steady {
 		fmt.Fprintf(out, "\nServing http://%s/metrics — Ctrl-C to stop.\n", d.metricsAddr())
 		<-ctx.Done()
@@ -102,4 +99,23 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	}
 	fmt.Fprintf(out, "Sent %s.\n", t.summary())
 	return nil
+}
+
+// newLogger returns the demo's logger: human-readable lines on cfg.logs
+// (stderr if nil), unbuffered, so there is nothing to sync. Without -v it
+// shows warnings and errors only (a rule that panicked, a failed scrape),
+// and start keeps the servers' per-call logs off; with -v it shows every
+// call, OK ones (logged at debug) included. Stacks appear only where a
+// log line carries one.
+func newLogger(cfg config) *zap.Logger {
+	var w io.Writer = os.Stderr
+	if cfg.logs != nil {
+		w = cfg.logs
+	}
+	level := zap.WarnLevel
+	if cfg.verbose {
+		level = zap.DebugLevel
+	}
+	core := zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()), zapcore.Lock(zapcore.AddSync(w)), level)
+	return zap.New(core, zap.AddCaller())
 }

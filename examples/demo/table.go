@@ -67,11 +67,17 @@ func printCounters(out io.Writer, g prometheus.Gatherer) error {
 		return errors.New("no counter moved")
 	}
 	sort.Strings(keys)
+	// Names to the left, numbers to the right: the name column is padded
+	// here, so that right alignment leaves it as it is.
+	width := len("metric")
+	for _, k := range keys {
+		width = max(width, len(k))
+	}
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "metric\ttotal\tsuccess\tfail\t")
+	fmt.Fprintf(tw, "%-*s\ttotal\tsuccess\tfail\t\n", width, "metric")
 	for _, k := range keys {
 		r := rows[k]
-		fmt.Fprintf(tw, "%s\t%g\t%g\t%g\t\n", k, r.total, r.success, r.fail)
+		fmt.Fprintf(tw, "%-*s\t%g\t%g\t%g\t\n", width, k, r.total, r.success, r.fail)
 	}
 	return tw.Flush()
 }

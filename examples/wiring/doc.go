@@ -1,6 +1,6 @@
-// Command wiring is the program of the README's "Wiring" section, kept here
-// so that it is compiled, vetted and run by the tests (main_test.go checks
-// that the README shows this file byte for byte).
+// Command wiring is the complete server of docs/wiring.md, kept here so that
+// it is compiled, vetted and run by the tests (the repository's docs_test.go
+// checks that docs/wiring.md shows this file byte for byte).
 //
 // It serves the example Milvus root coordinator
 // ([github.com/grpcmetrics/grpcmetrics/examples/rootcoord]) over gRPC with

@@ -5,8 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,33 +22,6 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
 )
-
-// readmeWiring returns the first go code block of the README's "## Wiring"
-// section.
-func readmeWiring(t *testing.T) string {
-	t.Helper()
-	readme, err := os.ReadFile("../../README.md")
-	require.NoError(t, err)
-	_, section, ok := strings.Cut(string(readme), "\n## Wiring\n")
-	require.True(t, ok, `README.md has no "## Wiring" section`)
-	if next := strings.Index(section, "\n## "); next >= 0 {
-		section = section[:next]
-	}
-	_, block, ok := strings.Cut(section, "\n```go\n")
-	require.True(t, ok, "the Wiring section has no go code block")
-	block, _, ok = strings.Cut(block, "\n```\n")
-	require.True(t, ok, "the Wiring section's go code block is not closed")
-	return block + "\n"
-}
-
-// TestReadmeShowsThisProgram keeps the README's Wiring program and main.go
-// identical, so that what the README shows is what CI builds and runs.
-func TestReadmeShowsThisProgram(t *testing.T) {
-	src, err := os.ReadFile("main.go")
-	require.NoError(t, err)
-	assert.Equal(t, string(src), readmeWiring(t),
-		"README.md's Wiring block differs from examples/wiring/main.go; copy main.go into it")
-}
 
 // started runs run in the background on loopback ports and returns the
 // bound gRPC and metrics addresses (read from its "serving" log entry), the

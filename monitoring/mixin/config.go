@@ -10,7 +10,7 @@ import (
 type Flavour string
 
 const (
-	// Milvus reads the seed's per-method counters of the Milvus table.
+	// Milvus reads Milvus v2.0's per-method counters of the Milvus table.
 	Milvus Flavour = "milvus"
 	// Generic reads go-grpc-middleware's provider names and grpcmetrics'
 	// response-failed counter.

@@ -2,7 +2,7 @@
 // alerting rules for servers instrumented with grpcmetrics, in one of two
 // flavours:
 //
-//   - [Milvus]: the seed's per-method counters of the built-in Milvus table
+//   - [Milvus]: Milvus v2.0's per-method counters of the built-in Milvus table
 //     (one metric name per method, the call label in "status" or "type",
 //     "client_id" on RootCoord counters), described by [Route] values that
 //     [MilvusRoutes] derives from a [methodmap.Map];

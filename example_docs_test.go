@@ -1,0 +1,202 @@
+package grpcmetrics_test
+
+import (
+	"context"
+	"errors"
+	"log"
+	"strings"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	"github.com/grpcmetrics/grpcmetrics/examples/datanode"
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
+	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
+	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
+	"github.com/grpcmetrics/grpcmetrics/interceptor"
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
+	"github.com/grpcmetrics/grpcmetrics/registry"
+)
+
+// A Milvus server counted into Milvus v2.0's own counters: register the
+// collectors, build the method table over them, and install the interceptor
+// inside go-grpc-middleware's recovery. README.md shows this function's body.
+func Example_milvusCounters() {
+	reg := prometheus.NewRegistry()
+	m := registry.New() // Milvus v2.0's collectors, created but not yet registered
+	if err := m.Register(reg); err != nil {
+		log.Fatal(err)
+	}
+	methods, err := methodmap.Default(m) // Milvus v2.0's table: 49 methods, 4 services
+	if err != nil {
+		log.Fatal(err)
+	}
+	ic, err := interceptor.New(methods)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := ic.Register(reg); err != nil { // the interceptor's own two metrics
+		log.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(
+		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandler(func(p any) error {
+			log.Printf("handler panic: %v", p) // on the server; the client learns nothing
+			return status.Error(codes.Internal, "internal error")
+		})),
+		ic.UnaryServerInterceptor(),
+	))
+	rootcoord.New().Register(srv) // your services
+	// Output:
+}
+
+// Any gRPC service counted under go-grpc-middleware's provider names, with
+// the latency histogram on. README.md shows this function's body.
+func Example_anyService() {
+	reg := prometheus.NewRegistry()
+	sm, err := interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := sm.Register(reg); err != nil {
+		log.Fatal(err)
+	}
+	onPanic := recovery.WithRecoveryHandler(func(p any) error {
+		log.Printf("handler panic: %v", p) // on the server; the client learns nothing
+		return status.Error(codes.Internal, "internal error")
+	})
+	srv := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(onPanic), sm.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(onPanic), sm.StreamServerInterceptor()),
+	)
+	healthpb.RegisterHealthServer(srv, health.NewServer()) // your services
+	// Init is required: after registering the services, before serving.
+	if err := sm.Init(srv); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+}
+
+// A client's calls counted as grpc_client_*, with the response-body rule
+// that finds Milvus statuses that fail inside an OK call. README.md shows
+// this function's body.
+func Example_client() {
+	reg := prometheus.NewRegistry()
+	cm, err := interceptor.NewClientMetrics(
+		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
+		interceptor.WithHistogram(interceptor.Histogram{}),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := cm.Register(reg); err != nil {
+		log.Fatal(err)
+	}
+	conn, err := grpc.NewClient("localhost:53100",
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(cm.UnaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(cm.StreamClientInterceptor()),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close() // every call on conn is counted
+	// Output:
+}
+
+// go-grpc-middleware's selector in front of ServerMetrics: every method is
+// counted except health checks and reflection. docs/wiring.md shows this
+// function's body.
+func Example_selector() {
+	sm, err := interceptor.NewServerMetrics()
+	if err != nil {
+		log.Fatal(err)
+	}
+	counted := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
+		return c.Service != healthpb.Health_ServiceDesc.ServiceName && !strings.HasPrefix(c.Service, "grpc.reflection.")
+	})
+	srv := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(selector.UnaryServerInterceptor(sm.UnaryServerInterceptor(), counted)),
+		grpc.ChainStreamInterceptor(selector.StreamServerInterceptor(sm.StreamServerInterceptor(), counted)),
+	)
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	if err := sm.Init(srv); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+}
+
+// Switching from go-grpc-middleware's provider: the provider's lines are in
+// the comments. docs/migrating.md shows this function's body.
+func Example_fromProvider() {
+	reg := prometheus.NewRegistry()
+	// before: srvMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	sm, err := interceptor.NewServerMetrics(
+		interceptor.WithHistogram(interceptor.Histogram{}),
+		interceptor.WithInitialSeries(), // every method's series at zero, as InitializeMetrics did
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := sm.Register(reg); err != nil { // before: reg.MustRegister(srvMetrics)
+		log.Fatal(err)
+	}
+	onPanic := recovery.WithRecoveryHandler(func(p any) error {
+		log.Printf("handler panic: %v", p) // on the server; the client learns nothing
+		return status.Error(codes.Internal, "internal error")
+	})
+	srv := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(onPanic), sm.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(onPanic), sm.StreamServerInterceptor()),
+	)
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	if err := sm.Init(srv); err != nil { // before: srvMetrics.InitializeMetrics(srv), which was optional
+		log.Fatal(err)
+	}
+	// Output:
+}
+
+// On a Milvus newer than v2.0, the Milvus interceptor keeps Milvus v2.0's
+// counters for the methods its table maps, and ServerMetrics beside it
+// counts every method under the provider's names. Only one of them has the
+// latency histogram. docs/wiring.md shows this function's body.
+func Example_newerMilvus() {
+	reg := prometheus.NewRegistry()
+	m := registry.New()
+	if err := m.Register(reg); err != nil {
+		log.Fatal(err)
+	}
+	methods, err := methodmap.Default(m)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ic, err := interceptor.New(methods) // Milvus v2.0's counters, no histogram
+	if err != nil {
+		log.Fatal(err)
+	}
+	sm, err := interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := errors.Join(ic.Register(reg), sm.Register(reg)); err != nil {
+		log.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(sm.UnaryServerInterceptor(), ic.UnaryServerInterceptor()))
+	proxy.New().Register(srv) // your services
+	rootcoord.New().Register(srv)
+	datanode.New().Register(srv)
+	if err := sm.Init(srv); err != nil {
+		log.Fatal(err)
+	}
+	if cov := methods.Check(srv); !cov.OK() { // information, not a reason to stop
+		log.Printf("Milvus v2.0's table and this server differ:\n%s", cov)
+	}
+	// Output:
+}
