@@ -159,7 +159,7 @@ const maxQuoted = 200
 
 // quoteName returns s quoted as %q would quote it, each byte escaped once,
 // in at most maxQuoted bytes: a longer quoted form is cut after a whole
-// escape and ends in "… followed by the length of s, "(1048576 bytes)".
+// escape and ends in "… followed by the length of s, "(2000 bytes)".
 // Error messages stay bounded and printable for hostile input, and quoting
 // reads no more of s than it shows.
 func quoteName(s string) string {

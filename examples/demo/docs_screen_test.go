@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/grpcmetrics/grpcmetrics/examples/recoverylog"
 )
 
 // TestFirstScreen runs the demo once, as a newcomer does, and checks its
@@ -27,7 +29,7 @@ func TestFirstScreen(t *testing.T) {
 			lines := strings.Split(out.String(), "\n")
 			assert.Regexp(t, `^\s*metric\s+total\s+success\s+fail$`, lines[0], "the first line is the table's header")
 			if verbose {
-				assert.Contains(t, logs.String(), "handler panicked")
+				assert.Contains(t, logs.String(), recoverylog.LogMessage)
 				assert.Contains(t, logs.String(), "finished call")
 				assert.Contains(t, logs.String(), `"grpc.code": "OK"`, "every call, OK ones too")
 			} else {

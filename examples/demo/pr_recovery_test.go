@@ -21,10 +21,12 @@ import (
 // TestPrPanicHiddenFromClient calls handlers of the demo that panic, through
 // its own clients, and checks that each client gets codes.Internal with a
 // fixed message, neither the panic value nor a stack, while the demo's log
-// has the panic with its stack.
+// has the panic with its stack (with -v: the demo provokes panics on purpose
+// and logs them only then).
 func TestPrPanicHiddenFromClient(t *testing.T) {
 	core, logs := observer.New(zapcore.ErrorLevel)
 	cfg := loopback()
+	cfg.verbose = true
 	d, err := start(cfg, zap.New(core))
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, d.Close()) })
