@@ -89,7 +89,10 @@
 //     values are kept ([WithClientLimit]); calls from further clients count
 //     under [registry.OverflowClientLabel] and increment
 //     grpcmetrics_client_id_overflow_total; grpcmetrics_client_ids is the
-//     number of values kept. Both are registered by [Interceptor.Register].
+//     number of values kept. One exported value is one client, however it
+//     was named: [SourceID](7) and [Label]("client_7") are one client, and a
+//     [Label] equal to a fixed value is that fixed value (a call labelled
+//     client_overflow is not an overflow and does not move the counter). Both are registered by [Interceptor.Register].
 //   - [Interceptor.RemoveClient] deletes a departed client's series (pair it
 //     with the registry's RootCoord.RemoveProxy). Every call that starts
 //     after it returns is counted, in new series. The fixed labels
@@ -130,8 +133,12 @@
 //   - An expired deadline: the client counts DeadlineExceeded. The server
 //     counts whatever its handler returns: DeadlineExceeded if the server's
 //     own timer fired first, Canceled if the client's reset arrived first.
-//   - A client stream is counted as handled once, however often the caller
-//     reads after its end.
+//   - A client stream is counted as handled exactly once, where grpc-go
+//     itself ends it: when RecvMsg reaches its end, when SendMsg fails with
+//     anything but io.EOF, when its context ends (a caller that cancels and
+//     stops reading counts Canceled), when its connection closes, or when
+//     it cannot be created. A stream that the caller abandons without any of
+//     these stays started, not handled, until its context ends.
 //
 // # Clients
 //
@@ -163,8 +170,10 @@
 // valid UTF-8 and cut to fit, and a panicking Value function is logged and
 // the observation made without an exemplar. Exemplars reach Prometheus only
 // in the OpenMetrics exposition format, which the /metrics handler must
-// offer (promhttp.HandlerOpts.EnableOpenMetrics) and Prometheus must be
-// started to store (--enable-feature=exemplar-storage).
+// offer (httpserver.Options.OpenMetrics, or
+// promhttp.HandlerOpts.EnableOpenMetrics) and Prometheus must be started to
+// store (--enable-feature=exemplar-storage). Turning OpenMetrics on changes
+// what Prometheus ingests: see [Exemplar].
 //
 // The Milvus interceptor and [ServerMetrics] can count the same server
 // (Milvus v2.0's counters and the provider's families side by side); give
