@@ -148,7 +148,8 @@ func WithClientID(fn ClientIDFunc) Option {
 // WithClientLimit sets how many distinct client_id values are tracked, from 1
 // to [MaxClientLimit]; the default is [DefaultClientLimit]. Calls from further
 // clients are counted under [registry.OverflowClientLabel], and each such call
-// increments grpcmetrics_client_id_overflow_total. The fixed values do not
+// increments grpcmetrics_client_id_overflow_total (a call whose own client
+// is [Label](registry.OverflowClientLabel) does not). The fixed values do not
 // count towards the limit, and [Interceptor.RemoveClient] frees a slot.
 // Only [New] takes it.
 func WithClientLimit(n int) Option {
