@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // SyncBuffer is a bytes.Buffer safe for a process's writers and a test's
@@ -103,14 +105,37 @@ func StartYAML(t testing.TB, bin, config string, features ...string) *Server {
 }
 
 // run runs bin with the configuration text config, listening on a free
-// loopback port, with args added to its command line, until the test ends.
-// If the test failed, the server's output is logged.
+// loopback port, with args added to its command line, until the test ends,
+// and returns once the server is ready. A port that another process takes
+// between FreePort and Prometheus's bind (a busy machine running tests in
+// parallel) makes Prometheus exit at once; run then tries another port. If
+// the test failed, the server's output is logged.
 func run(t testing.TB, bin, config string, args ...string) *Server {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "prometheus.yml")
 	if err := os.WriteFile(file, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	const attempts = 5
+	for attempt := 1; ; attempt++ {
+		srv, exited := start(t, bin, file, args)
+		if !exited {
+			return srv
+		}
+		if attempt == attempts || !strings.Contains(srv.Out.String(), "address already in use") {
+			t.Fatalf("prometheus exited before it was ready (attempt %d of %d):\n%s", attempt, attempts, srv.Out.String())
+		}
+	}
+}
+
+// readyTimeout bounds how long start waits for Prometheus's /-/ready.
+const readyTimeout = 60 * time.Second
+
+// start starts bin once with the configuration file file on a free loopback
+// port, stops it when the test ends, and waits until it is ready or has
+// exited (exited is then true).
+func start(t testing.TB, bin, file string, args []string) (srv *Server, exited bool) {
+	t.Helper()
 	listen := FreePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, append([]string{
@@ -123,12 +148,44 @@ func run(t testing.TB, bin, config string, args ...string) *Server {
 		cancel()
 		t.Fatalf("starting prometheus: %v", err)
 	}
+	done := make(chan struct{})
+	go func() {
+		// The exit status says nothing here: the process is killed on
+		// purpose at the end, or its output says why it stopped.
+		if err := cmd.Wait(); err != nil {
+			fmt.Fprintf(out, "\n(prometheus exited: %v)\n", err)
+		}
+		close(done)
+	}()
 	t.Cleanup(func() {
-		cancel()       // kills the process
-		_ = cmd.Wait() //nolint:errcheck // killed on purpose; its exit status says nothing
+		cancel() // kills the process
+		<-done
 		if t.Failed() {
 			t.Logf("prometheus %v output:\n%s", args, out.String())
 		}
 	})
-	return &Server{URL: "http://" + listen, Out: out}
+	srv = &Server{URL: "http://" + listen, Out: out}
+	deadline := time.Now().Add(readyTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return srv, true
+		case <-time.After(50 * time.Millisecond):
+		}
+		if ready(srv.URL) {
+			return srv, false
+		}
+	}
+	t.Fatalf("prometheus was not ready after %v:\n%s", readyTimeout, out.String())
+	return nil, false
+}
+
+// ready reports whether the Prometheus at base answers /-/ready with 200.
+func ready(base string) bool {
+	resp, err := http.Get(base + "/-/ready")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
