@@ -15,12 +15,14 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/datanode"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
+	"github.com/grpcmetrics/grpcmetrics/httpserver"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 	"github.com/grpcmetrics/grpcmetrics/registry"
@@ -198,5 +200,51 @@ func Example_newerMilvus() {
 	if cov := methods.Check(srv); !cov.OK() { // information, not a reason to stop
 		log.Printf("Milvus v2.0's table and this server differ:\n%s", cov)
 	}
+	// Output:
+}
+
+// Latency with exemplars: each observation of the handling-time histogram
+// carries the trace ID the caller sent, and /metrics is served in
+// OpenMetrics, the only text format that carries exemplars.
+// docs/wiring.md shows this function's body.
+func Example_exemplars() {
+	reg := prometheus.NewRegistry()
+	traceID := func(ctx context.Context) string {
+		if v := metadata.ValueFromIncomingContext(ctx, "trace-id"); len(v) > 0 {
+			return v[0]
+		}
+		return "" // no exemplar
+	}
+	sm, err := interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{
+		Exemplar: &interceptor.Exemplar{Label: "trace_id", Value: traceID},
+	}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := sm.Register(reg); err != nil {
+		log.Fatal(err)
+	}
+	srv := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(sm.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(sm.StreamServerInterceptor()),
+	)
+	healthpb.RegisterHealthServer(srv, health.NewServer()) // your services
+	if err := sm.Init(srv); err != nil {
+		log.Fatal(err)
+	}
+	// OpenMetrics also changes the series Prometheus stores: bucket bounds
+	// become le="1.0", and counters without _total are typed unknown.
+	metrics, err := httpserver.New(reg, httpserver.Options{Addr: "127.0.0.1:0", OpenMetrics: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := metrics.Start(); err != nil {
+		log.Fatal(err)
+	}
+	defer func() {
+		if err := metrics.Shutdown(context.Background()); err != nil {
+			log.Print(err)
+		}
+	}()
 	// Output:
 }
