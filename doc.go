@@ -18,7 +18,9 @@
 // bufconn (every Milvus route, every kind of call), the concurrency test and
 // the real-Prometheus tests (one server, three instances, an agent writing to
 // a central server), and the tests of the documentation. Its examples are
-// the three ways in: Milvus v2.0's counters, any service, and a client.
+// the snippets of the README and docs/: the three ways in (Milvus v2.0's
+// counters, any service, a client), go-grpc-middleware's selector, switching
+// from the provider, a Milvus newer than v2.0, and exemplars.
 // Label values, streams, latency and clients are described in the
 // interceptor package; docs/wiring.md and the program
 // [github.com/grpcmetrics/grpcmetrics/examples/wiring] show a complete
