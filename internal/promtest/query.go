@@ -21,44 +21,21 @@ type Sample struct {
 // returns its result, which must be an instant vector. An empty result is no
 // error.
 func Query(ctx context.Context, base, query string) ([]Sample, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/query?query="+url.QueryEscape(query), nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("query %s: HTTP %d: %s", query, resp.StatusCode, body)
-	}
 	var r struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   struct {
-			ResultType string `json:"resultType"`
-			Result     []struct {
-				Metric map[string]string `json:"metric"`
-				Value  []any             `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
+		ResultType string `json:"resultType"`
+		Result     []struct {
+			Metric map[string]string `json:"metric"`
+			Value  []any             `json:"value"`
+		} `json:"result"`
 	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("query %s: decoding %s: %w", query, body, err)
+	if err := get(ctx, base+"/api/v1/query?query="+url.QueryEscape(query), "query "+query, &r); err != nil {
+		return nil, err
 	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("query %s: status %q: %s", query, r.Status, r.Error)
+	if r.ResultType != "vector" {
+		return nil, fmt.Errorf("query %s: result type %q, want vector", query, r.ResultType)
 	}
-	if r.Data.ResultType != "vector" {
-		return nil, fmt.Errorf("query %s: result type %q, want vector", query, r.Data.ResultType)
-	}
-	samples := make([]Sample, 0, len(r.Data.Result))
-	for _, res := range r.Data.Result {
+	samples := make([]Sample, 0, len(r.Result))
+	for _, res := range r.Result {
 		if len(res.Value) != 2 {
 			return nil, fmt.Errorf("query %s: value %v is not [time, value]", query, res.Value)
 		}
@@ -109,41 +86,18 @@ func QueryExemplars(ctx context.Context, base, query string, start, end time.Tim
 	v.Set("query", query)
 	v.Set("start", strconv.FormatFloat(float64(start.UnixMilli())/1000, 'f', 3, 64))
 	v.Set("end", strconv.FormatFloat(float64(end.UnixMilli())/1000, 'f', 3, 64))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/query_exemplars?"+v.Encode(), nil)
-	if err != nil {
+	var r []struct {
+		SeriesLabels map[string]string `json:"seriesLabels"`
+		Exemplars    []struct {
+			Labels map[string]string `json:"labels"`
+			Value  string            `json:"value"`
+		} `json:"exemplars"`
+	}
+	if err := get(ctx, base+"/api/v1/query_exemplars?"+v.Encode(), "exemplars of "+query, &r); err != nil {
 		return nil, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("exemplars of %s: HTTP %d: %s", query, resp.StatusCode, body)
-	}
-	var r struct {
-		Status string `json:"status"`
-		Error  string `json:"error"`
-		Data   []struct {
-			SeriesLabels map[string]string `json:"seriesLabels"`
-			Exemplars    []struct {
-				Labels map[string]string `json:"labels"`
-				Value  string            `json:"value"`
-			} `json:"exemplars"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return nil, fmt.Errorf("exemplars of %s: decoding %s: %w", query, body, err)
-	}
-	if r.Status != "success" {
-		return nil, fmt.Errorf("exemplars of %s: status %q: %s", query, r.Status, r.Error)
 	}
 	var out []Exemplar
-	for _, s := range r.Data {
+	for _, s := range r {
 		for _, e := range s.Exemplars {
 			f, err := strconv.ParseFloat(e.Value, 64)
 			if err != nil {
@@ -153,4 +107,37 @@ func QueryExemplars(ctx context.Context, base, query string, start, end time.Tim
 		}
 	}
 	return out, nil
+}
+
+// get asks the Prometheus HTTP API for url and decodes the "data" of a
+// successful answer into data; what names the request in errors.
+func get(ctx context.Context, url, what string, data any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: HTTP %d: %s", what, resp.StatusCode, body)
+	}
+	r := struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   any    `json:"data"`
+	}{Data: data}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return fmt.Errorf("%s: decoding %s: %w", what, body, err)
+	}
+	if r.Status != "success" {
+		return fmt.Errorf("%s: status %q: %s", what, r.Status, r.Error)
+	}
+	return nil
 }
