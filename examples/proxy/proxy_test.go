@@ -79,7 +79,7 @@ func TestCatalog(t *testing.T) {
 			return c.ShowPartitions(ctx, &milvuspb.ShowPartitionsRequest{CollectionName: coll})
 		}, Check: func(t *testing.T, resp proto.Message) {
 			r := resp.(*milvuspb.ShowPartitionsResponse)
-			assert.Equal(t, []string{"_default", "2024"}, r.GetPartitionNames(), "partitions")
+			assert.Equal(t, []string{"2024", "_default"}, r.GetPartitionNames(), "partitions")
 			assert.Len(t, r.GetPartitionIDs(), 2, "partition IDs")
 		}},
 		{Name: "drop partition", Call: func(ctx context.Context) (proto.Message, error) {

@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"cmp"
 	"context"
 	"maps"
 	"slices"
@@ -155,13 +154,13 @@ func (c *Catalog) DescribeCollection(ctx context.Context, req *milvuspb.Describe
 	})
 }
 
-// ShowCollections lists every collection, in creation order.
+// ShowCollections lists every collection, by name.
 func (c *Catalog) ShowCollections(ctx context.Context, _ *milvuspb.ShowCollectionsRequest) (*milvuspb.ShowCollectionsResponse, error) {
 	return fault.Handle(ctx, func() (*milvuspb.ShowCollectionsResponse, error) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		resp := &milvuspb.ShowCollectionsResponse{Status: Success()}
-		for _, name := range byID(c.byName, func(coll *collection) int64 { return coll.id }) {
+		for _, name := range slices.Sorted(maps.Keys(c.byName)) {
 			resp.CollectionNames = append(resp.CollectionNames, name)
 			resp.CollectionIds = append(resp.CollectionIds, c.byName[name].id)
 		}
@@ -191,12 +190,16 @@ func (c *Catalog) DropPartition(ctx context.Context, req *milvuspb.DropPartition
 	})
 }
 
-// partition runs f, through [fault.Handle], on the collection and the
-// partition name that req names, as [Catalog.in] does.
-func (c *Catalog) partition(ctx context.Context, req interface {
+// partitionRequest is a request that names a partition of a collection.
+type partitionRequest interface {
 	GetCollectionName() string
 	GetPartitionName() string
-}, f func(coll *collection, name string) *commonpb.Status) (*commonpb.Status, error) {
+}
+
+// partition runs f, through [fault.Handle], on the collection and the
+// partition name that req names, as [Catalog.in] does; an empty partition
+// name is an InvalidArgument error.
+func (c *Catalog) partition(ctx context.Context, req partitionRequest, f func(coll *collection, name string) *commonpb.Status) (*commonpb.Status, error) {
 	return fault.Handle(ctx, func() (*commonpb.Status, error) {
 		if err := RequireName("partition", req.GetPartitionName()); err != nil {
 			return nil, err
@@ -219,12 +222,12 @@ func (c *Catalog) HasPartition(ctx context.Context, req *milvuspb.HasPartitionRe
 	return resp, nil
 }
 
-// ShowPartitions lists the partitions of a collection, in creation order.
+// ShowPartitions lists the partitions of a collection, by name.
 func (c *Catalog) ShowPartitions(ctx context.Context, req *milvuspb.ShowPartitionsRequest) (*milvuspb.ShowPartitionsResponse, error) {
 	return fault.Handle(ctx, func() (*milvuspb.ShowPartitionsResponse, error) {
 		resp := &milvuspb.ShowPartitionsResponse{}
 		st, err := c.in(req.GetCollectionName(), func(coll *collection) *commonpb.Status {
-			resp.PartitionNames = byID(coll.partitions, func(id int64) int64 { return id })
+			resp.PartitionNames = slices.Sorted(maps.Keys(coll.partitions))
 			for _, name := range resp.PartitionNames {
 				resp.PartitionIDs = append(resp.PartitionIDs, coll.partitions[name])
 			}
@@ -251,10 +254,4 @@ func (c *Catalog) DescribeIndex(ctx context.Context, req *milvuspb.DescribeIndex
 // DropIndex answers whether the collection exists.
 func (c *Catalog) DropIndex(ctx context.Context, req *milvuspb.DropIndexRequest) (*commonpb.Status, error) {
 	return ForCollection[*commonpb.Status](ctx, c, req)
-}
-
-// byID returns the names of m sorted by the IDs that id reads from its
-// values: the order in which they were created.
-func byID[V any](m map[string]V, id func(V) int64) []string {
-	return slices.SortedFunc(maps.Keys(m), func(a, b string) int { return cmp.Compare(id(m[a]), id(m[b])) })
 }
