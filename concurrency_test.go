@@ -93,7 +93,6 @@ func TestConcurrentCountsAreExact(t *testing.T) {
 			return err
 		}, m.RootCoord.HasCollectionCounter, []string{"client_2"}},
 		{"datanode FlushSegments", func(ctx context.Context, i int) error {
-			// A segment flushes once; each call flushes a new one.
 			_, err := dn.FlushSegments(ctx, &datapb.FlushSegmentsRequest{CollectionID: 1, SegmentIDs: []int64{int64(i)}})
 			return err
 		}, m.DataNode.FlushSegmentsCounter, nil},

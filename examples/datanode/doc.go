@@ -1,7 +1,7 @@
 // Package datanode is an example Milvus data node: a [Server] that implements
 // the milvus.proto.data.DataNode service of
-// [github.com/grpcmetrics/grpcmetrics/examples/proto], remembering the channels
-// it watches and the segments it flushed.
+// [github.com/grpcmetrics/grpcmetrics/examples/proto]. It keeps nothing: its
+// counters have neither a client_id nor a status label, only type.
 //
 // No handler contains a metric call: counting is the job of the grpcmetrics
 // interceptor the caller installs through the [grpc.ServerOption] values given

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
@@ -17,6 +18,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
+	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
 // loopback is a config with every address on a free loopback port.
@@ -175,6 +178,15 @@ func TestSteady(t *testing.T) {
 		}
 	}
 	assert.Len(t, clients, steadyClients)
+	metrics := map[string]bool{}
+	for s := range tl.bySeries {
+		metrics[s.metric] = true
+	}
+	m := registry.New()
+	require.NoError(t, m.Register(prometheus.NewRegistry()))
+	table, err := methodmap.Default(m)
+	require.NoError(t, err)
+	assert.Len(t, metrics, table.Len(), "the mix calls every method of the Milvus table: %v", metrics)
 	for k, v := range want {
 		assert.Equal(t, v, got[k], k)
 	}

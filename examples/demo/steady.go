@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sync/atomic"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/fault"
 	"github.com/grpcmetrics/grpcmetrics/examples/milvustype"
@@ -29,302 +30,130 @@ const (
 	steadyPanicEvery = 100
 	// steadyReportEvery is how often steady prints what it sent so far.
 	steadyReportEvery = 30 * time.Second
-	// steadyPartition is the partition the mix creates, uses and drops in
-	// each round's temporary collection.
-	steadyPartition = "p1"
-	// steadyField is the field the mix indexes in each round's temporary
-	// collection.
-	steadyField = "vector"
 )
 
-// steadyCall is one call of the steady mix: what it calls, which counter it
-// moves and whether that call is meant to fail.
+// steadyCall is one call of the steady mix: the counter it moves, whether
+// it is meant to fail, and the call itself.
 type steadyCall struct {
-	metric    string // the counter the call moves
-	perClient bool   // the counter has a client_id label (rootcoord)
-	wantFail  bool
-	// call makes the call for the client with base, whose own collection
-	// (created by steady before the mix starts) is named coll.
-	call func(ctx context.Context, d *demo, base *commonpb.MsgBase, coll string) (any, error)
+	metric   string
+	wantFail bool
+	call     func(context.Context) (any, error)
 }
 
-// steadyMix returns one round of the steady mix: 62 proxy, rootcoord and
-// data-node calls that reach every method of the Milvus table, of which 7
-// fail, through a failing Milvus status (error_code or code) or a gRPC
-// error. Temporary collections are created and dropped in the same round, so
-// the servers' state stays bounded however long it runs, but for the data
-// node's record of flushed segments, which grows by one ID a round.
-func steadyMix() []steadyCall {
-	const (
-		pHas      = "milvus_proxy_has_collection_total"
-		pDescribe = "milvus_proxy_describe_collection_total"
-		pShow     = "milvus_proxy_show_collections_total"
-		pCreate   = "milvus_proxy_create_collection_total"
-		pDrop     = "milvus_proxy_drop_collection_total"
-		pStats    = "milvus_proxy_get_collection_statistics_total"
-		pShowPart = "milvus_proxy_show_partitions_total"
-		rHas      = "milvus_rootcoord_has_collection_total"
-		rDescribe = "milvus_rootcoord_describe_collection_total"
-		rShow     = "milvus_rootcoord_show_collections_total"
-		rCreate   = "milvus_rootcoord_create_collection_total"
-		rDrop     = "milvus_rootcoord_drop_collection_total"
-		rHasPart  = "milvus_rootcoord_has_partition_total"
-		rShowPart = "milvus_rootcoord_show_partitions_total"
+// rpc returns a call of a generated client's method with req, and with the
+// fault m asked for in its metadata.
+func rpc[Req, Resp any](m fault.Mode, method func(context.Context, Req, ...grpc.CallOption) (Resp, error), req Req) func(context.Context) (any, error) {
+	return func(ctx context.Context) (any, error) { return method(fault.AppendToOutgoingContext(ctx, m), req) }
+}
 
-		pCreatePart  = "milvus_proxy_create_partition_total"
-		pHasPart     = "milvus_proxy_has_partition_total"
-		pLoad        = "milvus_proxy_load_collection_total"
-		pLoadPart    = "milvus_proxy_load_partitions_total"
-		pInsert      = "milvus_proxy_insert_total"
-		pSearch      = "milvus_proxy_search_total"
-		pQuery       = "milvus_proxy_query_total"
-		pQuerySeg    = "milvus_proxy_get_query_segment_info_total"
-		pFlush       = "milvus_proxy_flush_total"
-		pPersistSeg  = "milvus_proxy_get_persistent_segment_info_total"
-		pPartStats   = "milvus_proxy_get_partition_statistics_total"
-		pCreateIdx   = "milvus_proxy_create_index_counter"
-		pDescIdx     = "milvus_proxy_describe_index_counter"
-		pIdxState    = "milvus_proxy_get_index_state_counter"
-		pIdxProgress = "milvus_proxy_get_index_build_progress_total"
-		pDropIdx     = "milvus_proxy_drop_index_total"
-		pReleasePart = "milvus_proxy_release_partitions_total"
-		pRelease     = "milvus_proxy_release_collection_total"
-		pDropPart    = "milvus_proxy_drop_partition_total"
-		pDummy       = "milvus_proxy_dummy_total"
-		pLink        = "milvus_proxy_register_link_total"
-		piStates     = "milvus_proxy_get_component_states_total"
-		piStatsChan  = "milvus_proxy_get_statistics_channel_total"
-		piDdChan     = "milvus_proxy_get_dd_channel_total"
-		piInvalidate = "milvus_proxy_invalidate_collection_meta_cache_total"
-		piReleaseDQL = "milvus_proxy_release_dql_message_stream_total"
-		rCreatePart  = "milvus_rootcoord_create_partition_total"
-		rDropPart    = "milvus_rootcoord_drop_partition_total"
-		rCreateIdx   = "milvus_rootcoord_create_index_total"
-		rDescIdx     = "milvus_rootcoord_describe_index_total"
-		rDropIdx     = "milvus_rootcoord_drop_index_total"
-		rDescSeg     = "milvus_rootcoord_describe_segment_total"
-		rShowSeg     = "milvus_rootcoord_show_segments_total"
-		dFlush       = "milvus_dataNode_flush_segments_total"
-		dWatch       = "milvus_dataNode_watch_dm_channels_total"
-	)
-	// segment numbers the segments the data node is asked to flush, so
-	// that each flush is of a new segment and succeeds.
-	var segment atomic.Int64
-	pHasOK := steadyCall{metric: pHas, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-		return d.proxy.HasCollection(ctx, &milvuspb.HasCollectionRequest{Base: b, CollectionName: coll})
-	}}
-	pDescribeOK := steadyCall{metric: pDescribe, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-		return d.proxy.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{Base: b, CollectionName: coll})
-	}}
-	pShowOK := steadyCall{metric: pShow, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, _ string) (any, error) {
-		return d.proxy.ShowCollections(ctx, &milvuspb.ShowCollectionsRequest{Base: b})
-	}}
-	rHasOK := steadyCall{metric: rHas, perClient: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-		return d.rc.HasCollection(ctx, &milvuspb.HasCollectionRequest{Base: b, CollectionName: coll})
-	}}
-	rDescribeOK := steadyCall{metric: rDescribe, perClient: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-		return d.rc.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{Base: b, CollectionName: coll})
-	}}
-	rShowOK := steadyCall{metric: rShow, perClient: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, _ string) (any, error) {
-		return d.rc.ShowCollections(ctx, &milvuspb.ShowCollectionsRequest{Base: b})
-	}}
-	return []steadyCall{
-		pHasOK, pDescribeOK, rHasOK, rDescribeOK, pShowOK, rShowOK,
-		{metric: pCreate, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.CreateCollection(ctx, &milvuspb.CreateCollectionRequest{Base: b, CollectionName: coll + "_tmp"})
-		}},
-		// The life of a temporary collection, through every MilvusService
-		// method: partitions, loading, rows, search and query, flush,
-		// segments, indexes, release.
-		{metric: pCreatePart, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.CreatePartition(ctx, &milvuspb.CreatePartitionRequest{Base: b, CollectionName: coll + "_tmp", PartitionName: steadyPartition})
-		}},
-		{metric: pHasPart, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.HasPartition(ctx, &milvuspb.HasPartitionRequest{Base: b, CollectionName: coll + "_tmp", PartitionName: steadyPartition})
-		}},
-		{metric: pLoad, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.LoadCollection(ctx, &milvuspb.LoadCollectionRequest{Base: b, CollectionName: coll + "_tmp"})
-		}},
-		{metric: pLoadPart, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.LoadPartitions(ctx, &milvuspb.LoadPartitionsRequest{Base: b, CollectionName: coll + "_tmp", PartitionNames: []string{steadyPartition}})
-		}},
-		{metric: pInsert, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.Insert(ctx, &milvuspb.InsertRequest{Base: b, CollectionName: coll + "_tmp", PartitionName: steadyPartition, NumRows: 10})
-		}},
-		{metric: pSearch, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.Search(ctx, &milvuspb.SearchRequest{Base: b, CollectionName: coll + "_tmp", Nq: 1})
-		}},
-		{metric: pQuery, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.Query(ctx, &milvuspb.QueryRequest{Base: b, CollectionName: coll + "_tmp", Expr: "id > 0"})
-		}},
-		{metric: pQuerySeg, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.GetQuerySegmentInfo(ctx, &milvuspb.GetQuerySegmentInfoRequest{Base: b, CollectionName: coll + "_tmp"})
-		}},
-		{metric: pFlush, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.Flush(ctx, &milvuspb.FlushRequest{Base: b, CollectionNames: []string{coll + "_tmp"}})
-		}},
-		{metric: pPersistSeg, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.GetPersistentSegmentInfo(ctx, &milvuspb.GetPersistentSegmentInfoRequest{Base: b, CollectionName: coll + "_tmp"})
-		}},
-		{metric: pPartStats, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.GetPartitionStatistics(ctx, &milvuspb.GetPartitionStatisticsRequest{Base: b, CollectionName: coll + "_tmp", PartitionName: steadyPartition})
-		}},
-		{metric: pCreateIdx, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.CreateIndex(ctx, &milvuspb.CreateIndexRequest{Base: b, CollectionName: coll + "_tmp", FieldName: steadyField})
-		}},
-		{metric: pDescIdx, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.DescribeIndex(ctx, &milvuspb.DescribeIndexRequest{Base: b, CollectionName: coll + "_tmp"})
-		}},
-		{metric: pIdxState, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.GetIndexState(ctx, &milvuspb.GetIndexStateRequest{Base: b, CollectionName: coll + "_tmp", FieldName: steadyField})
-		}},
-		{metric: pIdxProgress, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.GetIndexBuildProgress(ctx, &milvuspb.GetIndexBuildProgressRequest{Base: b, CollectionName: coll + "_tmp", FieldName: steadyField})
-		}},
-		{metric: pDropIdx, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.DropIndex(ctx, &milvuspb.DropIndexRequest{Base: b, CollectionName: coll + "_tmp", FieldName: steadyField})
-		}},
-		{metric: pReleasePart, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.ReleasePartitions(ctx, &milvuspb.ReleasePartitionsRequest{Base: b, CollectionName: coll + "_tmp", PartitionNames: []string{steadyPartition}})
-		}},
-		{metric: pRelease, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.ReleaseCollection(ctx, &milvuspb.ReleaseCollectionRequest{Base: b, CollectionName: coll + "_tmp"})
-		}},
-		{metric: pDropPart, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.DropPartition(ctx, &milvuspb.DropPartitionRequest{Base: b, CollectionName: coll + "_tmp", PartitionName: steadyPartition})
-		}},
-		{metric: pStats, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.GetCollectionStatistics(ctx, &milvuspb.GetCollectionStatisticsRequest{Base: b, CollectionName: coll + "_tmp"})
-		}},
-		{metric: pDrop, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.DropCollection(ctx, &milvuspb.DropCollectionRequest{Base: b, CollectionName: coll + "_tmp"})
-		}},
-		{metric: pDummy, call: func(ctx context.Context, d *demo, _ *commonpb.MsgBase, _ string) (any, error) {
-			return d.proxy.Dummy(ctx, &milvuspb.DummyRequest{RequestType: "ping"})
-		}},
-		{metric: pLink, call: func(ctx context.Context, d *demo, _ *commonpb.MsgBase, _ string) (any, error) {
-			return d.proxy.RegisterLink(ctx, &milvuspb.RegisterLinkRequest{})
-		}},
-		// The proxy's internal service, as the coordinators call it.
-		{metric: piStates, call: func(ctx context.Context, d *demo, _ *commonpb.MsgBase, _ string) (any, error) {
-			return d.pi.GetComponentStates(ctx, &internalpb.GetComponentStatesRequest{})
-		}},
-		{metric: piStatsChan, call: func(ctx context.Context, d *demo, _ *commonpb.MsgBase, _ string) (any, error) {
-			return d.pi.GetStatisticsChannel(ctx, &internalpb.GetStatisticsChannelRequest{})
-		}},
-		{metric: piDdChan, call: func(ctx context.Context, d *demo, _ *commonpb.MsgBase, _ string) (any, error) {
-			return d.pi.GetDdChannel(ctx, &internalpb.GetDdChannelRequest{})
-		}},
-		{metric: piInvalidate, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.pi.InvalidateCollectionMetaCache(ctx, &proxypb.InvalidateCollMetaCacheRequest{Base: b, CollectionName: coll})
-		}},
-		{metric: piReleaseDQL, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, _ string) (any, error) {
-			return d.pi.ReleaseDQLMessageStream(ctx, &proxypb.ReleaseDQLMessageStreamRequest{Base: b})
-		}},
-		{metric: rCreate, perClient: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.rc.CreateCollection(ctx, &milvuspb.CreateCollectionRequest{Base: b, CollectionName: coll + "_tmp"})
-		}},
-		{metric: rHasPart, perClient: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.rc.HasPartition(ctx, &milvuspb.HasPartitionRequest{Base: b, CollectionName: coll + "_tmp", PartitionName: "_default"})
-		}},
-		{metric: rCreatePart, perClient: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.rc.CreatePartition(ctx, &milvuspb.CreatePartitionRequest{Base: b, CollectionName: coll + "_tmp", PartitionName: steadyPartition})
-		}},
-		{metric: rDropPart, perClient: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.rc.DropPartition(ctx, &milvuspb.DropPartitionRequest{Base: b, CollectionName: coll + "_tmp", PartitionName: steadyPartition})
-		}},
-		{metric: rCreateIdx, perClient: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.rc.CreateIndex(ctx, &milvuspb.CreateIndexRequest{Base: b, CollectionName: coll + "_tmp", FieldName: steadyField})
-		}},
-		{metric: rDescIdx, perClient: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.rc.DescribeIndex(ctx, &milvuspb.DescribeIndexRequest{Base: b, CollectionName: coll + "_tmp", FieldName: steadyField})
-		}},
-		{metric: rDropIdx, perClient: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.rc.DropIndex(ctx, &milvuspb.DropIndexRequest{Base: b, CollectionName: coll + "_tmp", FieldName: steadyField})
-		}},
-		{metric: rDescSeg, perClient: true, wantFail: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, _ string) (any, error) {
-			// a failing status: the root coordinator knows no segments
-			return d.rc.DescribeSegment(ctx, &milvuspb.DescribeSegmentRequest{Base: b, CollectionID: 1, SegmentID: 1})
-		}},
-		{metric: rShowSeg, perClient: true, wantFail: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, _ string) (any, error) {
-			// a failing status: no collection has ID 0
-			return d.rc.ShowSegments(ctx, &milvuspb.ShowSegmentsRequest{Base: b})
-		}},
-		{metric: rDrop, perClient: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.rc.DropCollection(ctx, &milvuspb.DropCollectionRequest{Base: b, CollectionName: coll + "_tmp"})
-		}},
-		pHasOK, rHasOK,
-		{metric: pDescribe, wantFail: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, _ string) (any, error) {
-			// a failing status: no such collection
-			return d.proxy.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{Base: b, CollectionName: "missing"})
-		}},
-		{metric: pShowPart, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.ShowPartitions(ctx, &milvuspb.ShowPartitionsRequest{Base: b, CollectionName: coll})
-		}},
-		{metric: rShowPart, perClient: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.rc.ShowPartitions(ctx, &milvuspb.ShowPartitionsRequest{Base: b, CollectionName: coll})
-		}},
-		pDescribeOK, rDescribeOK,
-		{metric: rCreate, perClient: true, wantFail: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			// a failing status with a non-zero code
-			return d.rc.CreateCollection(fault.AppendToOutgoingContext(ctx, fault.Code), &milvuspb.CreateCollectionRequest{Base: b, CollectionName: coll + "_x"})
-		}},
-		pHasOK, rHasOK, pShowOK,
-		{metric: pHas, wantFail: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			// a gRPC error
-			return d.proxy.HasCollection(fault.AppendToOutgoingContext(ctx, fault.Error), &milvuspb.HasCollectionRequest{Base: b, CollectionName: coll})
-		}},
-		rShowOK, pHasOK,
-		{metric: dFlush, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, _ string) (any, error) {
-			// a segment never flushed before
-			return d.dn.FlushSegments(ctx, &datapb.FlushSegmentsRequest{Base: b, CollectionID: 1, SegmentIDs: []int64{segment.Add(1)}})
-		}},
-		{metric: dWatch, wantFail: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			// a failing status: steady watched the client's channel before the mix
-			return d.dn.WatchDmChannels(ctx, &datapb.WatchDmChannelsRequest{Base: b, Vchannels: []string{coll + "_dml"}})
-		}},
-		{metric: rDrop, perClient: true, wantFail: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, _ string) (any, error) {
-			// a failing status: no such collection
-			return d.rc.DropCollection(ctx, &milvuspb.DropCollectionRequest{Base: b, CollectionName: "missing"})
-		}},
+// steadyMix returns one round of the steady mix for the client with SourceID
+// src, whose collection steady_<src> steady creates on the proxy and the
+// rootcoord before the mix starts: 55 calls that reach every method of the
+// Milvus table, of which 7 fail, through a failing Milvus status (by
+// itself, or injected with an error_code or a code) or a gRPC error. The
+// round creates and drops a collection and a partition of its own, so the
+// servers' state stays the same however long it runs.
+func steadyMix(d *demo, src int64) []steadyCall {
+	b := &commonpb.MsgBase{SourceID: src}
+	own := fmt.Sprintf("steady_%d", src)
+	tmp := own + "_tmp"
+	ok := func(metric string, call func(context.Context) (any, error)) steadyCall {
+		return steadyCall{metric: metric, call: call}
 	}
-}
-
-// steadyPanic is every steadyPanicEvery-th steady call, sent between two
-// calls of the mix: the proxy's DescribeCollection handler panics.
-func steadyPanic() steadyCall {
-	return steadyCall{metric: "milvus_proxy_describe_collection_total", wantFail: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-		return d.proxy.DescribeCollection(fault.AppendToOutgoingContext(ctx, fault.Panic), &milvuspb.DescribeCollectionRequest{Base: b, CollectionName: coll})
-	}}
+	fail := func(metric string, call func(context.Context) (any, error)) steadyCall {
+		return steadyCall{metric: metric, wantFail: true, call: call}
+	}
+	const none = fault.None
+	return []steadyCall{
+		// The proxy's MilvusService.
+		ok("milvus_proxy_create_collection_total", rpc(none, d.proxy.CreateCollection, &milvuspb.CreateCollectionRequest{Base: b, CollectionName: tmp})),
+		ok("milvus_proxy_has_collection_total", rpc(none, d.proxy.HasCollection, &milvuspb.HasCollectionRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_describe_collection_total", rpc(none, d.proxy.DescribeCollection, &milvuspb.DescribeCollectionRequest{Base: b, CollectionName: own})),
+		fail("milvus_proxy_describe_collection_total", rpc(none, d.proxy.DescribeCollection, &milvuspb.DescribeCollectionRequest{Base: b, CollectionName: "missing"})),
+		ok("milvus_proxy_show_collections_total", rpc(none, d.proxy.ShowCollections, &milvuspb.ShowCollectionsRequest{Base: b})),
+		ok("milvus_proxy_create_partition_total", rpc(none, d.proxy.CreatePartition, &milvuspb.CreatePartitionRequest{Base: b, CollectionName: tmp, PartitionName: "p1"})),
+		ok("milvus_proxy_has_partition_total", rpc(none, d.proxy.HasPartition, &milvuspb.HasPartitionRequest{Base: b, CollectionName: tmp, PartitionName: "p1"})),
+		ok("milvus_proxy_show_partitions_total", rpc(none, d.proxy.ShowPartitions, &milvuspb.ShowPartitionsRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_load_collection_total", rpc(none, d.proxy.LoadCollection, &milvuspb.LoadCollectionRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_load_partitions_total", rpc(none, d.proxy.LoadPartitions, &milvuspb.LoadPartitionsRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_insert_total", rpc(none, d.proxy.Insert, &milvuspb.InsertRequest{Base: b, CollectionName: own, NumRows: 10})),
+		ok("milvus_proxy_search_total", rpc(none, d.proxy.Search, &milvuspb.SearchRequest{Base: b, CollectionName: own, Nq: 1})),
+		ok("milvus_proxy_query_total", rpc(none, d.proxy.Query, &milvuspb.QueryRequest{Base: b, CollectionName: own, Expr: "id > 0"})),
+		ok("milvus_proxy_flush_total", rpc(none, d.proxy.Flush, &milvuspb.FlushRequest{Base: b, CollectionNames: []string{own}})),
+		ok("milvus_proxy_get_persistent_segment_info_total", rpc(none, d.proxy.GetPersistentSegmentInfo, &milvuspb.GetPersistentSegmentInfoRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_get_query_segment_info_total", rpc(none, d.proxy.GetQuerySegmentInfo, &milvuspb.GetQuerySegmentInfoRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_get_collection_statistics_total", rpc(none, d.proxy.GetCollectionStatistics, &milvuspb.GetCollectionStatisticsRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_get_partition_statistics_total", rpc(none, d.proxy.GetPartitionStatistics, &milvuspb.GetPartitionStatisticsRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_create_index_counter", rpc(none, d.proxy.CreateIndex, &milvuspb.CreateIndexRequest{Base: b, CollectionName: own, FieldName: "vector"})),
+		ok("milvus_proxy_describe_index_counter", rpc(none, d.proxy.DescribeIndex, &milvuspb.DescribeIndexRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_get_index_state_counter", rpc(none, d.proxy.GetIndexState, &milvuspb.GetIndexStateRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_get_index_build_progress_total", rpc(none, d.proxy.GetIndexBuildProgress, &milvuspb.GetIndexBuildProgressRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_drop_index_total", rpc(none, d.proxy.DropIndex, &milvuspb.DropIndexRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_release_partitions_total", rpc(none, d.proxy.ReleasePartitions, &milvuspb.ReleasePartitionsRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_release_collection_total", rpc(none, d.proxy.ReleaseCollection, &milvuspb.ReleaseCollectionRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_drop_partition_total", rpc(none, d.proxy.DropPartition, &milvuspb.DropPartitionRequest{Base: b, CollectionName: tmp, PartitionName: "p1"})),
+		ok("milvus_proxy_drop_collection_total", rpc(none, d.proxy.DropCollection, &milvuspb.DropCollectionRequest{Base: b, CollectionName: tmp})),
+		ok("milvus_proxy_dummy_total", rpc(none, d.proxy.Dummy, &milvuspb.DummyRequest{RequestType: "ping"})),
+		ok("milvus_proxy_register_link_total", rpc(none, d.proxy.RegisterLink, &milvuspb.RegisterLinkRequest{})),
+		fail("milvus_proxy_has_collection_total", rpc(fault.Error, d.proxy.HasCollection, &milvuspb.HasCollectionRequest{Base: b, CollectionName: own})),
+		// The proxy's internal service, as the coordinators call it.
+		ok("milvus_proxy_get_component_states_total", rpc(none, d.pi.GetComponentStates, &internalpb.GetComponentStatesRequest{})),
+		ok("milvus_proxy_get_statistics_channel_total", rpc(none, d.pi.GetStatisticsChannel, &internalpb.GetStatisticsChannelRequest{})),
+		ok("milvus_proxy_get_dd_channel_total", rpc(none, d.pi.GetDdChannel, &internalpb.GetDdChannelRequest{})),
+		ok("milvus_proxy_invalidate_collection_meta_cache_total", rpc(none, d.pi.InvalidateCollectionMetaCache, &proxypb.InvalidateCollMetaCacheRequest{Base: b, CollectionName: own})),
+		ok("milvus_proxy_release_dql_message_stream_total", rpc(none, d.pi.ReleaseDQLMessageStream, &proxypb.ReleaseDQLMessageStreamRequest{Base: b})),
+		// The rootcoord, whose counters have a client_id.
+		ok("milvus_rootcoord_create_collection_total", rpc(none, d.rc.CreateCollection, &milvuspb.CreateCollectionRequest{Base: b, CollectionName: tmp})),
+		fail("milvus_rootcoord_create_collection_total", rpc(none, d.rc.CreateCollection, &milvuspb.CreateCollectionRequest{Base: b, CollectionName: own})),
+		fail("milvus_rootcoord_create_collection_total", rpc(fault.Code, d.rc.CreateCollection, &milvuspb.CreateCollectionRequest{Base: b, CollectionName: own + "_x"})),
+		ok("milvus_rootcoord_has_collection_total", rpc(none, d.rc.HasCollection, &milvuspb.HasCollectionRequest{Base: b, CollectionName: own})),
+		ok("milvus_rootcoord_describe_collection_total", rpc(none, d.rc.DescribeCollection, &milvuspb.DescribeCollectionRequest{Base: b, CollectionName: own})),
+		ok("milvus_rootcoord_show_collections_total", rpc(none, d.rc.ShowCollections, &milvuspb.ShowCollectionsRequest{Base: b})),
+		ok("milvus_rootcoord_create_partition_total", rpc(none, d.rc.CreatePartition, &milvuspb.CreatePartitionRequest{Base: b, CollectionName: tmp, PartitionName: "p1"})),
+		ok("milvus_rootcoord_has_partition_total", rpc(none, d.rc.HasPartition, &milvuspb.HasPartitionRequest{Base: b, CollectionName: tmp, PartitionName: "p1"})),
+		ok("milvus_rootcoord_show_partitions_total", rpc(none, d.rc.ShowPartitions, &milvuspb.ShowPartitionsRequest{Base: b, CollectionName: own})),
+		ok("milvus_rootcoord_drop_partition_total", rpc(none, d.rc.DropPartition, &milvuspb.DropPartitionRequest{Base: b, CollectionName: tmp, PartitionName: "p1"})),
+		ok("milvus_rootcoord_create_index_total", rpc(none, d.rc.CreateIndex, &milvuspb.CreateIndexRequest{Base: b, CollectionName: own, FieldName: "vector"})),
+		ok("milvus_rootcoord_describe_index_total", rpc(none, d.rc.DescribeIndex, &milvuspb.DescribeIndexRequest{Base: b, CollectionName: own})),
+		ok("milvus_rootcoord_drop_index_total", rpc(none, d.rc.DropIndex, &milvuspb.DropIndexRequest{Base: b, CollectionName: own})),
+		ok("milvus_rootcoord_show_segments_total", rpc(none, d.rc.ShowSegments, &milvuspb.ShowSegmentsRequest{Base: b, CollectionID: 1})),
+		fail("milvus_rootcoord_describe_segment_total", rpc(none, d.rc.DescribeSegment, &milvuspb.DescribeSegmentRequest{Base: b, CollectionID: 1, SegmentID: 1})),
+		ok("milvus_rootcoord_drop_collection_total", rpc(none, d.rc.DropCollection, &milvuspb.DropCollectionRequest{Base: b, CollectionName: tmp})),
+		fail("milvus_rootcoord_drop_collection_total", rpc(none, d.rc.DropCollection, &milvuspb.DropCollectionRequest{Base: b, CollectionName: "missing"})),
+		// The data node.
+		ok("milvus_dataNode_flush_segments_total", rpc(none, d.dn.FlushSegments, &datapb.FlushSegmentsRequest{Base: b, CollectionID: 1, SegmentIDs: []int64{1}})),
+		ok("milvus_dataNode_watch_dm_channels_total", rpc(none, d.dn.WatchDmChannels, &datapb.WatchDmChannelsRequest{Base: b, Vchannels: []string{own + "_dml"}})),
+		fail("milvus_dataNode_watch_dm_channels_total", rpc(fault.ErrorCode, d.dn.WatchDmChannels, &datapb.WatchDmChannelsRequest{Base: b, Vchannels: []string{own + "_dml"}})),
+	}
 }
 
 // steady sends calls, one every interval, until ctx is done: each client's
-// collection and data-node channel first, then the rounds of [steadyMix], each round from the next
-// client. It prints what it sent every steadyReportEvery and returns the
-// tally of what every call ended as, which the counters must equal. A call
-// in flight when ctx ends still runs to its end, so the tally stays exact.
+// collection on the proxy and the rootcoord first, then the rounds of
+// [steadyMix], each round from the next client, with a panic in place of
+// every steadyPanicEvery-th call. It prints what it sent every
+// steadyReportEvery and returns the tally of what every call ended as,
+// which the counters must equal. A call in flight when ctx ends still runs
+// to its end, so the tally stays exact.
 func steady(ctx context.Context, d *demo, interval time.Duration, out io.Writer) (*tally, error) {
 	t := newTally()
-	create := []steadyCall{
-		{metric: "milvus_proxy_create_collection_total", call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.proxy.CreateCollection(ctx, &milvuspb.CreateCollectionRequest{Base: b, CollectionName: coll})
-		}},
-		{metric: "milvus_rootcoord_create_collection_total", perClient: true, call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.rc.CreateCollection(ctx, &milvuspb.CreateCollectionRequest{Base: b, CollectionName: coll})
-		}},
-		{metric: "milvus_dataNode_watch_dm_channels_total", call: func(ctx context.Context, d *demo, b *commonpb.MsgBase, coll string) (any, error) {
-			return d.dn.WatchDmChannels(ctx, &datapb.WatchDmChannelsRequest{Base: b, Vchannels: []string{coll + "_dml"}})
-		}},
-	}
+	var mixes [][]steadyCall // by client, from SourceID 1
+	var panics []steadyCall
 	for src := int64(1); src <= steadyClients; src++ {
+		b, own := &commonpb.MsgBase{SourceID: src}, fmt.Sprintf("steady_%d", src)
+		create := []steadyCall{
+			{metric: "milvus_proxy_create_collection_total", call: rpc(fault.None, d.proxy.CreateCollection, &milvuspb.CreateCollectionRequest{Base: b, CollectionName: own})},
+			{metric: "milvus_rootcoord_create_collection_total", call: rpc(fault.None, d.rc.CreateCollection, &milvuspb.CreateCollectionRequest{Base: b, CollectionName: own})},
+		}
 		for _, c := range create {
-			if ok := t.do(ctx, d, c, src); !ok {
+			if ok := t.do(ctx, c, src); !ok {
 				return t, fmt.Errorf("steady: creating the collection of client %d failed", src)
 			}
 		}
+		mixes = append(mixes, steadyMix(d, src))
+		panics = append(panics, steadyCall{metric: "milvus_proxy_describe_collection_total", wantFail: true,
+			call: rpc(fault.Panic, d.proxy.DescribeCollection, &milvuspb.DescribeCollectionRequest{Base: b, CollectionName: own})})
 	}
 
-	mix, panicCall := steadyMix(), steadyPanic()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	report := time.NewTicker(steadyReportEvery)
@@ -342,15 +171,17 @@ func steady(ctx context.Context, d *demo, interval time.Duration, out io.Writer)
 			continue
 		case <-tick.C:
 		}
-		src := 1 + int64(next/len(mix))%steadyClients
-		c := panicCall
+		round := next / len(mixes[0])
+		src := 1 + int64(round%steadyClients)
+		var c steadyCall
 		if n%steadyPanicEvery == steadyPanicEvery-1 {
+			c = panics[src-1]
 			t.panics++
 		} else {
-			c = mix[next%len(mix)]
+			c = mixes[src-1][next%len(mixes[0])]
 			next++
 		}
-		if ok := t.do(ctx, d, c, src); !ok {
+		if ok := t.do(ctx, c, src); !ok {
 			d.logger.Warn("steady call ended unlike the mix expected", zap.String("metric", c.metric), zap.Int64("source_id", src), zap.Bool("want_fail", c.wantFail))
 		}
 	}
@@ -382,16 +213,16 @@ func newTally() *tally { return &tally{bySeries: map[series]*outcomes{}} }
 // reports whether the outcome is the one the mix meant. The call gets its
 // own deadline and is not cut short by ctx, so the server and the tally
 // always agree on how it ended.
-func (t *tally) do(ctx context.Context, d *demo, c steadyCall, src int64) bool {
+func (t *tally) do(ctx context.Context, c steadyCall, src int64) bool {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	resp, err := c.call(cctx, d, &commonpb.MsgBase{SourceID: src}, fmt.Sprintf("steady_%d", src))
+	resp, err := c.call(cctx)
 	failed := err != nil
 	if !failed {
 		failed = milvustype.Status(resp)
 	}
 	s := series{metric: c.metric}
-	if c.perClient {
+	if strings.HasPrefix(c.metric, "milvus_rootcoord_") {
 		s.clientID = fmt.Sprintf("client_%d", src)
 	}
 	o := t.bySeries[s]

@@ -8,7 +8,7 @@
 //	ctx = fault.AppendToOutgoingContext(ctx, fault.ErrorCode)
 //	st, err := client.CreateCollection(ctx, req) // st.ErrorCode == UnexpectedError
 //
-// Every handler of the example servers starts with [Handle], which reads the
+// Every handler of the example servers runs through [Handle], which reads the
 // mode back with [FromIncomingContext] and then returns a gRPC error
 // ([Error]), panics ([Panic]), answers with a failing Milvus status
 // ([ErrorCode], [Code]) or, without a mode, runs the real handler. A response

@@ -104,11 +104,11 @@ func FromIncomingContext(ctx context.Context) (Mode, error) {
 	return m, nil
 }
 
-// Handle runs handler(req) unless the incoming metadata of ctx asks for a
-// fault, in which case it injects the fault instead, as described in the
-// package documentation. Resp is the handler's generated response type: either
+// Handle runs handler unless the incoming metadata of ctx asks for a fault,
+// in which case it injects the fault instead, as described in the package
+// documentation. Resp is the handler's generated response type: either
 // [commonpb.Status] itself or a message with a "status" field of that type.
-func Handle[Req any, Resp proto.Message](ctx context.Context, req Req, handler func(Req) (Resp, error)) (Resp, error) {
+func Handle[Resp proto.Message](ctx context.Context, handler func() (Resp, error)) (Resp, error) {
 	var zero Resp
 	m, err := FromIncomingContext(ctx)
 	if err != nil {
@@ -120,16 +120,17 @@ func Handle[Req any, Resp proto.Message](ctx context.Context, req Req, handler f
 	case Panic:
 		panic(fmt.Sprintf("injected fault: %s", m))
 	case ErrorCode, Code:
-		if resp, ok := withStatus[Resp](m.Status()); ok {
+		if resp, ok := Reply[Resp](m.Status()); ok {
 			return resp, nil
 		}
 	}
-	return handler(req)
+	return handler()
 }
 
-// withStatus returns a new Resp carrying st, either as the whole response or
-// in its "status" field, and false if Resp has no place for a status.
-func withStatus[Resp proto.Message](st *commonpb.Status) (Resp, bool) {
+// Reply returns a new Resp that carries st: st itself if Resp is
+// *[commonpb.Status], else a new message with st in its "status" field. It
+// reports false if Resp has no such field (DummyResponse, for one).
+func Reply[Resp proto.Message](st *commonpb.Status) (Resp, bool) {
 	var zero Resp
 	if resp, ok := any(st).(Resp); ok {
 		return resp, true

@@ -44,7 +44,7 @@ func TestUnknownMode(t *testing.T) {
 // handled runs Handle with a handler that answers ok and records its call.
 func handled[Resp proto.Message](t *testing.T, m fault.Mode, ok Resp) (resp Resp, called bool, err error) {
 	t.Helper()
-	resp, err = fault.Handle(incoming(t, m), "req", func(req string) (Resp, error) {
+	resp, err = fault.Handle(incoming(t, m), func() (Resp, error) {
 		called = true
 		return ok, nil
 	})

@@ -14,24 +14,16 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/proxypb"
 )
 
-// Channel names answered by [Server.GetStatisticsChannel] and
-// [Server.GetDdChannel].
-const (
-	StatisticsChannel = "grpcmetrics-example-proxy-statistics"
-	DdChannel         = "grpcmetrics-example-rootcoord-dd"
-)
-
-// Role is the component role reported by [Server.GetComponentStates].
-const Role = "Proxy"
-
 // Server is an example Milvus proxy. It implements
 // [milvuspb.MilvusServiceServer] and [proxypb.ProxyServer]. Create one with
 // [New]; it is safe for concurrent use.
 type Server struct {
-	milvuspb.UnimplementedMilvusServiceServer
-	proxypb.UnimplementedProxyServer
-
-	catalog *catalog.Catalog
+	// Catalog serves the collection, partition and index methods.
+	*catalog.Catalog
+	// The Unsafe interfaces, unlike the Unimplemented structs, leave every
+	// method to Server, so the compiler checks that each one is served.
+	milvuspb.UnsafeMilvusServiceServer
+	proxypb.UnsafeProxyServer
 }
 
 var (
@@ -41,7 +33,7 @@ var (
 
 // New returns a proxy with an empty catalog.
 func New() *Server {
-	return &Server{catalog: catalog.New()}
+	return &Server{Catalog: catalog.New()}
 }
 
 // Register registers the MilvusService and Proxy services of s on r.
@@ -60,189 +52,114 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 	return srv
 }
 
-// CreateCollection creates a collection with its default partition.
-func (s *Server) CreateCollection(ctx context.Context, req *milvuspb.CreateCollectionRequest) (*commonpb.Status, error) {
-	return fault.Handle(ctx, req, s.catalog.CreateCollection)
-}
-
-// DropCollection drops a collection.
-func (s *Server) DropCollection(ctx context.Context, req *milvuspb.DropCollectionRequest) (*commonpb.Status, error) {
-	return fault.Handle(ctx, req, s.catalog.DropCollection)
-}
-
-// HasCollection reports whether a collection exists.
-func (s *Server) HasCollection(ctx context.Context, req *milvuspb.HasCollectionRequest) (*milvuspb.BoolResponse, error) {
-	return fault.Handle(ctx, req, s.catalog.HasCollection)
-}
-
-// LoadCollection loads a collection for search and query.
+// LoadCollection answers whether the collection exists.
 func (s *Server) LoadCollection(ctx context.Context, req *milvuspb.LoadCollectionRequest) (*commonpb.Status, error) {
-	return fault.Handle(ctx, req, s.catalog.LoadCollection)
+	return catalog.ForCollection[*commonpb.Status](ctx, s.Catalog, req)
 }
 
-// ReleaseCollection releases a loaded collection.
+// ReleaseCollection answers whether the collection exists.
 func (s *Server) ReleaseCollection(ctx context.Context, req *milvuspb.ReleaseCollectionRequest) (*commonpb.Status, error) {
-	return fault.Handle(ctx, req, s.catalog.ReleaseCollection)
+	return catalog.ForCollection[*commonpb.Status](ctx, s.Catalog, req)
 }
 
-// DescribeCollection describes a collection.
-func (s *Server) DescribeCollection(ctx context.Context, req *milvuspb.DescribeCollectionRequest) (*milvuspb.DescribeCollectionResponse, error) {
-	return fault.Handle(ctx, req, s.catalog.DescribeCollection)
-}
-
-// GetCollectionStatistics returns the row count of a collection.
+// GetCollectionStatistics answers whether the collection exists, with no
+// statistics.
 func (s *Server) GetCollectionStatistics(ctx context.Context, req *milvuspb.GetCollectionStatisticsRequest) (*milvuspb.GetCollectionStatisticsResponse, error) {
-	return fault.Handle(ctx, req, s.catalog.GetCollectionStatistics)
+	return catalog.ForCollection[*milvuspb.GetCollectionStatisticsResponse](ctx, s.Catalog, req)
 }
 
-// ShowCollections lists collections.
-func (s *Server) ShowCollections(ctx context.Context, req *milvuspb.ShowCollectionsRequest) (*milvuspb.ShowCollectionsResponse, error) {
-	return fault.Handle(ctx, req, s.catalog.ShowCollections)
-}
-
-// CreatePartition creates a partition.
-func (s *Server) CreatePartition(ctx context.Context, req *milvuspb.CreatePartitionRequest) (*commonpb.Status, error) {
-	return fault.Handle(ctx, req, s.catalog.CreatePartition)
-}
-
-// DropPartition drops a partition.
-func (s *Server) DropPartition(ctx context.Context, req *milvuspb.DropPartitionRequest) (*commonpb.Status, error) {
-	return fault.Handle(ctx, req, s.catalog.DropPartition)
-}
-
-// HasPartition reports whether a partition exists.
-func (s *Server) HasPartition(ctx context.Context, req *milvuspb.HasPartitionRequest) (*milvuspb.BoolResponse, error) {
-	return fault.Handle(ctx, req, s.catalog.HasPartition)
-}
-
-// LoadPartitions loads partitions for search and query.
+// LoadPartitions answers whether the collection exists.
 func (s *Server) LoadPartitions(ctx context.Context, req *milvuspb.LoadPartitionsRequest) (*commonpb.Status, error) {
-	return fault.Handle(ctx, req, s.catalog.LoadPartitions)
+	return catalog.ForCollection[*commonpb.Status](ctx, s.Catalog, req)
 }
 
-// ReleasePartitions releases loaded partitions.
+// ReleasePartitions answers whether the collection exists.
 func (s *Server) ReleasePartitions(ctx context.Context, req *milvuspb.ReleasePartitionsRequest) (*commonpb.Status, error) {
-	return fault.Handle(ctx, req, s.catalog.ReleasePartitions)
+	return catalog.ForCollection[*commonpb.Status](ctx, s.Catalog, req)
 }
 
-// GetPartitionStatistics returns the row count of a partition.
+// GetPartitionStatistics answers whether the collection exists, with no
+// statistics.
 func (s *Server) GetPartitionStatistics(ctx context.Context, req *milvuspb.GetPartitionStatisticsRequest) (*milvuspb.GetPartitionStatisticsResponse, error) {
-	return fault.Handle(ctx, req, s.catalog.GetPartitionStatistics)
+	return catalog.ForCollection[*milvuspb.GetPartitionStatisticsResponse](ctx, s.Catalog, req)
 }
 
-// ShowPartitions lists the partitions of a collection.
-func (s *Server) ShowPartitions(ctx context.Context, req *milvuspb.ShowPartitionsRequest) (*milvuspb.ShowPartitionsResponse, error) {
-	return fault.Handle(ctx, req, s.catalog.ShowPartitions)
-}
-
-// CreateIndex creates an index on a field.
-func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexRequest) (*commonpb.Status, error) {
-	return fault.Handle(ctx, req, s.catalog.CreateIndex)
-}
-
-// DescribeIndex describes indexes of a collection.
-func (s *Server) DescribeIndex(ctx context.Context, req *milvuspb.DescribeIndexRequest) (*milvuspb.DescribeIndexResponse, error) {
-	return fault.Handle(ctx, req, s.catalog.DescribeIndex)
-}
-
-// GetIndexState reports the build state of an index.
+// GetIndexState answers whether the collection exists.
 func (s *Server) GetIndexState(ctx context.Context, req *milvuspb.GetIndexStateRequest) (*milvuspb.GetIndexStateResponse, error) {
-	return fault.Handle(ctx, req, s.catalog.GetIndexState)
+	return catalog.ForCollection[*milvuspb.GetIndexStateResponse](ctx, s.Catalog, req)
 }
 
-// GetIndexBuildProgress reports how many rows an index covers.
+// GetIndexBuildProgress answers whether the collection exists.
 func (s *Server) GetIndexBuildProgress(ctx context.Context, req *milvuspb.GetIndexBuildProgressRequest) (*milvuspb.GetIndexBuildProgressResponse, error) {
-	return fault.Handle(ctx, req, s.catalog.GetIndexBuildProgress)
+	return catalog.ForCollection[*milvuspb.GetIndexBuildProgressResponse](ctx, s.Catalog, req)
 }
 
-// DropIndex drops an index.
-func (s *Server) DropIndex(ctx context.Context, req *milvuspb.DropIndexRequest) (*commonpb.Status, error) {
-	return fault.Handle(ctx, req, s.catalog.DropIndex)
-}
-
-// Insert adds rows to a partition.
+// Insert answers whether the collection exists; no row is kept.
 func (s *Server) Insert(ctx context.Context, req *milvuspb.InsertRequest) (*milvuspb.MutationResult, error) {
-	return fault.Handle(ctx, req, s.catalog.Insert)
+	return catalog.ForCollection[*milvuspb.MutationResult](ctx, s.Catalog, req)
 }
 
-// Search searches a loaded collection.
+// Search answers whether the collection exists, with no result.
 func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milvuspb.SearchResults, error) {
-	return fault.Handle(ctx, req, s.catalog.Search)
+	return catalog.ForCollection[*milvuspb.SearchResults](ctx, s.Catalog, req)
 }
 
-// Flush flushes the growing segments of collections.
-func (s *Server) Flush(ctx context.Context, req *milvuspb.FlushRequest) (*milvuspb.FlushResponse, error) {
-	return fault.Handle(ctx, req, s.catalog.Flush)
-}
-
-// Query queries a loaded collection.
+// Query answers whether the collection exists, with no result.
 func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvuspb.QueryResults, error) {
-	return fault.Handle(ctx, req, s.catalog.Query)
+	return catalog.ForCollection[*milvuspb.QueryResults](ctx, s.Catalog, req)
 }
 
-// GetPersistentSegmentInfo lists the flushed segments of a collection.
+// GetPersistentSegmentInfo answers whether the collection exists, with no
+// segment.
 func (s *Server) GetPersistentSegmentInfo(ctx context.Context, req *milvuspb.GetPersistentSegmentInfoRequest) (*milvuspb.GetPersistentSegmentInfoResponse, error) {
-	return fault.Handle(ctx, req, s.catalog.GetPersistentSegmentInfo)
+	return catalog.ForCollection[*milvuspb.GetPersistentSegmentInfoResponse](ctx, s.Catalog, req)
 }
 
-// GetQuerySegmentInfo lists the loaded segments of a collection.
+// GetQuerySegmentInfo answers whether the collection exists, with no
+// segment.
 func (s *Server) GetQuerySegmentInfo(ctx context.Context, req *milvuspb.GetQuerySegmentInfoRequest) (*milvuspb.GetQuerySegmentInfoResponse, error) {
-	return fault.Handle(ctx, req, s.catalog.GetQuerySegmentInfo)
+	return catalog.ForCollection[*milvuspb.GetQuerySegmentInfoResponse](ctx, s.Catalog, req)
 }
 
-// Dummy echoes its request type. Its response has no Milvus status, so only
-// the error and panic faults change its outcome.
+// Flush succeeds: there is nothing to flush.
+func (s *Server) Flush(ctx context.Context, _ *milvuspb.FlushRequest) (*milvuspb.FlushResponse, error) {
+	return catalog.Succeed[*milvuspb.FlushResponse](ctx)
+}
+
+// Dummy answers "dummy " and the request type. Its response has no Milvus
+// status, so only the error and panic faults change its outcome.
 func (s *Server) Dummy(ctx context.Context, req *milvuspb.DummyRequest) (*milvuspb.DummyResponse, error) {
-	return fault.Handle(ctx, req, func(req *milvuspb.DummyRequest) (*milvuspb.DummyResponse, error) {
+	return fault.Handle(ctx, func() (*milvuspb.DummyResponse, error) {
 		return &milvuspb.DummyResponse{Response: "dummy " + req.GetRequestType()}, nil
 	})
 }
 
-// RegisterLink answers a client's link check with a successful status.
-func (s *Server) RegisterLink(ctx context.Context, req *milvuspb.RegisterLinkRequest) (*milvuspb.RegisterLinkResponse, error) {
-	return fault.Handle(ctx, req, func(*milvuspb.RegisterLinkRequest) (*milvuspb.RegisterLinkResponse, error) {
-		return &milvuspb.RegisterLinkResponse{Address: &commonpb.Address{}, Status: catalog.Success()}, nil
-	})
+// RegisterLink succeeds.
+func (s *Server) RegisterLink(ctx context.Context, _ *milvuspb.RegisterLinkRequest) (*milvuspb.RegisterLinkResponse, error) {
+	return catalog.Succeed[*milvuspb.RegisterLinkResponse](ctx)
 }
 
-// GetComponentStates reports the proxy as healthy.
-func (s *Server) GetComponentStates(ctx context.Context, req *internalpb.GetComponentStatesRequest) (*internalpb.ComponentStates, error) {
-	return fault.Handle(ctx, req, func(*internalpb.GetComponentStatesRequest) (*internalpb.ComponentStates, error) {
-		return &internalpb.ComponentStates{
-			State:  &internalpb.ComponentInfo{Role: Role, StateCode: internalpb.StateCode_Healthy},
-			Status: catalog.Success(),
-		}, nil
-	})
+// GetComponentStates succeeds, with no state.
+func (s *Server) GetComponentStates(ctx context.Context, _ *internalpb.GetComponentStatesRequest) (*internalpb.ComponentStates, error) {
+	return catalog.Succeed[*internalpb.ComponentStates](ctx)
 }
 
-// GetStatisticsChannel returns [StatisticsChannel].
-func (s *Server) GetStatisticsChannel(ctx context.Context, req *internalpb.GetStatisticsChannelRequest) (*milvuspb.StringResponse, error) {
-	return fault.Handle(ctx, req, func(*internalpb.GetStatisticsChannelRequest) (*milvuspb.StringResponse, error) {
-		return &milvuspb.StringResponse{Status: catalog.Success(), Value: StatisticsChannel}, nil
-	})
+// GetStatisticsChannel succeeds, with no channel.
+func (s *Server) GetStatisticsChannel(ctx context.Context, _ *internalpb.GetStatisticsChannelRequest) (*milvuspb.StringResponse, error) {
+	return catalog.Succeed[*milvuspb.StringResponse](ctx)
 }
 
-// GetDdChannel returns [DdChannel].
-func (s *Server) GetDdChannel(ctx context.Context, req *internalpb.GetDdChannelRequest) (*milvuspb.StringResponse, error) {
-	return fault.Handle(ctx, req, func(*internalpb.GetDdChannelRequest) (*milvuspb.StringResponse, error) {
-		return &milvuspb.StringResponse{Status: catalog.Success(), Value: DdChannel}, nil
-	})
+// GetDdChannel succeeds, with no channel.
+func (s *Server) GetDdChannel(ctx context.Context, _ *internalpb.GetDdChannelRequest) (*milvuspb.StringResponse, error) {
+	return catalog.Succeed[*milvuspb.StringResponse](ctx)
 }
 
-// InvalidateCollectionMetaCache succeeds for any named collection: the
-// example proxy keeps no cache apart from its catalog.
-func (s *Server) InvalidateCollectionMetaCache(ctx context.Context, req *proxypb.InvalidateCollMetaCacheRequest) (*commonpb.Status, error) {
-	return fault.Handle(ctx, req, func(req *proxypb.InvalidateCollMetaCacheRequest) (*commonpb.Status, error) {
-		if err := catalog.RequireName("collection", req.GetCollectionName()); err != nil {
-			return nil, err
-		}
-		return catalog.Success(), nil
-	})
+// InvalidateCollectionMetaCache succeeds: the proxy keeps no cache.
+func (s *Server) InvalidateCollectionMetaCache(ctx context.Context, _ *proxypb.InvalidateCollMetaCacheRequest) (*commonpb.Status, error) {
+	return catalog.Succeed[*commonpb.Status](ctx)
 }
 
-// ReleaseDQLMessageStream succeeds: the example proxy has no streams.
-func (s *Server) ReleaseDQLMessageStream(ctx context.Context, req *proxypb.ReleaseDQLMessageStreamRequest) (*commonpb.Status, error) {
-	return fault.Handle(ctx, req, func(*proxypb.ReleaseDQLMessageStreamRequest) (*commonpb.Status, error) {
-		return catalog.Success(), nil
-	})
+// ReleaseDQLMessageStream succeeds: the proxy has no message streams.
+func (s *Server) ReleaseDQLMessageStream(ctx context.Context, _ *proxypb.ReleaseDQLMessageStreamRequest) (*commonpb.Status, error) {
+	return catalog.Succeed[*commonpb.Status](ctx)
 }

@@ -17,9 +17,7 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/examples/fault"
 	"github.com/grpcmetrics/grpcmetrics/examples/internal/servertest"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
-	"github.com/grpcmetrics/grpcmetrics/examples/proto/internalpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
-	"github.com/grpcmetrics/grpcmetrics/examples/proto/proxypb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
 )
 
@@ -35,39 +33,16 @@ func TestFaults(t *testing.T) {
 	}
 }
 
-func TestMethodNames(t *testing.T) {
-	want := map[string][]string{
-		"milvus.proto.milvus.MilvusService": {
-			"CreateCollection", "DropCollection", "HasCollection", "LoadCollection",
-			"ReleaseCollection", "DescribeCollection", "GetCollectionStatistics", "ShowCollections",
-			"CreatePartition", "DropPartition", "HasPartition", "LoadPartitions",
-			"ReleasePartitions", "GetPartitionStatistics", "ShowPartitions", "CreateIndex", "DescribeIndex",
-			"GetIndexState", "GetIndexBuildProgress", "DropIndex", "Insert", "Search", "Flush", "Query",
-			"GetPersistentSegmentInfo", "GetQuerySegmentInfo", "Dummy", "RegisterLink",
-		},
-		"milvus.proto.proxy.Proxy": {
-			"GetComponentStates", "GetStatisticsChannel", "InvalidateCollectionMetaCache",
-			"GetDdChannel", "ReleaseDQLMessageStream",
-		},
-	}
-	srv := proxy.New().NewGRPCServer()
-	info := srv.GetServiceInfo()
-	for svc, methods := range want {
-		var got []string
-		for _, m := range info[svc].Methods {
-			got = append(got, m.Name)
-		}
-		assert.ElementsMatch(t, methods, got, "%s methods", svc)
-	}
-}
-
-func TestCatalogScenario(t *testing.T) {
+// TestCatalog walks the collection and partition store through the proxy:
+// what exists succeeds, a duplicate or a missing name is a failing status,
+// an empty name InvalidArgument, and the other methods that name a
+// collection look it up.
+func TestCatalog(t *testing.T) {
 	c := milvuspb.NewMilvusServiceClient(start(t))
 	const coll = "books"
-	base := &commonpb.MsgBase{MsgType: commonpb.MsgType_CreateCollection, SourceID: 7}
 	servertest.RunSteps(t, []servertest.Step{
 		{Name: "create", Call: func(ctx context.Context) (proto.Message, error) {
-			return c.CreateCollection(ctx, &milvuspb.CreateCollectionRequest{Base: base, CollectionName: coll, ShardsNum: 2})
+			return c.CreateCollection(ctx, &milvuspb.CreateCollectionRequest{Base: &commonpb.MsgBase{SourceID: 7}, CollectionName: coll})
 		}},
 		{Name: "create duplicate", WantErrorCode: commonpb.ErrorCode_UnexpectedError, Call: func(ctx context.Context) (proto.Message, error) {
 			return c.CreateCollection(ctx, &milvuspb.CreateCollectionRequest{CollectionName: coll})
@@ -86,107 +61,63 @@ func TestCatalogScenario(t *testing.T) {
 		}, Check: func(t *testing.T, resp proto.Message) {
 			r := resp.(*milvuspb.DescribeCollectionResponse)
 			assert.Equal(t, coll, r.GetCollectionName(), "describe = %v", r)
-			assert.Equal(t, int32(2), r.GetShardsNum(), "describe = %v", r)
 			assert.NotZero(t, r.GetCollectionID(), "describe = %v", r)
 		}},
 		{Name: "describe missing", WantErrorCode: commonpb.ErrorCode_CollectionNotExists, Call: func(ctx context.Context) (proto.Message, error) {
 			return c.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{CollectionName: "nope"})
 		}},
-		{Name: "drop missing", WantErrorCode: commonpb.ErrorCode_CollectionNotExists, Call: func(ctx context.Context) (proto.Message, error) {
-			return c.DropCollection(ctx, &milvuspb.DropCollectionRequest{CollectionName: "nope"})
-		}},
 		{Name: "create partition", Call: func(ctx context.Context) (proto.Message, error) {
+			return c.CreatePartition(ctx, &milvuspb.CreatePartitionRequest{CollectionName: coll, PartitionName: "2024"})
+		}},
+		{Name: "create partition duplicate", WantErrorCode: commonpb.ErrorCode_UnexpectedError, Call: func(ctx context.Context) (proto.Message, error) {
 			return c.CreatePartition(ctx, &milvuspb.CreatePartitionRequest{CollectionName: coll, PartitionName: "2024"})
 		}},
 		{Name: "create partition empty name", WantCode: codes.InvalidArgument, Call: func(ctx context.Context) (proto.Message, error) {
 			return c.CreatePartition(ctx, &milvuspb.CreatePartitionRequest{CollectionName: coll})
 		}},
-		{Name: "has partition of missing collection", WantErrorCode: commonpb.ErrorCode_CollectionNotExists, Call: func(ctx context.Context) (proto.Message, error) {
-			return c.HasPartition(ctx, &milvuspb.HasPartitionRequest{CollectionName: "nope", PartitionName: "2024"})
-		}},
 		{Name: "show partitions", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.ShowPartitions(ctx, &milvuspb.ShowPartitionsRequest{CollectionName: coll})
 		}, Check: func(t *testing.T, resp proto.Message) {
-			assert.Equal(t, []string{"_default", "2024"}, resp.(*milvuspb.ShowPartitionsResponse).GetPartitionNames(), "partitions")
+			r := resp.(*milvuspb.ShowPartitionsResponse)
+			assert.Equal(t, []string{"2024", "_default"}, r.GetPartitionNames(), "partitions")
+			assert.Len(t, r.GetPartitionIDs(), 2, "partition IDs")
 		}},
-		{Name: "drop default partition", WantErrorCode: commonpb.ErrorCode_UnexpectedError, Call: func(ctx context.Context) (proto.Message, error) {
-			return c.DropPartition(ctx, &milvuspb.DropPartitionRequest{CollectionName: coll, PartitionName: "_default"})
+		{Name: "drop partition", Call: func(ctx context.Context) (proto.Message, error) {
+			return c.DropPartition(ctx, &milvuspb.DropPartitionRequest{CollectionName: coll, PartitionName: "2024"})
 		}},
-		{Name: "create index", Call: func(ctx context.Context) (proto.Message, error) {
-			return c.CreateIndex(ctx, &milvuspb.CreateIndexRequest{CollectionName: coll, FieldName: "embedding", IndexName: "ivf",
-				ExtraParams: []*commonpb.KeyValuePair{{Key: "index_type", Value: "IVF_FLAT"}}})
+		{Name: "has dropped partition", Call: func(ctx context.Context) (proto.Message, error) {
+			return c.HasPartition(ctx, &milvuspb.HasPartitionRequest{CollectionName: coll, PartitionName: "2024"})
+		}, Check: wantBool(false)},
+		{Name: "drop missing partition", WantErrorCode: commonpb.ErrorCode_UnexpectedError, Call: func(ctx context.Context) (proto.Message, error) {
+			return c.DropPartition(ctx, &milvuspb.DropPartitionRequest{CollectionName: coll, PartitionName: "2024"})
 		}},
-		{Name: "describe index", Call: func(ctx context.Context) (proto.Message, error) {
-			return c.DescribeIndex(ctx, &milvuspb.DescribeIndexRequest{CollectionName: coll, IndexName: "ivf"})
-		}, Check: func(t *testing.T, resp proto.Message) {
-			d := resp.(*milvuspb.DescribeIndexResponse).GetIndexDescriptions()
-			require.Len(t, d, 1, "index descriptions")
-			assert.Equal(t, "embedding", d[0].GetFieldName(), "index descriptions = %v", d)
-		}},
-		{Name: "drop missing index", WantErrorCode: commonpb.ErrorCode_IndexNotExist, Call: func(ctx context.Context) (proto.Message, error) {
-			return c.DropIndex(ctx, &milvuspb.DropIndexRequest{CollectionName: coll, IndexName: "hnsw"})
-		}},
-		{Name: "insert", Call: func(ctx context.Context) (proto.Message, error) {
-			return c.Insert(ctx, &milvuspb.InsertRequest{CollectionName: coll, NumRows: 100})
-		}},
-		{Name: "search before load", WantErrorCode: commonpb.ErrorCode_UnexpectedError, Call: func(ctx context.Context) (proto.Message, error) {
-			return c.Search(ctx, &milvuspb.SearchRequest{CollectionName: coll, Nq: 1})
-		}},
-		{Name: "load", Call: func(ctx context.Context) (proto.Message, error) {
-			return c.LoadCollection(ctx, &milvuspb.LoadCollectionRequest{CollectionName: coll})
+		{Name: "has partition of missing collection", WantErrorCode: commonpb.ErrorCode_CollectionNotExists, Call: func(ctx context.Context) (proto.Message, error) {
+			return c.HasPartition(ctx, &milvuspb.HasPartitionRequest{CollectionName: "nope", PartitionName: "2024"})
 		}},
 		{Name: "search", Call: func(ctx context.Context) (proto.Message, error) {
-			return c.Search(ctx, &milvuspb.SearchRequest{CollectionName: coll, Nq: 2})
+			return c.Search(ctx, &milvuspb.SearchRequest{CollectionName: coll})
 		}},
-		{Name: "flush", Call: func(ctx context.Context) (proto.Message, error) {
-			return c.Flush(ctx, &milvuspb.FlushRequest{CollectionNames: []string{coll}})
+		{Name: "search missing", WantErrorCode: commonpb.ErrorCode_CollectionNotExists, Call: func(ctx context.Context) (proto.Message, error) {
+			return c.Search(ctx, &milvuspb.SearchRequest{CollectionName: "nope"})
 		}},
-		{Name: "persistent segments", Call: func(ctx context.Context) (proto.Message, error) {
-			return c.GetPersistentSegmentInfo(ctx, &milvuspb.GetPersistentSegmentInfoRequest{CollectionName: coll})
-		}, Check: func(t *testing.T, resp proto.Message) {
-			infos := resp.(*milvuspb.GetPersistentSegmentInfoResponse).GetInfos()
-			require.Len(t, infos, 1, "segments")
-			assert.Equal(t, int64(100), infos[0].GetNumRows(), "segments = %v", infos)
-			assert.Equal(t, commonpb.SegmentState_Flushed, infos[0].GetState(), "segments = %v", infos)
-		}},
-		{Name: "statistics", Call: func(ctx context.Context) (proto.Message, error) {
-			return c.GetCollectionStatistics(ctx, &milvuspb.GetCollectionStatisticsRequest{CollectionName: coll})
-		}, Check: func(t *testing.T, resp proto.Message) {
-			s := resp.(*milvuspb.GetCollectionStatisticsResponse).GetStats()
-			require.Len(t, s, 1, "stats")
-			assert.Equal(t, "100", s[0].GetValue(), "stats = %v", s)
+		{Name: "search empty name", WantCode: codes.InvalidArgument, Call: func(ctx context.Context) (proto.Message, error) {
+			return c.Search(ctx, &milvuspb.SearchRequest{})
 		}},
 		{Name: "drop", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.DropCollection(ctx, &milvuspb.DropCollectionRequest{CollectionName: coll})
+		}},
+		{Name: "drop missing", WantErrorCode: commonpb.ErrorCode_CollectionNotExists, Call: func(ctx context.Context) (proto.Message, error) {
+			return c.DropCollection(ctx, &milvuspb.DropCollectionRequest{CollectionName: coll})
+		}},
+		{Name: "show collections", Call: func(ctx context.Context) (proto.Message, error) {
+			return c.ShowCollections(ctx, &milvuspb.ShowCollectionsRequest{})
+		}, Check: func(t *testing.T, resp proto.Message) {
+			assert.Empty(t, resp.(*milvuspb.ShowCollectionsResponse).GetCollectionNames(), "collections")
 		}},
 		{Name: "dummy", Call: func(ctx context.Context) (proto.Message, error) {
 			return c.Dummy(ctx, &milvuspb.DummyRequest{RequestType: "ping"})
 		}, Check: func(t *testing.T, resp proto.Message) {
 			assert.Equal(t, "dummy ping", resp.(*milvuspb.DummyResponse).GetResponse(), "dummy")
-		}},
-	})
-}
-
-func TestProxyService(t *testing.T) {
-	c := proxypb.NewProxyClient(start(t))
-	servertest.RunSteps(t, []servertest.Step{
-		{Name: "component states", Call: func(ctx context.Context) (proto.Message, error) {
-			return c.GetComponentStates(ctx, &internalpb.GetComponentStatesRequest{})
-		}, Check: func(t *testing.T, resp proto.Message) {
-			s := resp.(*internalpb.ComponentStates).GetState()
-			assert.Equal(t, internalpb.StateCode_Healthy, s.GetStateCode(), "state = %v", s)
-			assert.Equal(t, proxy.Role, s.GetRole(), "state = %v", s)
-		}},
-		{Name: "dd channel", Call: func(ctx context.Context) (proto.Message, error) {
-			return c.GetDdChannel(ctx, &internalpb.GetDdChannelRequest{})
-		}, Check: func(t *testing.T, resp proto.Message) {
-			assert.Equal(t, proxy.DdChannel, resp.(*milvuspb.StringResponse).GetValue(), "channel")
-		}},
-		{Name: "invalidate cache", Call: func(ctx context.Context) (proto.Message, error) {
-			return c.InvalidateCollectionMetaCache(ctx, &proxypb.InvalidateCollMetaCacheRequest{CollectionName: "any"})
-		}},
-		{Name: "invalidate cache empty name", WantCode: codes.InvalidArgument, Call: func(ctx context.Context) (proto.Message, error) {
-			return c.InvalidateCollectionMetaCache(ctx, &proxypb.InvalidateCollMetaCacheRequest{})
 		}},
 	})
 }

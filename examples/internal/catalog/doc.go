@@ -1,8 +1,8 @@
-// Package catalog is the in-memory collection, partition, index and segment
-// store behind the example proxy and rootcoord servers. Its methods take the
-// generated milvus.proto.milvus requests and return the generated responses,
-// with Milvus-style failing statuses for missing or duplicate objects and a
-// gRPC [codes.InvalidArgument] error for an empty name. It knows nothing of
-// fault injection or metrics: the servers wrap each method with
-// [github.com/grpcmetrics/grpcmetrics/examples/fault.Handle].
+// Package catalog is the in-memory store of collections and partitions
+// behind the example proxy and rootcoord servers, and the methods they have
+// in common. Its [Catalog] keeps collections and their partitions by name;
+// the other methods of the servers answer with [ForCollection] (does the
+// collection exist?) or [Succeed]. Every answer goes through
+// [github.com/grpcmetrics/grpcmetrics/examples/fault.Handle], so a client can
+// ask for any failure the servers would not produce by themselves.
 package catalog
