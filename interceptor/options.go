@@ -8,23 +8,30 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/grpcmetrics/grpcmetrics/interceptor/internal/msgshape"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 )
 
-// Option configures an [Interceptor], a [ServerMetrics] or a [ClientMetrics].
+// Option configures an [Interceptor], a [ServerMetrics], a [ClientMetrics]
+// or a [Server].
 // Options are applied once, in order, by the constructor; when two options
 // set the same thing, the last one wins. None of them is consulted again per
 // call. Invalid values, and options that a constructor does not take, make
 // it return an error that names them. Which constructor takes which:
 //
-//	option               New   NewServerMetrics   NewClientMetrics
-//	WithStatus           yes   yes                yes
-//	WithLogger           yes   yes                yes
-//	WithHistogram        yes   yes                yes
-//	WithClientID         yes   -                  -
-//	WithClientLimit      yes   -                  -
-//	WithOutcome          yes   -                  -
-//	WithInitialSeries    -     yes                -
+//	option               New   NewServerMetrics   NewClientMetrics   NewServer
+//	WithStatus           yes   yes                yes                yes
+//	WithLogger           yes   yes                yes                yes
+//	WithHistogram        yes   yes                yes                yes
+//	WithClientID         yes   -                  -                  -
+//	WithClientLimit      yes   -                  -                  -
+//	WithOutcome          yes   -                  -                  -
+//	WithInitialSeries    -     yes                -                  -
+//
+// WithStatus, WithLogger and WithHistogram configure an install: the
+// set's own, when it is installed alone through its interceptor methods,
+// or a [Server] of several sets, which reads the status once and the clock
+// once for all of them.
 type Option interface {
 	apply(*config)
 }
@@ -218,8 +225,9 @@ func (c *config) validateShared() []error {
 	return errs
 }
 
-// newGenericConfig applies and checks the options of NewServerMetrics and
-// NewClientMetrics, which have no client labels and no method map.
+// newGenericConfig applies and checks the options of NewServerMetrics,
+// NewClientMetrics and NewServer, which have no client labels and no
+// method map.
 func newGenericConfig(ctor string, opts []Option) (*config, error) {
 	c := &config{logger: zap.NewNop()}
 	for i, o := range opts {
@@ -229,6 +237,27 @@ func newGenericConfig(ctor string, opts []Option) (*config, error) {
 		o.apply(c)
 	}
 	errs := c.validateShared()
+	if ctor == "NewServer" {
+		// The options of a set, given to the install.
+		for _, o := range []struct {
+			given bool
+			name  string
+			ctor  string
+		}{
+			{c.clientIDSet, "WithClientID", "New"},
+			{c.limitSet, "WithClientLimit", "New"},
+			{len(c.outcomes) > 0, "WithOutcome", "New"},
+			{c.initialSeries, "WithInitialSeries", "NewServerMetrics"},
+		} {
+			if o.given {
+				errs = append(errs, fmt.Errorf("%s: an option of a metric set, not of the install: give it to %s", o.name, o.ctor))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return nil, fmt.Errorf("interceptor: %s: %w", ctor, err)
+		}
+		return c, nil
+	}
 	if c.clientIDSet {
 		errs = append(errs, errors.New("WithClientID: generic metrics have no client_id label"))
 	}
@@ -245,4 +274,22 @@ func newGenericConfig(ctor string, opts []Option) (*config, error) {
 		return nil, fmt.Errorf("interceptor: %s: %w", ctor, err)
 	}
 	return c, nil
+}
+
+// rules returns the status rule and logger of the install cfg configures.
+func (c *config) rules() rules {
+	return rules{status: c.status, shapes: new(msgshape.Cache), logger: c.logger}
+}
+
+// installOptions names the options given that belong to the install
+// rather than to a metric set: a set given to [NewServer] must have none.
+func (c *config) installOptions() []string {
+	var names []string
+	if c.statusSet {
+		names = append(names, "WithStatus")
+	}
+	if c.histogram != nil {
+		names = append(names, "WithHistogram")
+	}
+	return names
 }

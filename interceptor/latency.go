@@ -117,13 +117,31 @@ func (h *Histogram) validate() error {
 	return nil
 }
 
-// newVec builds the handling-time histogram of one side.
-func (h *Histogram) newVec(side, help string) *prometheus.HistogramVec {
+// latency is the handling-time histogram of an install, and the clock
+// that fills it. A nil *latency is an install without one: its clock is
+// never read.
+//
+// The clock measures from an epoch of its own: time.Since on a time with
+// a monotonic reading reads only the monotonic clock, where time.Now reads
+// the wall clock too.
+type latency struct {
+	vec      *prometheus.HistogramVec
+	epoch    time.Time
+	exemplar *Exemplar
+	logger   *zap.Logger
+}
+
+// newLatency builds the histogram of one side, "server" or "client".
+func newLatency(h *Histogram, side string, logger *zap.Logger) *latency {
 	buckets := h.Buckets
 	if buckets == nil {
 		buckets = DefaultBuckets()
 	}
-	return prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	help := "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server."
+	if side == "client" {
+		help = "Histogram of response latency (seconds) of the gRPC until it is finished by the application."
+	}
+	vec := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:                            "grpc_" + side + "_handling_seconds",
 		Help:                            help,
 		Buckets:                         buckets,
@@ -131,28 +149,15 @@ func (h *Histogram) newVec(side, help string) *prometheus.HistogramVec {
 		NativeHistogramMaxBucketNumber:  h.NativeMaxBuckets,
 		NativeHistogramMinResetDuration: h.NativeMinResetDuration,
 	}, []string{labelType, labelService, labelMethod})
-}
-
-// clock times calls when the histogram is on; it is nil when it is off.
-// It measures from an epoch of its own: time.Since on a time with a
-// monotonic reading reads only the monotonic clock, where time.Now reads
-// the wall clock too.
-type clock struct {
-	epoch    time.Time
-	exemplar *Exemplar
-	logger   *zap.Logger
-}
-
-func newClock(h *Histogram, logger *zap.Logger) *clock {
-	return &clock{epoch: time.Now(), exemplar: h.Exemplar, logger: logger}
+	return &latency{vec: vec, epoch: time.Now(), exemplar: h.Exemplar, logger: logger}
 }
 
 // now returns the time since the clock's epoch.
-func (k *clock) now() time.Duration { return time.Since(k.epoch) }
+func (k *latency) now() time.Duration { return time.Since(k.epoch) }
 
-// start returns the start of a call: now, or 0 without a clock (the
-// histogram is off), so that the clock is read only when it is on.
-func (k *clock) start() time.Duration {
+// start returns the start of a call: now, or 0 without a histogram, so
+// that the clock is read only when it is on.
+func (k *latency) start() time.Duration {
 	if k == nil {
 		return 0
 	}
@@ -161,7 +166,7 @@ func (k *clock) start() time.Duration {
 
 // observe records the time since start (a reading of now) on obs, with an
 // exemplar if one is configured and found.
-func (k *clock) observe(ctx context.Context, obs prometheus.Observer, start time.Duration) {
+func (k *latency) observe(ctx context.Context, obs prometheus.Observer, start time.Duration) {
 	d := (k.now() - start).Seconds()
 	if k.exemplar != nil {
 		if v := k.exemplarValue(ctx); v != "" {
@@ -176,7 +181,7 @@ func (k *clock) observe(ctx context.Context, obs prometheus.Observer, start time
 
 // exemplarValue returns the exemplar's value for ctx, repaired and cut to
 // fit beside the label name; "" if there is none or the function panicked.
-func (k *clock) exemplarValue(ctx context.Context) (v string) {
+func (k *latency) exemplarValue(ctx context.Context) (v string) {
 	defer func() {
 		if p := recover(); p != nil {
 			k.logger.Error("grpcmetrics: the exemplar function panicked; observing without an exemplar", zap.Any("panic", p))

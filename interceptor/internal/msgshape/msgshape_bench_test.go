@@ -1,7 +1,6 @@
-package interceptor
+package msgshape
 
 import (
-	"sync/atomic"
 	"testing"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
@@ -11,19 +10,19 @@ import (
 var sinkBool bool
 
 func BenchmarkStatusFailed(b *testing.B) {
-	var s shapes
-	var last atomic.Pointer[shape]
+	var s Cache
+	var last Last
 	resp := any(&milvuspb.DescribeCollectionResponse{Status: &commonpb.Status{}})
 	for b.Loop() {
-		sinkBool = s.statusFailed(&last, resp)
+		sinkBool = s.StatusFailed(&last, resp)
 	}
 }
 
 func BenchmarkSourceID(b *testing.B) {
-	var s shapes
-	var last atomic.Pointer[shape]
+	var s Cache
+	var last Last
 	req := any(&milvuspb.DescribeCollectionRequest{Base: &commonpb.MsgBase{SourceID: 3}})
 	for b.Loop() {
-		_, sinkBool = s.sourceID(&last, req)
+		_, sinkBool = s.SourceID(&last, req)
 	}
 }
