@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
@@ -35,7 +34,7 @@ type clientKey struct {
 type clientRoute struct {
 	method    string
 	provider  *methodSeries
-	latency   lazy[prometheus.Observer]
+	latency   series
 	lastReply msgshape.Last // the default status rule's last shape
 }
 
@@ -48,7 +47,7 @@ func (e *clientEngine) route(fullMethod string, typ int) *clientRoute {
 	r := &clientRoute{method: fullMethod, provider: newMethodSeries(e.provider.fam, typ, svc, name)}
 	if e.latency != nil {
 		ms := r.provider
-		r.latency = lazy[prometheus.Observer]{with: e.latency.vec.WithLabelValues, labels: []string{grpcType(typ), ms.service, ms.method}}
+		r.latency = series{vec: e.latency.vec.MetricVec, labels: []string{grpcType(typ), ms.service, ms.method}}
 	}
 	v, _ := e.routes.LoadOrStore(key, r)
 	return v.(*clientRoute)
@@ -64,22 +63,25 @@ func (e *clientEngine) unary(ctx context.Context, method string, req, reply any,
 	defer func() {
 		switch stage {
 		case inHandler: // the invoker (another interceptor) panicked: counted, and the panic goes on
-			e.end(ctx, r, ending{code: codes.Unknown, panicked: true}, start)
+			e.end(ctx, r, &ending{code: codes.Unknown, failed: true, panicked: true}, start)
 		case judging:
 			if p := recover(); p != nil {
 				e.logRulePanic(method, p)
-				e.end(ctx, r, ending{code: codeOf(err), err: err, ruleFailed: true}, start)
+				e.end(ctx, r, &ending{code: codeOf(err), failed: true, err: err, ruleFailed: true}, start)
 			}
 		}
 	}()
 	err = invoker(ctx, method, req, reply, cc, opts...)
 	stage = judging
-	how := ending{code: codeOf(err), err: err}
-	if err == nil {
+	how := ending{err: err}
+	if err != nil {
+		how.code, how.failed = codeOf(err), true
+	} else {
 		how.bodyFailed = e.bodyFailed(&r.lastReply, reply)
+		how.failed = how.bodyFailed
 	}
 	stage = ended
-	e.end(ctx, r, how, start)
+	e.end(ctx, r, &how, start)
 	return err
 }
 
@@ -96,7 +98,7 @@ func (e *clientEngine) stream(ctx context.Context, desc *grpc.StreamDesc, cc *gr
 	returned := false
 	defer func() {
 		if !returned { // the streamer panicked; the panic goes on
-			s.finishWith(ending{code: codes.Unknown, panicked: true})
+			s.finishWith(&ending{code: codes.Unknown, failed: true, panicked: true})
 		}
 	}()
 	cs, err := streamer(ctx, desc, cc, method, withFinish...)
@@ -113,10 +115,10 @@ func (e *clientEngine) stream(ctx context.Context, desc *grpc.StreamDesc, cc *gr
 }
 
 // end tells each set how the call ended, and observes its latency.
-func (e *clientEngine) end(ctx context.Context, r *clientRoute, how ending, start time.Duration) {
+func (e *clientEngine) end(ctx context.Context, r *clientRoute, how *ending, start time.Duration) {
 	r.provider.ended(how, r.provider.typ == unaryIx)
 	if e.latency != nil {
-		e.latency.observe(ctx, r.latency.get(), start)
+		e.latency.observe(ctx, r.latency.observer(), start)
 	}
 }
 
@@ -140,12 +142,12 @@ func (s *countedClientStream) finish(err error) {
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
-	s.finishWith(ending{code: codeOf(err), err: err})
+	s.finishWith(&ending{code: codeOf(err), failed: err != nil, err: err})
 }
 
 // finishWith counts the stream as ended as how says, the first time
 // finish or finishWith is called.
-func (s *countedClientStream) finishWith(how ending) {
+func (s *countedClientStream) finishWith(how *ending) {
 	if s.done.CompareAndSwap(false, true) {
 		s.e.end(s.ctx, s.r, how, s.start)
 	}
@@ -155,7 +157,7 @@ func (s *countedClientStream) SendMsg(m any) error {
 	err := s.ClientStream.SendMsg(m)
 	switch {
 	case err == nil:
-		s.r.provider.sent.get().Inc()
+		s.r.provider.sent.counter().Inc()
 	case !errors.Is(err, io.EOF):
 		// grpc-go ends its streams here, and has called finish; this
 		// ends a stream that an inner interceptor serves itself.
@@ -167,7 +169,7 @@ func (s *countedClientStream) SendMsg(m any) error {
 func (s *countedClientStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
 	if err == nil {
-		s.r.provider.received.get().Inc()
+		s.r.provider.received.counter().Inc()
 		if s.serverStreams {
 			return nil
 		}

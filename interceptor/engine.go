@@ -38,6 +38,7 @@ import (
 	"errors"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -49,6 +50,9 @@ import (
 type ending struct {
 	// code is the code the peer sees: codeOf(err), or Unknown for a panic.
 	code codes.Code
+	// failed: the call failed by the common rule, an error, a panic, a
+	// failing status, or a rule's panic.
+	failed bool
 	// err is the error the call ended with (nil for a panic).
 	err error
 	// panicked: the handler (or invoker, or streamer) panicked.
@@ -156,24 +160,41 @@ func codeOf(err error) codes.Code {
 	return codes.Unknown
 }
 
-// lazy is one child of a metric vector, resolved on its first use and kept.
-// Concurrent first uses resolve the same child. T is prometheus.Counter or
-// prometheus.Observer, and with the vector's WithLabelValues: the label
-// values are fixed strings and names made valid UTF-8 beforehand, in the
-// vector's number, so it cannot panic.
-type lazy[T any] struct {
-	with   func(...string) T
+// series is one child of a metric vector (a counter's or a histogram's),
+// resolved on its first use and kept. Concurrent first uses resolve the
+// same child. The label values are fixed strings and names made valid
+// UTF-8 beforehand, in the vector's number, so resolving cannot fail.
+type series struct {
+	vec    *prometheus.MetricVec
 	labels []string
-	child  atomic.Pointer[lazyChild[T]]
+	child  atomic.Pointer[seriesChild]
 }
 
-type lazyChild[T any] struct{ v T }
+// seriesChild is a resolved child, as the type its vector makes.
+type seriesChild struct {
+	counter  prometheus.Counter  // of a counter vector
+	observer prometheus.Observer // of a histogram vector
+}
 
-func (l *lazy[T]) get() T {
-	if c := l.child.Load(); c != nil {
-		return c.v
+func (s *series) counter() prometheus.Counter   { return s.get().counter }
+func (s *series) observer() prometheus.Observer { return s.get().observer }
+
+func (s *series) get() *seriesChild {
+	if c := s.child.Load(); c != nil {
+		return c
 	}
-	c := &lazyChild[T]{l.with(l.labels...)}
-	l.child.Store(c)
-	return c.v
+	return s.resolve()
+}
+
+// resolve is get's first use, out of line so that get stays small.
+func (s *series) resolve() *seriesChild {
+	m, err := s.vec.GetMetricWithLabelValues(s.labels...)
+	if err != nil {
+		panic(err) // as WithLabelValues does; see series
+	}
+	c := &seriesChild{}
+	c.counter, _ = m.(prometheus.Counter)
+	c.observer, _ = m.(prometheus.Observer)
+	s.child.Store(c)
+	return c
 }

@@ -74,21 +74,12 @@ func newCounts(vec *prometheus.CounterVec, clientLabel string) *counts {
 // began counts a call as total.
 func (cs *counts) began() { cs.total.Inc() }
 
-// ended counts a call as success or fail: fail if the client rule or
-// another rule panicked, the handler panicked, or by the method's
-// classifier, else on an error or a failing status.
-func (cs *counts) ended(how ending, unidentified bool) {
-	fail := unidentified || how.panicked || how.ruleFailed
-	if !fail {
-		switch how.verdict {
-		case Success:
-		case Fail:
-			fail = true
-		default:
-			fail = how.err != nil || how.bodyFailed
-		}
-	}
-	if fail {
+// ended counts a call as success or fail: fail if the client rule
+// panicked, else as the method's classifier says, else by the common rule.
+// A classifier's verdict is Default unless the call returned and the
+// rules judged it without a panic.
+func (cs *counts) ended(how *ending, unidentified bool) {
+	if unidentified || how.verdict == Fail || (how.verdict != Success && how.failed) {
 		cs.fail.Inc()
 	} else {
 		cs.success.Inc()
@@ -178,25 +169,22 @@ func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
 }
 
 // clientCounts returns the series of a call of the client-labelled route r,
-// for the client that the client rule names. It may panic (in a
-// [ClientIDFunc] or the default rule); the lifecycle recovers, logs, and
-// counts the call as fail under the unknown client.
-func (i *Interceptor) clientCounts(ctx context.Context, req any, r *milvusRoute) *counts {
+// for the client that the client rule names, or for the unknown client if
+// the call is unidentified: if the rule panicked for it once already. It
+// may panic (in a [ClientIDFunc] or the default rule); the lifecycle
+// recovers, logs, and runs the call again, unidentified.
+func (i *Interceptor) clientCounts(ctx context.Context, req any, r *milvusRoute, unidentified bool) *counts {
 	var id ClientID
-	if i.clientID != nil {
+	switch {
+	case unidentified:
+	case i.clientID != nil:
 		id = i.clientID(ctx, req)
-	} else if sid, found := i.shapes.SourceID(&r.lastReq, req); found {
-		id = SourceID(sid)
+	default:
+		if sid, found := i.shapes.SourceID(&r.lastReq, req); found {
+			id = SourceID(sid)
+		}
 	}
 	return i.clients.counts(id, r.clientIx)
-}
-
-// unknownCounts returns the series of a call of r under the unknown client.
-func (i *Interceptor) unknownCounts(r *milvusRoute) *counts {
-	if r.fixed != nil {
-		return r.fixed
-	}
-	return i.clients.counts(ClientID{}, r.clientIx)
 }
 
 // RemoveClient forgets the client id, the same [ClientID] that the client

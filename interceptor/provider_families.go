@@ -78,26 +78,26 @@ const numCodes = int(codes.Unauthenticated) + 1
 type methodSeries struct {
 	typ                                     int    // the index of its grpc_type
 	service, method                         string // the label values
-	started, received, sent, responseFailed lazy[prometheus.Counter]
-	handled                                 [numCodes]lazy[prometheus.Counter]
+	started, received, sent, responseFailed series
+	handled                                 [numCodes]series
 	// request and reply are received and sent on a server, sent and
 	// received on a client: what a unary call counts as it begins and as
 	// it returns without error.
-	request, reply *lazy[prometheus.Counter]
+	request, reply *series
 }
 
 // newMethodSeries makes the series of one method. Label values must be
 // valid UTF-8 or WithLabelValues panics, and grpc-go registers and serves
 // any service or method name, so service and method are repaired here, the
 // one place every series is made: each invalid byte sequence becomes
-// U+FFFD. The lazy series can then never panic on their label values.
+// U+FFFD. The series can then never fail on their label values.
 func newMethodSeries(f *families, typ int, service, method string) *methodSeries {
 	service = strings.ToValidUTF8(service, "\uFFFD")
 	method = strings.ToValidUTF8(method, "\uFFFD")
 	m := &methodSeries{typ: typ, service: service, method: method}
 	lv := []string{grpcType(typ), service, method}
-	counter := func(vec *prometheus.CounterVec, labels []string) lazy[prometheus.Counter] {
-		return lazy[prometheus.Counter]{with: vec.WithLabelValues, labels: labels}
+	counter := func(vec *prometheus.CounterVec, labels []string) series {
+		return series{vec: vec.MetricVec, labels: labels}
 	}
 	m.started = counter(f.started, lv)
 	m.received = counter(f.received, lv)
@@ -126,20 +126,20 @@ func (m *methodSeries) initialise() {
 
 // began counts a call as started, and a unary call's request.
 func (m *methodSeries) began(unary bool) {
-	m.started.get().Inc()
+	m.started.counter().Inc()
 	if unary {
-		m.request.get().Inc()
+		m.request.counter().Inc()
 	}
 }
 
 // ended counts a call as handled with the code the peer sees; a unary
 // call that returned without error also counts its reply, and the reply's
 // failing status (or a rule's panic) in response_failed.
-func (m *methodSeries) ended(how ending, unary bool) {
+func (m *methodSeries) ended(how *ending, unary bool) {
 	if unary && how.err == nil && !how.panicked {
-		m.reply.get().Inc()
+		m.reply.counter().Inc()
 		if how.bodyFailed || how.ruleFailed {
-			m.responseFailed.get().Inc()
+			m.responseFailed.counter().Inc()
 		}
 	}
 	m.handledCode(how.code).Inc()
@@ -152,5 +152,5 @@ func (m *methodSeries) handledCode(c codes.Code) prometheus.Counter {
 	if int(c) >= numCodes {
 		c = codes.Unknown
 	}
-	return m.handled[c].get()
+	return m.handled[c].counter()
 }

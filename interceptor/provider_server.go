@@ -182,10 +182,10 @@ func (s *ServerMetrics) registered() map[string]*methodSeries {
 	return nil
 }
 
-// unknownMethod returns the series of a method no server registers, of
-// kind typ. Before Init, it counts the call in
-// grpcmetrics_server_calls_before_init_total and logs the first.
-func (s *ServerMetrics) unknownMethod(fullMethod string, typ int) *methodSeries {
+// began counts a call of the method ms as started (and a unary call's
+// request), and, before Init, in grpcmetrics_server_calls_before_init_total,
+// logging the first such call.
+func (s *ServerMetrics) began(ms *methodSeries, unary bool, fullMethod string) {
 	if s.methods.Load() == nil {
 		s.beforeInit.Inc()
 		if s.warned.CompareAndSwap(false, true) {
@@ -193,7 +193,7 @@ func (s *ServerMetrics) unknownMethod(fullMethod string, typ int) *methodSeries 
 				zap.String("method", fullMethod))
 		}
 	}
-	return s.unknown[typ]
+	ms.began(unary)
 }
 
 // UnaryServerInterceptor returns the unary interceptor. Place it inside any

@@ -8,7 +8,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
@@ -34,7 +33,7 @@ type serverRoute struct {
 	method   string
 	milvus   *milvusRoute  // nil: the Milvus counters do not count the method
 	provider *methodSeries // nil: the provider's families count it as unknown, or are not installed
-	latency  [numTypes]lazy[prometheus.Observer]
+	latency  [numTypes]series
 	lastResp msgshape.Last // the default status rule's last shape
 }
 
@@ -67,7 +66,7 @@ func (e *serverEngine) newRoute(method, service, name string) *serverRoute {
 	r := &serverRoute{method: method}
 	if e.latency != nil {
 		for ix := range numTypes {
-			r.latency[ix] = lazy[prometheus.Observer]{with: e.latency.vec.WithLabelValues, labels: []string{grpcType(ix), service, name}}
+			r.latency[ix] = series{vec: e.latency.vec.MetricVec, labels: []string{grpcType(ix), service, name}}
 		}
 	}
 	return r
@@ -102,89 +101,101 @@ func (e *serverEngine) rebuild() {
 	e.routes.Store(&table)
 }
 
-// find returns the state of a call of fullMethod of kind typ, before any
-// rule runs, and whether any set counts it.
-func (e *serverEngine) find(fullMethod string, typ int) (c serverCall, counted bool) {
-	c.typ = typ
+// find fills in c's route, and the provider's series when it is
+// installed, and reports whether any set counts the call. It changes
+// nothing, so a call may be found again.
+func (e *serverEngine) find(c *serverCall, fullMethod string) (counted bool) {
 	c.r = (*e.routes.Load())[fullMethod]
-	if c.r != nil && c.r.milvus != nil {
-		c.milvus = c.r.milvus.fixed // nil for client-labelled routes: identified later
-	}
 	if e.provider != nil {
-		if c.r != nil && c.r.provider != nil {
-			c.provider = c.r.provider
-		} else {
-			c.provider = e.provider.unknownMethod(fullMethod, typ)
-			if c.r == nil {
-				c.r = e.unknown[typ]
-			}
-		}
+		e.findProvider(c)
 	}
-	return c, c.r != nil
+	return c.r != nil
+}
+
+// findProvider fills in the provider's part of c.
+func (e *serverEngine) findProvider(c *serverCall) {
+	if c.r != nil && c.r.provider != nil {
+		c.provider = c.r.provider
+		return
+	}
+	c.provider = e.provider.unknown[c.typ]
+	if c.r == nil {
+		c.r = e.unknown[c.typ]
+	}
 }
 
 // unary is the unary server interceptor.
 func (e *serverEngine) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	c, counted := e.find(info.FullMethod, unaryIx)
-	if !counted {
-		return handler(ctx, req)
-	}
-	return e.unaryCall(ctx, req, handler, c)
+	return e.unaryCall(ctx, req, info, handler, false)
 }
 
-// unaryCall is the lifecycle of a unary server call.
-func (e *serverEngine) unaryCall(ctx context.Context, req any, handler grpc.UnaryHandler, c serverCall) (resp any, err error) {
+// unaryCall is the lifecycle of a unary server call. unidentified is true
+// only when it runs the call again, after the client rule panicked.
+func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler, unidentified bool) (resp any, err error) {
+	c := serverCall{typ: unaryIx, unidentified: unidentified}
+	if !e.find(&c, info.FullMethod) {
+		return handler(ctx, req)
+	}
 	stage := identifying
 	defer func() {
 		switch stage {
 		case identifying: // the client rule panicked: the call again, unidentified
 			if p := recover(); p != nil {
 				e.logClientPanic(c.r.method, p)
-				c.milvus, c.unidentified = e.milvus.unknownCounts(c.r.milvus), true
-				resp, err = e.unaryCall(ctx, req, handler, c)
+				resp, err = e.unaryCall(ctx, req, info, handler, true)
 			}
 		case inHandler: // the handler panicked: counted, and the panic goes on
-			e.end(ctx, &c, ending{code: codes.Unknown, panicked: true})
+			e.end(ctx, &c, &ending{code: codes.Unknown, failed: true, panicked: true})
 		case judging:
 			if p := recover(); p != nil {
 				e.logRulePanic(c.r.method, p)
-				e.end(ctx, &c, ending{code: codeOf(err), err: err, ruleFailed: true})
+				e.end(ctx, &c, &ending{code: codeOf(err), failed: true, err: err, ruleFailed: true})
 			}
 		}
 	}()
-	if c.milvus == nil && c.r.milvus != nil {
-		c.milvus = e.milvus.clientCounts(ctx, req, c.r.milvus)
+	if mr := c.r.milvus; mr != nil {
+		if c.milvus = mr.fixed; c.milvus == nil {
+			c.milvus = e.milvus.clientCounts(ctx, req, mr, unidentified)
+		}
 	}
-	e.begin(&c)
+	if c.milvus != nil { // each set is told that the call began
+		c.milvus.began()
+	}
+	if c.provider != nil {
+		e.provider.began(c.provider, c.typ == unaryIx, info.FullMethod)
+	}
 	c.start = e.latency.start()
 	stage = inHandler
 	resp, err = handler(ctx, req)
 	stage = judging
-	how := ending{code: codeOf(err), err: err}
-	if err == nil {
+	how := ending{err: err}
+	if err != nil {
+		how.code, how.failed = codeOf(err), true
+	} else {
 		how.bodyFailed = e.bodyFailed(&c.r.lastResp, resp)
+		how.failed = how.bodyFailed
 	}
 	if c.milvus != nil {
 		how.verdict = c.r.milvus.classify(resp, err)
 	}
 	stage = ended
-	e.end(ctx, &c, how)
+	e.end(ctx, &c, &how)
 	return resp, err
 }
 
 // stream is the stream server interceptor.
 func (e *serverEngine) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	c, counted := e.find(info.FullMethod, typeIndex(info.IsClientStream, info.IsServerStream))
-	if !counted {
-		return handler(srv, ss)
-	}
-	return e.streamCall(srv, ss, handler, c)
+	return e.streamCall(srv, ss, info, handler, false)
 }
 
-// streamCall is the lifecycle of a stream server call. A stream has no
-// response to judge: the status rule does not see it, and a classifier
-// sees a nil response.
-func (e *serverEngine) streamCall(srv any, ss grpc.ServerStream, handler grpc.StreamHandler, c serverCall) (err error) {
+// streamCall is the lifecycle of a stream server call, as unaryCall. A
+// stream has no response to judge: the status rule does not see it, and a
+// classifier sees a nil response.
+func (e *serverEngine) streamCall(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler, unidentified bool) (err error) {
+	c := serverCall{typ: typeIndex(info.IsClientStream, info.IsServerStream), unidentified: unidentified}
+	if !e.find(&c, info.FullMethod) {
+		return handler(srv, ss)
+	}
 	ctx := ss.Context()
 	stage := identifying
 	defer func() {
@@ -192,22 +203,28 @@ func (e *serverEngine) streamCall(srv any, ss grpc.ServerStream, handler grpc.St
 		case identifying:
 			if p := recover(); p != nil {
 				e.logClientPanic(c.r.method, p)
-				c.milvus, c.unidentified = e.milvus.unknownCounts(c.r.milvus), true
-				err = e.streamCall(srv, ss, handler, c)
+				err = e.streamCall(srv, ss, info, handler, true)
 			}
 		case inHandler:
-			e.end(ctx, &c, ending{code: codes.Unknown, panicked: true})
+			e.end(ctx, &c, &ending{code: codes.Unknown, failed: true, panicked: true})
 		case judging:
 			if p := recover(); p != nil {
 				e.logRulePanic(c.r.method, p)
-				e.end(ctx, &c, ending{code: codeOf(err), err: err, ruleFailed: true})
+				e.end(ctx, &c, &ending{code: codeOf(err), failed: true, err: err, ruleFailed: true})
 			}
 		}
 	}()
-	if c.milvus == nil && c.r.milvus != nil {
-		c.milvus = e.milvus.clientCounts(ctx, nil, c.r.milvus)
+	if mr := c.r.milvus; mr != nil {
+		if c.milvus = mr.fixed; c.milvus == nil {
+			c.milvus = e.milvus.clientCounts(ctx, nil, mr, unidentified)
+		}
 	}
-	e.begin(&c)
+	if c.milvus != nil { // each set is told that the call began
+		c.milvus.began()
+	}
+	if c.provider != nil {
+		e.provider.began(c.provider, c.typ == unaryIx, info.FullMethod)
+	}
 	c.start = e.latency.start()
 	stage = inHandler
 	if c.provider != nil {
@@ -216,27 +233,17 @@ func (e *serverEngine) streamCall(srv any, ss grpc.ServerStream, handler grpc.St
 		err = handler(srv, ss)
 	}
 	stage = judging
-	how := ending{code: codeOf(err), err: err}
+	how := ending{code: codeOf(err), failed: err != nil, err: err}
 	if c.milvus != nil {
 		how.verdict = c.r.milvus.classify(nil, err)
 	}
 	stage = ended
-	e.end(ctx, &c, how)
+	e.end(ctx, &c, &how)
 	return err
 }
 
-// begin tells each set that the call began.
-func (e *serverEngine) begin(c *serverCall) {
-	if c.milvus != nil {
-		c.milvus.began()
-	}
-	if c.provider != nil {
-		c.provider.began(c.typ == unaryIx)
-	}
-}
-
 // end tells each set how the call ended, and observes its latency.
-func (e *serverEngine) end(ctx context.Context, c *serverCall, how ending) {
+func (e *serverEngine) end(ctx context.Context, c *serverCall, how *ending) {
 	if c.milvus != nil {
 		c.milvus.ended(how, c.unidentified)
 	}
@@ -244,20 +251,20 @@ func (e *serverEngine) end(ctx context.Context, c *serverCall, how ending) {
 		c.provider.ended(how, c.typ == unaryIx)
 	}
 	if e.latency != nil {
-		e.latency.observe(ctx, c.r.latency[c.typ].get(), c.start)
+		e.latency.observe(ctx, c.r.latency[c.typ].observer(), c.start)
 	}
 }
 
 // countedServerStream counts a server stream's messages.
 type countedServerStream struct {
 	grpc.ServerStream
-	received, sent *lazy[prometheus.Counter]
+	received, sent *series
 }
 
 func (s *countedServerStream) RecvMsg(m any) error {
 	err := s.ServerStream.RecvMsg(m)
 	if err == nil {
-		s.received.get().Inc()
+		s.received.counter().Inc()
 	}
 	return err
 }
@@ -265,7 +272,7 @@ func (s *countedServerStream) RecvMsg(m any) error {
 func (s *countedServerStream) SendMsg(m any) error {
 	err := s.ServerStream.SendMsg(m)
 	if err == nil {
-		s.sent.get().Inc()
+		s.sent.counter().Inc()
 	}
 	return err
 }

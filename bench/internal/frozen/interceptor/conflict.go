@@ -1,0 +1,56 @@
+package interceptor
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// conflictError explains why a registerer refused owner's collector
+// ("Interceptor", "ServerMetrics" or "ClientMetrics"): another collector
+// already exports one of its metrics. It says which two things collide and
+// what to do, and wraps client_golang's error.
+func conflictError(owner string, err error) error {
+	if are := (prometheus.AlreadyRegisteredError{}); errors.As(err, &are) {
+		return fmt.Errorf("interceptor: %s.Register: another collector already registered these metrics (a %T; two %s on one registry?): "+
+			"give each its own registry, or wrap the registerer with prometheus.WrapRegistererWith and a label that tells them apart: %w",
+			owner, are.ExistingCollector, owner, err)
+	}
+	name := conflictName(err)
+	var who string
+	switch {
+	case name == "":
+		return fmt.Errorf("interceptor: %s.Register: %w", owner, err)
+	case name == "grpc_server_handling_seconds" || name == "grpc_client_handling_seconds":
+		return fmt.Errorf("interceptor: %s.Register: %s is already registered on this registry by another collector: "+
+			"two latency histograms (the Milvus Interceptor and ServerMetrics both export grpc_server_handling_seconds "+
+			"with WithHistogram, and so does go-grpc-middleware's provider with its histogram on): "+
+			"give WithHistogram to one of them, or register each on its own registry: %w", owner, name, err)
+	case strings.HasPrefix(name, "grpcmetrics_client_id"):
+		who = "another Interceptor's, or one of your own"
+	case strings.HasPrefix(name, "grpc_server_") || strings.HasPrefix(name, "grpcmetrics_server_"):
+		who = "another ServerMetrics' with other options, go-grpc-middleware's provider, or one of your own"
+	case strings.HasPrefix(name, "grpc_client_") || strings.HasPrefix(name, "grpcmetrics_client_"):
+		who = "another ClientMetrics' with other options, go-grpc-middleware's provider, or one of your own"
+	default:
+		who = "one of your own"
+	}
+	return fmt.Errorf("interceptor: %s.Register: %s is already registered on this registry by another collector (%s): "+
+		"keep one of the two, or register %s on its own registry: %w", owner, name, who, owner, err)
+}
+
+// conflictName returns the metric name that client_golang's registration
+// error quotes, or "" if it quotes none.
+func conflictName(err error) string {
+	_, rest, ok := strings.Cut(err.Error(), `fqName: "`)
+	if !ok {
+		return ""
+	}
+	name, _, ok := strings.Cut(rest, `"`)
+	if !ok {
+		return ""
+	}
+	return name
+}
