@@ -106,7 +106,7 @@ func (cs *counts) ended(how *ending, unidentified bool) {
 // New returns an error naming every problem: a nil map or option, an
 // outcome rule for a method the map does not have, a nil function, or a
 // client limit out of range.
-func New(m *methodmap.Map, opts ...Option) (*Interceptor, error) {
+func New(m *methodmap.Map, opts ...MilvusOption) (*Interceptor, error) {
 	cfg, err := newConfig(m, opts)
 	if err != nil {
 		return nil, err

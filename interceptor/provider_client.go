@@ -32,9 +32,9 @@ type ClientMetrics struct {
 	latency *latency      // solo's histogram; nil unless WithHistogram
 }
 
-// NewClientMetrics builds the client metrics. It accepts [WithStatus],
-// [WithHistogram] and [WithLogger]; other options are an error, as are
-// invalid values.
+// NewClientMetrics builds the client metrics. It takes every [Option]
+// ([WithStatus], [WithHistogram], [WithLogger]); invalid values are an
+// error.
 func NewClientMetrics(opts ...Option) (*ClientMetrics, error) {
 	cfg, err := newGenericConfig("NewClientMetrics", opts)
 	if err != nil {

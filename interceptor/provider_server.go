@@ -80,10 +80,10 @@ type ServerMetrics struct {
 // the text exposition), when that is on.
 const MaxInitialSeries = 100_000
 
-// NewServerMetrics builds the server metrics. It accepts [WithStatus],
-// [WithHistogram], [WithInitialSeries] and [WithLogger]; other options are
-// an error, as are invalid values.
-func NewServerMetrics(opts ...Option) (*ServerMetrics, error) {
+// NewServerMetrics builds the server metrics. It takes every [Option]
+// ([WithStatus], [WithHistogram], [WithLogger]) and [WithInitialSeries];
+// invalid values are an error.
+func NewServerMetrics(opts ...ServerMetricsOption) (*ServerMetrics, error) {
 	cfg, err := newGenericConfig("NewServerMetrics", opts)
 	if err != nil {
 		return nil, err

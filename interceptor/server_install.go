@@ -43,11 +43,11 @@ type Server struct {
 	latency *latency // nil unless WithHistogram
 }
 
-// NewServer builds one install of the sets. It takes [WithStatus],
-// [WithLogger] and [WithHistogram]; the options of a set ([WithClientID],
-// [WithOutcome], [WithInitialSeries], …) are given to the set's own
-// constructor. It is an error to give no set, and to give a set built with
-// [WithStatus] or [WithHistogram], whose rule or histogram the Server
+// NewServer builds one install of the sets. It takes the options of an
+// install, [Option]: [WithStatus], [WithLogger] and [WithHistogram]; the
+// options of a set ([MilvusOption], [ServerMetricsOption]) go to the set's
+// own constructor. It is an error to give no set, and to give a set built
+// with [WithStatus] or [WithHistogram], whose rule or histogram the Server
 // would not use.
 func NewServer(sets ServerSets, opts ...Option) (*Server, error) {
 	cfg, err := newGenericConfig("NewServer", opts)
