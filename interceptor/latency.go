@@ -77,15 +77,7 @@ type Exemplar struct {
 	Value func(ctx context.Context) string
 }
 
-// WithHistogram turns on the handling-time histogram,
-// grpc_server_handling_seconds (grpc_client_handling_seconds for
-// [ClientMetrics]) with labels grpc_type, grpc_service and grpc_method. The
-// clock is read only when it is on. Invalid buckets, native settings or
-// exemplar labels are an error from the constructor.
-func WithHistogram(h Histogram) Option {
-	return optionFunc(func(c *config) { hh := h; c.histogram = &hh })
-}
-
+// validate checks h, for WithHistogram.
 func (h *Histogram) validate() error {
 	var errs []error
 	for i, b := range h.Buckets {

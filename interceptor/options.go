@@ -196,6 +196,15 @@ func WithClientLimit(n int) MilvusOption {
 	return milvusOptionFunc(func(c *config) { c.clientLimit, c.limitSet = n, true })
 }
 
+// WithHistogram turns on the handling-time histogram,
+// grpc_server_handling_seconds (grpc_client_handling_seconds for
+// [ClientMetrics]) with labels grpc_type, grpc_service and grpc_method. The
+// clock is read only when it is on. Invalid buckets, native settings or
+// exemplar labels are an error from the constructor.
+func WithHistogram(h Histogram) Option {
+	return optionFunc(func(c *config) { hh := h; c.histogram = &hh })
+}
+
 // WithInitialSeries makes [ServerMetrics.Init] create every registered
 // method's series at zero, as Prometheus recommends for series known in
 // advance, so that rate() and absent() work from the first scrape. It costs

@@ -26,3 +26,21 @@ func BenchmarkSourceID(b *testing.B) {
 		_, sinkBool = s.SourceID(&last, req)
 	}
 }
+
+// BenchmarkStatusFailedProtoreflect reads the same response as
+// BenchmarkStatusFailed through protoreflect alone, the path of messages
+// without generated fields: the price of dropping the field-index path.
+func BenchmarkStatusFailedProtoreflect(b *testing.B) {
+	resp := any(&milvuspb.DescribeCollectionResponse{Status: &commonpb.Status{}})
+	for b.Loop() {
+		sinkBool = protoStatusFailed(resp)
+	}
+}
+
+// BenchmarkSourceIDProtoreflect is BenchmarkSourceID through protoreflect.
+func BenchmarkSourceIDProtoreflect(b *testing.B) {
+	req := any(&milvuspb.DescribeCollectionRequest{Base: &commonpb.MsgBase{SourceID: 3}})
+	for b.Loop() {
+		_, sinkBool = protoSourceID(req)
+	}
+}
