@@ -64,6 +64,9 @@ type ending struct {
 	ruleFailed bool
 	// verdict is the method's [Classifier]'s, for the Milvus counters.
 	verdict Outcome
+	// unidentified: the client rule panicked, and the call counts under
+	// the unknown client, as failed, in the Milvus counters.
+	unidentified bool
 }
 
 // Stages of a call, for its lifecycle's deferred function.

@@ -74,16 +74,22 @@ func newCounts(vec *prometheus.CounterVec, clientLabel string) *counts {
 // began counts a call as total.
 func (cs *counts) began() { cs.total.Inc() }
 
-// ended counts a call as success or fail: fail if the client rule
-// panicked, else as the method's classifier says, else by the common rule.
-// A classifier's verdict is Default unless the call returned and the
-// rules judged it without a panic.
-func (cs *counts) ended(how *ending, unidentified bool) {
-	if unidentified || how.verdict == Fail || (how.verdict != Success && how.failed) {
-		cs.fail.Inc()
-	} else {
-		cs.success.Inc()
+// ended counts a call as success or fail.
+func (cs *counts) ended(fail bool) {
+	c := cs.success
+	if fail {
+		c = cs.fail
 	}
+	c.Inc()
+}
+
+// milvusFailed reads how a call ended as the Milvus counters do: fail if
+// the client rule panicked, else as the method's classifier says, else by
+// the common rule (an error, a panic, a failing status, a rule's panic).
+// A classifier's verdict is Default unless the call returned and the rules
+// judged it without a panic.
+func (how *ending) milvusFailed() bool {
+	return how.unidentified || how.verdict == Fail || (how.verdict != Success && how.failed)
 }
 
 // New builds an interceptor over m. Without options it:

@@ -39,12 +39,12 @@ type serverRoute struct {
 
 // serverCall is the state of one call, on its lifecycle's stack.
 type serverCall struct {
-	r            *serverRoute
-	typ          int
-	milvus       *counts       // nil: the Milvus counters do not count it
-	provider     *methodSeries // nil: the provider's families are not installed
-	unidentified bool          // the client rule panicked
-	start        time.Duration
+	r        *serverRoute
+	typ      int
+	milvus   *counts       // nil: the Milvus counters do not count it
+	provider *methodSeries // nil: the provider's families are not installed
+	start    time.Duration
+	how      ending // how it ended, once it has
 }
 
 func newServerEngine(milvus *Interceptor, provider *ServerMetrics, rs rules, l *latency) *serverEngine {
@@ -132,7 +132,7 @@ func (e *serverEngine) unary(ctx context.Context, req any, info *grpc.UnaryServe
 // unaryCall is the lifecycle of a unary server call. unidentified is true
 // only when it runs the call again, after the client rule panicked.
 func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler, unidentified bool) (resp any, err error) {
-	c := serverCall{typ: unaryIx, unidentified: unidentified}
+	c := serverCall{typ: unaryIx, how: ending{unidentified: unidentified}}
 	if !e.find(&c, info.FullMethod) {
 		return handler(ctx, req)
 	}
@@ -145,11 +145,14 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 				resp, err = e.unaryCall(ctx, req, info, handler, true)
 			}
 		case inHandler: // the handler panicked: counted, and the panic goes on
-			e.end(ctx, &c, &ending{code: codes.Unknown, failed: true, panicked: true})
+			c.how.code, c.how.failed, c.how.panicked = codes.Unknown, true, true
+			e.end(ctx, &c)
 		case judging:
 			if p := recover(); p != nil {
 				e.logRulePanic(c.r.method, p)
-				e.end(ctx, &c, &ending{code: codeOf(err), failed: true, err: err, ruleFailed: true})
+				c.how.code, c.how.failed, c.how.err, c.how.ruleFailed = codeOf(err), true, err, true
+				c.how.bodyFailed, c.how.verdict = false, Default
+				e.end(ctx, &c)
 			}
 		}
 	}()
@@ -168,18 +171,28 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 	stage = inHandler
 	resp, err = handler(ctx, req)
 	stage = judging
-	how := ending{err: err}
+	c.how.err = err
 	if err != nil {
-		how.code, how.failed = codeOf(err), true
+		c.how.code, c.how.failed = codeOf(err), true
 	} else {
-		how.bodyFailed = e.bodyFailed(&c.r.lastResp, resp)
-		how.failed = how.bodyFailed
+		c.how.bodyFailed = e.bodyFailed(&c.r.lastResp, resp)
+		c.how.failed = c.how.bodyFailed
 	}
 	if c.milvus != nil {
-		how.verdict = c.r.milvus.classify(resp, err)
+		c.how.verdict = c.r.milvus.classify(resp, err)
 	}
 	stage = ended
-	e.end(ctx, &c, &how)
+	// end's body, written out as begin's is above: the unary path is the
+	// hot one, and a call here costs a measurable share of it.
+	if c.milvus != nil {
+		c.milvus.ended(c.how.milvusFailed())
+	}
+	if c.provider != nil {
+		c.provider.ended(&c.how, true)
+	}
+	if e.latency != nil {
+		e.latency.observe(ctx, c.r.latency[unaryIx].observer(), c.start)
+	}
 	return resp, err
 }
 
@@ -192,7 +205,7 @@ func (e *serverEngine) stream(srv any, ss grpc.ServerStream, info *grpc.StreamSe
 // stream has no response to judge: the status rule does not see it, and a
 // classifier sees a nil response.
 func (e *serverEngine) streamCall(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler, unidentified bool) (err error) {
-	c := serverCall{typ: typeIndex(info.IsClientStream, info.IsServerStream), unidentified: unidentified}
+	c := serverCall{typ: typeIndex(info.IsClientStream, info.IsServerStream), how: ending{unidentified: unidentified}}
 	if !e.find(&c, info.FullMethod) {
 		return handler(srv, ss)
 	}
@@ -206,11 +219,14 @@ func (e *serverEngine) streamCall(srv any, ss grpc.ServerStream, info *grpc.Stre
 				err = e.streamCall(srv, ss, info, handler, true)
 			}
 		case inHandler:
-			e.end(ctx, &c, &ending{code: codes.Unknown, failed: true, panicked: true})
+			c.how.code, c.how.failed, c.how.panicked = codes.Unknown, true, true
+			e.end(ctx, &c)
 		case judging:
 			if p := recover(); p != nil {
 				e.logRulePanic(c.r.method, p)
-				e.end(ctx, &c, &ending{code: codeOf(err), failed: true, err: err, ruleFailed: true})
+				c.how.code, c.how.failed, c.how.err, c.how.ruleFailed = codeOf(err), true, err, true
+				c.how.bodyFailed, c.how.verdict = false, Default
+				e.end(ctx, &c)
 			}
 		}
 	}()
@@ -233,22 +249,22 @@ func (e *serverEngine) streamCall(srv any, ss grpc.ServerStream, info *grpc.Stre
 		err = handler(srv, ss)
 	}
 	stage = judging
-	how := ending{code: codeOf(err), failed: err != nil, err: err}
+	c.how.code, c.how.failed, c.how.err = codeOf(err), err != nil, err
 	if c.milvus != nil {
-		how.verdict = c.r.milvus.classify(nil, err)
+		c.how.verdict = c.r.milvus.classify(nil, err)
 	}
 	stage = ended
-	e.end(ctx, &c, &how)
+	e.end(ctx, &c)
 	return err
 }
 
-// end tells each set how the call ended, and observes its latency.
-func (e *serverEngine) end(ctx context.Context, c *serverCall, how *ending) {
+// end tells each set how the call ended, c.how, and observes its latency.
+func (e *serverEngine) end(ctx context.Context, c *serverCall) {
 	if c.milvus != nil {
-		c.milvus.ended(how, c.unidentified)
+		c.milvus.ended(c.how.milvusFailed())
 	}
 	if c.provider != nil {
-		c.provider.ended(how, c.typ == unaryIx)
+		c.provider.ended(&c.how, c.typ == unaryIx)
 	}
 	if e.latency != nil {
 		e.latency.observe(ctx, c.r.latency[c.typ].observer(), c.start)
