@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"os"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,7 +23,11 @@ import (
 // running the binary once per sample:
 //
 //	go test -c -o bench.test .
-//	for i in $(seq 20); do ./bench.test -test.run '^$' -test.bench BenchmarkEngine -test.benchtime 100000x; done > engine.txt
+//	for i in $(seq 10); do
+//		for first in "" 1; do
+//			ENGINE_FIRST=$first ./bench.test -test.run '^$' -test.bench BenchmarkEngine -test.benchtime 200000x
+//		done
+//	done > engine.txt
 //	benchstat -col /impl engine.txt
 //
 // Paths: the Milvus counters on a proxy and a rootcoord route (default
@@ -43,10 +48,14 @@ func BenchmarkEngine(b *testing.B) {
 		{"stream-message", enFrozenStream, enEngineStream},
 		{"two-sets", enFrozenTwoSets, enEngineTwoSets},
 	} {
-		for _, impl := range []struct {
+		impls := []struct {
 			name  string
 			build func(b *testing.B) func()
-		}{{"frozen", path.frozen}, {"engine", path.engine}} {
+		}{{"frozen", path.frozen}, {"engine", path.engine}}
+		if os.Getenv("ENGINE_FIRST") != "" { // to alternate the order between runs
+			impls[0], impls[1] = impls[1], impls[0]
+		}
+		for _, impl := range impls {
 			b.Run("path="+path.name+"/impl="+impl.name, func(b *testing.B) {
 				call := impl.build(b)
 				call() // warm
