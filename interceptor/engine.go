@@ -36,7 +36,9 @@ package interceptor
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -200,4 +202,18 @@ func (s *series) resolve() *seriesChild {
 	c.observer, _ = m.(prometheus.Observer)
 	s.child.Store(c)
 	return c
+}
+
+// splitMethod splits "/service/method" for labels. A malformed name, or
+// one that is not valid UTF-8 (a client may call any string), is
+// UnknownMethod twice, so that it never makes WithLabelValues panic.
+// (methodmap.ParseMethod is stricter: it takes protobuf identifiers only,
+// where a client may call any name.)
+func splitMethod(fullMethod string) (service, method string) {
+	rest, ok := strings.CutPrefix(fullMethod, "/")
+	i := strings.LastIndexByte(rest, '/')
+	if !ok || i <= 0 || i == len(rest)-1 || !utf8.ValidString(fullMethod) {
+		return UnknownMethod, UnknownMethod
+	}
+	return rest[:i], rest[i+1:]
 }

@@ -55,6 +55,34 @@ func (r *milvusRoute) classify(resp any, err error) Outcome {
 	return r.classifier(resp, err)
 }
 
+// Outcome is the judgement of one call.
+type Outcome uint8
+
+const (
+	// Default asks for the default rule: fail on an error or a failing
+	// status, success otherwise.
+	Default Outcome = iota
+	// Success counts the call as success.
+	Success
+	// Fail counts the call as fail.
+	Fail
+)
+
+// Classifier judges one finished call of the method given to [WithOutcome].
+// It is called once per call that returns, with resp and err as the handler
+// (and any interceptor inside this one) returned them: for a unary call, the
+// response (usually nil when err is not nil); for a stream, resp is nil. It
+// is not called when the handler panics; the call is then fail.
+//
+// It returns [Success] or [Fail] to decide, or [Default] to apply the rule
+// of every other method: fail on an error, otherwise the status rule
+// ([WithStatus] or the default rule). Any other value counts as [Default].
+// It must be safe for concurrent use, and should not allocate if the
+// interceptor is to stay allocation-free. A panic in it is recovered, logged
+// through [WithLogger] and counts the call as fail; resp and err still reach
+// the caller unchanged.
+type Classifier func(resp any, err error) Outcome
+
 // counts are the series that one call increments: total when it starts,
 // then success or fail when it ends.
 type counts struct {

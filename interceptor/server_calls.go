@@ -2,11 +2,9 @@ package interceptor
 
 import (
 	"context"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -291,18 +289,4 @@ func (s *countedServerStream) SendMsg(m any) error {
 		s.sent.counter().Inc()
 	}
 	return err
-}
-
-// splitMethod splits "/service/method" for labels. A malformed name, or
-// one that is not valid UTF-8 (a client may call any string), is
-// UnknownMethod twice, so that it never makes WithLabelValues panic.
-// (methodmap.ParseMethod is stricter: it takes protobuf identifiers only,
-// where a client may call any name.)
-func splitMethod(fullMethod string) (service, method string) {
-	rest, ok := strings.CutPrefix(fullMethod, "/")
-	i := strings.LastIndexByte(rest, '/')
-	if !ok || i <= 0 || i == len(rest)-1 || !utf8.ValidString(fullMethod) {
-		return UnknownMethod, UnknownMethod
-	}
-	return rest[:i], rest[i+1:]
 }
