@@ -152,11 +152,12 @@
 // # Latency and exemplars
 //
 // Latency is opt-in. [WithHistogram] adds a handling-time histogram,
-// grpc_server_handling_seconds{grpc_type, grpc_service, grpc_method}, to any
-// of the three constructors (grpc_client_handling_seconds for clients). The
-// names and labels are go-grpc-middleware's, and the Milvus counters use the
-// same histogram, since Milvus v2.0's counters carry no latency. Without the
-// option the clock is never read.
+// grpc_server_handling_seconds{grpc_type, grpc_service, grpc_method}, to an
+// install: a set installed alone, or a [Server] of several
+// (grpc_client_handling_seconds for clients). The names and labels are
+// go-grpc-middleware's, and the Milvus counters use the same histogram,
+// since Milvus v2.0's counters carry no latency. Without the option the
+// clock is never read.
 //
 // The zero [Histogram] is classic buckets from 100 µs to 30 s
 // ([DefaultBuckets]); native histogram buckets can be added or used alone.
