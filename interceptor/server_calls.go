@@ -28,7 +28,6 @@ type serverEngine struct {
 // serverRoute is one method as an install counts it: the series each set
 // resolved for it, and what the engine keeps per method.
 type serverRoute struct {
-	method   string
 	milvus   *milvusRoute  // nil: the Milvus counters do not count the method
 	provider *methodSeries // nil: the provider's families count it as unknown, or are not installed
 	latency  [numTypes]series
@@ -49,7 +48,7 @@ func newServerEngine(milvus *Interceptor, provider *ServerMetrics, rs rules, l *
 	e := &serverEngine{milvus: milvus, provider: provider, rules: rs, latency: l}
 	if provider != nil {
 		for ix := range numTypes {
-			e.unknown[ix] = e.newRoute("", UnknownMethod, UnknownMethod)
+			e.unknown[ix] = e.newRoute(UnknownMethod, UnknownMethod)
 		}
 		provider.addInstall(e) // rebuilds e now, and again at Init
 	} else {
@@ -60,8 +59,8 @@ func newServerEngine(milvus *Interceptor, provider *ServerMetrics, rs rules, l *
 
 // newRoute makes a route whose latency series are labelled service and
 // name.
-func (e *serverEngine) newRoute(method, service, name string) *serverRoute {
-	r := &serverRoute{method: method}
+func (e *serverEngine) newRoute(service, name string) *serverRoute {
+	r := &serverRoute{}
 	if e.latency != nil {
 		for ix := range numTypes {
 			r.latency[ix] = series{vec: e.latency.vec.MetricVec, labels: []string{grpcType(ix), service, name}}
@@ -78,7 +77,7 @@ func (e *serverEngine) rebuild() {
 	table := make(map[string]*serverRoute)
 	if e.provider != nil {
 		for method, ms := range e.provider.registered() {
-			r := e.newRoute(method, ms.service, ms.method)
+			r := e.newRoute(ms.service, ms.method)
 			r.provider = ms
 			if e.latency != nil && e.provider.initialSeries() {
 				r.latency[ms.typ].get()
@@ -90,7 +89,7 @@ func (e *serverEngine) rebuild() {
 		for method, mr := range e.milvus.routes {
 			r := table[method]
 			if r == nil {
-				r = e.newRoute(method, mr.service, mr.name)
+				r = e.newRoute(mr.service, mr.name)
 				table[method] = r
 			}
 			r.milvus = mr
@@ -139,7 +138,7 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 		switch stage {
 		case identifying: // the client rule panicked: the call again, unidentified
 			if p := recover(); p != nil {
-				e.logClientPanic(c.r.method, p)
+				e.logClientPanic(info.FullMethod, p)
 				resp, err = e.unaryCall(ctx, req, info, handler, true)
 			}
 		case inHandler: // the handler panicked: counted, and the panic goes on
@@ -147,7 +146,7 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 			e.end(ctx, &c)
 		case judging:
 			if p := recover(); p != nil {
-				e.logRulePanic(c.r.method, p)
+				e.logRulePanic(info.FullMethod, p)
 				c.how.code, c.how.failed, c.how.err, c.how.ruleFailed = codeOf(err), true, err, true
 				c.how.bodyFailed, c.how.verdict = false, Default
 				e.end(ctx, &c)
@@ -213,7 +212,7 @@ func (e *serverEngine) streamCall(srv any, ss grpc.ServerStream, info *grpc.Stre
 		switch stage {
 		case identifying:
 			if p := recover(); p != nil {
-				e.logClientPanic(c.r.method, p)
+				e.logClientPanic(info.FullMethod, p)
 				err = e.streamCall(srv, ss, info, handler, true)
 			}
 		case inHandler:
@@ -221,7 +220,7 @@ func (e *serverEngine) streamCall(srv any, ss grpc.ServerStream, info *grpc.Stre
 			e.end(ctx, &c)
 		case judging:
 			if p := recover(); p != nil {
-				e.logRulePanic(c.r.method, p)
+				e.logRulePanic(info.FullMethod, p)
 				c.how.code, c.how.failed, c.how.err, c.how.ruleFailed = codeOf(err), true, err, true
 				c.how.bodyFailed, c.how.verdict = false, Default
 				e.end(ctx, &c)
