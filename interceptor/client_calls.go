@@ -77,7 +77,11 @@ func (e *clientEngine) unary(ctx context.Context, method string, req, reply any,
 	if err != nil {
 		how.code, how.failed = codeOf(err), true
 	} else {
-		how.bodyFailed = e.bodyFailed(&r.lastReply, reply)
+		if e.status != nil { // the status rule, read once for every set
+			how.bodyFailed = e.status(reply)
+		} else {
+			how.bodyFailed = e.shapes.StatusFailed(&r.lastReply, reply)
+		}
 		how.failed = how.bodyFailed
 	}
 	stage = ended

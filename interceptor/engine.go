@@ -86,15 +86,6 @@ type rules struct {
 	logger *zap.Logger
 }
 
-// bodyFailed applies the status rule to a response. It may panic; the
-// lifecycle recovers.
-func (r *rules) bodyFailed(last *msgshape.Last, resp any) bool {
-	if r.status != nil {
-		return r.status(resp)
-	}
-	return r.shapes.StatusFailed(last, resp)
-}
-
 func (r *rules) logClientPanic(method string, p any) {
 	r.logger.Error("grpcmetrics: the client ID rule panicked; counting the call as fail under the unknown client",
 		zap.String("method", method), zap.Any("panic", p))

@@ -172,7 +172,11 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 	if err != nil {
 		c.how.code, c.how.failed = codeOf(err), true
 	} else {
-		c.how.bodyFailed = e.bodyFailed(&c.r.lastResp, resp)
+		if e.status != nil { // the status rule, read once for every set
+			c.how.bodyFailed = e.status(resp)
+		} else {
+			c.how.bodyFailed = e.shapes.StatusFailed(&c.r.lastResp, resp)
+		}
 		c.how.failed = c.how.bodyFailed
 	}
 	if c.milvus != nil {
