@@ -2,7 +2,6 @@ package grpcmetrics_test
 
 import (
 	"context"
-	"errors"
 	"log"
 	"strings"
 
@@ -165,10 +164,11 @@ func Example_fromProvider() {
 	// Output:
 }
 
-// On a Milvus newer than v2.0, the Milvus interceptor keeps Milvus v2.0's
-// counters for the methods its table maps, and ServerMetrics beside it
-// counts every method under the provider's names. Only one of them has the
-// latency histogram. docs/wiring.md shows this function's body.
+// On a Milvus newer than v2.0, Milvus v2.0's counters count the methods
+// their table maps, and the provider's families count every method, both
+// from one install (interceptor.NewServer), which reads each call's status
+// and clock once and gives both sets one latency histogram.
+// docs/wiring.md shows this function's body.
 func Example_newerMilvus() {
 	reg := prometheus.NewRegistry()
 	m := registry.New()
@@ -179,18 +179,23 @@ func Example_newerMilvus() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ic, err := interceptor.New(methods) // Milvus v2.0's counters, no histogram
+	ic, err := interceptor.New(methods) // Milvus v2.0's counters
 	if err != nil {
 		log.Fatal(err)
 	}
-	sm, err := interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{}))
+	sm, err := interceptor.NewServerMetrics() // the provider's families
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := errors.Join(ic.Register(reg), sm.Register(reg)); err != nil {
+	both, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm},
+		interceptor.WithHistogram(interceptor.Histogram{})) // latency for both
+	if err != nil {
 		log.Fatal(err)
 	}
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(sm.UnaryServerInterceptor(), ic.UnaryServerInterceptor()))
+	if err := both.Register(reg); err != nil {
+		log.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(both.UnaryServerInterceptor()))
 	proxy.New().Register(srv) // your services
 	rootcoord.New().Register(srv)
 	datanode.New().Register(srv)

@@ -42,16 +42,16 @@ import (
 // config is one way of building the interceptor.
 type config struct {
 	name string
-	opts []interceptor.Option
+	opts []interceptor.MilvusOption
 }
 
 var configs = []config{
 	{name: "default"},
-	{name: "helpers", opts: []interceptor.Option{
+	{name: "helpers", opts: []interceptor.MilvusOption{
 		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
 		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 	}},
-	{name: "func", opts: []interceptor.Option{
+	{name: "func", opts: []interceptor.MilvusOption{
 		interceptor.WithStatus(milvustype.Status),
 		interceptor.WithClientID(milvustype.Client),
 	}},

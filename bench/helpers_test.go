@@ -26,7 +26,7 @@ const (
 // modes are the three ways to configure status and client detection.
 var modes = []struct {
 	name string
-	opts []interceptor.Option
+	opts []interceptor.MilvusOption
 }{
 	// default: no options; the default rules read the status and the
 	// SourceID through reflect, by field index cached per Go type.
@@ -34,7 +34,7 @@ var modes = []struct {
 	// typed: the generic helpers over the generated Milvus types.
 	{"typed", typedOpts()},
 	// func: hand-written type switches (examples/milvustype).
-	{"func", []interceptor.Option{
+	{"func", []interceptor.MilvusOption{
 		interceptor.WithStatus(milvustype.Status),
 		interceptor.WithClientID(milvustype.Client),
 	}},
@@ -42,8 +42,8 @@ var modes = []struct {
 
 // typedOpts are the ready-made generic helpers over the generated Milvus
 // status and MsgBase types.
-func typedOpts() []interceptor.Option {
-	return []interceptor.Option{
+func typedOpts() []interceptor.MilvusOption {
+	return []interceptor.MilvusOption{
 		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
 		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 	}
@@ -51,7 +51,7 @@ func typedOpts() []interceptor.Option {
 
 // newGRPCMetrics builds a registry, the Milvus method map and an interceptor
 // on it, all registered on a fresh Prometheus registry, as deployed.
-func newGRPCMetrics(tb testing.TB, opts ...interceptor.Option) (*registry.Metrics, *interceptor.Interceptor) {
+func newGRPCMetrics(tb testing.TB, opts ...interceptor.MilvusOption) (*registry.Metrics, *interceptor.Interceptor) {
 	tb.Helper()
 	m := registry.New()
 	reg := prometheus.NewRegistry()

@@ -105,7 +105,7 @@ func runRatio(b *testing.B, ours, provider grpc.UnaryServerInterceptor, method s
 }
 
 // modeOpts returns the options of the mode of modes named name.
-func modeOpts(tb testing.TB, name string) []interceptor.Option {
+func modeOpts(tb testing.TB, name string) []interceptor.MilvusOption {
 	tb.Helper()
 	for _, md := range modes {
 		if md.name == name {

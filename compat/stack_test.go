@@ -37,10 +37,10 @@ type metricsUnderTest struct {
 
 // grpcmetricsUnderTest builds grpcmetrics' generic mode, histograms on,
 // registered on reg.
-func grpcmetricsUnderTest(t *testing.T, reg prometheus.Registerer, serverOpts ...interceptor.Option) metricsUnderTest {
+func grpcmetricsUnderTest(t *testing.T, reg prometheus.Registerer, serverOpts ...interceptor.ServerMetricsOption) metricsUnderTest {
 	t.Helper()
 	h := interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets})
-	sm, err := interceptor.NewServerMetrics(append([]interceptor.Option{h}, serverOpts...)...)
+	sm, err := interceptor.NewServerMetrics(append([]interceptor.ServerMetricsOption{h}, serverOpts...)...)
 	require.NoError(t, err)
 	cm, err := interceptor.NewClientMetrics(h)
 	require.NoError(t, err)

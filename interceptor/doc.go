@@ -152,11 +152,12 @@
 // # Latency and exemplars
 //
 // Latency is opt-in. [WithHistogram] adds a handling-time histogram,
-// grpc_server_handling_seconds{grpc_type, grpc_service, grpc_method}, to any
-// of the three constructors (grpc_client_handling_seconds for clients). The
-// names and labels are go-grpc-middleware's, and the Milvus counters use the
-// same histogram, since Milvus v2.0's counters carry no latency. Without the
-// option the clock is never read.
+// grpc_server_handling_seconds{grpc_type, grpc_service, grpc_method}, to an
+// install: a set installed alone, or a [Server] of several
+// (grpc_client_handling_seconds for clients). The names and labels are
+// go-grpc-middleware's, and the Milvus counters use the same histogram,
+// since Milvus v2.0's counters carry no latency. Without the option the
+// clock is never read.
 //
 // The zero [Histogram] is classic buckets from 100 µs to 30 s
 // ([DefaultBuckets]); native histogram buckets can be added or used alone.
@@ -175,14 +176,35 @@
 // store (--enable-feature=exemplar-storage). Turning OpenMetrics on changes
 // what Prometheus ingests: see [Exemplar].
 //
-// The Milvus interceptor and [ServerMetrics] can count the same server
-// (Milvus v2.0's counters and the provider's families side by side); give
-// the histogram to one of them only, since both would export
-// grpc_server_handling_seconds, and Register says so if both try.
+// # Several metric sets on one server
+//
+// The Milvus counters and the provider's families are two metric sets:
+// each counts the same calls in its own dialect. Installed alone, through
+// its own interceptor methods, a set has its own status rule, logger and
+// histogram. A [Server] installs several sets at once, from one pair of
+// interceptors:
+//
+//	ic, err := interceptor.New(methods)               // the sets, without WithStatus or WithHistogram
+//	sm, err := interceptor.NewServerMetrics()
+//	srv, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm},
+//		interceptor.WithHistogram(interceptor.Histogram{})) // the install's options
+//	if err := srv.Register(reg); err != nil { … }
+//	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(recovery…, srv.UnaryServerInterceptor()))
+//	// register the services, then sm.Init(gs)
+//
+// Each call is then looked up once, its response's status read once, and
+// the clock read once at each end, whatever the number of sets; the one
+// histogram, grpc_server_handling_seconds, serves them all. (Two sets
+// installed as two interceptors would each export that histogram, and
+// Register says so if both try.)
 //
 // # Cost
 //
-// Everything that can be resolved before the first call is resolved once:
+// Each kind of call (unary and stream, server and client) is counted by
+// one piece of code, which owns the route, the clock, the outcome and the
+// panic policy, and tells each installed metric set how the call began and
+// ended. Everything that can be resolved before the first call is resolved
+// once:
 // the route of a method is one read of a Go map, the series of a route (and
 // of a client on a route) are resolved on first use and kept, and the
 // default rules work out where a message type keeps its status and

@@ -74,7 +74,7 @@ func TestStreamMessagesAllocateNothing(t *testing.T) {
 	}
 	for name, o := range opts {
 		t.Run("server/"+name, func(t *testing.T) {
-			sm, err := interceptor.NewServerMetrics(o...)
+			sm, err := interceptor.NewServerMetrics(enServerOptions(o)...)
 			require.NoError(t, err)
 			require.NoError(t, sm.Init(chatServer{}))
 			reg := prometheus.NewRegistry()

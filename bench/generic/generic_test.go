@@ -58,8 +58,8 @@ func providerServer(b *testing.B) *grpcprom.ServerMetrics {
 	return sm
 }
 
-func grpcmetricsServer(b *testing.B, opts ...interceptor.Option) *interceptor.ServerMetrics {
-	opts = append([]interceptor.Option{interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets})}, opts...)
+func grpcmetricsServer(b *testing.B, opts ...interceptor.ServerMetricsOption) *interceptor.ServerMetrics {
+	opts = append([]interceptor.ServerMetricsOption{interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets})}, opts...)
 	sm, err := interceptor.NewServerMetrics(opts...)
 	require.NoError(b, err)
 	require.NoError(b, sm.Init(services{}))

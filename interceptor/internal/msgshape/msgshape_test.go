@@ -1,18 +1,12 @@
-package interceptor
+package msgshape
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"reflect"
-	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/dynamicpb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -77,15 +71,15 @@ func FuzzShapesAgreeWithProtoreflect(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte{})
-	var s shapes
-	var last atomic.Pointer[shape]
+	var s Cache
+	var last Last
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, m := range []proto.Message{&milvuspb.DescribeCollectionResponse{}, &commonpb.Status{}, &spb.Status{}} {
 			if proto.Unmarshal(b, m) != nil {
 				continue
 			}
-			got := s.statusFailed(&last, m)
-			want := s.statusFailed(&last, dynamicCopy(t, m))
+			got := s.StatusFailed(&last, m)
+			want := s.StatusFailed(&last, dynamicCopy(t, m))
 			require.Equal(t, want, got, "%T %v", m, m)
 			require.Equal(t, want, protoStatusFailed(m), "%T %v", m, m)
 		}
@@ -93,8 +87,8 @@ func FuzzShapesAgreeWithProtoreflect(f *testing.F) {
 		if proto.Unmarshal(b, req) != nil {
 			return
 		}
-		gotID, gotOK := s.sourceID(&last, req)
-		wantID, wantOK := s.sourceID(&last, dynamicCopy(t, req))
+		gotID, gotOK := s.SourceID(&last, req)
+		wantID, wantOK := s.SourceID(&last, dynamicCopy(t, req))
 		require.Equal(t, [2]any{wantID, wantOK}, [2]any{gotID, gotOK}, "%v", req)
 	})
 }
@@ -158,14 +152,14 @@ func TestLegacyAPIv1Messages(t *testing.T) {
 		{"bare status fail", &Status{Code: 1}, true},
 		{"bare status ok", &Status{}, false},
 	}
-	var s shapes
+	var s Cache
 	for _, tt := range statuses {
 		t.Run(tt.name, func(t *testing.T) {
-			var last atomic.Pointer[shape]
+			var last Last
 			for range 2 { // the second call takes the cached shape
-				require.Equal(t, tt.wantFail, s.statusFailed(&last, tt.resp))
+				require.Equal(t, tt.wantFail, s.StatusFailed(&last, tt.resp))
 			}
-			assert.Zero(t, testing.AllocsPerRun(100, func() { s.statusFailed(&last, tt.resp) }))
+			assert.Zero(t, testing.AllocsPerRun(100, func() { s.StatusFailed(&last, tt.resp) }))
 		})
 	}
 	bases := []struct {
@@ -180,13 +174,13 @@ func TestLegacyAPIv1Messages(t *testing.T) {
 	}
 	for _, tt := range bases {
 		t.Run(tt.name, func(t *testing.T) {
-			var last atomic.Pointer[shape]
+			var last Last
 			for range 2 {
-				id, ok := s.sourceID(&last, tt.req)
+				id, ok := s.SourceID(&last, tt.req)
 				require.Equal(t, tt.wantID, id)
 				require.Equal(t, tt.wantOK, ok)
 			}
-			assert.Zero(t, testing.AllocsPerRun(100, func() { s.sourceID(&last, tt.req) }))
+			assert.Zero(t, testing.AllocsPerRun(100, func() { s.SourceID(&last, tt.req) }))
 		})
 	}
 }
@@ -204,37 +198,11 @@ func (*corruptDescriptor) ProtoMessage()               {}
 func (*corruptDescriptor) Descriptor() ([]byte, []int) { return []byte("not gzip"), []int{0} }
 
 func TestUnloadableLegacyMessageIsNoMessage(t *testing.T) {
-	var s shapes
-	var last atomic.Pointer[shape]
+	var s Cache
+	var last Last
 	require.NotPanics(t, func() {
-		assert.False(t, s.statusFailed(&last, &corruptDescriptor{X: 1}))
-		_, ok := s.sourceID(&last, &corruptDescriptor{X: 1})
+		assert.False(t, s.StatusFailed(&last, &corruptDescriptor{X: 1}))
+		_, ok := s.SourceID(&last, &corruptDescriptor{X: 1})
 		assert.False(t, ok)
 	})
-}
-
-func TestCodeOf(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want codes.Code
-	}{
-		{"nil", nil, codes.OK},
-		{"status", status.Error(codes.NotFound, "x"), codes.NotFound},
-		{"wrapped status", fmt.Errorf("wrapped: %w", status.Error(codes.Aborted, "x")), codes.Aborted},
-		{"canceled", context.Canceled, codes.Canceled},
-		{"wrapped deadline", fmt.Errorf("call: %w", context.DeadlineExceeded), codes.DeadlineExceeded},
-		{"plain", errors.New("x"), codes.Unknown},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, codeOf(tt.err))
-		})
-	}
-	st := status.Error(codes.NotFound, "x")
-	assert.Zero(t, testing.AllocsPerRun(100, func() {
-		codeOf(st)
-		codeOf(context.Canceled)
-		codeOf(nil)
-	}))
 }

@@ -1,0 +1,248 @@
+package interceptor
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"go.uber.org/zap"
+
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
+)
+
+// Option configures an [Interceptor], a [ServerMetrics] or a [ClientMetrics].
+// Options are applied once, in order, by the constructor; when two options
+// set the same thing, the last one wins. None of them is consulted again per
+// call. Invalid values, and options that a constructor does not take, make
+// it return an error that names them. Which constructor takes which:
+//
+//	option               New   NewServerMetrics   NewClientMetrics
+//	WithStatus           yes   yes                yes
+//	WithLogger           yes   yes                yes
+//	WithHistogram        yes   yes                yes
+//	WithClientID         yes   -                  -
+//	WithClientLimit      yes   -                  -
+//	WithOutcome          yes   -                  -
+//	WithInitialSeries    -     yes                -
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// DefaultClientLimit is the number of distinct client_id values an
+// [Interceptor] tracks unless [WithClientLimit] says otherwise. Milvus
+// clusters run tens of proxies and coordinators; 1024 leaves room for churn
+// while bounding the series a hostile SourceID flood can create to 1024 per
+// client-labelled method and call label value.
+const DefaultClientLimit = 1024
+
+// MaxClientLimit is the largest limit [WithClientLimit] accepts.
+const MaxClientLimit = 1 << 20
+
+type config struct {
+	logger      *zap.Logger
+	outcomes    map[string]Classifier
+	clientID    ClientIDFunc // nil: the default rule
+	clientIDSet bool
+	clientLimit int
+	status      StatusFunc // nil: the default rule
+	statusSet   bool
+	histogram   *Histogram // nil: no histogram
+
+	initialSeries bool
+	limitSet      bool
+}
+
+// WithLogger sets the logger for the interceptor's rare events: a panic in
+// a [Classifier], a [StatusFunc], a [ClientIDFunc], an [Exemplar]'s Value or
+// the default rules, each logged at error level with the method and the
+// panic value. Nothing is logged per ordinary call. The default is
+// [zap.NewNop], which logs nothing; a nil logger is an error.
+func WithLogger(l *zap.Logger) Option {
+	return optionFunc(func(c *config) { c.logger = l })
+}
+
+// Outcome is the judgement of one call.
+type Outcome uint8
+
+const (
+	// Default asks for the default rule: fail on an error or a failing
+	// status, success otherwise.
+	Default Outcome = iota
+	// Success counts the call as success.
+	Success
+	// Fail counts the call as fail.
+	Fail
+)
+
+// Classifier judges one finished call of the method given to [WithOutcome].
+// It is called once per call that returns, with resp and err as the handler
+// (and any interceptor inside this one) returned them: for a unary call, the
+// response (usually nil when err is not nil); for a stream, resp is nil. It
+// is not called when the handler panics; the call is then fail.
+//
+// It returns [Success] or [Fail] to decide, or [Default] to apply the rule
+// of every other method: fail on an error, otherwise the status rule
+// ([WithStatus] or the default rule). Any other value counts as [Default].
+// It must be safe for concurrent use, and should not allocate if the
+// interceptor is to stay allocation-free. A panic in it is recovered, logged
+// through [WithLogger] and counts the call as fail; resp and err still reach
+// the caller unchanged.
+type Classifier func(resp any, err error) Outcome
+
+// WithOutcome overrides the outcome rule for one full method name, which must
+// be in the method map. Milvus, for example, counted DescribeIndex's "index
+// does not exist" as a success:
+//
+//	interceptor.WithOutcome("/milvus.proto.milvus.MilvusService/DescribeIndex",
+//		func(resp any, err error) interceptor.Outcome {
+//			r, ok := resp.(*milvuspb.DescribeIndexResponse)
+//			if ok && r.GetStatus().GetErrorCode() == commonpb.ErrorCode_IndexNotExist {
+//				return interceptor.Success
+//			}
+//			return interceptor.Default
+//		})
+//
+// A panic in the classifier is recovered, logged and counted as fail; the
+// handler's response and error still reach the caller unchanged. Given
+// twice for one method, the last one wins; a nil classifier is an error.
+func WithOutcome(fullMethod string, classify Classifier) Option {
+	return optionFunc(func(c *config) {
+		if c.outcomes == nil {
+			c.outcomes = make(map[string]Classifier)
+		}
+		c.outcomes[fullMethod] = classify
+	})
+}
+
+// WithStatus sets the rule that finds a failing status in a response,
+// replacing the default rule (see [New]). [MilvusStatus] builds one for
+// Milvus-style status types; any function will do. A nil fn is an error.
+//
+// The rule sees the response of every unary call that returned no error
+// (see [StatusFunc]); stream calls are judged by their error alone. In
+// [New]'s counters a failing status counts the call as fail; in
+// [ServerMetrics] and [ClientMetrics] the call keeps its gRPC code (OK) in
+// the provider's families and also counts in
+// grpcmetrics_server_response_failed_total (grpcmetrics_client_… for
+// clients).
+func WithStatus(fn StatusFunc) Option {
+	return optionFunc(func(c *config) { c.status, c.statusSet = fn, true })
+}
+
+// WithClientID sets the rule that names a call's client on client-labelled
+// routes ([methodmap.ClientTypeScheme], the RootCoord counters), replacing
+// the default rule (see [New]). [MilvusSourceID] builds one for Milvus-style
+// requests; any function will do. It is called once per call of such a
+// route, before the handler, with the call's context and request (see
+// [ClientIDFunc]); other routes never call it. The client limit applies to
+// its values too. A nil fn is an error; only [New] takes it.
+func WithClientID(fn ClientIDFunc) Option {
+	return optionFunc(func(c *config) { c.clientID, c.clientIDSet = fn, true })
+}
+
+// WithClientLimit sets how many distinct client_id values are tracked, from 1
+// to [MaxClientLimit]; the default is [DefaultClientLimit]. Calls from further
+// clients are counted under [registry.OverflowClientLabel], and each such call
+// increments grpcmetrics_client_id_overflow_total (a call whose own client
+// is [Label](registry.OverflowClientLabel) does not). The fixed values do not
+// count towards the limit, and [Interceptor.RemoveClient] frees a slot.
+// Only [New] takes it.
+func WithClientLimit(n int) Option {
+	return optionFunc(func(c *config) { c.clientLimit, c.limitSet = n, true })
+}
+
+// WithInitialSeries makes [ServerMetrics.Init] create every registered
+// method's series at zero, as Prometheus recommends for series known in
+// advance, so that rate() and absent() work from the first scrape. It costs
+// up to 22 series per method (see [MaxInitialSeries] for the bound). The
+// [Interceptor]'s Milvus counters always start at zero and do not take it.
+func WithInitialSeries() Option {
+	return optionFunc(func(c *config) { c.initialSeries = true })
+}
+
+func newConfig(m *methodmap.Map, opts []Option) (*config, error) {
+	if m == nil {
+		return nil, errors.New("interceptor: nil method map")
+	}
+	c := &config{logger: zap.NewNop(), clientLimit: DefaultClientLimit}
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("interceptor: option %d is nil", i)
+		}
+		o.apply(c)
+	}
+	var errs []error
+	for _, method := range slices.Sorted(maps.Keys(c.outcomes)) {
+		if c.outcomes[method] == nil {
+			errs = append(errs, fmt.Errorf("WithOutcome: nil classifier for %s", method))
+		}
+		if _, ok := m.Lookup(method); !ok {
+			errs = append(errs, fmt.Errorf("WithOutcome: %s is not in the method map", method))
+		}
+	}
+	if c.clientIDSet && c.clientID == nil {
+		errs = append(errs, errors.New("WithClientID: nil function"))
+	}
+	if c.clientLimit < 1 || c.clientLimit > MaxClientLimit {
+		errs = append(errs, fmt.Errorf("WithClientLimit: %d is out of range [1, %d]", c.clientLimit, MaxClientLimit))
+	}
+	if c.initialSeries {
+		errs = append(errs, errors.New("WithInitialSeries: New's Milvus counters always start at zero; the option is for NewServerMetrics"))
+	}
+	errs = append(errs, c.validateShared()...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("interceptor: %w", err)
+	}
+	return c, nil
+}
+
+// validateShared checks the options that every constructor takes.
+func (c *config) validateShared() []error {
+	var errs []error
+	if c.logger == nil {
+		errs = append(errs, errors.New("WithLogger: nil logger (use zap.NewNop to log nothing)"))
+	}
+	if c.statusSet && c.status == nil {
+		errs = append(errs, errors.New("WithStatus: nil function"))
+	}
+	if c.histogram != nil {
+		if err := c.histogram.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// newGenericConfig applies and checks the options of NewServerMetrics and
+// NewClientMetrics, which have no client labels and no method map.
+func newGenericConfig(ctor string, opts []Option) (*config, error) {
+	c := &config{logger: zap.NewNop()}
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("interceptor: %s: option %d is nil", ctor, i)
+		}
+		o.apply(c)
+	}
+	errs := c.validateShared()
+	if c.clientIDSet {
+		errs = append(errs, errors.New("WithClientID: generic metrics have no client_id label"))
+	}
+	if c.limitSet {
+		errs = append(errs, errors.New("WithClientLimit: generic metrics have no client_id label"))
+	}
+	if len(c.outcomes) > 0 {
+		errs = append(errs, errors.New("WithOutcome: generic metrics report gRPC codes; use WithStatus for the response-body rule"))
+	}
+	if c.initialSeries && ctor != "NewServerMetrics" {
+		errs = append(errs, errors.New("WithInitialSeries: only NewServerMetrics knows its methods in advance"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("interceptor: %s: %w", ctor, err)
+	}
+	return c, nil
+}

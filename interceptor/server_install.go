@@ -1,0 +1,124 @@
+package interceptor
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+)
+
+// ServerSets are the metric sets that one [Server] counts into. A nil
+// field is a set left out; at least one must be given.
+type ServerSets struct {
+	// Milvus is Milvus v2.0's counters, from [New].
+	Milvus *Interceptor
+	// Provider is go-grpc-middleware's provider families, from
+	// [NewServerMetrics]. Call its Init as usual: the Server counts by
+	// the methods Init finds.
+	Provider *ServerMetrics
+}
+
+// Server counts the calls of a gRPC server into several metric sets at
+// once, from one pair of interceptors: Milvus v2.0's counters and the
+// provider's families, say. Each call is counted by every set as it would
+// count it installed alone, with one route lookup, one reading of the
+// response's status, and (with [WithHistogram]) one reading of the clock
+// at each end, whatever the number of sets.
+//
+// What belongs to the install rather than to a set is given to
+// [NewServer]: the status rule ([WithStatus]), the logger ([WithLogger])
+// and the latency histogram ([WithHistogram]). The histogram is
+// grpc_server_handling_seconds{grpc_type, grpc_service, grpc_method}, one
+// family for all the sets, observed once per call: for every method with
+// the provider's families (unregistered methods under [UnknownMethod]),
+// for the mapped methods without them.
+//
+// Install a set either alone or in one Server, not both: each install
+// counts the calls it sees.
+type Server struct {
+	sets    ServerSets
+	engine  *serverEngine
+	latency *latency // nil unless WithHistogram
+}
+
+// NewServer builds one install of the sets. It takes the options of an
+// install, [Option]: [WithStatus], [WithLogger] and [WithHistogram]; the
+// options of a set ([MilvusOption], [ServerMetricsOption]) go to the set's
+// own constructor. It is an error to give no set, and to give a set built
+// with [WithStatus] or [WithHistogram], whose rule or histogram the Server
+// would not use.
+func NewServer(sets ServerSets, opts ...Option) (*Server, error) {
+	cfg, err := newGenericConfig("NewServer", opts)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	if sets.Milvus == nil && sets.Provider == nil {
+		errs = append(errs, errors.New("no metric set: give ServerSets.Milvus, ServerSets.Provider, or both"))
+	}
+	var milvusOptions, providerOptions []string
+	if sets.Milvus != nil {
+		milvusOptions = sets.Milvus.installOptions
+	}
+	if sets.Provider != nil {
+		providerOptions = sets.Provider.installOptions
+	}
+	for _, set := range []struct {
+		name    string
+		options []string
+	}{
+		{"ServerSets.Milvus", milvusOptions},
+		{"ServerSets.Provider", providerOptions},
+	} {
+		if len(set.options) > 0 {
+			errs = append(errs, fmt.Errorf("%s was built with %s, which configure an install of the set alone: give them to NewServer instead",
+				set.name, strings.Join(set.options, " and ")))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("interceptor: NewServer: %w", err)
+	}
+	s := &Server{sets: sets}
+	if cfg.histogram != nil {
+		s.latency = newLatency(cfg.histogram, "server", cfg.logger)
+	}
+	s.engine = newServerEngine(sets.Milvus, sets.Provider, cfg.rules(), s.latency)
+	return s, nil
+}
+
+// UnaryServerInterceptor returns the unary interceptor. Place it inside any
+// recovery interceptor, so that it sees (and counts) a handler's panic
+// before recovery turns it into an error.
+func (s *Server) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return s.engine.unary
+}
+
+// StreamServerInterceptor returns the stream interceptor.
+func (s *Server) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return s.engine.stream
+}
+
+// Register registers every set's metrics, as each set's Register does, and
+// the install's histogram, on r. Registering them twice on r is a no-op;
+// another collector of the same metrics is an error that says so.
+func (s *Server) Register(r prometheus.Registerer) error {
+	if isNilRegisterer(r) {
+		return errors.New("interceptor: Server.Register: nil prometheus.Registerer")
+	}
+	if s.sets.Milvus != nil {
+		if err := s.sets.Milvus.Register(r); err != nil {
+			return err
+		}
+	}
+	if s.sets.Provider != nil {
+		if err := s.sets.Provider.Register(r); err != nil {
+			return err
+		}
+	}
+	if s.latency != nil {
+		return register(r, "Server", s.latency.vec)
+	}
+	return nil
+}
