@@ -485,3 +485,146 @@ func TestMilvus26AllocatesNothing(t *testing.T) {
 		i++
 	}))
 }
+
+// A Milvus26 counts every method as Milvus 2.6's proxy counts its requests.
+// Here its interceptor is called directly, as gRPC would call it, with a
+// request that names no database and metadata that does.
+func ExampleNewMilvus26() {
+	reg := prometheus.NewRegistry()
+	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(12))
+	if err != nil {
+		panic(err)
+	}
+	if err := m26.Register(reg); err != nil {
+		panic(err)
+	}
+	icpt := m26.UnaryServerInterceptor()
+	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("dbname", "shop"))
+	info := &grpc.UnaryServerInfo{FullMethod: "/milvus.proto.milvus.MilvusService/HasCollection"}
+	req := &milvuspb.HasCollectionRequest{CollectionName: "books"}
+	for _, code := range []int32{0, 8} { // success, then rate limited
+		handler := func(context.Context, any) (any, error) {
+			return &milvuspb.BoolResponse{Status: &commonpb.Status{Code: code}}, nil
+		}
+		if _, err := icpt(ctx, req, info, handler); err != nil {
+			panic(err)
+		}
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		panic(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "milvus_proxy_req_count" {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, lp := range mt.GetLabel() {
+				labels[lp.GetName()] = lp.GetValue()
+			}
+			fmt.Println(labels["node_id"], labels["function_name"], labels["db_name"], labels["collection_name"],
+				labels["status"], mt.GetCounter().GetValue())
+		}
+	}
+	// Output:
+	// 12 HasCollection shop books retry 1
+	// 12 HasCollection shop books success 1
+	// 12 HasCollection shop books total 2
+}
+
+// mxPanicky is a request whose getter panics.
+type mxPanicky struct{}
+
+func (mxPanicky) GetCollectionName() string { panic("mxPanicky: a bug") }
+
+// TestMilvus26Panics checks the panics of our side: a request's getter
+// that panics counts the call under the pair ("", ""), a status rule that
+// panics counts it as fail, and neither reaches the caller; a handler's
+// panic is rejected and goes on.
+func TestMilvus26Panics(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m26, err := interceptor.NewMilvus26(interceptor.WithStatus(func(any) bool { panic("rule") }))
+	require.NoError(t, err)
+	require.NoError(t, m26.Register(reg))
+	icpt := m26.UnaryServerInterceptor()
+	ctx := context.Background()
+	ok := func(context.Context, any) (any, error) { return "resp", nil }
+
+	resp, err := icpt(ctx, mxPanicky{}, &grpc.UnaryServerInfo{FullMethod: "/x.Y/Getter"}, ok)
+	require.NoError(t, err)
+	assert.Equal(t, "resp", resp)
+	assert.Panics(t, func() {
+		//nolint:errcheck // panics
+		icpt(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/x.Y/Handler"}, func(context.Context, any) (any, error) { panic("handler") })
+	})
+	for _, tt := range []struct{ fn, status string }{{"Getter", "total"}, {"Getter", "fail"}, {"Handler", "total"}, {"Handler", "rejected"}} {
+		assert.Equal(t, 1.0, mxGet(t, reg, "milvus_proxy_req_count", mxReq("0", tt.fn, tt.status, "", "")), tt)
+	}
+	assert.Equal(t, 4, mxSeries(t, reg, "milvus_proxy_req_count"))
+}
+
+// TestMilvus26CountsNoStream checks that stream calls pass a Server that
+// holds Milvus26 alone uncounted, as Milvus counts no stream.
+func TestMilvus26CountsNoStream(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m26, err := interceptor.NewMilvus26()
+	require.NoError(t, err)
+	install, err := interceptor.NewServer(interceptor.ServerSets{Milvus26: m26}, interceptor.WithHistogram(interceptor.Histogram{}))
+	require.NoError(t, err)
+	require.NoError(t, install.Register(reg))
+	ran := false
+	err = install.StreamServerInterceptor()(nil, nil, &grpc.StreamServerInfo{FullMethod: "/x.Y/S", IsServerStream: true},
+		func(any, grpc.ServerStream) error { ran = true; return nil })
+	require.NoError(t, err)
+	assert.True(t, ran)
+	assert.Zero(t, mxSeries(t, reg, "milvus_proxy_req_count"))
+	assert.Zero(t, mxSeries(t, reg, "grpc_server_handling_seconds"))
+}
+
+// TestMilvus26RemovesUnderLoad removes collections while calls count into
+// them, for the race detector, and checks that the limit holds after.
+func TestMilvus26RemovesUnderLoad(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m26, err := interceptor.NewMilvus26(interceptor.WithCollectionLimit(8))
+	require.NoError(t, err)
+	require.NoError(t, m26.Register(reg))
+	icpt := m26.UnaryServerInterceptor()
+	info := &grpc.UnaryServerInfo{FullMethod: "/x.Y/M"}
+	ok := func(context.Context, any) (any, error) { return nil, nil }
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 500 {
+				//nolint:errcheck // counted
+				icpt(context.Background(), mxNamed{"d", fmt.Sprint((g + i) % 12)}, info, ok)
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range 500 {
+			m26.RemoveCollection("d", fmt.Sprint(i%12))
+		}
+	})
+	wg.Wait()
+	assert.LessOrEqual(t, mxGet(t, reg, "grpcmetrics_collections", nil), 8.0)
+	for i := range 12 {
+		m26.RemoveCollection("d", fmt.Sprint(i))
+	}
+	assert.Zero(t, mxGet(t, reg, "grpcmetrics_collections", nil))
+	// Only the overflow pair's series are left.
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != "milvus_proxy_req_count" {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			for _, lp := range mt.GetLabel() {
+				if lp.GetName() == "collection_name" {
+					assert.Equal(t, interceptor.OverflowCollectionLabel, lp.GetValue())
+				}
+			}
+		}
+	}
+}
