@@ -401,6 +401,9 @@ func (m *Milvus26) admit(r *m26Route, p m26Pair) *m26Series {
 		return &m26Entry{key: key, db: m26Label(key.db), coll: m26Label(key.coll)}
 	})
 	if e == m.pairs.overflow {
+		if p == e.key { // the overflow pair itself, fixed: kept like any other
+			r.children.Store(e.key, r.overflow)
+		}
 		return r.overflow
 	}
 	s := &m26Series{set: m, route: r, entry: e}
