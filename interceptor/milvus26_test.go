@@ -633,3 +633,35 @@ func TestMilvus26RemovesUnderLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestMilvus26BeforeProviderInit counts calls into a Server of Milvus26 and
+// the provider's families before and after the provider's Init: Milvus26
+// counts every call under the method's name, the provider's families count
+// the calls before Init under "unknown".
+func TestMilvus26BeforeProviderInit(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m26, err := interceptor.NewMilvus26()
+	require.NoError(t, err)
+	sm, err := interceptor.NewServerMetrics()
+	require.NoError(t, err)
+	install, err := interceptor.NewServer(interceptor.ServerSets{Provider: sm, Milvus26: m26}, interceptor.WithHistogram(interceptor.Histogram{}))
+	require.NoError(t, err)
+	require.NoError(t, install.Register(reg))
+	icpt := install.UnaryServerInterceptor()
+	info := &grpc.UnaryServerInfo{FullMethod: "/milvus.proto.milvus.MilvusService/HasCollection"}
+	ok := func(context.Context, any) (any, error) { return &milvuspb.BoolResponse{}, nil }
+	req := &milvuspb.HasCollectionRequest{DbName: "d", CollectionName: "c"}
+	_, err = icpt(context.Background(), req, info, ok)
+	require.NoError(t, err)
+	gs := grpc.NewServer()
+	milvuspb.RegisterMilvusServiceServer(gs, mxMilvus{})
+	require.NoError(t, sm.Init(gs))
+	_, err = icpt(context.Background(), req, info, ok)
+	require.NoError(t, err)
+
+	assert.Equal(t, 2.0, mxGet(t, reg, "milvus_proxy_req_count", mxReq("0", "HasCollection", "success", "d", "c")))
+	assert.Equal(t, 1.0, mxGet(t, reg, "grpc_server_started_total", map[string]string{"grpc_method": "unknown"}))
+	assert.Equal(t, 1.0, mxGet(t, reg, "grpc_server_started_total", map[string]string{"grpc_method": "HasCollection"}))
+	assert.Equal(t, 1.0, mxGet(t, reg, "grpc_server_handling_seconds", map[string]string{"grpc_method": "unknown"}))
+	assert.Equal(t, 1.0, mxGet(t, reg, "grpc_server_handling_seconds", map[string]string{"grpc_method": "HasCollection"}))
+}
