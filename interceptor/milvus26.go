@@ -136,9 +136,11 @@ func m26StatusName(ix int) string {
 //
 // A request whose GetDbName or GetCollectionName panics (generated getters
 // do not) is counted under the pair ("", ""), and the panic is logged
-// through [WithLogger] as a client rule's panic is; in an install with the
-// Milvus v2.0 counters, those count the call as they count one whose
-// client rule panicked. A status rule that panics counts the call as
+// through [WithLogger] as a client rule's panic is. The two rules run
+// before the handler, and a panic there is the call's, not one set's: in
+// an install with the Milvus v2.0 counters, those then count the call as
+// they count one whose client rule panicked, and a panic of their client
+// rule counts the call under ("", "") here. A status rule that panics counts the call as
 // "fail" (as "rejected" if the handler returned an error).
 //
 // The status rule is the install's ([WithStatus], or the default rule,
