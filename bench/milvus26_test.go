@@ -24,7 +24,8 @@ import (
 
 // mxMilvusStats re-creates, from a description of Milvus v2.6.16's proxy,
 // what its request-stats interceptor does per request: it splits the full
-// method to find the method's name, formats the node ID, reads the
+// method to find the method's name, formats the node ID (for each series it
+// increments), reads the
 // request's database and collection names, increments
 // milvus_proxy_req_count{node_id, function_name, status, db_name,
 // collection_name} with status "total" through WithLabelValues, runs the
@@ -76,11 +77,10 @@ func (m *mxMilvusStats) intercept(ctx context.Context, req any, info *grpc.Unary
 	if r, ok := req.(interface{ GetCollectionName() string }); ok {
 		coll = r.GetCollectionName()
 	}
-	node := strconv.FormatInt(m.nodeID, 10)
-	m.count.WithLabelValues(node, function, "total", db, coll).Inc()
+	m.count.WithLabelValues(strconv.FormatInt(m.nodeID, 10), function, "total", db, coll).Inc()
 	resp, err := handler(ctx, req)
 	if err != nil {
-		m.count.WithLabelValues(node, function, "rejected", db, coll).Inc()
+		m.count.WithLabelValues(strconv.FormatInt(m.nodeID, 10), function, "rejected", db, coll).Inc()
 		return resp, err
 	}
 	var st *commonpb.Status
@@ -97,7 +97,7 @@ func (m *mxMilvusStats) intercept(ctx context.Context, req any, info *grpc.Unary
 			outcome = "retry"
 		}
 	}
-	m.count.WithLabelValues(node, function, outcome, db, coll).Inc()
+	m.count.WithLabelValues(strconv.FormatInt(m.nodeID, 10), function, outcome, db, coll).Inc()
 	return resp, err
 }
 
