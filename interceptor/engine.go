@@ -9,7 +9,8 @@ package interceptor
 //   - the route: one map read gives the method's [serverRoute], in which
 //     every metric set has resolved its series for the method beforehand;
 //   - the clock: read once when the call starts and once when it ends, only
-//     if the install has a latency histogram, which one observation fills;
+//     if the install has a latency histogram, which one observation fills,
+//     or Milvus 2.6's counters, which observe their own;
 //   - the outcome: the code the peer sees ([codeOf]), the body status (the
 //     status rule, read once per call), a panic;
 //   - the panic policy, in the lifecycle's single deferred function: a
@@ -19,7 +20,8 @@ package interceptor
 //     failed.
 //
 // A metric set is a dialect: the Milvus v2.0 counters ([Interceptor],
-// milvus_counters.go) and the provider's families ([ServerMetrics],
+// milvus_counters.go), Milvus 2.6's request counters ([Milvus26],
+// milvus26.go) and the provider's families ([ServerMetrics],
 // [ClientMetrics], provider_families.go). A set holds no lifecycle code (no
 // defer, no recover, no clock): it resolves its series per route once and
 // has two plain methods, began and ended, that the lifecycle calls with
@@ -30,8 +32,8 @@ package interceptor
 //
 // An install is one engine with the sets it serves: each set alone
 // (its UnaryServerInterceptor and friends), or several at once ([Server]).
-// Label values that calls bring (client_id today) are bounded by
-// [boundedValues], whatever the set.
+// Label values that calls bring (client_id, and Milvus 2.6's db_name and
+// collection_name pair) are bounded by [boundedValues], whatever the set.
 
 import (
 	"context"
@@ -69,6 +71,9 @@ type ending struct {
 	// unidentified: the client rule panicked, and the call counts under
 	// the unknown client, as failed, in the Milvus counters.
 	unidentified bool
+	// statusCode is the integer code of a failing status (bodyFailed),
+	// for Milvus 2.6's counters; 0 when it has none or cannot be read.
+	statusCode int64
 }
 
 // Stages of a call, for its lifecycle's deferred function.

@@ -159,7 +159,12 @@ func (k *latency) start() time.Duration {
 // observe records the time since start (a reading of now) on obs, with an
 // exemplar if one is configured and found.
 func (k *latency) observe(ctx context.Context, obs prometheus.Observer, start time.Duration) {
-	d := (k.now() - start).Seconds()
+	k.observeElapsed(ctx, obs, k.now()-start)
+}
+
+// observeElapsed records elapsed on obs, as observe does.
+func (k *latency) observeElapsed(ctx context.Context, obs prometheus.Observer, elapsed time.Duration) {
+	d := elapsed.Seconds()
 	if k.exemplar != nil {
 		if v := k.exemplarValue(ctx); v != "" {
 			if eo, ok := obs.(prometheus.ExemplarObserver); ok {

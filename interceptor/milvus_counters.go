@@ -176,7 +176,7 @@ func New(m *methodmap.Map, opts ...MilvusOption) (*Interceptor, error) {
 	if cfg.histogram != nil {
 		i.latency = newLatency(cfg.histogram, "server", cfg.logger)
 	}
-	i.solo = newServerEngine(i, nil, cfg.rules(), i.latency)
+	i.solo = newServerEngine(i, nil, nil, cfg.rules(), i.latency)
 	return i, nil
 }
 

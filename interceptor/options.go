@@ -13,24 +13,27 @@ import (
 )
 
 // Option configures an install: every constructor takes it ([New],
-// [NewServerMetrics], [NewClientMetrics] and [NewServer]). The options of
-// one metric set have types of their own, so that giving one to another
-// constructor is a compile-time error: [MilvusOption] for [New],
-// [ServerMetricsOption] for [NewServerMetrics].
+// [NewServerMetrics], [NewClientMetrics], [NewMilvus26] and [NewServer]).
+// The options of one metric set have types of their own, so that giving
+// one to another constructor is a compile-time error: [MilvusOption] for
+// [New], [ServerMetricsOption] for [NewServerMetrics], [Milvus26Option]
+// for [NewMilvus26].
 //
 // Options are applied once, in order, by the constructor; when two options
 // set the same thing, the last one wins. None of them is consulted again per
 // call. Invalid values make the constructor return an error that names
 // them. Which constructor takes which:
 //
-//	option               New   NewServerMetrics   NewClientMetrics   NewServer
-//	WithStatus           yes   yes                yes                yes
-//	WithLogger           yes   yes                yes                yes
-//	WithHistogram        yes   yes                yes                yes
-//	WithClientID         yes   -                  -                  -
-//	WithClientLimit      yes   -                  -                  -
-//	WithOutcome          yes   -                  -                  -
-//	WithInitialSeries    -     yes                -                  -
+//	option               New   NewServerMetrics   NewClientMetrics   NewMilvus26   NewServer
+//	WithStatus           yes   yes                yes                yes           yes
+//	WithLogger           yes   yes                yes                yes           yes
+//	WithHistogram        yes   yes                yes                yes           yes
+//	WithClientID         yes   -                  -                  -             -
+//	WithClientLimit      yes   -                  -                  -             -
+//	WithOutcome          yes   -                  -                  -             -
+//	WithInitialSeries    -     yes                -                  -             -
+//	WithNodeID           -     -                  -                  yes           -
+//	WithCollectionLimit  -     -                  -                  yes           -
 //
 // WithStatus, WithLogger and WithHistogram configure an install: the
 // set's own, when it is installed alone through its interceptor methods,
@@ -39,6 +42,7 @@ import (
 type Option interface {
 	MilvusOption
 	ServerMetricsOption
+	Milvus26Option
 }
 
 // MilvusOption configures the Milvus counters, [New]: an [Option], or
@@ -66,6 +70,7 @@ type (
 func (f optionFunc) apply(c *config)    { f(c) }
 func (optionFunc) milvusOption()        {}
 func (optionFunc) serverMetricsOption() {}
+func (optionFunc) milvus26Option()      {}
 
 func (f milvusOptionFunc) apply(c *config) { f(c) }
 func (milvusOptionFunc) milvusOption()     {}
@@ -95,6 +100,10 @@ type config struct {
 
 	initialSeries bool
 	limitSet      bool
+
+	nodeID             int64 // WithNodeID
+	collectionLimit    int   // WithCollectionLimit
+	collectionLimitSet bool
 }
 
 // WithLogger sets the logger for the interceptor's rare events: a panic in

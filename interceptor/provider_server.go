@@ -99,7 +99,7 @@ func NewServerMetrics(opts ...ServerMetricsOption) (*ServerMetrics, error) {
 	if cfg.histogram != nil {
 		s.latency = newLatency(cfg.histogram, "server", cfg.logger)
 	}
-	s.solo = newServerEngine(nil, s, cfg.rules(), s.latency)
+	s.solo = newServerEngine(nil, s, nil, cfg.rules(), s.latency)
 	return s, nil
 }
 

@@ -17,8 +17,13 @@ import (
 type serverEngine struct {
 	milvus   *Interceptor   // nil: not installed
 	provider *ServerMetrics // nil: not installed
+	milvus26 *Milvus26      // nil: not installed
 	rules
-	latency *latency // nil: no histogram, and the clock is never read
+	latency *latency // nil: no histogram
+	// timed: the clock is read, for the histogram or Milvus26; it measures
+	// from epoch, as latency's does (see latency).
+	timed bool
+	epoch time.Time
 
 	routes  atomic.Pointer[map[string]*serverRoute] // by full method; replaced, never written
 	unknown [numTypes]*serverRoute                  // the provider's methods no server registers
@@ -30,6 +35,7 @@ type serverEngine struct {
 type serverRoute struct {
 	milvus   *milvusRoute  // nil: the Milvus counters do not count the method
 	provider *methodSeries // nil: the provider's families count it as unknown, or are not installed
+	milvus26 *m26Route     // nil: Milvus26 is not installed
 	latency  [numTypes]series
 	lastResp msgshape.Last // the default status rule's last shape
 }
@@ -40,12 +46,14 @@ type serverCall struct {
 	typ      int
 	milvus   *counts       // nil: the Milvus counters do not count it
 	provider *methodSeries // nil: the provider's families are not installed
+	milvus26 *m26Series    // nil: Milvus26 does not count it
 	start    time.Duration
 	how      ending // how it ended, once it has
 }
 
-func newServerEngine(milvus *Interceptor, provider *ServerMetrics, rs rules, l *latency) *serverEngine {
-	e := &serverEngine{milvus: milvus, provider: provider, rules: rs, latency: l}
+func newServerEngine(milvus *Interceptor, provider *ServerMetrics, milvus26 *Milvus26, rs rules, l *latency) *serverEngine {
+	e := &serverEngine{milvus: milvus, provider: provider, milvus26: milvus26, rules: rs, latency: l}
+	e.timed, e.epoch = l != nil || milvus26 != nil, time.Now()
 	if provider != nil {
 		for ix := range numTypes {
 			e.unknown[ix] = e.newRoute(UnknownMethod, UnknownMethod)
@@ -70,7 +78,8 @@ func (e *serverEngine) newRoute(service, name string) *serverRoute {
 }
 
 // rebuild makes the route table from the sets' routes: the Milvus map's
-// methods, and the methods that the provider's Init found.
+// methods, the methods that the provider's Init found, and the methods that
+// Milvus26 has seen.
 func (e *serverEngine) rebuild() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -95,7 +104,53 @@ func (e *serverEngine) rebuild() {
 			r.milvus = mr
 		}
 	}
+	if e.milvus26 != nil {
+		for method, r := range table {
+			r.milvus26 = e.milvus26.route(method)
+		}
+		e.milvus26.routes.Range(func(k, v any) bool {
+			if method := k.(string); table[method] == nil {
+				table[method] = e.newMilvus26Route(method, v.(*m26Route))
+			}
+			return true
+		})
+	}
 	e.routes.Store(&table)
+}
+
+// newMilvus26Route makes the route of a method that only Milvus26 counts.
+// With the provider's families installed, the histogram labels it
+// [UnknownMethod], as the provider does a method its Init did not find.
+func (e *serverEngine) newMilvus26Route(method string, mr *m26Route) *serverRoute {
+	var r *serverRoute
+	if e.provider != nil {
+		r = e.newRoute(UnknownMethod, UnknownMethod)
+	} else {
+		r = e.newRoute(splitMethod(method))
+	}
+	r.milvus26 = mr
+	return r
+}
+
+// addMilvus26Route adds a route for a unary method that no route of the
+// table counts yet, the first time one of its calls comes, and returns it.
+// Only Milvus26 counts every method; a unary interceptor sees the methods
+// the server registers, so the table stays bounded.
+func (e *serverEngine) addMilvus26Route(method string) *serverRoute {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	old := *e.routes.Load()
+	if r := old[method]; r != nil {
+		return r
+	}
+	table := make(map[string]*serverRoute, len(old)+1)
+	for k, v := range old {
+		table[k] = v
+	}
+	r := e.newMilvus26Route(method, e.milvus26.route(method))
+	table[method] = r
+	e.routes.Store(&table)
+	return r
 }
 
 // find fills in c's route, and the provider's series when it is
@@ -103,10 +158,13 @@ func (e *serverEngine) rebuild() {
 // nothing, so a call may be found again.
 func (e *serverEngine) find(c *serverCall, fullMethod string) (counted bool) {
 	c.r = (*e.routes.Load())[fullMethod]
+	if c.r == nil && e.milvus26 != nil && c.typ == unaryIx {
+		c.r = e.addMilvus26Route(fullMethod)
+	}
 	if e.provider != nil {
 		e.findProvider(c)
 	}
-	return c.r != nil
+	return c.r != nil && (c.r.milvus != nil || c.provider != nil || (c.typ == unaryIx && c.r.milvus26 != nil))
 }
 
 // findProvider fills in the provider's part of c.
@@ -158,13 +216,19 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 			c.milvus = e.milvus.clientCounts(ctx, req, mr, unidentified)
 		}
 	}
+	if mr := c.r.milvus26; mr != nil {
+		c.milvus26 = e.milvus26.seriesOf(ctx, req, mr, unidentified)
+	}
 	if c.milvus != nil { // each set is told that the call began
 		c.milvus.began()
 	}
 	if c.provider != nil {
 		e.provider.began(c.provider, c.typ == unaryIx, info.FullMethod)
 	}
-	c.start = e.latency.start()
+	if c.milvus26 != nil {
+		c.milvus26.began()
+	}
+	c.start = e.start()
 	stage = inHandler
 	resp, err = handler(ctx, req)
 	stage = judging
@@ -174,8 +238,11 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 	} else {
 		if e.status != nil { // the status rule, read once for every set
 			c.how.bodyFailed = e.status(resp)
+			if c.how.bodyFailed && c.milvus26 != nil { // and the code, for retry
+				_, c.how.statusCode = e.shapes.Status(&c.r.lastResp, resp)
+			}
 		} else {
-			c.how.bodyFailed = e.shapes.StatusFailed(&c.r.lastResp, resp)
+			c.how.bodyFailed, c.how.statusCode = e.shapes.Status(&c.r.lastResp, resp)
 		}
 		c.how.failed = c.how.bodyFailed
 	}
@@ -191,8 +258,14 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 	if c.provider != nil {
 		c.provider.ended(&c.how, true)
 	}
-	if e.latency != nil {
-		e.latency.observe(ctx, c.r.latency[unaryIx].observer(), c.start)
+	if e.timed {
+		elapsed := e.since(c.start)
+		if c.milvus26 != nil {
+			c.milvus26.ended(&c.how, elapsed)
+		}
+		if e.latency != nil {
+			e.latency.observeElapsed(ctx, c.r.latency[unaryIx].observer(), elapsed)
+		}
 	}
 	return resp, err
 }
@@ -242,7 +315,7 @@ func (e *serverEngine) streamCall(srv any, ss grpc.ServerStream, info *grpc.Stre
 	if c.provider != nil {
 		e.provider.began(c.provider, c.typ == unaryIx, info.FullMethod)
 	}
-	c.start = e.latency.start()
+	c.start = e.start()
 	stage = inHandler
 	if c.provider != nil {
 		err = handler(srv, &countedServerStream{ServerStream: ss, received: &c.provider.received, sent: &c.provider.sent})
@@ -267,9 +340,29 @@ func (e *serverEngine) end(ctx context.Context, c *serverCall) {
 	if c.provider != nil {
 		c.provider.ended(&c.how, c.typ == unaryIx)
 	}
-	if e.latency != nil {
-		e.latency.observe(ctx, c.r.latency[c.typ].observer(), c.start)
+	if e.timed {
+		elapsed := e.since(c.start)
+		if c.milvus26 != nil {
+			c.milvus26.ended(&c.how, elapsed)
+		}
+		if e.latency != nil {
+			e.latency.observeElapsed(ctx, c.r.latency[c.typ].observer(), elapsed)
+		}
 	}
+}
+
+// start returns the start of a call: the time since the epoch, or 0 if
+// the install is not timed, so that the clock is read only when needed.
+func (e *serverEngine) start() time.Duration {
+	if !e.timed {
+		return 0
+	}
+	return time.Since(e.epoch)
+}
+
+// since returns the time since start, a reading of start.
+func (e *serverEngine) since(start time.Duration) time.Duration {
+	return time.Since(e.epoch) - start
 }
 
 // countedServerStream counts a server stream's messages.

@@ -18,14 +18,17 @@ type ServerSets struct {
 	// [NewServerMetrics]. Call its Init as usual: the Server counts by
 	// the methods Init finds.
 	Provider *ServerMetrics
+	// Milvus26 is Milvus 2.6's request counters, from [NewMilvus26]. It
+	// counts every unary method the Server sees.
+	Milvus26 *Milvus26
 }
 
 // Server counts the calls of a gRPC server into several metric sets at
 // once, from one pair of interceptors: Milvus v2.0's counters and the
 // provider's families, say. Each call is counted by every set as it would
 // count it installed alone, with one route lookup, one reading of the
-// response's status, and (with [WithHistogram]) one reading of the clock
-// at each end, whatever the number of sets.
+// response's status, and (with [WithHistogram] or [Milvus26]) one reading
+// of the clock at each end, whatever the number of sets.
 //
 // What belongs to the install rather than to a set is given to
 // [NewServer]: the status rule ([WithStatus]), the logger ([WithLogger])
@@ -33,7 +36,8 @@ type ServerSets struct {
 // grpc_server_handling_seconds{grpc_type, grpc_service, grpc_method}, one
 // family for all the sets, observed once per call: for every method with
 // the provider's families (unregistered methods under [UnknownMethod]),
-// for the mapped methods without them.
+// for the mapped methods without them, and for every unary method with
+// [Milvus26] (which observes its own milvus_proxy_req_latency besides).
 //
 // Install a set either alone or in one Server, not both: each install
 // counts the calls it sees.
@@ -55,15 +59,18 @@ func NewServer(sets ServerSets, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	var errs []error
-	if sets.Milvus == nil && sets.Provider == nil {
-		errs = append(errs, errors.New("no metric set: give ServerSets.Milvus, ServerSets.Provider, or both"))
+	if sets.Milvus == nil && sets.Provider == nil && sets.Milvus26 == nil {
+		errs = append(errs, errors.New("no metric set: give ServerSets.Milvus, ServerSets.Provider, ServerSets.Milvus26, or several"))
 	}
-	var milvusOptions, providerOptions []string
+	var milvusOptions, providerOptions, milvus26Options []string
 	if sets.Milvus != nil {
 		milvusOptions = sets.Milvus.installOptions
 	}
 	if sets.Provider != nil {
 		providerOptions = sets.Provider.installOptions
+	}
+	if sets.Milvus26 != nil {
+		milvus26Options = sets.Milvus26.installOptions
 	}
 	for _, set := range []struct {
 		name    string
@@ -71,6 +78,7 @@ func NewServer(sets ServerSets, opts ...Option) (*Server, error) {
 	}{
 		{"ServerSets.Milvus", milvusOptions},
 		{"ServerSets.Provider", providerOptions},
+		{"ServerSets.Milvus26", milvus26Options},
 	} {
 		if len(set.options) > 0 {
 			errs = append(errs, fmt.Errorf("%s was built with %s, which configure an install of the set alone: give them to NewServer instead",
@@ -84,7 +92,7 @@ func NewServer(sets ServerSets, opts ...Option) (*Server, error) {
 	if cfg.histogram != nil {
 		s.latency = newLatency(cfg.histogram, "server", cfg.logger)
 	}
-	s.engine = newServerEngine(sets.Milvus, sets.Provider, cfg.rules(), s.latency)
+	s.engine = newServerEngine(sets.Milvus, sets.Provider, sets.Milvus26, cfg.rules(), s.latency)
 	return s, nil
 }
 
@@ -114,6 +122,11 @@ func (s *Server) Register(r prometheus.Registerer) error {
 	}
 	if s.sets.Provider != nil {
 		if err := s.sets.Provider.Register(r); err != nil {
+			return err
+		}
+	}
+	if s.sets.Milvus26 != nil {
+		if err := s.sets.Milvus26.Register(r); err != nil {
 			return err
 		}
 	}

@@ -95,9 +95,18 @@ func (s *Cache) lookup(last *Last, t reflect.Type) *shape {
 // It may panic only in a ProtoReflect method of resp that panics for some
 // values of a type and not others.
 func (s *Cache) StatusFailed(last *Last, resp any) bool {
+	failed, _ := s.Status(last, resp)
+	return failed
+}
+
+// Status reads resp's Milvus status as [Cache.StatusFailed] does, and
+// returns also the status's integer "code" field (0 when the status has
+// none, or when resp has no status), which tells a retryable failure
+// from another in Milvus 2.6. It panics only as StatusFailed does.
+func (s *Cache) Status(last *Last, resp any) (failed bool, code int64) {
 	v := reflect.ValueOf(resp)
 	if !v.IsValid() {
-		return false
+		return false, 0
 	}
 	sh := last.p.Load()
 	if sh == nil || sh.t != v.Type() {
@@ -107,25 +116,25 @@ func (s *Cache) StatusFailed(last *Last, resp any) bool {
 	switch p.how {
 	case inField:
 		if v.IsNil() {
-			return false
+			return false, 0
 		}
 		f := v.Elem().Field(p.field)
 		if f.IsNil() {
-			return false // an unset status is Milvus's success
+			return false, 0 // an unset status is Milvus's success
 		}
-		return p.failedAt(f.Elem())
+		return p.readAt(f.Elem())
 	case itself:
 		if v.IsNil() {
-			return false
+			return false, 0
 		}
-		return p.failedAt(v.Elem())
+		return p.readAt(v.Elem())
 	case protoRead:
 		if v.IsNil() {
-			return false // a nil *dynamicpb.Message panics on IsValid
+			return false, 0 // a nil *dynamicpb.Message panics on IsValid
 		}
-		return protoStatusFailed(resp)
+		return protoStatus(resp)
 	}
-	return false
+	return false, 0
 }
 
 // SourceID returns the SourceID of req, from its "base" message field's
@@ -160,9 +169,11 @@ func (s *Cache) SourceID(last *Last, req any) (int64, bool) {
 	return 0, false
 }
 
-func (p *statusPath) failedAt(st reflect.Value) bool {
-	return (p.errorCode >= 0 && st.Field(p.errorCode).Int() != 0) ||
-		(p.code >= 0 && st.Field(p.code).Int() != 0)
+func (p *statusPath) readAt(st reflect.Value) (failed bool, code int64) {
+	if p.code >= 0 {
+		code = st.Field(p.code).Int()
+	}
+	return code != 0 || (p.errorCode >= 0 && st.Field(p.errorCode).Int() != 0), code
 }
 
 // newShape works out the shape of t. Types that are no protobuf message,
@@ -412,26 +423,44 @@ func messageOf(v any) (protoreflect.Message, bool) {
 	return nil, false
 }
 
-// protoStatusFailed is the status rule through protoreflect, for messages
-// without generated fields to read.
-func protoStatusFailed(resp any) bool {
+// protoStatus is the status rule through protoreflect, for messages
+// without generated fields to read: whether the status fails, and its code.
+func protoStatus(resp any) (failed bool, code int64) {
 	m, ok := messageOf(resp)
 	if !ok || m == nil || !m.IsValid() {
-		return false
+		return false, 0
 	}
 	st := m
 	ec, c, ok := statusFields(m.Descriptor())
 	if !ok {
 		fd := messageFieldNamed(m.Descriptor(), "status")
 		if fd == nil {
-			return false
+			return false, 0
 		}
 		if ec, c, ok = statusFields(fd.Message()); !ok || !m.Has(fd) {
-			return false
+			return false, 0
 		}
 		st = m.Get(fd).Message()
 	}
-	return (ec != nil && st.Get(ec).Enum() != 0) || (c != nil && st.Get(c).Int() != 0)
+	if c != nil {
+		code = st.Get(c).Int()
+	}
+	return code != 0 || (ec != nil && st.Get(ec).Enum() != 0), code
+}
+
+// MessageName returns the protobuf full name of the messages of Go type t
+// ("milvus.proto.milvus.SearchRequest"), from a zero value, for the
+// messages of generated structs; "" for any other type (dynamicpb's
+// messages, whose descriptor belongs to each value, among them).
+func MessageName(t reflect.Type) protoreflect.FullName {
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return ""
+	}
+	d, ok := descriptorOf(t)
+	if !ok {
+		return ""
+	}
+	return d.FullName()
 }
 
 // protoSourceID is the SourceID rule through protoreflect.
@@ -445,4 +474,10 @@ func protoSourceID(req any) (int64, bool) {
 		return 0, false
 	}
 	return m.Get(base).Message().Get(source).Int(), true
+}
+
+// protoStatusFailed is protoStatus's verdict alone.
+func protoStatusFailed(resp any) bool {
+	failed, _ := protoStatus(resp)
+	return failed
 }
