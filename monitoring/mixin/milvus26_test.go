@@ -103,7 +103,7 @@ func TestMilvus26Rules(t *testing.T) {
 	for _, r := range f.Groups[1].Rules {
 		alerts[r.Alert] = r
 	}
-	assert.Equal(t, `sum by (job, instance) (increase(grpcmetrics_milvus26_collection_overflow_total{job="proxy"}[10m])) > 0`, alerts[AlertCollectionOverflow].Expr)
+	assert.Equal(t, `sum by (job, instance) (increase(grpcmetrics_collection_overflow_total{job="proxy"}[10m])) > 0`, alerts[AlertCollectionOverflow].Expr)
 	assert.Contains(t, alerts[AlertHighErrorRatio].Annotations["summary"], "{{ $labels.function_name }}")
 	assert.Contains(t, alerts[AlertHighErrorRatio].Annotations["description"], "fail, retry or rejected")
 	assert.NotContains(t, alerts[AlertHighErrorRatio].Annotations["summary"], "grpc_method")

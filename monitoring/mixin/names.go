@@ -85,10 +85,10 @@ const (
 	// Milvus26CollectionOverflowTotal counts calls counted under the
 	// overflow (db_name, collection_name) pair because the set's collection
 	// limit was reached.
-	Milvus26CollectionOverflowTotal = "grpcmetrics_milvus26_collection_overflow_total"
+	Milvus26CollectionOverflowTotal = "grpcmetrics_collection_overflow_total"
 	// Milvus26Collections is the number of (db_name, collection_name) pairs
 	// the set tracks.
-	Milvus26Collections = "grpcmetrics_milvus26_collections"
+	Milvus26Collections = "grpcmetrics_collections"
 	// Milvus26FunctionName is the label that holds the method's name.
 	Milvus26FunctionName = "function_name"
 )
