@@ -195,13 +195,17 @@ func milvus26Sections(c Config, traffic section) []section {
 	}, traffic.panels[2:]...)...)
 	out := []section{traffic}
 	if c.Latency {
+		// A function with no successful call in the window has empty
+		// buckets and a NaN quantile, which ">= 0" leaves out.
 		q := func(quantile, by string) string {
-			return fmt.Sprintf("histogram_quantile(%s, sum by (%s) (rate(%s%s[$__rate_interval])))", quantile, by, Milvus26ReqLatencyBucket, selector)
+			return fmt.Sprintf("histogram_quantile(%s, sum by (%s) (rate(%s%s[$__rate_interval]))) >= 0", quantile, by, Milvus26ReqLatencyBucket, selector)
 		}
+		const latencyOf = "From Milvus's latency histogram " + Milvus26ReqLatencyBucket + ", in milliseconds, which holds the successful calls only; " +
+			"functions with no successful call in the window are not shown."
 		out = append(out, section{title: "Latency", panels: []panel{
 			{
 				title:       "Latency quantiles, all functions",
-				description: "From Milvus's latency histogram " + Milvus26ReqLatencyBucket + ", in milliseconds.",
+				description: latencyOf,
 				unit:        "ms", min: float(0),
 				targets: []target{
 					{expr: q("0.5", "le"), legend: "p50"},
@@ -211,7 +215,7 @@ func milvus26Sections(c Config, traffic section) []section {
 			},
 			{
 				title:       "p99 latency by " + Milvus26FunctionName,
-				description: "From Milvus's latency histogram " + Milvus26ReqLatencyBucket + ", in milliseconds.",
+				description: latencyOf,
 				unit:        "ms", min: float(0),
 				targets: []target{{
 					expr:   q("0.99", "le, "+Milvus26FunctionName),
