@@ -176,10 +176,42 @@
 // store (--enable-feature=exemplar-storage). Turning OpenMetrics on changes
 // what Prometheus ingests: see [Exemplar].
 //
+// # Milvus 2.6's request counters
+//
+// Since 2.6 Milvus counts every request of its proxy in one interceptor of
+// its own, into milvus_proxy_req_count{node_id, function_name, status,
+// db_name, collection_name}, with status "total" before the handler and
+// then one of "success", "fail", "retry" and "rejected".
+// [Milvus26] counts the same series, as Milvus v2.6.16 fills them, for
+// every unary method of every service, with no table to maintain:
+//
+//	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(nodeID))
+//	if err := m26.Register(reg); err != nil { … }
+//	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(recovery…, m26.UnaryServerInterceptor()))
+//
+// It reads db_name and collection_name from the request's GetDbName and
+// GetCollectionName, and gives an empty db_name the database that
+// Milvus's database interceptor would fill in, from the "dbname" metadata
+// or "default", without changing the request. It needs none of Milvus's
+// packages: the default status rule reads the status's code too, which
+// tells "retry" from "fail".
+//
+// Unlike Milvus, it bounds db_name and collection_name together: at most
+// [WithCollectionLimit] pairs ([DefaultCollectionLimit]), further pairs
+// under [OverflowCollectionLabel], and [Milvus26.RemoveCollection] to
+// forget a dropped collection. A handler's panic counts as "rejected",
+// and milvus_proxy_req_latency (milliseconds, Milvus's buckets) is
+// observed for the successful calls of every method. [Milvus26] lists the
+// differences.
+//
+// A warm call allocates nothing, except when a request of a type whose
+// database Milvus fills names none and the call carries "dbname"
+// metadata: grpc-go's accessor copies the value it finds, one allocation.
+//
 // # Several metric sets on one server
 //
-// The Milvus counters and the provider's families are two metric sets:
-// each counts the same calls in its own dialect. Installed alone, through
+// The Milvus counters, Milvus 2.6's and the provider's families are metric
+// sets: each counts the same calls in its own dialect. Installed alone, through
 // its own interceptor methods, a set has its own status rule, logger and
 // histogram. A [Server] installs several sets at once, from one pair of
 // interceptors:

@@ -1,0 +1,234 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
+	"github.com/grpcmetrics/grpcmetrics/interceptor"
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
+	"github.com/grpcmetrics/grpcmetrics/registry"
+)
+
+// mxMilvusStats re-creates, from a description of Milvus v2.6.16's proxy,
+// what its request-stats interceptor does per request: it splits the full
+// method to find the method's name, formats the node ID, reads the
+// request's database and collection names, increments
+// milvus_proxy_req_count{node_id, function_name, status, db_name,
+// collection_name} with status "total" through WithLabelValues, runs the
+// handler, finds the response's status with a type switch, and increments
+// the series of the outcome through WithLabelValues again. Nothing bounds
+// the names. Written here for the benchmark, not taken from Milvus; the
+// latency histogram, which Milvus's handlers fill, is not part of it.
+type mxMilvusStats struct {
+	nodeID int64
+	count  *prometheus.CounterVec
+}
+
+func newMxMilvusStats(nodeID int64) *mxMilvusStats {
+	return &mxMilvusStats{nodeID: nodeID, count: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "milvus", Subsystem: "proxy", Name: "req_count", Help: "count of operation executed",
+	}, []string{"node_id", "function_name", "status", "db_name", "collection_name"})}
+}
+
+func (m *mxMilvusStats) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	parts := strings.Split(info.FullMethod, "/")
+	function := parts[len(parts)-1]
+	var db, coll string
+	if r, ok := req.(interface{ GetDbName() string }); ok {
+		db = r.GetDbName()
+	}
+	if r, ok := req.(interface{ GetCollectionName() string }); ok {
+		coll = r.GetCollectionName()
+	}
+	node := strconv.FormatInt(m.nodeID, 10)
+	m.count.WithLabelValues(node, function, "total", db, coll).Inc()
+	resp, err := handler(ctx, req)
+	if err != nil {
+		m.count.WithLabelValues(node, function, "rejected", db, coll).Inc()
+		return resp, err
+	}
+	var st *commonpb.Status
+	switch r := resp.(type) {
+	case interface{ GetStatus() *commonpb.Status }:
+		st = r.GetStatus()
+	case *commonpb.Status:
+		st = r
+	}
+	outcome := "success"
+	if st.GetErrorCode() != commonpb.ErrorCode_Success || st.GetCode() != 0 {
+		outcome = "fail"
+		if code := st.GetCode(); code == 8 || code == 109 {
+			outcome = "retry"
+		}
+	}
+	m.count.WithLabelValues(node, function, outcome, db, coll).Inc()
+	return resp, err
+}
+
+const mxSearch = "/milvus.proto.milvus.MilvusService/Search"
+
+// mxRequests returns search requests over 100 collections in 10
+// databases, so that no one-entry cache helps.
+func mxRequests() []*milvuspb.SearchRequest {
+	reqs := make([]*milvuspb.SearchRequest, 100)
+	for i := range reqs {
+		reqs[i] = &milvuspb.SearchRequest{DbName: fmt.Sprintf("db_%d", i%10), CollectionName: fmt.Sprintf("collection_%d", i)}
+	}
+	return reqs
+}
+
+// mxImpls are the interceptors compared: the re-creation of Milvus's, our
+// Milvus26 alone, and one Server of Milvus26, Milvus v2.0's counters and
+// the provider's families with the latency histogram.
+func mxImpls(tb testing.TB) []struct {
+	name string
+	icpt grpc.UnaryServerInterceptor
+} {
+	tb.Helper()
+	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(7))
+	require.NoError(tb, err)
+	all26, err := interceptor.NewMilvus26(interceptor.WithNodeID(7))
+	require.NoError(tb, err)
+	m := registry.New()
+	require.NoError(tb, m.Register(prometheus.NewRegistry()))
+	methods, err := methodmap.Default(m)
+	require.NoError(tb, err)
+	ic, err := interceptor.New(methods)
+	require.NoError(tb, err)
+	sm, err := interceptor.NewServerMetrics()
+	require.NoError(tb, err)
+	require.NoError(tb, sm.Init(mxServices{}))
+	all, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm, Milvus26: all26},
+		interceptor.WithHistogram(interceptor.Histogram{}))
+	require.NoError(tb, err)
+	return []struct {
+		name string
+		icpt grpc.UnaryServerInterceptor
+	}{
+		{"milvus", newMxMilvusStats(7).intercept},
+		{"grpcmetrics", m26.UnaryServerInterceptor()},
+		{"grpcmetrics-3sets", all.UnaryServerInterceptor()},
+	}
+}
+
+// mxServices registers Search, for ServerMetrics.Init.
+type mxServices struct{}
+
+func (mxServices) GetServiceInfo() map[string]grpc.ServiceInfo {
+	return map[string]grpc.ServiceInfo{"milvus.proto.milvus.MilvusService": {Methods: []grpc.MethodInfo{{Name: "Search"}}}}
+}
+
+// BenchmarkMilvus26 measures Milvus 2.6's request counters: the
+// re-creation of Milvus's own interceptor (impl=milvus) against Milvus26
+// (impl=grpcmetrics), and against one install of three sets
+// (impl=grpcmetrics-3sets), each op one warm call of Search, with a no-op
+// handler, rotating over 100 collections in 10 databases. Interleave the
+// implementations by running the binary once per sample, alternating the
+// order:
+//
+//	go test -c -o bench.test .
+//	for i in $(seq 10); do
+//		for first in "" 1; do
+//			MILVUS26_REVERSE=$first ./bench.test -test.run '^$' -test.bench BenchmarkMilvus26 -test.benchtime 200000x
+//		done
+//	done > milvus26.txt
+//	benchstat -col /impl milvus26.txt
+func BenchmarkMilvus26(b *testing.B) {
+	impls := mxImpls(b)
+	if os.Getenv("MILVUS26_REVERSE") != "" {
+		for i, j := 0, len(impls)-1; i < j; i, j = i+1, j-1 {
+			impls[i], impls[j] = impls[j], impls[i]
+		}
+	}
+	reqs := mxRequests()
+	resp := &milvuspb.SearchResults{Status: &commonpb.Status{}}
+	h := func(context.Context, any) (any, error) { return resp, nil }
+	info := &grpc.UnaryServerInfo{FullMethod: mxSearch}
+	ctx := context.Background()
+	for _, impl := range impls {
+		b.Run("path=search-100-collections/impl="+impl.name, func(b *testing.B) {
+			for _, req := range reqs { // warm
+				sinkResp, sinkErr = impl.icpt(ctx, req, info, h)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				sinkResp, sinkErr = impl.icpt(ctx, reqs[i%len(reqs)], info, h)
+				i++
+			}
+		})
+	}
+}
+
+// TestMilvus26AgreesWithRecreation counts the same calls, every outcome,
+// with the re-creation of Milvus's interceptor and with Milvus26, and
+// checks that milvus_proxy_req_count is the same in both.
+func TestMilvus26AgreesWithRecreation(t *testing.T) {
+	milvus := newMxMilvusStats(7)
+	milvusReg := prometheus.NewPedanticRegistry()
+	require.NoError(t, milvusReg.Register(milvus.count))
+	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(7))
+	require.NoError(t, err)
+	oursReg := prometheus.NewPedanticRegistry()
+	require.NoError(t, m26.Register(oursReg))
+
+	answers := []struct {
+		resp any
+		err  error
+	}{
+		{&milvuspb.SearchResults{Status: &commonpb.Status{}}, nil},
+		{&milvuspb.SearchResults{}, nil},
+		{&milvuspb.SearchResults{Status: &commonpb.Status{ErrorCode: commonpb.ErrorCode_UnexpectedError}}, nil},
+		{&milvuspb.SearchResults{Status: &commonpb.Status{Code: 65535}}, nil},
+		{&milvuspb.SearchResults{Status: &commonpb.Status{Code: 8}}, nil},
+		{&commonpb.Status{ErrorCode: commonpb.ErrorCode_UnexpectedError, Code: 109}, nil},
+		{&commonpb.Status{}, nil},
+		{nil, errors.New("rejected by an interceptor")},
+	}
+	info := &grpc.UnaryServerInfo{FullMethod: mxSearch}
+	for i, req := range mxRequests()[:40] {
+		a := answers[i%len(answers)]
+		h := func(context.Context, any) (any, error) { return a.resp, a.err }
+		for _, icpt := range []grpc.UnaryServerInterceptor{milvus.intercept, m26.UnaryServerInterceptor()} {
+			_, err := icpt(context.Background(), req, info, h)
+			assert.Equal(t, a.err, err)
+		}
+	}
+	want, got := mxDump(t, milvusReg), mxDump(t, oursReg)
+	assert.Len(t, want, 80)
+	assert.Equal(t, want, got)
+}
+
+// mxDump returns milvus_proxy_req_count's series of g, by labels.
+func mxDump(t *testing.T, g prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := g.Gather()
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "milvus_proxy_req_count" {
+			continue
+		}
+		for _, mt := range mf.GetMetric() {
+			var key []string
+			for _, lp := range mt.GetLabel() {
+				key = append(key, lp.GetName()+"="+lp.GetValue())
+			}
+			out[strings.Join(key, ",")] = mt.GetCounter().GetValue()
+		}
+	}
+	return out
+}
