@@ -99,11 +99,14 @@ func mmServiceDesc(t *testing.T, answer mmAnswer) *grpc.ServiceDesc {
 	return &desc
 }
 
-// mmServe serves desc on srv over an in-memory listener until the test ends
-// and returns a client connection to it.
+// mmServe serves srv, with desc registered unless it is nil, over an
+// in-memory listener until the test ends and returns a client connection
+// to it.
 func mmServe(t *testing.T, srv *grpc.Server, desc *grpc.ServiceDesc) *grpc.ClientConn {
 	t.Helper()
-	srv.RegisterService(desc, struct{}{})
+	if desc != nil {
+		srv.RegisterService(desc, struct{}{})
+	}
 	lis := bufconn.Listen(1 << 20)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
