@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
@@ -169,7 +170,7 @@ func sections(c Config) []section {
 	return append(out, outgoing(c))
 }
 
-// milvus26Sections lays out the Milvus 2.6 flavour's dashboard after the
+// milvus26Sections lays out the Milvus 2.6 flavour's dashboard but for the
 // outgoing calls: traffic with the retry and rejected rates added, latency
 // from Milvus's own histogram (milliseconds), and the collections.
 func milvus26Sections(c Config, traffic section) []section {
@@ -177,22 +178,23 @@ func milvus26Sections(c Config, traffic section) []section {
 		return fmt.Sprintf("sum by (%s) (rate(%s{%s}[$__rate_interval]))",
 			Milvus26FunctionName, Milvus26ReqCount, matchers(selectorBody, "status="+quote(status)))
 	}
-	traffic.panels = append(traffic.panels[:2:2], append([]panel{
-		{
+	// After the request rate and the error ratio.
+	traffic.panels = slices.Insert(traffic.panels, 2,
+		panel{
 			title: "Retry rate by " + Milvus26FunctionName,
 			description: "Calls per second answered with a retryable failing status (status=\"retry\": code 8, rate limit, or 109, collection schema mismatch); " +
 				"part of the error ratio.",
 			unit: "reqps", min: float(0),
 			targets: []target{{expr: statusRate(Milvus26StatusRetry), legend: c.methodLegend()}},
 		},
-		{
+		panel{
 			title: "Rejected rate by " + Milvus26FunctionName,
 			description: "Calls per second that ended with an error from the handler chain (status=\"rejected\": an interceptor's error, or a handler's panic turned into an error); " +
 				"part of the error ratio.",
 			unit: "reqps", min: float(0),
 			targets: []target{{expr: statusRate(Milvus26StatusRejected), legend: c.methodLegend()}},
 		},
-	}, traffic.panels[2:]...)...)
+	)
 	out := []section{traffic}
 	if c.Latency {
 		// A function with no successful call in the window has empty
