@@ -312,6 +312,11 @@ func TestMilvus26BoundsCollections(t *testing.T) {
 	assert.Equal(t, 2.0, count(of, of))
 	assert.Equal(t, 2.0, mxGet(t, reg, "grpcmetrics_collection_overflow_total", nil))
 	assert.Equal(t, 2.0, mxGet(t, reg, "grpcmetrics_collections", nil))
+	var over any = mxNamed{"d", "c"}
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		_, _ = icpt(context.Background(), over, info, ok) //nolint:errcheck // measured
+	}), "an overflowing call allocates nothing")
+	assert.Equal(t, 103.0, mxGet(t, reg, "grpcmetrics_collection_overflow_total", nil), "one per overflowing call")
 
 	assert.True(t, m26.RemoveCollection("d", "a"))
 	assert.False(t, m26.RemoveCollection("d", "a"), "removed already")
@@ -323,7 +328,7 @@ func TestMilvus26BoundsCollections(t *testing.T) {
 	assert.Equal(t, 1.0, count("d", "c"), "the freed place is taken")
 	call("d", "a")
 	assert.Equal(t, 0.0, count("d", "a"), "and the limit holds again")
-	assert.Equal(t, 3.0, count(of, of))
+	assert.Equal(t, 104.0, count(of, of))
 }
 
 // TestMilvus26StatusRule checks a WithStatus rule, which says only whether
