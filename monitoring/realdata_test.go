@@ -154,7 +154,12 @@ func ruleChecks(t *testing.T, f mixin.Flavour, job string) []check {
 // counted the same way, with traffic, served in OpenMetrics. The generic
 // job has two in-process servers counted by grpcmetrics' ServerMetrics
 // (histogram on, Milvus status rule), with traffic, one served in the text
-// format and one in OpenMetrics. Prometheus scrapes them every second.
+// format and one in OpenMetrics. The Milvus 2.6 job has two in-process
+// servers counted by Milvus 2.6's request counters (a collection limit
+// below the traffic's collections, and a rate limit now and then), with
+// traffic: one with the set alone, in the text format; one with the set
+// beside Milvus v2.0's counters in one install, in OpenMetrics.
+// Prometheus scrapes them every second.
 //
 // Every dashboard query, for each instance (template variables
 // substituted), and every recording rule's expression goes through the
@@ -186,9 +191,10 @@ func TestQueriesOnRealData(t *testing.T) {
 	milvusDemo := startDemo(t)
 	milvusOM := prNewMilvusStack(t, true)
 	generic := []*stack{newGenericStack(t, false), newGenericStack(t, true)}
+	milvus26 := []*stack{mmNewMilvus26Stack(t, false, false), mmNewMilvus26Stack(t, true, true)}
 	tctx, stopTraffic := context.WithCancel(context.Background())
 	var waits []func() trafficCount
-	for _, s := range append([]*stack{milvusOM}, generic...) {
+	for _, s := range append(append([]*stack{milvusOM}, generic...), milvus26...) {
 		waits = append(waits, traffic(tctx, 100*time.Millisecond, s))
 	}
 	t.Cleanup(func() { // before the servers stop
@@ -203,13 +209,18 @@ func TestQueriesOnRealData(t *testing.T) {
 	layout.setTargets(t, exampleJob, []string{milvusDemo, milvusOM.metrics})
 	layout.addJob(jobs[mixin.Generic], []string{generic[0].metrics, generic[1].metrics})
 	layout.RuleFiles = append(layout.RuleFiles, rules[mixin.Generic])
+	layout.addJob(jobs[mixin.Milvus26], []string{milvus26[0].metrics, milvus26[1].metrics})
+	layout.RuleFiles = append(layout.RuleFiles, rules[mixin.Milvus26])
 	srv := promtest.StartYAML(t, bin, layout.yaml(t))
 	t.Logf("job %s: %s is the demo (text format), %s in-process (OpenMetrics); job %s: %s text format, %s OpenMetrics",
 		exampleJob, milvusInstances[0], milvusInstances[1], jobs[mixin.Generic], generic[0].metrics, generic[1].metrics)
+	t.Logf("job %s: %s the set alone (text format), %s beside Milvus v2.0's counters in one install (OpenMetrics)",
+		jobs[mixin.Milvus26], milvus26[0].metrics, milvus26[1].metrics)
 
 	instances := map[mixin.Flavour][]string{
-		mixin.Milvus:  milvusInstances,
-		mixin.Generic: {generic[0].metrics, generic[1].metrics},
+		mixin.Milvus:   milvusInstances,
+		mixin.Generic:  {generic[0].metrics, generic[1].metrics},
+		mixin.Milvus26: {milvus26[0].metrics, milvus26[1].metrics},
 	}
 	var checks []check
 	for _, f := range mixin.Flavours() {

@@ -15,10 +15,15 @@ const (
 	// Generic reads go-grpc-middleware's provider names and grpcmetrics'
 	// response-failed counter.
 	Generic Flavour = "generic"
+	// Milvus26 reads Milvus 2.6's request counter milvus_proxy_req_count
+	// (one name for every method, the method in function_name, the outcome
+	// in status) and its latency histogram milvus_proxy_req_latency, as the
+	// interceptor package's Milvus 2.6 metric set fills them.
+	Milvus26 Flavour = "milvus26"
 )
 
 // Flavours returns every flavour, in the order the generator writes them.
-func Flavours() []Flavour { return []Flavour{Milvus, Generic} }
+func Flavours() []Flavour { return []Flavour{Milvus, Generic, Milvus26} }
 
 // Burn-rate alerting as in Google's SRE workbook ("Alerting on SLOs",
 // multiwindow, multi-burn-rate alerts): the fast alert fires when 2% of a
@@ -35,8 +40,8 @@ type Config struct {
 	// Flavour selects the metric names.
 	Flavour Flavour
 	// Routes are the counted methods of the Milvus flavour (see
-	// [MilvusRoutes]); the generic flavour takes none, since its metrics
-	// carry the method as labels.
+	// [MilvusRoutes]); the generic and Milvus 2.6 flavours take none, since
+	// their metrics carry the method as labels.
 	Routes []Route
 	// Job is the Prometheus job label of the scraped servers. The rules
 	// select it, and the dashboard's job variable starts on it.
@@ -54,12 +59,16 @@ type Config struct {
 }
 
 // DefaultConfig returns the configuration of the checked-in files for f:
-// job "milvus" or "grpc", a 99.9% objective, a 5% error-ratio alert and the
-// latency panels. Routes stay empty; the Milvus flavour needs them filled.
+// job "milvus", "grpc" or "milvus26", a 99.9% objective, a 5% error-ratio
+// alert and the latency panels. Routes stay empty; the Milvus flavour needs
+// them filled.
 func DefaultConfig(f Flavour) Config {
 	job := "grpc"
-	if f == Milvus {
+	switch f {
+	case Milvus:
 		job = "milvus"
+	case Milvus26:
+		job = "milvus26"
 	}
 	return Config{Flavour: f, Job: job, Objective: 0.999, ErrorRatio: 0.05, Latency: true}
 }
@@ -74,12 +83,12 @@ func (c Config) validate() error {
 		if err := validateRoutes(c.Routes); err != nil {
 			return err
 		}
-	case Generic:
+	case Generic, Milvus26:
 		if len(c.Routes) != 0 {
-			return fmt.Errorf("mixin: the generic flavour takes no routes, got %d", len(c.Routes))
+			return fmt.Errorf("mixin: the %s flavour takes no routes, got %d", c.Flavour, len(c.Routes))
 		}
 	default:
-		return fmt.Errorf("mixin: unknown flavour %q (want %q or %q)", c.Flavour, Milvus, Generic)
+		return fmt.Errorf("mixin: unknown flavour %q (want %q, %q or %q)", c.Flavour, Milvus, Generic, Milvus26)
 	}
 	if c.Job == "" {
 		return errors.New("mixin: empty job")
@@ -95,6 +104,32 @@ func (c Config) validate() error {
 		return fmt.Errorf("mixin: error ratio %v is not between 0 and 1 (exclusive)", c.ErrorRatio)
 	}
 	return nil
+}
+
+// methodLabels returns the labels that name a method in the recorded
+// series of c's flavour, comma-separated for a "by" clause.
+func (c Config) methodLabels() string {
+	if c.Flavour == Milvus26 {
+		return Milvus26FunctionName
+	}
+	return "grpc_service, grpc_method"
+}
+
+// methodLegend returns a Grafana legend that names a method of c's flavour.
+func (c Config) methodLegend() string {
+	if c.Flavour == Milvus26 {
+		return "{{" + Milvus26FunctionName + "}}"
+	}
+	return "{{grpc_service}}/{{grpc_method}}"
+}
+
+// methodTemplate returns an alert-annotation template that names the method
+// of an alert of c's flavour.
+func (c Config) methodTemplate() string {
+	if c.Flavour == Milvus26 {
+		return "{{ $labels." + Milvus26FunctionName + " }}"
+	}
+	return "{{ $labels.grpc_service }}/{{ $labels.grpc_method }}"
 }
 
 // budget returns the error budget 1-Objective as PromQL text, rounded to 12

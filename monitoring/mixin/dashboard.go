@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
@@ -61,25 +62,29 @@ func float(f float64) *float64 { return &f }
 
 // sections lays out the dashboard of c.
 func sections(c Config) []section {
-	byMethod := "sum by (grpc_service, grpc_method)"
+	byMethod := "sum by (" + c.methodLabels() + ")"
+	method := "method"
+	if c.Flavour == Milvus26 {
+		method = Milvus26FunctionName
+	}
 	traffic := section{title: "Requests and errors", panels: []panel{
 		{
-			title:       "Request rate by method",
+			title:       "Request rate by " + method,
 			description: "Calls started per second, over 5 minutes, from " + RequestsRate + ".",
 			unit:        "reqps", min: float(0),
 			targets: []target{{
 				expr:   fmt.Sprintf("%s (%s%s)", byMethod, RequestsRate, selector),
-				legend: "{{grpc_service}}/{{grpc_method}}",
+				legend: c.methodLegend(),
 			}},
 		},
 		{
-			title: "Error ratio by method",
-			description: "Failed calls (gRPC error, panic or failing response status) over finished calls, over 5 minutes. " +
+			title: "Error ratio by " + method,
+			description: "Failed calls (" + failureKinds(c.Flavour) + ") over finished calls, over 5 minutes. " +
 				"Methods that finished no call are not shown.",
 			unit: "percentunit", min: float(0), max: float(1),
 			targets: []target{{
 				expr:   fmt.Sprintf("%s (%s%s)\n/\n(%s (%s%s) > 0)", byMethod, FailedRate, selector, byMethod, HandledRate, selector),
-				legend: "{{grpc_service}}/{{grpc_method}}",
+				legend: c.methodLegend(),
 			}},
 		},
 		{
@@ -100,6 +105,9 @@ func sections(c Config) []section {
 			}},
 		},
 	}}
+	if c.Flavour == Milvus26 {
+		return append(milvus26Sections(c, traffic), outgoing(c))
+	}
 	out := []section{traffic}
 	if c.Latency {
 		q := func(quantile, by string) string {
@@ -160,6 +168,95 @@ func sections(c Config) []section {
 		}})
 	}
 	return append(out, outgoing(c))
+}
+
+// milvus26Sections lays out the Milvus 2.6 flavour's dashboard but for the
+// outgoing calls: traffic with the retry and rejected rates added, latency
+// from Milvus's own histogram (milliseconds), and the collections.
+func milvus26Sections(c Config, traffic section) []section {
+	statusRate := func(status string) string {
+		return fmt.Sprintf("sum by (%s) (rate(%s{%s}[$__rate_interval]))",
+			Milvus26FunctionName, Milvus26ReqCount, matchers(selectorBody, "status="+quote(status)))
+	}
+	// After the request rate and the error ratio.
+	traffic.panels = slices.Insert(traffic.panels, 2,
+		panel{
+			title: "Retry rate by " + Milvus26FunctionName,
+			description: "Calls per second answered with a retryable failing status (status=\"retry\": code 8, rate limit, or 109, collection schema mismatch); " +
+				"part of the error ratio.",
+			unit: "reqps", min: float(0),
+			targets: []target{{expr: statusRate(Milvus26StatusRetry), legend: c.methodLegend()}},
+		},
+		panel{
+			title: "Rejected rate by " + Milvus26FunctionName,
+			description: "Calls per second that ended with an error from the handler chain (status=\"rejected\": an interceptor's error, or a handler's panic turned into an error); " +
+				"part of the error ratio.",
+			unit: "reqps", min: float(0),
+			targets: []target{{expr: statusRate(Milvus26StatusRejected), legend: c.methodLegend()}},
+		},
+	)
+	out := []section{traffic}
+	if c.Latency {
+		// A function with no successful call in the window has empty
+		// buckets and a NaN quantile, which ">= 0" leaves out.
+		q := func(quantile, by string) string {
+			return fmt.Sprintf("histogram_quantile(%s, sum by (%s) (rate(%s%s[$__rate_interval]))) >= 0", quantile, by, Milvus26ReqLatencyBucket, selector)
+		}
+		const latencyOf = "From Milvus's latency histogram " + Milvus26ReqLatencyBucket + ", in milliseconds, which holds the successful calls only; " +
+			"functions with no successful call in the window are not shown."
+		out = append(out, section{title: "Latency", panels: []panel{
+			{
+				title:       "Latency quantiles, all functions",
+				description: latencyOf,
+				unit:        "ms", min: float(0),
+				targets: []target{
+					{expr: q("0.5", "le"), legend: "p50"},
+					{expr: q("0.9", "le"), legend: "p90"},
+					{expr: q("0.99", "le"), legend: "p99"},
+				},
+			},
+			{
+				title:       "p99 latency by " + Milvus26FunctionName,
+				description: latencyOf,
+				unit:        "ms", min: float(0),
+				targets: []target{{
+					expr:   q("0.99", "le, "+Milvus26FunctionName),
+					legend: c.methodLegend(),
+				}},
+			},
+		}})
+	}
+	return append(out, section{title: "Collections", panels: []panel{
+		{
+			title:       "Top 10 collections by request rate",
+			description: "Calls started per second by db_name and collection_name, over all functions (" + Milvus26ReqCount + ", status=\"total\").",
+			unit:        "reqps", min: float(0),
+			targets: []target{{
+				expr: fmt.Sprintf("topk(10, sum by (db_name, collection_name) (rate(%s{%s}[$__rate_interval])))",
+					Milvus26ReqCount, matchers(selectorBody, "status="+quote(Milvus26StatusTotal))),
+				legend: "{{db_name}}/{{collection_name}}",
+			}},
+		},
+		{
+			title: "Collection overflow",
+			description: "Calls per second counted under the overflow (db_name, collection_name) pair because the set's collection limit was reached " +
+				"(" + Milvus26CollectionOverflowTotal + ").",
+			unit: "reqps", min: float(0),
+			targets: []target{{
+				expr:   fmt.Sprintf("sum by (instance) (rate(%s%s[$__rate_interval]))", Milvus26CollectionOverflowTotal, selector),
+				legend: "{{instance}}",
+			}},
+		},
+		{
+			title:       "Tracked collections",
+			description: "(db_name, collection_name) pairs the set tracks (" + Milvus26Collections + "), bounded by its collection limit.",
+			unit:        "short", min: float(0),
+			targets: []target{{
+				expr:   fmt.Sprintf("sum by (instance) (%s%s)", Milvus26Collections, selector),
+				legend: "{{instance}}",
+			}},
+		},
+	}})
 }
 
 // outgoing is the section of the calls that the job's processes make,
@@ -229,7 +326,7 @@ func Dashboard(c Config) (dashboard.Dashboard, error) {
 		return dashboard.Dashboard{}, err
 	}
 	ds := common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr("${" + VarDatasource + "}")}
-	title := "grpcmetrics / " + map[Flavour]string{Milvus: "Milvus", Generic: "gRPC"}[c.Flavour]
+	title := "grpcmetrics / " + map[Flavour]string{Milvus: "Milvus", Generic: "gRPC", Milvus26: "Milvus 2.6"}[c.Flavour]
 	b := dashboard.NewDashboardBuilder(title).
 		Uid("grpcmetrics-"+string(c.Flavour)).
 		Description(fmt.Sprintf("Generated by grpcmetrics-gen (%s flavour) for job %q; reads the recorded series of the matching rule file.", c.Flavour, c.Job)).

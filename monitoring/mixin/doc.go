@@ -1,5 +1,5 @@
 // Package mixin generates a Grafana dashboard and Prometheus recording and
-// alerting rules for servers instrumented with grpcmetrics, in one of two
+// alerting rules for servers instrumented with grpcmetrics, in one of three
 // flavours:
 //
 //   - [Milvus]: Milvus v2.0's per-method counters of the built-in Milvus table
@@ -10,9 +10,15 @@
 //     (grpc_server_started_total, grpc_server_handled_total with grpc_code,
 //     grpc_server_handling_seconds) plus grpcmetrics' own
 //     grpcmetrics_server_response_failed_total, so one set of rules serves
-//     any service.
+//     any service;
+//   - [Milvus26]: Milvus 2.6's milvus_proxy_req_count (every method under one
+//     name, the method in function_name, status total when a call starts and
+//     success, fail, retry or rejected when it ends, by db_name and
+//     collection_name) and its latency histogram milvus_proxy_req_latency,
+//     in milliseconds, as the interceptor package's Milvus 2.6 metric set
+//     writes them.
 //
-// Both flavours record the same series, so the dashboards and alerts above
+// Every flavour records the same series, so the dashboards and alerts above
 // the first level of rules are identical:
 //
 //	instance_method:grpcmetrics_requests:rate5m     calls started per second
@@ -21,7 +27,8 @@
 //	method:grpcmetrics_error_ratio:rate5m           failed / finished, per method
 //	job:grpcmetrics_error_ratio:rate{5m,30m,1h,6h}  failed / finished, per job
 //
-// The per-method series carry job, instance, grpc_service and grpc_method. In
+// The per-method series carry job, instance, grpc_service and grpc_method
+// (function_name instead of the last two in the Milvus 2.6 flavour). In
 // the Milvus flavour every method has its own counter, and Prometheus 2 cannot
 // take the rate of several metric names in one expression (the results would
 // share a label set), so each route gets its own first-level rules, with its
@@ -33,7 +40,11 @@
 // An error is a call that returned a gRPC error (any grpc_code but OK), that
 // panicked, or whose response carried a failing status: in the Milvus
 // flavour the counters' "fail" value, in the generic flavour
-// grpc_code != "OK" or grpcmetrics_server_response_failed_total.
+// grpc_code != "OK" or grpcmetrics_server_response_failed_total. In the
+// Milvus 2.6 flavour a call has failed under status fail, retry or rejected:
+// a retry (a rate limit, or a stale schema) is a call the client must make
+// again, so it spends error budget; the dashboard shows the retry and
+// rejected rates apart.
 //
 // The dashboards of both flavours also show the calls that the job's own
 // processes make, counted by the interceptor package's ClientMetrics under

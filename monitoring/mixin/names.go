@@ -1,7 +1,8 @@
 package mixin
 
-// Names of the series the rules record. Every rule file of both flavours
-// records them, and the dashboards read them.
+// Names of the series the rules record. Every rule file records them, and
+// the dashboards read them. Where they are by method, the Milvus 2.6
+// flavour's carry function_name instead of grpc_service and grpc_method.
 const (
 	// RequestsRate is calls started per second over 5m, by job, instance,
 	// grpc_service and grpc_method.
@@ -71,6 +72,38 @@ const (
 	ClientHandlingSecondsBucket = "grpc_client_handling_seconds_bucket"
 )
 
+// Metrics of the Milvus 2.6 flavour, as the interceptor package's Milvus 2.6
+// metric set writes them (the first two under Milvus's own names).
+const (
+	// Milvus26ReqCount counts calls by node_id, function_name, status,
+	// db_name and collection_name; status is one of the Milvus26Status
+	// values.
+	Milvus26ReqCount = "milvus_proxy_req_count"
+	// Milvus26ReqLatencyBucket is the buckets of the latency histogram, in
+	// milliseconds, by node_id and function_name.
+	Milvus26ReqLatencyBucket = "milvus_proxy_req_latency_bucket"
+	// Milvus26CollectionOverflowTotal counts calls counted under the
+	// overflow (db_name, collection_name) pair because the set's collection
+	// limit was reached.
+	Milvus26CollectionOverflowTotal = "grpcmetrics_collection_overflow_total"
+	// Milvus26Collections is the number of (db_name, collection_name) pairs
+	// the set tracks.
+	Milvus26Collections = "grpcmetrics_collections"
+	// Milvus26FunctionName is the label that holds the method's name.
+	Milvus26FunctionName = "function_name"
+)
+
+// Values of milvus_proxy_req_count's status label: every call counts once
+// under Milvus26StatusTotal when it starts and once under one of the other
+// four when it ends.
+const (
+	Milvus26StatusTotal    = "total"
+	Milvus26StatusSuccess  = "success"
+	Milvus26StatusFail     = "fail"
+	Milvus26StatusRetry    = "retry"
+	Milvus26StatusRejected = "rejected"
+)
+
 // Alert names.
 const (
 	// AlertHighErrorRatio: a method's error ratio is above Config.ErrorRatio.
@@ -84,6 +117,9 @@ const (
 	// AlertClientOverflow: calls came from clients beyond the interceptor's
 	// client limit (Milvus flavour only).
 	AlertClientOverflow = "GrpcmetricsClientIDOverflow"
+	// AlertCollectionOverflow: calls were counted under the overflow
+	// collection pair (Milvus 2.6 flavour only).
+	AlertCollectionOverflow = "GrpcmetricsCollectionOverflow"
 	// AlertTargetDown: a target of the job fails its scrapes.
 	AlertTargetDown = "GrpcmetricsTargetDown"
 	// AlertTargetMissing: the job has no target at all.

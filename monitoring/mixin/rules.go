@@ -36,14 +36,17 @@ func Rules(c Config) (*RuleFile, error) {
 		return nil, err
 	}
 	rec := RuleGroup{Name: "grpcmetrics-" + string(c.Flavour) + ".rules"}
-	if c.Flavour == Milvus {
+	switch c.Flavour {
+	case Milvus:
 		for _, r := range c.Routes {
 			rec.Rules = append(rec.Rules, milvusRouteRules(c.Job, r)...)
 		}
-	} else {
+	case Milvus26:
+		rec.Rules = append(rec.Rules, milvus26Rules(c.Job)...)
+	default:
 		rec.Rules = append(rec.Rules, genericRules(c.Job)...)
 	}
-	rec.Rules = append(rec.Rules, aggregateRules(c.Job)...)
+	rec.Rules = append(rec.Rules, aggregateRules(c)...)
 	alerts := RuleGroup{Name: "grpcmetrics-" + string(c.Flavour) + ".alerts", Rules: alertRules(c)}
 	return &RuleFile{Groups: []RuleGroup{rec, alerts}}, nil
 }
@@ -111,11 +114,37 @@ func genericRules(job string) []Rule {
 	}
 }
 
+// milvus26Rules records the first-level series from Milvus 2.6's request
+// counter. A call has ended when it is counted under success, fail, retry or
+// rejected; it has failed under fail, retry or rejected. Retry counts as a
+// failure: the client did not get what it asked for (it was rate-limited, or
+// its schema was stale) and must call again.
+func milvus26Rules(job string) []Rule {
+	by := "sum by (job, instance, " + Milvus26FunctionName + ")"
+	sel := func(status string) string {
+		return Milvus26ReqCount + "{" + matchers("job="+quote(job), status) + "}"
+	}
+	ended := "status=~" + quote(Milvus26StatusSuccess+"|"+Milvus26StatusFail+"|"+Milvus26StatusRetry+"|"+Milvus26StatusRejected)
+	failed := "status=~" + quote(Milvus26StatusFail+"|"+Milvus26StatusRetry+"|"+Milvus26StatusRejected)
+	return []Rule{
+		{Record: RequestsRate,
+			Expr: fmt.Sprintf("%s (rate(%s[5m]))", by, sel("status="+quote(Milvus26StatusTotal)))},
+		{Record: HandledRate,
+			Expr: fmt.Sprintf("%s (rate(%s[5m]))", by, sel(ended))},
+		// The success series times 0 make the sum exist (at 0) for every
+		// method that succeeded, before it ever fails; "or" keeps both, as
+		// their status values differ.
+		{Record: FailedRate,
+			Expr: fmt.Sprintf("%s (\n  rate(%s[5m])\n  or rate(%s[5m]) * 0\n)",
+				by, sel(failed), sel("status="+quote(Milvus26StatusSuccess)))},
+	}
+}
+
 // aggregateRules records the per-method and per-job ratios, the same in
-// both flavours.
-func aggregateRules(job string) []Rule {
-	j := "{job=" + quote(job) + "}"
-	const byMethod = "sum by (job, grpc_service, grpc_method)"
+// every flavour but for the labels that name a method.
+func aggregateRules(c Config) []Rule {
+	j := "{job=" + quote(c.Job) + "}"
+	byMethod := "sum by (job, " + c.methodLabels() + ")"
 	rules := []Rule{
 		{Record: MethodErrorRatio,
 			Expr: fmt.Sprintf("%s (%s%s)\n/\n(%s (%s%s) > 0)", byMethod, FailedRate, j, byMethod, HandledRate, j)},
@@ -160,9 +189,9 @@ func alertRules(c Config) []Rule {
 			For:    "10m",
 			Labels: map[string]string{"severity": "warning"},
 			Annotations: map[string]string{
-				"summary": "{{ $labels.grpc_service }}/{{ $labels.grpc_method }} fails {{ $value | humanizePercentage }} of its calls.",
-				"description": fmt.Sprintf("More than %s%% of the calls of {{ $labels.grpc_service }}/{{ $labels.grpc_method }} on job {{ $labels.job }} "+
-					"failed (gRPC error, panic or failing response status) over 5 minutes, for 10 minutes.", formatFloat(c.ErrorRatio*100)),
+				"summary": c.methodTemplate() + " fails {{ $value | humanizePercentage }} of its calls.",
+				"description": fmt.Sprintf("More than %s%% of the calls of %s on job {{ $labels.job }} "+
+					"failed (%s) over 5 minutes, for 10 minutes.", formatFloat(c.ErrorRatio*100), c.methodTemplate(), failureKinds(c.Flavour)),
 			},
 		},
 		burn(AlertFastBurn, FastBurnFactor, "1h", "5m", "2m", "critical", "about 2 days"),
@@ -178,6 +207,19 @@ func alertRules(c Config) []Rule {
 				"description": "The interceptor on {{ $labels.instance }} of job {{ $labels.job }} tracks as many client_id values as its client limit allows; " +
 					"calls from further clients are counted under client_id=\"client_overflow\" and in " + OverflowTotal + ". " +
 					"Raise the client limit, or remove departed clients' series.",
+			},
+		})
+	}
+	if c.Flavour == Milvus26 {
+		rules = append(rules, Rule{
+			Alert:  AlertCollectionOverflow,
+			Expr:   fmt.Sprintf("sum by (job, instance) (increase(%s%s[10m])) > 0", Milvus26CollectionOverflowTotal, j),
+			Labels: map[string]string{"severity": "warning"},
+			Annotations: map[string]string{
+				"summary": "{{ $labels.instance }} counts calls of new collections under the overflow pair.",
+				"description": "The Milvus 2.6 metric set on {{ $labels.instance }} of job {{ $labels.job }} tracks as many (db_name, collection_name) pairs as its collection limit allows; " +
+					"calls naming further collections are counted under the overflow pair and in " + Milvus26CollectionOverflowTotal + ". " +
+					"Raise the collection limit, or remove dropped collections' series.",
 			},
 		})
 	}
@@ -204,6 +246,15 @@ func alertRules(c Config) []Rule {
 		},
 	)
 	return rules
+}
+
+// failureKinds says, for an alert's description, what counts as a failed
+// call in flavour f.
+func failureKinds(f Flavour) string {
+	if f == Milvus26 {
+		return "status fail, retry or rejected: a failing response status, a retryable one such as a rate limit, or an error or panic in the handler chain"
+	}
+	return "gRPC error, panic or failing response status"
 }
 
 // hasClientRoutes reports whether any route's counter carries client_id.
