@@ -113,8 +113,9 @@ func mxRequests() []*milvuspb.SearchRequest {
 	return reqs
 }
 
-// mxImpls are the interceptors compared: the re-creation of Milvus's, our
-// Milvus26 alone, and one Server of Milvus26, Milvus v2.0's counters and
+// mxImpls are the interceptors compared: the re-creation of Milvus's (alone,
+// and with its handlers' latency observation), our Milvus26 alone (without
+// and with WithReqLatency: equal work to each), and one Server of Milvus26, Milvus v2.0's counters and
 // the provider's families with the latency histogram.
 func mxImpls(tb testing.TB) []struct {
 	name string
@@ -123,7 +124,9 @@ func mxImpls(tb testing.TB) []struct {
 	tb.Helper()
 	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(7))
 	require.NoError(tb, err)
-	all26, err := interceptor.NewMilvus26(interceptor.WithNodeID(7))
+	timed26, err := interceptor.NewMilvus26(interceptor.WithNodeID(7), interceptor.WithReqLatency())
+	require.NoError(tb, err)
+	all26, err := interceptor.NewMilvus26(interceptor.WithNodeID(7), interceptor.WithReqLatency())
 	require.NoError(tb, err)
 	m := registry.New()
 	require.NoError(tb, m.Register(prometheus.NewRegistry()))
@@ -144,6 +147,7 @@ func mxImpls(tb testing.TB) []struct {
 		{"milvus", newMxMilvusStats(7).intercept},
 		{"milvus+handler-latency", newMxMilvusStats(7).withHandlerLatency},
 		{"grpcmetrics", m26.UnaryServerInterceptor()},
+		{"grpcmetrics+latency", timed26.UnaryServerInterceptor()},
 		{"grpcmetrics-3sets", all.UnaryServerInterceptor()},
 	}
 }
@@ -158,7 +162,8 @@ func (mxServices) GetServiceInfo() map[string]grpc.ServiceInfo {
 // BenchmarkMilvus26 measures Milvus 2.6's request counters: the
 // re-creation of Milvus's own interceptor (impl=milvus; with its handlers'
 // latency observation, impl=milvus+handler-latency) against Milvus26
-// (impl=grpcmetrics), and one install of three sets
+// (impl=grpcmetrics, and with WithReqLatency impl=grpcmetrics+latency),
+// and one install of three sets
 // (impl=grpcmetrics-3sets), each op one warm call of Search, with a no-op
 // handler, rotating over 100 collections in 10 databases. Interleave the
 // implementations by running the binary once per sample, alternating the

@@ -89,8 +89,8 @@ func m26StatusName(ix int) string {
 //     "success". The status is the whole response when it is a status
 //     message, or its "status" field, read by the install's status rule
 //     (see below); a response without one is a success.
-//   - milvus_proxy_req_latency observes the time of each successful call,
-//     from before the handler (and the interceptors inside this one) to
+//   - with [WithReqLatency], milvus_proxy_req_latency observes the time of
+//     each successful call, from before the handler (and the interceptors inside this one) to
 //     after, in whole milliseconds, in Milvus's buckets 1, 2, 4 … 131072.
 //
 // Milvus's database interceptor fills an empty DbName for the requests of
@@ -153,7 +153,7 @@ func m26StatusName(ix int) string {
 type Milvus26 struct {
 	nodeID        string
 	reqCount      *prometheus.CounterVec   // milvus_proxy_req_count
-	reqLatency    *prometheus.HistogramVec // milvus_proxy_req_latency
+	reqLatency    *prometheus.HistogramVec // milvus_proxy_req_latency; nil unless WithReqLatency
 	overflowTotal prometheus.Counter       // grpcmetrics_collection_overflow_total
 	kept          prometheus.GaugeFunc     // grpcmetrics_collections
 	// discard counts the calls that resolve a series of a removed pair: it
@@ -182,7 +182,7 @@ type m26Entry struct {
 // m26Route is one method as Milvus26 counts it.
 type m26Route struct {
 	name     string   // function_name
-	latency  series   // milvus_proxy_req_latency{node_id, function_name}
+	latency  series   // milvus_proxy_req_latency{node_id, function_name}; unset unless WithReqLatency
 	children sync.Map // m26Pair → *m26Series, the kept pairs' series
 	overflow *m26Series
 	lastReq  atomic.Pointer[m26ReqType] // the method's last request type
@@ -206,8 +206,8 @@ type m26Series struct {
 // m26Counter is a resolved series of milvus_proxy_req_count.
 type m26Counter struct{ prometheus.Counter }
 
-// Milvus26Option configures [NewMilvus26]: an [Option], or [WithNodeID] or
-// [WithCollectionLimit].
+// Milvus26Option configures [NewMilvus26]: an [Option], [WithNodeID],
+// [WithCollectionLimit] or [WithReqLatency].
 type Milvus26Option interface {
 	apply(*config)
 	milvus26Option()
@@ -239,10 +239,20 @@ func WithCollectionLimit(n int) Milvus26Option {
 	return milvus26OptionFunc(func(c *config) { c.collectionLimit, c.collectionLimitSet = n, true })
 }
 
+// WithReqLatency turns on milvus_proxy_req_latency{node_id, function_name}:
+// [Milvus26] observes the time of each successful call, in whole
+// milliseconds, in Milvus's buckets 1, 2, 4 … 131072. Without it the set
+// neither reads the clock nor exports the histogram, as Milvus's own request
+// interceptor does not (Milvus's handlers observe it themselves). Only
+// [NewMilvus26] takes it.
+func WithReqLatency() Milvus26Option {
+	return milvus26OptionFunc(func(c *config) { c.reqLatency = true })
+}
+
 // NewMilvus26 builds Milvus 2.6's request counters, as Milvus v2.6.16
 // fills them (see [Milvus26]). It takes every [Option] ([WithStatus],
-// [WithLogger], [WithHistogram], for its own install), [WithNodeID] and
-// [WithCollectionLimit]. It returns an error naming every problem: a nil
+// [WithLogger], [WithHistogram], for its own install), [WithNodeID],
+// [WithCollectionLimit] and [WithReqLatency]. It returns an error naming every problem: a nil
 // option or function, a collection limit out of range.
 func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 	cfg, err := newGenericConfig("NewMilvus26", opts)
@@ -266,13 +276,15 @@ func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 		Name:      "req_count",
 		Help:      "count of operation executed",
 	}, []string{"node_id", "function_name", "status", "db_name", "collection_name"})
-	m.reqLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: "milvus",
-		Subsystem: "proxy",
-		Name:      "req_latency",
-		Help:      "latency of each request",
-		Buckets:   prometheus.ExponentialBuckets(1, 2, 18),
-	}, []string{"node_id", "function_name"})
+	if cfg.reqLatency {
+		m.reqLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "milvus",
+			Subsystem: "proxy",
+			Name:      "req_latency",
+			Help:      "latency of each request",
+			Buckets:   prometheus.ExponentialBuckets(1, 2, 18),
+		}, []string{"node_id", "function_name"})
+	}
 	m.overflowTotal = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "grpcmetrics",
 		Name:      "collection_overflow_total",
@@ -304,7 +316,7 @@ func (m *Milvus26) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 }
 
 // Register registers the set's metrics on r: milvus_proxy_req_count,
-// milvus_proxy_req_latency, grpcmetrics_collection_overflow_total,
+// milvus_proxy_req_latency (with [WithReqLatency]), grpcmetrics_collection_overflow_total,
 // grpcmetrics_collections and, with [WithHistogram],
 // grpc_server_handling_seconds. Registering the same set twice on r is a
 // no-op; another collector of the same metrics (Milvus's own, or another
@@ -346,7 +358,11 @@ func (m *Milvus26) RemoveCollection(db, collection string) bool {
 
 // collectors returns the set's own metrics, without its install's histogram.
 func (m *Milvus26) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.reqCount, m.reqLatency, m.overflowTotal, m.kept}
+	cs := []prometheus.Collector{m.reqCount, m.overflowTotal, m.kept}
+	if m.reqLatency != nil {
+		cs = append(cs, m.reqLatency)
+	}
+	return cs
 }
 
 // Describe implements [prometheus.Collector].
@@ -366,7 +382,10 @@ func (m *Milvus26) route(fullMethod string) *m26Route {
 	}
 	name := fullMethod[strings.LastIndexByte(fullMethod, '/')+1:]
 	name = strings.ToValidUTF8(name, string(utf8.RuneError))
-	r := &m26Route{name: name, latency: series{vec: m.reqLatency.MetricVec, labels: []string{m.nodeID, name}}}
+	r := &m26Route{name: name}
+	if m.reqLatency != nil {
+		r.latency = series{vec: m.reqLatency.MetricVec, labels: []string{m.nodeID, name}}
+	}
 	r.overflow = &m26Series{set: m, route: r, entry: m.pairs.overflow}
 	v, _ := m.routes.LoadOrStore(fullMethod, r)
 	return v.(*m26Route)
@@ -495,7 +514,7 @@ func (s *m26Series) began() { s.counter(m26Total).Inc() }
 func (s *m26Series) ended(how *ending, elapsed time.Duration) {
 	st := how.milvus26Status()
 	s.counter(st).Inc()
-	if st == m26Success {
+	if st == m26Success && s.set.reqLatency != nil {
 		s.route.latency.observer().Observe(float64(elapsed.Milliseconds()))
 	}
 }

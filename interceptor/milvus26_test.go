@@ -154,7 +154,7 @@ func mxReq(node, function, status, db, coll string) map[string]string {
 // recovery outside the interceptor, and checks every series.
 func TestMilvus26CountsAsMilvus(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(7))
+	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(7), interceptor.WithReqLatency())
 	require.NoError(t, err)
 	require.NoError(t, m26.Register(reg))
 	require.NoError(t, m26.Register(reg), "registering twice is a no-op")
@@ -213,7 +213,7 @@ func TestMilvus26CountsAsMilvus(t *testing.T) {
 // changed.
 func TestMilvus26DatabaseName(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26()
+	m26, err := interceptor.NewMilvus26(interceptor.WithReqLatency())
 	require.NoError(t, err)
 	require.NoError(t, m26.Register(reg))
 	var seen []string
@@ -285,7 +285,7 @@ func (n mxNamed) GetCollectionName() string { return n.coll }
 // deletes the pair's series.
 func TestMilvus26BoundsCollections(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithCollectionLimit(2))
+	m26, err := interceptor.NewMilvus26(interceptor.WithCollectionLimit(2), interceptor.WithReqLatency())
 	require.NoError(t, err)
 	require.NoError(t, m26.Register(reg))
 	icpt := m26.UnaryServerInterceptor()
@@ -336,7 +336,7 @@ func TestMilvus26BoundsCollections(t *testing.T) {
 // a status the rule passes is a success whatever its code.
 func TestMilvus26StatusRule(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26()
+	m26, err := interceptor.NewMilvus26(interceptor.WithReqLatency())
 	require.NoError(t, err)
 	install, err := interceptor.NewServer(interceptor.ServerSets{Milvus26: m26},
 		interceptor.WithStatus(func(resp any) bool {
@@ -394,7 +394,7 @@ func TestServerCountsMilvusV20AndMilvus26AtOnce(t *testing.T) {
 	require.NoError(t, err)
 	sm, err := interceptor.NewServerMetrics()
 	require.NoError(t, err)
-	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(3))
+	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(3), interceptor.WithReqLatency())
 	require.NoError(t, err)
 	install, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm, Milvus26: m26},
 		interceptor.WithHistogram(interceptor.Histogram{}))
@@ -462,7 +462,7 @@ func TestMilvus26AllocatesNothing(t *testing.T) {
 	require.NoError(t, err)
 	sm, err := interceptor.NewServerMetrics()
 	require.NoError(t, err)
-	m26, err := interceptor.NewMilvus26()
+	m26, err := interceptor.NewMilvus26(interceptor.WithReqLatency())
 	require.NoError(t, err)
 	install, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm, Milvus26: m26},
 		interceptor.WithHistogram(interceptor.Histogram{}))
@@ -496,7 +496,7 @@ func TestMilvus26AllocatesNothing(t *testing.T) {
 // request that names no database and metadata that does.
 func ExampleNewMilvus26() {
 	reg := prometheus.NewRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(12))
+	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(12), interceptor.WithReqLatency())
 	if err != nil {
 		panic(err)
 	}
@@ -567,13 +567,14 @@ func TestMilvus26Panics(t *testing.T) {
 		assert.Equal(t, 1.0, mxGet(t, reg, "milvus_proxy_req_count", mxReq("0", tt.fn, tt.status, "", "")), tt)
 	}
 	assert.Equal(t, 4, mxSeries(t, reg, "milvus_proxy_req_count"))
+	assert.Zero(t, mxSeries(t, reg, "milvus_proxy_req_latency"), "without WithReqLatency there is no latency family")
 }
 
 // TestMilvus26CountsNoStream checks that stream calls pass a Server that
 // holds Milvus26 alone uncounted, as Milvus counts no stream.
 func TestMilvus26CountsNoStream(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26()
+	m26, err := interceptor.NewMilvus26(interceptor.WithReqLatency())
 	require.NoError(t, err)
 	install, err := interceptor.NewServer(interceptor.ServerSets{Milvus26: m26}, interceptor.WithHistogram(interceptor.Histogram{}))
 	require.NoError(t, err)
@@ -591,7 +592,7 @@ func TestMilvus26CountsNoStream(t *testing.T) {
 // them, for the race detector, and checks that the limit holds after.
 func TestMilvus26RemovesUnderLoad(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithCollectionLimit(8))
+	m26, err := interceptor.NewMilvus26(interceptor.WithCollectionLimit(8), interceptor.WithReqLatency())
 	require.NoError(t, err)
 	require.NoError(t, m26.Register(reg))
 	icpt := m26.UnaryServerInterceptor()
@@ -640,7 +641,7 @@ func TestMilvus26RemovesUnderLoad(t *testing.T) {
 // the calls before Init under "unknown".
 func TestMilvus26BeforeProviderInit(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26()
+	m26, err := interceptor.NewMilvus26(interceptor.WithReqLatency())
 	require.NoError(t, err)
 	sm, err := interceptor.NewServerMetrics()
 	require.NoError(t, err)

@@ -104,6 +104,7 @@ type config struct {
 	nodeID             int64 // WithNodeID
 	collectionLimit    int   // WithCollectionLimit
 	collectionLimitSet bool
+	reqLatency         bool // WithReqLatency
 }
 
 // WithLogger sets the logger for the interceptor's rare events: a panic in

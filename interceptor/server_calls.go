@@ -53,7 +53,7 @@ type serverCall struct {
 
 func newServerEngine(milvus *Interceptor, provider *ServerMetrics, milvus26 *Milvus26, rs rules, l *latency) *serverEngine {
 	e := &serverEngine{milvus: milvus, provider: provider, milvus26: milvus26, rules: rs, latency: l}
-	e.timed, e.epoch = l != nil || milvus26 != nil, time.Now()
+	e.timed, e.epoch = l != nil || (milvus26 != nil && milvus26.reqLatency != nil), time.Now()
 	if provider != nil {
 		for ix := range numTypes {
 			e.unknown[ix] = e.newRoute(UnknownMethod, UnknownMethod)
@@ -258,14 +258,15 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 	if c.provider != nil {
 		c.provider.ended(&c.how, true)
 	}
+	var elapsed time.Duration // read only when the install is timed
 	if e.timed {
-		elapsed := e.since(c.start)
-		if c.milvus26 != nil {
-			c.milvus26.ended(&c.how, elapsed)
-		}
-		if e.latency != nil {
-			e.latency.observeElapsed(ctx, c.r.latency[unaryIx].observer(), elapsed)
-		}
+		elapsed = e.since(c.start)
+	}
+	if c.milvus26 != nil {
+		c.milvus26.ended(&c.how, elapsed)
+	}
+	if e.latency != nil {
+		e.latency.observeElapsed(ctx, c.r.latency[unaryIx].observer(), elapsed)
 	}
 	return resp, err
 }
@@ -340,14 +341,15 @@ func (e *serverEngine) end(ctx context.Context, c *serverCall) {
 	if c.provider != nil {
 		c.provider.ended(&c.how, c.typ == unaryIx)
 	}
+	var elapsed time.Duration // read only when the install is timed
 	if e.timed {
-		elapsed := e.since(c.start)
-		if c.milvus26 != nil {
-			c.milvus26.ended(&c.how, elapsed)
-		}
-		if e.latency != nil {
-			e.latency.observeElapsed(ctx, c.r.latency[c.typ].observer(), elapsed)
-		}
+		elapsed = e.since(c.start)
+	}
+	if c.milvus26 != nil {
+		c.milvus26.ended(&c.how, elapsed)
+	}
+	if e.latency != nil {
+		e.latency.observeElapsed(ctx, c.r.latency[c.typ].observer(), elapsed)
 	}
 }
 

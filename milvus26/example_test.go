@@ -50,6 +50,7 @@ func Example_install() {
 	set, err := interceptor.NewMilvus26(
 		interceptor.WithNodeID(1),             // node_id="1": the proxy's node ID
 		interceptor.WithCollectionLimit(4096), // (db_name, collection_name) pairs kept
+		interceptor.WithReqLatency(),          // milvus_proxy_req_latency, as Milvus's handlers fill it
 	)
 	if err != nil {
 		log.Fatal(err)

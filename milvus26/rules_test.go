@@ -29,7 +29,7 @@ const mmNodeID = 7
 // interceptor (outermost) and the set.
 func mmInstall(t *testing.T, answer mmAnswer, opts ...interceptor.Milvus26Option) (*grpc.ClientConn, *prometheus.Registry, *interceptor.Milvus26) {
 	t.Helper()
-	m, err := interceptor.NewMilvus26(append([]interceptor.Milvus26Option{interceptor.WithNodeID(mmNodeID)}, opts...)...)
+	m, err := interceptor.NewMilvus26(append([]interceptor.Milvus26Option{interceptor.WithNodeID(mmNodeID), interceptor.WithReqLatency()}, opts...)...)
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, m.Register(reg))

@@ -47,7 +47,7 @@ const mmRetryEvery = 4
 func mmNewMilvus26Stack(t *testing.T, withMilvus, openMetrics bool) *stack {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	set, err := interceptor.NewMilvus26(interceptor.WithNodeID(1), interceptor.WithCollectionLimit(mmCollectionLimit))
+	set, err := interceptor.NewMilvus26(interceptor.WithNodeID(1), interceptor.WithCollectionLimit(mmCollectionLimit), interceptor.WithReqLatency())
 	require.NoError(t, err)
 	var counted grpc.UnaryServerInterceptor
 	if withMilvus {
