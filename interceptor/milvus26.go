@@ -152,7 +152,8 @@ func m26StatusName(ix int) string {
 // not fail, the call is a "success", whatever its code.
 type Milvus26 struct {
 	nodeID        string
-	reqCount      *prometheus.CounterVec   // milvus_proxy_req_count
+	reqCount      *prometheus.CounterVec   // milvus_proxy_req_count, or milvus_rootcoord_ddl_req_count with WithRootCoordDDL
+	rootCoord     bool                     // WithRootCoordDDL: rootcoord's families, without pairs
 	reqLatency    *prometheus.HistogramVec // milvus_proxy_req_latency; nil unless WithReqLatency
 	overflowTotal prometheus.Counter       // grpcmetrics_collection_overflow_total
 	kept          prometheus.GaugeFunc     // grpcmetrics_collections
@@ -207,7 +208,7 @@ type m26Series struct {
 type m26Counter struct{ prometheus.Counter }
 
 // Milvus26Option configures [NewMilvus26]: an [Option], [WithNodeID],
-// [WithCollectionLimit] or [WithReqLatency].
+// [WithCollectionLimit], [WithReqLatency] or [WithRootCoordDDL].
 type Milvus26Option interface {
 	apply(*config)
 	milvus26Option()
@@ -249,10 +250,28 @@ func WithReqLatency() Milvus26Option {
 	return milvus26OptionFunc(func(c *config) { c.reqLatency = true })
 }
 
+// WithRootCoordDDL makes [Milvus26] count a rootcoord's calls as Milvus
+// v2.6.16's rootcoord counts its DDL requests, in
+// milvus_rootcoord_ddl_req_count{function_name, status} (help "count of DDL
+// operations") with status "total", then "success" or "fail" (an error, a
+// panic or a failing status, retryable or not), and with [WithReqLatency]
+// milvus_rootcoord_ddl_req_latency{function_name} (milliseconds, help
+// "latency of each DDL operations"), instead of the proxy's families. The
+// families have no node_id, db_name or collection_name, so nothing is
+// bounded and [Milvus26.RemoveCollection] removes nothing.
+//
+// Milvus writes these counters by hand, in some rootcoord handlers only,
+// and counts "total" after its health check; counting every method of
+// every service the rootcoord serves, each call from its start, is this
+// set's rule, not Milvus's. Only [NewMilvus26] takes it.
+func WithRootCoordDDL() Milvus26Option {
+	return milvus26OptionFunc(func(c *config) { c.rootCoord = true })
+}
+
 // NewMilvus26 builds Milvus 2.6's request counters, as Milvus v2.6.16
 // fills them (see [Milvus26]). It takes every [Option] ([WithStatus],
 // [WithLogger], [WithHistogram], for its own install), [WithNodeID],
-// [WithCollectionLimit] and [WithReqLatency]. It returns an error naming every problem: a nil
+// [WithCollectionLimit], [WithReqLatency] and [WithRootCoordDDL]. It returns an error naming every problem: a nil
 // option or function, a collection limit out of range.
 func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 	cfg, err := newGenericConfig("NewMilvus26", opts)
@@ -268,15 +287,35 @@ func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 	}
 	m := &Milvus26{
 		nodeID:         strconv.FormatInt(cfg.nodeID, 10),
+		rootCoord:      cfg.rootCoord,
 		installOptions: cfg.installOptions(),
 	}
-	m.reqCount = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: "milvus",
-		Subsystem: "proxy",
-		Name:      "req_count",
-		Help:      "count of operation executed",
-	}, []string{"node_id", "function_name", "status", "db_name", "collection_name"})
-	if cfg.reqLatency {
+	switch {
+	case cfg.rootCoord:
+		m.reqCount = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "milvus",
+			Subsystem: "rootcoord",
+			Name:      "ddl_req_count",
+			Help:      "count of DDL operations",
+		}, []string{"function_name", "status"})
+	default:
+		m.reqCount = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "milvus",
+			Subsystem: "proxy",
+			Name:      "req_count",
+			Help:      "count of operation executed",
+		}, []string{"node_id", "function_name", "status", "db_name", "collection_name"})
+	}
+	switch {
+	case cfg.reqLatency && cfg.rootCoord:
+		m.reqLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "milvus",
+			Subsystem: "rootcoord",
+			Name:      "ddl_req_latency",
+			Help:      "latency of each DDL operations",
+			Buckets:   prometheus.ExponentialBuckets(1, 2, 18),
+		}, []string{"function_name"})
+	case cfg.reqLatency:
 		m.reqLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "milvus",
 			Subsystem: "proxy",
@@ -336,6 +375,9 @@ func (m *Milvus26) Register(r prometheus.Registerer) error {
 // ("", "") and the overflow pair are never removed: for them
 // RemoveCollection reports false.
 func (m *Milvus26) RemoveCollection(db, collection string) bool {
+	if m.rootCoord {
+		return false // rootcoord's families carry no collection
+	}
 	p := m26Pair{db, collection}
 	m.pairs.mu.Lock()
 	defer m.pairs.mu.Unlock()
@@ -383,7 +425,10 @@ func (m *Milvus26) route(fullMethod string) *m26Route {
 	name := fullMethod[strings.LastIndexByte(fullMethod, '/')+1:]
 	name = strings.ToValidUTF8(name, string(utf8.RuneError))
 	r := &m26Route{name: name}
-	if m.reqLatency != nil {
+	switch {
+	case m.reqLatency != nil && m.rootCoord:
+		r.latency = series{vec: m.reqLatency.MetricVec, labels: []string{name}}
+	case m.reqLatency != nil:
 		r.latency = series{vec: m.reqLatency.MetricVec, labels: []string{m.nodeID, name}}
 	}
 	r.overflow = &m26Series{set: m, route: r, entry: m.pairs.overflow}
@@ -398,7 +443,7 @@ func (m *Milvus26) route(fullMethod string) *m26Route {
 // call again, unidentified.
 func (m *Milvus26) seriesOf(ctx context.Context, req any, r *m26Route, unidentified bool) *m26Series {
 	var p m26Pair
-	if !unidentified {
+	if !unidentified && !m.rootCoord { // rootcoord's families have no pair
 		p = r.pairOf(ctx, req)
 	}
 	if v, ok := r.children.Load(p); ok {
@@ -513,6 +558,9 @@ func (s *m26Series) began() { s.counter(m26Total).Inc() }
 // ended counts how a call ended, and observes a success's time.
 func (s *m26Series) ended(how *ending, elapsed time.Duration) {
 	st := how.milvus26Status()
+	if s.set.rootCoord && (st == m26Retry || st == m26Rejected) {
+		st = m26Fail // rootcoord counts total, success and fail only
+	}
 	s.counter(st).Inc()
 	if st == m26Success && s.set.reqLatency != nil {
 		s.route.latency.observer().Observe(float64(elapsed.Milliseconds()))
@@ -541,7 +589,12 @@ func (m *Milvus26) resolve(s *m26Series, st int) prometheus.Counter {
 	}
 	// The label values are valid UTF-8 (function_name and the pair's are
 	// repaired), five of them: WithLabelValues cannot panic.
-	c := &m26Counter{m.reqCount.WithLabelValues(m.nodeID, s.route.name, m26StatusName(st), s.entry.db, s.entry.coll)}
+	var c *m26Counter
+	if m.rootCoord {
+		c = &m26Counter{m.reqCount.WithLabelValues(s.route.name, m26StatusName(st))}
+	} else {
+		c = &m26Counter{m.reqCount.WithLabelValues(m.nodeID, s.route.name, m26StatusName(st), s.entry.db, s.entry.coll)}
+	}
 	s.status[st].Store(c)
 	return c.Counter
 }

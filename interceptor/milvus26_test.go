@@ -207,6 +207,36 @@ func TestMilvus26CountsAsMilvus(t *testing.T) {
 	assert.Equal(t, 0.0, mxGet(t, reg, "grpcmetrics_collection_overflow_total", nil))
 }
 
+// TestMilvus26RootCoordDDL counts every outcome with WithRootCoordDDL, over
+// bufconn with recovery outside the interceptor, into rootcoord's families:
+// total, then success or fail (retry, errors and panics are fail, as
+// rootcoord has no other value), no node_id, db_name or collection_name.
+// Milvus's rootcoord counts only some of its methods, by hand; counting
+// every method is this set's rule.
+func TestMilvus26RootCoordDDL(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m26, err := interceptor.NewMilvus26(interceptor.WithRootCoordDDL(), interceptor.WithReqLatency(), interceptor.WithNodeID(7))
+	require.NoError(t, err)
+	require.NoError(t, m26.Register(reg))
+	cli := mxServe(t, m26.UnaryServerInterceptor(), nil)
+	ctx := context.Background()
+	outcomes := map[string]string{"ok": "success", "fail": "fail", "failcode": "fail", "retry8": "fail", "retry109": "fail", "error": "fail", "panic": "fail"}
+	for name := range outcomes {
+		//nolint:errcheck // the outcomes are counted, not returned
+		cli.CreateCollection(ctx, &milvuspb.CreateCollectionRequest{DbName: "db1", CollectionName: name})
+	}
+	ddl := func(status string) map[string]string {
+		return map[string]string{"function_name": "CreateCollection", "status": status}
+	}
+	assert.Equal(t, 7.0, mxGet(t, reg, "milvus_rootcoord_ddl_req_count", ddl("total")))
+	assert.Equal(t, 1.0, mxGet(t, reg, "milvus_rootcoord_ddl_req_count", ddl("success")))
+	assert.Equal(t, 6.0, mxGet(t, reg, "milvus_rootcoord_ddl_req_count", ddl("fail")))
+	assert.Equal(t, 3, mxSeries(t, reg, "milvus_rootcoord_ddl_req_count"), "total, success, fail: no pair labels")
+	assert.Equal(t, 1.0, mxGet(t, reg, "milvus_rootcoord_ddl_req_latency", map[string]string{"function_name": "CreateCollection"}))
+	assert.Zero(t, mxSeries(t, reg, "milvus_proxy_req_count"), "the proxy's family is not written")
+	assert.False(t, m26.RemoveCollection("db1", "ok"), "nothing to remove: no collection label")
+}
+
 // TestMilvus26DatabaseName checks db_name: as the request gives it, else,
 // for the request types Milvus's database interceptor fills, the "dbname"
 // metadata or "default"; for other types, "" as sent. The request is not

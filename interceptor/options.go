@@ -105,6 +105,7 @@ type config struct {
 	collectionLimit    int   // WithCollectionLimit
 	collectionLimitSet bool
 	reqLatency         bool // WithReqLatency
+	rootCoord          bool // WithRootCoordDDL
 }
 
 // WithLogger sets the logger for the interceptor's rare events: a panic in
