@@ -258,3 +258,74 @@ func TestA66CountsServerAndClientExactly(t *testing.T) {
 	// The failed call sent nothing: its size falls in the bucket le="0".
 	assert.Equal(t, uint64(1), srvSent["grpc_method="+unary+"|grpc_status=NOT_FOUND"].zero)
 }
+
+// TestA66RetryAddsAttempts checks that each attempt of a retried call
+// counts, on the server and as the client's attempts, and the call once.
+func TestA66RetryAddsAttempts(t *testing.T) {
+	a, reg := axNew(t)
+	cc, stop := axServe(t,
+		[]grpc.ServerOption{grpc.StatsHandler(a.ServerStatsHandler())},
+		append(a.DialOptions(), grpc.WithDefaultServiceConfig(`{"methodConfig": [{
+			"name": [{"service": "grpc.testing.TestService", "method": "UnaryCall"}],
+			"retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.001s", "maxBackoff": "0.001s",
+				"backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}`)),
+		func(gs *grpc.Server) { require.NoError(t, a.Init(gs)) })
+	_, err := testpb.NewTestServiceClient(cc).UnaryCall(context.Background(),
+		&testpb.SimpleRequest{ResponseSize: int32(codes.Unavailable), FillUsername: true})
+	require.Equal(t, codes.Unavailable, grpcstatus.Code(err))
+	stop()
+
+	const method = "grpc_method=grpc.testing.TestService/UnaryCall"
+	const target = "grpc_target=passthrough:///bufnet"
+	assert.Equal(t, map[string]float64{method: 3}, axCounts(t, reg, "grpc_server_call_started_total"))
+	assert.Equal(t, map[string]float64{method + "|grpc_status=UNAVAILABLE": 3}, axCounts(t, reg, "grpc_server_call_duration_seconds"))
+	assert.Equal(t, map[string]float64{method + "|" + target: 3}, axCounts(t, reg, "grpc_client_attempt_started_total"))
+	assert.Equal(t, map[string]float64{method + "|grpc_status=UNAVAILABLE|" + target: 3}, axCounts(t, reg, "grpc_client_attempt_duration_seconds"))
+	assert.Equal(t, map[string]float64{method + "|grpc_status=UNAVAILABLE|" + target: 1}, axCounts(t, reg, "grpc_client_call_duration_seconds"))
+}
+
+// TestNewA66RefusesWhatIsNotItsOwn checks NewA66's and Init's errors.
+func TestNewA66RefusesWhatIsNotItsOwn(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []interceptor.A66Option
+		want string
+	}{
+		{"histogram", []interceptor.A66Option{interceptor.WithHistogram(interceptor.Histogram{})}, "WithHistogram do not apply to A66"},
+		{"status", []interceptor.A66Option{interceptor.WithStatus(func(any) bool { return false })}, "WithStatus do not apply to A66"},
+		{"nil option", []interceptor.A66Option{nil}, "option 0 is nil"},
+		{"nil logger", []interceptor.A66Option{interceptor.WithLogger(nil)}, "WithLogger: nil logger"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := interceptor.NewA66(tc.opts...)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	a, err := interceptor.NewA66()
+	require.NoError(t, err)
+	require.ErrorContains(t, a.Init(), "no server")
+	var nilServer *grpc.Server
+	require.ErrorContains(t, a.Init(nilServer), "server 0 is nil")
+	require.NoError(t, a.Init(grpc.NewServer()))
+	require.ErrorContains(t, a.Init(grpc.NewServer()), "Init called twice")
+
+	// Two A66 on one registry: an error that says so.
+	reg := prometheus.NewRegistry()
+	require.NoError(t, a.Register(reg))
+	b, err := interceptor.NewA66()
+	require.NoError(t, err)
+	require.ErrorContains(t, b.Register(reg), "two A66 on one registry?")
+	require.ErrorContains(t, a.Register(nil), "nil prometheus.Registerer")
+}
+
+// TestA66RegisterNamesTheConflict checks the error when another collector
+// has one of A66's families already.
+func TestA66RegisterNamesTheConflict(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	require.NoError(t, reg.Register(prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "grpc_server_call_started_total", Help: "Number of server calls started.",
+	}, []string{"grpc_method", "otel_scope_name"})))
+	a, err := interceptor.NewA66()
+	require.NoError(t, err)
+	require.ErrorContains(t, a.Register(reg), "grpc_server_call_started_total is already registered on this registry by another collector (another A66's, the OpenTelemetry Prometheus exporter's of grpc-go's plugin, or one of your own)")
+}
