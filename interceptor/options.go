@@ -39,6 +39,10 @@ import (
 // set's own, when it is installed alone through its interceptor methods,
 // or a [Server] of several sets, which reads the status once and the clock
 // once for all of them.
+//
+// An Option is an [A66Option] too, but [NewA66] takes WithLogger only: it
+// refuses WithStatus and WithHistogram, which have no meaning for gRPC's
+// own metrics.
 type Option interface {
 	MilvusOption
 	ServerMetricsOption
