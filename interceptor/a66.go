@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/stats"
@@ -158,6 +159,8 @@ type A66 struct {
 	methods atomic.Pointer[map[string]*a66ServerRoute] // by full method; set once by Init
 	other   *a66ServerRoute
 	mu      sync.Mutex // orders Init
+	logger  *zap.Logger
+	warned  atomic.Bool // the first call before Init was logged
 
 	server *a66ServerHandler
 }
@@ -170,7 +173,8 @@ type A66Option interface {
 	a66Option()
 }
 
-// NewA66 builds gRPC's own metrics (see [A66]). It takes [WithLogger];
+// NewA66 builds gRPC's own metrics (see [A66]). It takes [WithLogger],
+// for the one event it logs (a call before [A66.Init]);
 // [WithStatus] and [WithHistogram], which have no meaning for it, and nil
 // options are an error.
 func NewA66(opts ...A66Option) (*A66, error) {
@@ -181,7 +185,7 @@ func NewA66(opts ...A66Option) (*A66, error) {
 	if names := cfg.installOptions(); len(names) > 0 {
 		return nil, fmt.Errorf("interceptor: NewA66: %s do not apply to A66, which reads codes only and has gRPC's own histograms", strings.Join(names, " and "))
 	}
-	a := &A66{epoch: time.Now()}
+	a := &A66{epoch: time.Now(), logger: cfg.logger}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	}
@@ -207,9 +211,11 @@ func NewA66(opts ...A66Option) (*A66, error) {
 // Init takes the methods registered on srvs (usually the [*grpc.Server]
 // the stats handler is installed on), as grpc-go's plugin asks the server
 // whether a method is registered: unary and stream methods alike. Call it
-// once, after registering the services and before serving; calls before
-// it, and calls of methods no server registers, count under [A66Other].
-// A second call, no server, or a nil server is an error.
+// once, after registering the services and before serving. Calls of
+// methods no server registers count under [A66Other], and so do calls
+// before Init, the first of which is logged at warn level through
+// [WithLogger]'s logger. A second call, no server, or a nil server is an
+// error.
 func (a *A66) Init(srvs ...ServiceInfoProvider) error {
 	if len(srvs) == 0 {
 		return errors.New("interceptor: A66.Init: no server")

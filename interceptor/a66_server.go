@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.uber.org/zap"
 	"google.golang.org/grpc/stats"
 )
 
@@ -29,12 +30,19 @@ func (a *A66) newServerRoute(method string) *a66ServerRoute {
 }
 
 // serverRoute returns the route of a full method: its own if Init found
-// it registered, else the route of A66Other.
+// it registered, else the route of A66Other. The first call before Init
+// is logged.
 func (a *A66) serverRoute(fullMethod string) *a66ServerRoute {
-	if t := a.methods.Load(); t != nil {
-		if r := (*t)[fullMethod]; r != nil {
-			return r
+	t := a.methods.Load()
+	if t == nil {
+		if a.warned.CompareAndSwap(false, true) {
+			a.logger.Warn("grpcmetrics: a call reached A66 before Init; calls before Init are counted under grpc_method \"other\": call Init after registering the services and before serving",
+				zap.String("method", fullMethod))
 		}
+		return a.other
+	}
+	if r := (*t)[fullMethod]; r != nil {
+		return r
 	}
 	return a.other
 }

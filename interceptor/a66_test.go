@@ -11,10 +11,13 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/stats"
 	grpcstatus "google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
@@ -328,4 +331,23 @@ func TestA66RegisterNamesTheConflict(t *testing.T) {
 	a, err := interceptor.NewA66()
 	require.NoError(t, err)
 	require.ErrorContains(t, a.Register(reg), "grpc_server_call_started_total is already registered on this registry by another collector (another A66's, the OpenTelemetry Prometheus exporter's of grpc-go's plugin, or one of your own)")
+}
+
+// TestA66CallsBeforeInitAreOtherAndLoggedOnce checks that calls before
+// Init count under "other", and that the first of them is logged.
+func TestA66CallsBeforeInitAreOtherAndLoggedOnce(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	a, err := interceptor.NewA66(interceptor.WithLogger(zap.New(core)))
+	require.NoError(t, err)
+	reg := prometheus.NewRegistry()
+	require.NoError(t, a.Register(reg))
+	h := a.ServerStatsHandler()
+	info := &stats.RPCTagInfo{FullMethodName: axUnary}
+	events := []stats.RPCStats{&stats.InHeader{FullMethod: axUnary}, &stats.End{}}
+	axServerEvents(h, info, events)
+	axServerEvents(h, info, events)
+	assert.Equal(t, map[string]float64{"grpc_method=other": 2}, axCounts(t, reg, "grpc_server_call_started_total"))
+	require.Equal(t, 1, logs.Len())
+	assert.Contains(t, logs.All()[0].Message, "before Init")
+	assert.Equal(t, axUnary, logs.All()[0].ContextMap()["method"])
 }
