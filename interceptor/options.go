@@ -116,7 +116,8 @@ type config struct {
 // WithLogger sets the logger for the interceptor's rare events: a panic in
 // a [Classifier], a [StatusFunc], a [ClientIDFunc], an [Exemplar]'s Value or
 // the default rules, each logged at error level with the method and the
-// panic value. Nothing is logged per ordinary call. The default is
+// panic value; and, for [A66], the first call before its Init, at warn
+// level. Nothing is logged per ordinary call. The default is
 // [zap.NewNop], which logs nothing; a nil logger is an error.
 func WithLogger(l *zap.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })

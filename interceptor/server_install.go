@@ -45,6 +45,11 @@ type ServerSets struct {
 // for the mapped methods without them, and for every unary method with
 // [Milvus26] (which observes its own milvus_proxy_req_latency besides).
 //
+// [ServerSets].A66, gRPC's own metrics, counts from grpc-go's events
+// rather than from the interceptors: the Server gives its stats handler,
+// [Server.StatsHandler], and [Server.ServerOptions] gives the whole
+// install, interceptors and handler.
+//
 // Install a set either alone or in one Server, not both: each install
 // counts the calls it sees.
 type Server struct {
