@@ -142,7 +142,10 @@ func a66Code(err error) codes.Code {
 //   - method and target label values that are not valid UTF-8 are
 //     repaired (each invalid byte sequence becomes U+FFFD);
 //   - the exporter's otel_scope_* labels and target_info family are not
-//     written.
+//     written;
+//   - with [WithClientServices], a client call of a listed method is
+//     labelled with its method without [grpc.StaticMethod], where the
+//     plugin writes "other" (it is off by default).
 //
 // Install each side once: the A66 alone (its ServerStatsHandler and
 // DialOptions), or its server side through a [Server] with other sets;
@@ -163,14 +166,38 @@ type A66 struct {
 	warned  atomic.Bool // the first call before Init was logged
 
 	server *a66ServerHandler
+	// clientMethods are the full methods of WithClientServices, labelled
+	// by their name without grpc.StaticMethod; nil without it.
+	clientMethods map[string]bool
 }
 
 // A66Option configures [NewA66]: an [Option] that applies to it
-// ([WithLogger]). [WithStatus] and [WithHistogram] are refused: the set
-// reads codes only, and its histograms are gRPC's, with gRPC's buckets.
+// ([WithLogger]), or [WithClientServices]. [WithStatus] and
+// [WithHistogram] are refused: the set reads codes only, and its
+// histograms are gRPC's, with gRPC's buckets.
 type A66Option interface {
 	apply(*config)
 	a66Option()
+}
+
+// a66OptionFunc is an option of [NewA66] alone.
+type a66OptionFunc func(*config)
+
+func (f a66OptionFunc) apply(c *config) { f(c) }
+func (a66OptionFunc) a66Option()        {}
+
+// WithClientServices names the methods of services whose client calls
+// [A66] labels by their method even without [grpc.StaticMethod]: the
+// methods of protoc-gen-go-grpc stubs older than v1.4 (milvus-proto's
+// v2.6 stubs are v1.3), whose calls grpc-go's plugin labels [A66Other].
+// Give each service's descriptor, such as
+// &milvuspb.MilvusService_ServiceDesc. It is a difference from the plugin,
+// on purpose: a call of a listed method is labelled with its method, where
+// the plugin writes "other". Calls that carry grpc.StaticMethod are
+// labelled by their method either way. Only [NewA66] takes it; a nil
+// descriptor, or one without a service name, is an error.
+func WithClientServices(descs ...*grpc.ServiceDesc) A66Option {
+	return a66OptionFunc(func(c *config) { c.a66Services = append(c.a66Services, descs...) })
 }
 
 // NewA66 builds gRPC's own metrics (see [A66]). It takes [WithLogger],
@@ -186,6 +213,20 @@ func NewA66(opts ...A66Option) (*A66, error) {
 		return nil, fmt.Errorf("interceptor: NewA66: %s do not apply to A66, which reads codes only and has gRPC's own histograms", strings.Join(names, " and "))
 	}
 	a := &A66{epoch: time.Now(), logger: cfg.logger}
+	for i, d := range cfg.a66Services {
+		if d == nil || d.ServiceName == "" {
+			return nil, fmt.Errorf("interceptor: NewA66: WithClientServices: descriptor %d is nil or has no service name", i)
+		}
+		if a.clientMethods == nil {
+			a.clientMethods = make(map[string]bool)
+		}
+		for _, m := range d.Methods {
+			a.clientMethods["/"+d.ServiceName+"/"+m.MethodName] = true
+		}
+		for _, m := range d.Streams {
+			a.clientMethods["/"+d.ServiceName+"/"+m.StreamName] = true
+		}
+	}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	}

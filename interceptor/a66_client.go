@@ -60,7 +60,8 @@ func (x *a66Client) connOf(cc *grpc.ClientConn) *a66Conn {
 }
 
 // route returns the route of a call of method on cc with opts: the
-// method's if the call carries grpc.StaticMethod, else A66Other's.
+// method's if the call carries grpc.StaticMethod or WithClientServices
+// names it, else A66Other's.
 func (x *a66Client) route(cc *grpc.ClientConn, method string, opts []grpc.CallOption) *a66ClientRoute {
 	c := x.connOf(cc)
 	static := false
@@ -70,7 +71,7 @@ func (x *a66Client) route(cc *grpc.ClientConn, method string, opts []grpc.CallOp
 			break
 		}
 	}
-	if !static {
+	if !static && !x.a.clientMethods[method] {
 		return c.other
 	}
 	if t := c.routes.Load(); t != nil {

@@ -298,6 +298,8 @@ func TestNewA66RefusesWhatIsNotItsOwn(t *testing.T) {
 		{"status", []interceptor.A66Option{interceptor.WithStatus(func(any) bool { return false })}, "WithStatus do not apply to A66"},
 		{"nil option", []interceptor.A66Option{nil}, "option 0 is nil"},
 		{"nil logger", []interceptor.A66Option{interceptor.WithLogger(nil)}, "WithLogger: nil logger"},
+		{"nil service", []interceptor.A66Option{interceptor.WithClientServices(nil)}, "WithClientServices: descriptor 0 is nil"},
+		{"no service name", []interceptor.A66Option{interceptor.WithClientServices(&grpc.ServiceDesc{})}, "WithClientServices: descriptor 0 is nil or has no service name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := interceptor.NewA66(tc.opts...)
@@ -350,4 +352,32 @@ func TestA66CallsBeforeInitAreOtherAndLoggedOnce(t *testing.T) {
 	require.Equal(t, 1, logs.Len())
 	assert.Contains(t, logs.All()[0].Message, "before Init")
 	assert.Equal(t, axUnary, logs.All()[0].ContextMap()["method"])
+}
+
+// TestA66ClientServicesNameCallsWithoutStaticMethod checks that a call
+// without grpc.StaticMethod is "other" on the client, unless
+// WithClientServices lists its service.
+func TestA66ClientServicesNameCallsWithoutStaticMethod(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []interceptor.A66Option
+		want string
+	}{
+		{"plugin's default", nil, "other"},
+		{"listed", []interceptor.A66Option{interceptor.WithClientServices(&testpb.TestService_ServiceDesc)}, "grpc.testing.TestService/EmptyCall"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := interceptor.NewA66(tc.opts...)
+			require.NoError(t, err)
+			reg := prometheus.NewRegistry()
+			require.NoError(t, a.Register(reg))
+			cc, stop := axServe(t, nil, a.DialOptions(), nil)
+			require.NoError(t, cc.Invoke(context.Background(), "/grpc.testing.TestService/EmptyCall", &testpb.Empty{}, &testpb.Empty{}))
+			stop()
+			assert.Equal(t, map[string]float64{"grpc_method=" + tc.want + "|grpc_target=passthrough:///bufnet": 1},
+				axCounts(t, reg, "grpc_client_attempt_started_total"))
+			assert.Equal(t, map[string]float64{"grpc_method=" + tc.want + "|grpc_status=OK|grpc_target=passthrough:///bufnet": 1},
+				axCounts(t, reg, "grpc_client_call_duration_seconds"))
+		})
+	}
 }

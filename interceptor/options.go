@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/grpcmetrics/grpcmetrics/interceptor/internal/msgshape"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
@@ -40,9 +41,9 @@ import (
 // or a [Server] of several sets, which reads the status once and the clock
 // once for all of them.
 //
-// An Option is an [A66Option] too, but [NewA66] takes WithLogger only: it
-// refuses WithStatus and WithHistogram, which have no meaning for gRPC's
-// own metrics.
+// An Option is an [A66Option] too, but of them [NewA66] takes WithLogger
+// only: it refuses WithStatus and WithHistogram, which have no meaning for
+// gRPC's own metrics. [WithClientServices] is its own option.
 type Option interface {
 	MilvusOption
 	ServerMetricsOption
@@ -111,6 +112,8 @@ type config struct {
 	collectionLimit    int   // WithCollectionLimit
 	collectionLimitSet bool
 	reqLatency         bool // WithReqLatency
+
+	a66Services []*grpc.ServiceDesc // WithClientServices
 }
 
 // WithLogger sets the logger for the interceptor's rare events: a panic in
