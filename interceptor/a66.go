@@ -130,8 +130,8 @@ func a66Code(err error) codes.Code {
 // and a stats handler that counts each attempt. grpc_target is the
 // connection's canonical target ([grpc.ClientConn.CanonicalTarget]);
 // grpc_method is the full method without its leading slash for calls that
-// carry [grpc.StaticMethod] (as protoc-gen-go-grpc stubs from v1.4 on do),
-// [A66Other] otherwise. An attempt starts only when grpc-go makes one: a
+// carry [grpc.StaticMethod] (as recent protoc-gen-go-grpc stubs do;
+// v1.3.0's, milvus-proto v2.6's among them, do not), [A66Other] otherwise. An attempt starts only when grpc-go makes one: a
 // call whose context is done before, or that fails before any attempt, has
 // a call duration and no attempt; a retry adds attempts.
 //
@@ -188,8 +188,9 @@ func (a66OptionFunc) a66Option()        {}
 
 // WithClientServices names the methods of services whose client calls
 // [A66] labels by their method even without [grpc.StaticMethod]: the
-// methods of protoc-gen-go-grpc stubs older than v1.4 (milvus-proto's
-// v2.6 stubs are v1.3), whose calls grpc-go's plugin labels [A66Other].
+// methods of stubs that do not pass it, such as protoc-gen-go-grpc
+// v1.3.0's (milvus-proto v2.6's), whose calls grpc-go's plugin labels
+// [A66Other].
 // Give each service's descriptor, such as
 // &milvuspb.MilvusService_ServiceDesc. It is a difference from the plugin,
 // on purpose: a call of a listed method is labelled with its method, where
