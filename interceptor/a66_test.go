@@ -381,3 +381,30 @@ func TestA66ClientServicesNameCallsWithoutStaticMethod(t *testing.T) {
 		})
 	}
 }
+
+// TestTwoA66CountEachCallOnce installs two A66 on one server and one
+// connection, each registered on its own registry, and checks that each
+// counts every call once, into its own series.
+func TestTwoA66CountEachCallOnce(t *testing.T) {
+	a, regA := axNew(t)
+	b, regB := axNew(t)
+	cc, stop := axServe(t,
+		[]grpc.ServerOption{grpc.StatsHandler(a.ServerStatsHandler()), grpc.StatsHandler(b.ServerStatsHandler())},
+		append(a.DialOptions(), b.DialOptions()...),
+		func(gs *grpc.Server) { require.NoError(t, a.Init(gs)); require.NoError(t, b.Init(gs)) })
+	client := testpb.NewTestServiceClient(cc)
+	for range 3 {
+		_, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{ResponseSize: 10})
+		require.NoError(t, err)
+	}
+	stop()
+	const method = "grpc_method=grpc.testing.TestService/UnaryCall"
+	const target = "grpc_target=passthrough:///bufnet"
+	for name, reg := range map[string]*prometheus.Registry{"a": regA, "b": regB} {
+		assert.Equal(t, map[string]float64{method: 3}, axCounts(t, reg, "grpc_server_call_started_total"), name)
+		assert.Equal(t, map[string]float64{method + "|grpc_status=OK": 3}, axCounts(t, reg, "grpc_server_call_duration_seconds"), name)
+		assert.Equal(t, map[string]float64{method + "|" + target: 3}, axCounts(t, reg, "grpc_client_attempt_started_total"), name)
+		assert.Equal(t, map[string]float64{method + "|grpc_status=OK|" + target: 3}, axCounts(t, reg, "grpc_client_attempt_duration_seconds"), name)
+		assert.Equal(t, map[string]float64{method + "|grpc_status=OK|" + target: 3}, axCounts(t, reg, "grpc_client_call_duration_seconds"), name)
+	}
+}
