@@ -408,3 +408,40 @@ func TestTwoA66CountEachCallOnce(t *testing.T) {
 		assert.Equal(t, map[string]float64{method + "|grpc_status=OK|" + target: 3}, axCounts(t, reg, "grpc_client_call_duration_seconds"), name)
 	}
 }
+
+// TestA66DialOptionsSharedByTwoConnections checks that one DialOptions
+// given to two connections labels each call with its own connection's
+// target, calls alternating.
+func TestA66DialOptionsSharedByTwoConnections(t *testing.T) {
+	a, reg := axNew(t)
+	lis := bufconn.Listen(1 << 20)
+	gs := grpc.NewServer()
+	testpb.RegisterTestServiceServer(gs, axService{})
+	go func() { assert.NoError(t, gs.Serve(lis)) }()
+	t.Cleanup(gs.Stop)
+	opts := append(a.DialOptions(),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	var clients []testpb.TestServiceClient
+	for _, target := range []string{"passthrough:///one", "passthrough:///two"} {
+		cc, err := grpc.NewClient(target, opts...)
+		require.NoError(t, err)
+		t.Cleanup(func() { assert.NoError(t, cc.Close()) })
+		clients = append(clients, testpb.NewTestServiceClient(cc))
+	}
+	for range 3 {
+		for _, c := range clients {
+			_, err := c.EmptyCall(context.Background(), &testpb.Empty{})
+			require.NoError(t, err)
+		}
+	}
+	const method = "grpc_method=grpc.testing.TestService/EmptyCall"
+	assert.Equal(t, map[string]float64{
+		method + "|grpc_status=OK|grpc_target=passthrough:///one": 3,
+		method + "|grpc_status=OK|grpc_target=passthrough:///two": 3,
+	}, axCounts(t, reg, "grpc_client_call_duration_seconds"))
+	assert.Equal(t, map[string]float64{
+		method + "|grpc_target=passthrough:///one": 3,
+		method + "|grpc_target=passthrough:///two": 3,
+	}, axCounts(t, reg, "grpc_client_attempt_started_total"))
+}
