@@ -43,6 +43,7 @@ type Option interface {
 	MilvusOption
 	ServerMetricsOption
 	Milvus26Option
+	A66Option
 }
 
 // MilvusOption configures the Milvus counters, [New]: an [Option], or
@@ -71,6 +72,7 @@ func (f optionFunc) apply(c *config)    { f(c) }
 func (optionFunc) milvusOption()        {}
 func (optionFunc) serverMetricsOption() {}
 func (optionFunc) milvus26Option()      {}
+func (optionFunc) a66Option()           {}
 
 func (f milvusOptionFunc) apply(c *config) { f(c) }
 func (milvusOptionFunc) milvusOption()     {}

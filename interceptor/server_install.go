@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/stats"
 )
 
 // ServerSets are the metric sets that one [Server] counts into. A nil
@@ -21,6 +22,11 @@ type ServerSets struct {
 	// Milvus26 is Milvus 2.6's request counters, from [NewMilvus26]. It
 	// counts every unary method the Server sees.
 	Milvus26 *Milvus26
+	// A66 is gRPC's own metrics, from [NewA66]. It is counted from the
+	// Server's stats handler ([Server.StatsHandler]), not from its
+	// interceptors: install both, or [Server.ServerOptions]. Call its Init
+	// as usual.
+	A66 *A66
 }
 
 // Server counts the calls of a gRPC server into several metric sets at
@@ -59,8 +65,8 @@ func NewServer(sets ServerSets, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	var errs []error
-	if sets.Milvus == nil && sets.Provider == nil && sets.Milvus26 == nil {
-		errs = append(errs, errors.New("no metric set: give ServerSets.Milvus, ServerSets.Provider, ServerSets.Milvus26, or several"))
+	if sets.Milvus == nil && sets.Provider == nil && sets.Milvus26 == nil && sets.A66 == nil {
+		errs = append(errs, errors.New("no metric set: give ServerSets.Milvus, ServerSets.Provider, ServerSets.Milvus26, ServerSets.A66, or several"))
 	}
 	var milvusOptions, providerOptions, milvus26Options []string
 	if sets.Milvus != nil {
@@ -108,6 +114,34 @@ func (s *Server) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return s.engine.stream
 }
 
+// StatsHandler returns the stats handler of the sets that count from
+// grpc-go's events rather than from the interceptors: [ServerSets].A66's
+// ([A66.ServerStatsHandler]). It returns nil when no such set is given.
+// Install it with [grpc.StatsHandler], beside the interceptors, or use
+// [Server.ServerOptions], which gives them all.
+func (s *Server) StatsHandler() stats.Handler {
+	if s.sets.A66 == nil {
+		return nil
+	}
+	return s.sets.A66.ServerStatsHandler()
+}
+
+// ServerOptions returns the whole install, to give to [grpc.NewServer]:
+// the unary and the stream interceptor, chained with
+// [grpc.ChainUnaryInterceptor] and [grpc.ChainStreamInterceptor] (so they
+// run before the interceptors of later options, outside them), and
+// the stats handler when a set needs one ([Server.StatsHandler]).
+func (s *Server) ServerOptions() []grpc.ServerOption {
+	opts := []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(s.engine.unary),
+		grpc.ChainStreamInterceptor(s.engine.stream),
+	}
+	if h := s.StatsHandler(); h != nil {
+		opts = append(opts, grpc.StatsHandler(h))
+	}
+	return opts
+}
+
 // Register registers every set's metrics, as each set's Register does, and
 // the install's histogram, on r. Registering them twice on r is a no-op;
 // another collector of the same metrics is an error that says so.
@@ -127,6 +161,11 @@ func (s *Server) Register(r prometheus.Registerer) error {
 	}
 	if s.sets.Milvus26 != nil {
 		if err := s.sets.Milvus26.Register(r); err != nil {
+			return err
+		}
+	}
+	if s.sets.A66 != nil {
+		if err := s.sets.A66.Register(r); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,278 @@
+package interceptor
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/status"
+)
+
+// The metric set of gRPC's own metrics (gRFC A66), as grpc-go v1.85.0's
+// stats/opentelemetry plugin records them and the OpenTelemetry Prometheus
+// exporter writes them. Unlike the other sets, its server side is counted
+// from a stats handler (a66_server.go), not from the interceptors'
+// lifecycle: its events come from the transport, for calls no interceptor
+// sees too. Its client side is the plugin's pair, an interceptor for the
+// call and a stats handler for each attempt (a66_client.go).
+
+// A66Other is the grpc_method label value of [A66]'s calls of a method no
+// server registers (on the server), and of calls that do not carry
+// [grpc.StaticMethod] (on the client), as grpc-go's plugin writes it.
+const A66Other = "other"
+
+// a66NumCodes is the number of grpc_status values: OK to
+// UNAUTHENTICATED. Codes above are counted as UNKNOWN.
+const a66NumCodes = int(codes.Unauthenticated) + 1
+
+// a66CodeNames are the canonical names of the codes, as gRPC writes them
+// in grpc_status.
+var a66CodeNames = [a66NumCodes]string{
+	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+	"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+	"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+	"INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+}
+
+// a66LatencyBuckets returns grpc-go's latency bounds, in seconds.
+func a66LatencyBuckets() []float64 {
+	return []float64{0, 0.00001, 0.00005, 0.0001, 0.0003, 0.0006, 0.0008, 0.001, 0.002,
+		0.003, 0.004, 0.005, 0.006, 0.008, 0.01, 0.013, 0.016, 0.02, 0.025, 0.03, 0.04, 0.05, 0.065,
+		0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.65, 0.8, 1, 2, 5, 10, 20, 50, 100}
+}
+
+// a66SizeBuckets returns grpc-go's size bounds, in bytes.
+func a66SizeBuckets() []float64 {
+	return []float64{0, 1024, 2048, 4096, 16384, 65536, 262144, 1048576, 4194304,
+		16777216, 67108864, 268435456, 1073741824, 4294967296}
+}
+
+// a66CodeIx returns the index of the grpc_status series of c: c itself, or
+// Unknown for a code above Unauthenticated.
+func a66CodeIx(c codes.Code) int {
+	if int(c) >= a66NumCodes {
+		return int(codes.Unknown)
+	}
+	return int(c)
+}
+
+// a66Code returns status.Code(err), the code grpc-go's plugin records,
+// without allocating: OK for nil; else the code of the first error in
+// err's tree with a GRPCStatus method (Unknown if that returns nil); else
+// Unknown, for context errors too (where [ServerMetrics] and
+// [ClientMetrics] read DeadlineExceeded or Canceled, as a grpc-go server
+// sends them). As codeOf, it asks an error's As method for an error with a
+// GRPCStatus method.
+func a66Code(err error) codes.Code {
+	if err == nil {
+		return codes.OK
+	}
+	if se, ok := errors.AsType[interface {
+		error
+		GRPCStatus() *status.Status
+	}](err); ok {
+		if s := se.GRPCStatus(); s != nil {
+			return s.Code()
+		}
+	}
+	return codes.Unknown
+}
+
+// A66 counts a gRPC server's and client's calls as gRPC itself defines
+// them in gRFC A66, under the names, labels, label values, help strings and
+// buckets that grpc-go v1.85.0's OpenTelemetry plugin
+// (google.golang.org/grpc/stats/opentelemetry, under its default options)
+// writes through the OpenTelemetry Prometheus exporter, from Prometheus
+// collectors of its own: no OpenTelemetry SDK. On a server:
+//
+//	grpc_server_call_started_total{grpc_method}
+//	grpc_server_call_duration_seconds{grpc_method, grpc_status}
+//	grpc_server_call_sent_total_compressed_message_size_bytes{grpc_method, grpc_status}
+//	grpc_server_call_rcvd_total_compressed_message_size_bytes{grpc_method, grpc_status}
+//
+// and on a client:
+//
+//	grpc_client_attempt_started_total{grpc_method, grpc_target}
+//	grpc_client_attempt_duration_seconds{grpc_method, grpc_target, grpc_status}
+//	grpc_client_attempt_sent_total_compressed_message_size_bytes{grpc_method, grpc_target, grpc_status}
+//	grpc_client_attempt_rcvd_total_compressed_message_size_bytes{grpc_method, grpc_target, grpc_status}
+//	grpc_client_call_duration_seconds{grpc_method, grpc_target, grpc_status}
+//
+// Durations are in seconds, in buckets from 0 to 100 s; sizes are the sums
+// of the compressed lengths of a call's (or attempt's) messages, in bytes,
+// in buckets from 0 to 4 GiB: grpc-go's. grpc_status is the canonical name
+// of the code ("OK", "CANCELLED", "DEADLINE_EXCEEDED"), read from the error
+// as status.Code reads it.
+//
+// The server side is a [stats.Handler], [A66.ServerStatsHandler] (or
+// [Server.StatsHandler] with [ServerSets].A66), since gRPC's events are
+// the transport's: a call is started when its header arrives, before the
+// method is looked up, and its duration runs from then until grpc-go ends
+// it, for calls that no interceptor sees too (a request that fails to
+// decode, an unknown compressor, a reply that fails to send). grpc_method
+// is the full method without its leading slash for the methods that
+// [A66.Init] finds registered, and [A66Other] for any other. A method no
+// server registers gets no End from grpc-go (without an unknown-service
+// handler), so its started count stays ahead of its duration count, as in
+// the plugin. Stop the server gracefully before reading the final counts:
+// grpc-go ends a call after its status is written.
+//
+// The client side is [A66.DialOptions]: an interceptor pair that times the
+// call as the application sees it (a stream ends through [grpc.OnFinish])
+// and a stats handler that counts each attempt. grpc_target is the
+// connection's canonical target ([grpc.ClientConn.CanonicalTarget]);
+// grpc_method is the full method without its leading slash for calls that
+// carry [grpc.StaticMethod] (as protoc-gen-go-grpc stubs from v1.4 on do),
+// [A66Other] otherwise. An attempt starts only when grpc-go makes one: a
+// call whose context is done before, or that fails before any attempt, has
+// a call duration and no attempt; a retry adds attempts.
+//
+// Where it differs from the plugin, on purpose:
+//   - codes above UNAUTHENTICATED (16), which the plugin writes as
+//     "CODE(n)" for any n a peer sends, are counted as UNKNOWN, so that
+//     the series stay bounded;
+//   - method and target label values that are not valid UTF-8 are
+//     repaired (each invalid byte sequence becomes U+FFFD);
+//   - the exporter's otel_scope_* labels and target_info family are not
+//     written.
+//
+// Install each side once: the A66 alone (its ServerStatsHandler and
+// DialOptions), or its server side through a [Server] with other sets;
+// each install counts the calls it sees.
+type A66 struct {
+	epoch time.Time // the clock measures from it (see latency)
+
+	srvStarted                    *prometheus.CounterVec
+	srvDuration, srvSent, srvRcvd *prometheus.HistogramVec
+	cliStarted                    *prometheus.CounterVec
+	cliDuration, cliSent, cliRcvd *prometheus.HistogramVec
+	cliCallDuration               *prometheus.HistogramVec
+
+	methods atomic.Pointer[map[string]*a66ServerRoute] // by full method; set once by Init
+	other   *a66ServerRoute
+	mu      sync.Mutex // orders Init
+
+	server *a66ServerHandler
+}
+
+// A66Option configures [NewA66]: an [Option] that applies to it
+// ([WithLogger]). [WithStatus] and [WithHistogram] are refused: the set
+// reads codes only, and its histograms are gRPC's, with gRPC's buckets.
+type A66Option interface {
+	apply(*config)
+	a66Option()
+}
+
+// NewA66 builds gRPC's own metrics (see [A66]). It takes [WithLogger];
+// [WithStatus] and [WithHistogram], which have no meaning for it, and nil
+// options are an error.
+func NewA66(opts ...A66Option) (*A66, error) {
+	cfg, err := newGenericConfig("NewA66", opts)
+	if err != nil {
+		return nil, err
+	}
+	if names := cfg.installOptions(); len(names) > 0 {
+		return nil, fmt.Errorf("interceptor: NewA66: %s do not apply to A66, which reads codes only and has gRPC's own histograms", strings.Join(names, " and "))
+	}
+	a := &A66{epoch: time.Now()}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	}
+	histogram := func(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+	}
+	// The help strings are the plugin's descriptions, which the exporter
+	// writes as they are.
+	a.srvStarted = counter("grpc_server_call_started_total", "Number of server calls started.", "grpc_method")
+	a.srvDuration = histogram("grpc_server_call_duration_seconds", "End-to-end time taken to complete a call from server transport's perspective.", a66LatencyBuckets(), "grpc_method", "grpc_status")
+	a.srvSent = histogram("grpc_server_call_sent_total_compressed_message_size_bytes", "Compressed message bytes sent per server call.", a66SizeBuckets(), "grpc_method", "grpc_status")
+	a.srvRcvd = histogram("grpc_server_call_rcvd_total_compressed_message_size_bytes", "Compressed message bytes received per server call.", a66SizeBuckets(), "grpc_method", "grpc_status")
+	a.cliStarted = counter("grpc_client_attempt_started_total", "Number of client call attempts started.", "grpc_method", "grpc_target")
+	a.cliDuration = histogram("grpc_client_attempt_duration_seconds", "End-to-end time taken to complete a client call attempt.", a66LatencyBuckets(), "grpc_method", "grpc_target", "grpc_status")
+	a.cliSent = histogram("grpc_client_attempt_sent_total_compressed_message_size_bytes", "Compressed message bytes sent per client call attempt.", a66SizeBuckets(), "grpc_method", "grpc_target", "grpc_status")
+	a.cliRcvd = histogram("grpc_client_attempt_rcvd_total_compressed_message_size_bytes", "Compressed message bytes received per call attempt.", a66SizeBuckets(), "grpc_method", "grpc_target", "grpc_status")
+	a.cliCallDuration = histogram("grpc_client_call_duration_seconds", "Time taken by gRPC to complete an RPC from application's perspective.", a66LatencyBuckets(), "grpc_method", "grpc_target", "grpc_status")
+	a.other = a.newServerRoute(A66Other)
+	a.server = &a66ServerHandler{a: a}
+	return a, nil
+}
+
+// Init takes the methods registered on srvs (usually the [*grpc.Server]
+// the stats handler is installed on), as grpc-go's plugin asks the server
+// whether a method is registered: unary and stream methods alike. Call it
+// once, after registering the services and before serving; calls before
+// it, and calls of methods no server registers, count under [A66Other].
+// A second call, no server, or a nil server is an error.
+func (a *A66) Init(srvs ...ServiceInfoProvider) error {
+	if len(srvs) == 0 {
+		return errors.New("interceptor: A66.Init: no server")
+	}
+	table := make(map[string]*a66ServerRoute)
+	for i, srv := range srvs {
+		if isNilProvider(srv) {
+			return fmt.Errorf("interceptor: A66.Init: server %d is nil (%T)", i, srv)
+		}
+		for svc, info := range srv.GetServiceInfo() {
+			for _, mi := range info.Methods {
+				full := "/" + svc + "/" + mi.Name
+				table[full] = a.newServerRoute(strings.TrimLeft(full, "/"))
+			}
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.methods.CompareAndSwap(nil, &table) {
+		return errors.New("interceptor: A66.Init called twice")
+	}
+	return nil
+}
+
+// ServerStatsHandler returns the server side's stats handler, to install
+// with [grpc.StatsHandler]. It returns the same handler each time.
+func (a *A66) ServerStatsHandler() stats.Handler { return a.server }
+
+// DialOptions returns the client side for one connection, to give to
+// [grpc.NewClient]: a stats handler that counts each attempt and a unary
+// and a stream interceptor that time each call, as grpc-go's plugin
+// installs them. Call it once per connection: the options keep the
+// connection's target, worked out on its first call. Options shared by
+// several connections count each call correctly, but work the target out
+// again whenever a call comes from another connection than the last.
+func (a *A66) DialOptions() []grpc.DialOption {
+	c := &a66Client{a: a}
+	return []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(c.unary),
+		grpc.WithChainStreamInterceptor(c.stream),
+		grpc.WithStatsHandler(c),
+	}
+}
+
+// Register registers the set's families, the server's and the client's,
+// on r. A family without series is not written. Registering the set twice
+// on r is a no-op; another collector of the same metrics is an error that
+// says so, and so is a nil r. A66 is a [prometheus.Collector], so
+// r.Register(a) works too.
+func (a *A66) Register(r prometheus.Registerer) error {
+	return register(r, "A66", a)
+}
+
+func (a *A66) collectors() []prometheus.Collector {
+	return []prometheus.Collector{a.srvStarted, a.srvDuration, a.srvSent, a.srvRcvd,
+		a.cliStarted, a.cliDuration, a.cliSent, a.cliRcvd, a.cliCallDuration}
+}
+
+// Describe implements [prometheus.Collector].
+func (a *A66) Describe(ch chan<- *prometheus.Desc) { describe(ch, a.collectors(), nil) }
+
+// Collect implements [prometheus.Collector].
+func (a *A66) Collect(ch chan<- prometheus.Metric) { collect(ch, a.collectors(), nil) }
+
+// now returns the time since the set's epoch.
+func (a *A66) now() time.Duration { return time.Since(a.epoch) }

@@ -1,0 +1,101 @@
+package interceptor
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/stats"
+)
+
+// a66ServerRoute is one grpc_method value's series on the server, each
+// resolved on its first use.
+type a66ServerRoute struct {
+	started              series
+	duration, sent, rcvd [a66NumCodes]series
+}
+
+func (a *A66) newServerRoute(method string) *a66ServerRoute {
+	method = strings.ToValidUTF8(method, "\uFFFD")
+	r := &a66ServerRoute{started: series{vec: a.srvStarted.MetricVec, labels: []string{method}}}
+	for c := range a66NumCodes {
+		lv := []string{method, a66CodeNames[c]}
+		r.duration[c] = series{vec: a.srvDuration.MetricVec, labels: lv}
+		r.sent[c] = series{vec: a.srvSent.MetricVec, labels: lv}
+		r.rcvd[c] = series{vec: a.srvRcvd.MetricVec, labels: lv}
+	}
+	return r
+}
+
+// serverRoute returns the route of a full method: its own if Init found
+// it registered, else the route of A66Other.
+func (a *A66) serverRoute(fullMethod string) *a66ServerRoute {
+	if t := a.methods.Load(); t != nil {
+		if r := (*t)[fullMethod]; r != nil {
+			return r
+		}
+	}
+	return a.other
+}
+
+// a66ServerHandler is the server side's stats handler.
+type a66ServerHandler struct{ a *A66 }
+
+// a66ServerKey is the context key of a server call's state.
+type a66ServerKey struct{}
+
+// a66ServerCall is the state of one server call, inline in the one
+// context node that TagRPC adds: the call's only allocation.
+type a66ServerCall struct {
+	context.Context
+	r          *a66ServerRoute
+	start      time.Duration
+	sent, rcvd atomic.Int64
+}
+
+// Value returns the call itself for its key, and asks the parent for any
+// other.
+func (c *a66ServerCall) Value(key any) any {
+	if _, ok := key.(a66ServerKey); ok {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+func (h *a66ServerHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+
+func (h *a66ServerHandler) HandleConn(context.Context, stats.ConnStats) {}
+
+// TagRPC starts the call's clock and finds its method's series.
+func (h *a66ServerHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	return &a66ServerCall{Context: ctx, r: h.a.serverRoute(info.FullMethodName), start: h.a.now()}
+}
+
+// HandleRPC counts the call as started at its header, adds up its
+// messages' compressed lengths, and records its duration and sizes at its
+// end, with its status.
+func (h *a66ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
+	c, ok := ctx.(*a66ServerCall)
+	if !ok {
+		if c, ok = ctx.Value(a66ServerKey{}).(*a66ServerCall); !ok {
+			return // not tagged by this handler: nothing to count
+		}
+	}
+	switch st := rs.(type) {
+	case *stats.InHeader:
+		c.r.started.counter().Inc()
+	case *stats.InPayload:
+		c.rcvd.Add(int64(st.CompressedLength))
+	case *stats.OutPayload:
+		c.sent.Add(int64(st.CompressedLength))
+	case *stats.End:
+		d := (h.a.now() - c.start).Seconds()
+		ix := a66CodeIx(a66Code(st.Error))
+		c.r.duration[ix].observer().Observe(d)
+		c.r.sent[ix].observer().Observe(float64(c.sent.Load()))
+		c.r.rcvd[ix].observer().Observe(float64(c.rcvd.Load()))
+	}
+}
