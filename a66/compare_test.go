@@ -85,20 +85,21 @@ func arLabelKey(lps []*dto.LabelPair) string {
 	return strings.Join(parts, ",")
 }
 
-// arIsLatency reports whether family name holds durations: its clock is
-// read by each side at its own instant, so its sum and the bucket of a
-// call near a bound may differ by the few microseconds between the two
-// stats handlers.
+// arIsLatency reports whether family name holds durations (see arDiff).
 func arIsLatency(name string) bool { return strings.HasSuffix(name, "_duration_seconds") }
 
 // arDiff lists, one line each, every difference between the plugin's
 // exposition (theirs) and ours: a family or series one side lacks, another
-// type, help, counter value, sample count, bucket bound, bucket count, or
-// (for sizes) sum. Latency families are compared bucket by bucket too;
-// where their cumulative counts differ but each side's calls are at most
-// one bucket from the other's (the clocks were read a few microseconds
-// apart), the line goes to timing instead of diffs. Empty diffs means the
-// expositions are equal.
+// type, help, counter value, sample count or bucket bound, and for sizes
+// another bucket count or sum. Empty diffs means the expositions are equal.
+//
+// A duration is measured by each side with its own clock reads, at its own
+// TagRPC and End, which grpc-go calls one handler after the other: a
+// goroutine descheduled between the two handlers (under -race, on a busy
+// machine) moves one side's call by milliseconds, across any number of
+// buckets. So a latency family's bucket counts that differ (with the same
+// sample count and bounds) go to timing, to be logged, and its sums are
+// not compared.
 func arDiff(theirs, ours arExposition) (diffs, timing []string) {
 	for _, name := range slices.Sorted(maps.Keys(arUnion(theirs, ours))) {
 		t, inT := theirs[name]
@@ -164,22 +165,10 @@ func arSeriesDiff(latency bool, t, o arSeries) (diffs, timing []string) {
 	if len(off) == 0 {
 		return diffs, nil
 	}
-	if latency && t.Count == o.Count && arWithinOneBucket(t.Buckets, o.Buckets) {
+	if latency && t.Count == o.Count {
 		return diffs, off
 	}
 	return append(diffs, off...), nil
-}
-
-// arWithinOneBucket reports whether no call is more than one bucket apart
-// between the two cumulative bucket lists: each side has counted by bound
-// i at least the calls the other had counted by bound i-1.
-func arWithinOneBucket(t, o []uint64) bool {
-	for i := 1; i < len(t); i++ {
-		if o[i] < t[i-1] || t[i] < o[i-1] {
-			return false
-		}
-	}
-	return true
 }
 
 func (s arSeries) String() string {
@@ -217,7 +206,7 @@ func (e arExposition) arCounts() map[string]float64 {
 }
 
 // TestArDiff shows that the comparison reports each kind of difference,
-// and that a latency call one bucket off is timing, not a difference.
+// and that a latency call in another bucket is timing, not a difference.
 func TestArDiff(t *testing.T) {
 	const lat, size = "x_duration_seconds", "x_size_bytes"
 	hist := func(count uint64, sum float64, buckets ...uint64) arSeries {
@@ -245,7 +234,7 @@ func TestArDiff(t *testing.T) {
 		{"size bucket", func(e arExposition) { e[size].Series[`a="1"`] = hist(2, 3, 1, 1, 2) }, 1, 0, "le=0"},
 		{"latency sum", func(e arExposition) { e[lat].Series[`a="1"`] = hist(2, 1.6, 1, 1, 2) }, 0, 0, ""},
 		{"latency one bucket off", func(e arExposition) { e[lat].Series[`a="1"`] = hist(2, 1.5, 0, 1, 2) }, 0, 1, "le=0"},
-		{"latency two buckets off", func(e arExposition) { e[lat].Series[`a="1"`] = hist(2, 1.5, 0, 0, 2) }, 2, 0, "le=1"},
+		{"latency two buckets off", func(e arExposition) { e[lat].Series[`a="1"`] = hist(2, 1.5, 0, 0, 2) }, 0, 2, "le=1"},
 		{"latency count", func(e arExposition) { e[lat].Series[`a="1"`] = hist(3, 1.5, 1, 1, 3) }, 2, 0, "count 2"},
 	}
 	for _, tt := range tests {

@@ -363,6 +363,29 @@ func TestArPluginScenario(t *testing.T) {
 	for k, v := range callEnds {
 		want["grpc_client_call_duration_seconds{"+k+"}"] = v
 	}
-	got := arGather(t, p.reg)
-	require.Equal(t, want, got.arCounts())
+	got := arGather(t, p.reg).arCounts()
+	// The expired deadline ends on the server as DEADLINE_EXCEEDED when the
+	// server's timer fires first, as CANCELLED when the client's reset
+	// arrives first: a race between the two sides, not between the plugin
+	// and ours (which see the same event).
+	for _, f := range []string{"grpc_server_call_duration_seconds", "grpc_server_call_sent_total_compressed_message_size_bytes", "grpc_server_call_rcvd_total_compressed_message_size_bytes"} {
+		cancelled := f + "{" + server(svc+"UnaryCall", "CANCELLED") + "}"
+		if v, ok := got[cancelled]; ok {
+			delete(got, cancelled)
+			got[f+"{"+server(svc+"UnaryCall", "DEADLINE_EXCEEDED")+"}"] += v
+		}
+	}
+	// An attempt of a method the server does not have sometimes ends, in
+	// grpc-go's End event, without the error its call returns
+	// (UNIMPLEMENTED): a race inside grpc-go's client between the server's
+	// immediate answer and the request being sent. Both handlers see the
+	// same End; here it is folded into the expected status.
+	for _, f := range []string{"grpc_client_attempt_duration_seconds", "grpc_client_attempt_sent_total_compressed_message_size_bytes", "grpc_client_attempt_rcvd_total_compressed_message_size_bytes"} {
+		ok := f + "{" + client("other", "OK") + "}"
+		if v, found := got[ok]; found {
+			delete(got, ok)
+			got[f+"{"+client("other", "UNIMPLEMENTED")+"}"] += v
+		}
+	}
+	require.Equal(t, want, got)
 }
