@@ -7,9 +7,12 @@ import (
 	"io"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/stats"
+
+	"github.com/grpcmetrics/grpcmetrics/interceptor"
 )
 
 // arNoop is a stats handler that does nothing: the cost of the events
@@ -53,7 +56,32 @@ func arInstalls() []arInstall {
 			},
 			client: func(tb testing.TB) []grpc.DialOption { return []grpc.DialOption{newArPlugin(tb).DialOption()} },
 		},
+		{
+			name: "ours",
+			server: func(tb testing.TB) ([]grpc.ServerOption, func(*grpc.Server)) {
+				a := newArA66(tb)
+				return []grpc.ServerOption{grpc.StatsHandler(a.ServerStatsHandler())}, func(srv *grpc.Server) {
+					if err := a.Init(srv); err != nil {
+						tb.Fatal(err)
+					}
+				}
+			},
+			client: func(tb testing.TB) []grpc.DialOption { return newArA66(tb).DialOptions() },
+		},
 	}
+}
+
+// newArA66 builds our A66 set, registered on a registry of its own.
+func newArA66(tb testing.TB) *interceptor.A66 {
+	tb.Helper()
+	a, err := interceptor.NewA66()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := a.Register(prometheus.NewRegistry()); err != nil {
+		tb.Fatal(err)
+	}
+	return a
 }
 
 // arUnaryOnce sends one successful UnaryCall.
