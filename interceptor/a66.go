@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/stats"
@@ -129,8 +130,8 @@ func a66Code(err error) codes.Code {
 // and a stats handler that counts each attempt. grpc_target is the
 // connection's canonical target ([grpc.ClientConn.CanonicalTarget]);
 // grpc_method is the full method without its leading slash for calls that
-// carry [grpc.StaticMethod] (as protoc-gen-go-grpc stubs from v1.4 on do),
-// [A66Other] otherwise. An attempt starts only when grpc-go makes one: a
+// carry [grpc.StaticMethod] (as recent protoc-gen-go-grpc stubs do;
+// v1.3.0's, milvus-proto v2.6's among them, do not), [A66Other] otherwise. An attempt starts only when grpc-go makes one: a
 // call whose context is done before, or that fails before any attempt, has
 // a call duration and no attempt; a retry adds attempts.
 //
@@ -141,7 +142,10 @@ func a66Code(err error) codes.Code {
 //   - method and target label values that are not valid UTF-8 are
 //     repaired (each invalid byte sequence becomes U+FFFD);
 //   - the exporter's otel_scope_* labels and target_info family are not
-//     written.
+//     written;
+//   - with [WithClientServices], a client call of a listed method is
+//     labelled with its method without [grpc.StaticMethod], where the
+//     plugin writes "other" (it is off by default).
 //
 // Install each side once: the A66 alone (its ServerStatsHandler and
 // DialOptions), or its server side through a [Server] with other sets;
@@ -158,19 +162,47 @@ type A66 struct {
 	methods atomic.Pointer[map[string]*a66ServerRoute] // by full method; set once by Init
 	other   *a66ServerRoute
 	mu      sync.Mutex // orders Init
+	logger  *zap.Logger
+	warned  atomic.Bool // the first call before Init was logged
 
 	server *a66ServerHandler
+	// clientMethods are the full methods of WithClientServices, labelled
+	// by their name without grpc.StaticMethod; nil without it.
+	clientMethods map[string]bool
 }
 
 // A66Option configures [NewA66]: an [Option] that applies to it
-// ([WithLogger]). [WithStatus] and [WithHistogram] are refused: the set
-// reads codes only, and its histograms are gRPC's, with gRPC's buckets.
+// ([WithLogger]), or [WithClientServices]. [WithStatus] and
+// [WithHistogram] are refused: the set reads codes only, and its
+// histograms are gRPC's, with gRPC's buckets.
 type A66Option interface {
 	apply(*config)
 	a66Option()
 }
 
-// NewA66 builds gRPC's own metrics (see [A66]). It takes [WithLogger];
+// a66OptionFunc is an option of [NewA66] alone.
+type a66OptionFunc func(*config)
+
+func (f a66OptionFunc) apply(c *config) { f(c) }
+func (a66OptionFunc) a66Option()        {}
+
+// WithClientServices names the methods of services whose client calls
+// [A66] labels by their method even without [grpc.StaticMethod]: the
+// methods of stubs that do not pass it, such as protoc-gen-go-grpc
+// v1.3.0's (milvus-proto v2.6's), whose calls grpc-go's plugin labels
+// [A66Other].
+// Give each service's descriptor, such as
+// &milvuspb.MilvusService_ServiceDesc. It is a difference from the plugin,
+// on purpose: a call of a listed method is labelled with its method, where
+// the plugin writes "other". Calls that carry grpc.StaticMethod are
+// labelled by their method either way. Only [NewA66] takes it; a nil
+// descriptor, or one without a service name, is an error.
+func WithClientServices(descs ...*grpc.ServiceDesc) A66Option {
+	return a66OptionFunc(func(c *config) { c.a66Services = append(c.a66Services, descs...) })
+}
+
+// NewA66 builds gRPC's own metrics (see [A66]). It takes [WithLogger],
+// for the one event it logs (a call before [A66.Init]);
 // [WithStatus] and [WithHistogram], which have no meaning for it, and nil
 // options are an error.
 func NewA66(opts ...A66Option) (*A66, error) {
@@ -181,7 +213,21 @@ func NewA66(opts ...A66Option) (*A66, error) {
 	if names := cfg.installOptions(); len(names) > 0 {
 		return nil, fmt.Errorf("interceptor: NewA66: %s do not apply to A66, which reads codes only and has gRPC's own histograms", strings.Join(names, " and "))
 	}
-	a := &A66{epoch: time.Now()}
+	a := &A66{epoch: time.Now(), logger: cfg.logger}
+	for i, d := range cfg.a66Services {
+		if d == nil || d.ServiceName == "" {
+			return nil, fmt.Errorf("interceptor: NewA66: WithClientServices: descriptor %d is nil or has no service name", i)
+		}
+		if a.clientMethods == nil {
+			a.clientMethods = make(map[string]bool)
+		}
+		for _, m := range d.Methods {
+			a.clientMethods["/"+d.ServiceName+"/"+m.MethodName] = true
+		}
+		for _, m := range d.Streams {
+			a.clientMethods["/"+d.ServiceName+"/"+m.StreamName] = true
+		}
+	}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	}
@@ -207,9 +253,11 @@ func NewA66(opts ...A66Option) (*A66, error) {
 // Init takes the methods registered on srvs (usually the [*grpc.Server]
 // the stats handler is installed on), as grpc-go's plugin asks the server
 // whether a method is registered: unary and stream methods alike. Call it
-// once, after registering the services and before serving; calls before
-// it, and calls of methods no server registers, count under [A66Other].
-// A second call, no server, or a nil server is an error.
+// once, after registering the services and before serving. Calls of
+// methods no server registers count under [A66Other], and so do calls
+// before Init, the first of which is logged at warn level through
+// [WithLogger]'s logger. A second call, no server, or a nil server is an
+// error.
 func (a *A66) Init(srvs ...ServiceInfoProvider) error {
 	if len(srvs) == 0 {
 		return errors.New("interceptor: A66.Init: no server")

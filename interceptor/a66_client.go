@@ -60,7 +60,8 @@ func (x *a66Client) connOf(cc *grpc.ClientConn) *a66Conn {
 }
 
 // route returns the route of a call of method on cc with opts: the
-// method's if the call carries grpc.StaticMethod, else A66Other's.
+// method's if the call carries grpc.StaticMethod or WithClientServices
+// names it, else A66Other's.
 func (x *a66Client) route(cc *grpc.ClientConn, method string, opts []grpc.CallOption) *a66ClientRoute {
 	c := x.connOf(cc)
 	static := false
@@ -70,7 +71,7 @@ func (x *a66Client) route(cc *grpc.ClientConn, method string, opts []grpc.CallOp
 			break
 		}
 	}
-	if !static {
+	if !static && !x.a.clientMethods[method] {
 		return c.other
 	}
 	if t := c.routes.Load(); t != nil {
@@ -104,20 +105,22 @@ func (c *a66Conn) addRoute(a *A66, method string) *a66ClientRoute {
 	return r
 }
 
-// a66ClientKey is the context key of a client call's state.
-type a66ClientKey struct{}
+// a66ClientKey is the context key of a client call's state: of one
+// DialOptions', so that two A66 on one connection each find their own.
+type a66ClientKey struct{ x *a66Client }
 
 // a66ClientCall is the state of one client call, inline in the context
 // node the interceptor adds: a unary call's first allocation.
 type a66ClientCall struct {
 	context.Context
+	x *a66Client // whose state it is
 	r *a66ClientRoute
 }
 
 // Value returns the call itself for its key, and asks the parent for any
 // other.
 func (c *a66ClientCall) Value(key any) any {
-	if _, ok := key.(a66ClientKey); ok {
+	if k, ok := key.(a66ClientKey); ok && k.x == c.x {
 		return c
 	}
 	return c.Context.Value(key)
@@ -126,7 +129,7 @@ func (c *a66ClientCall) Value(key any) any {
 // unary is the unary client interceptor: it times the call, from before
 // the invoker to after, and records it with status.Code of its error.
 func (x *a66Client) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	call := &a66ClientCall{Context: ctx, r: x.route(cc, method, opts)}
+	call := &a66ClientCall{Context: ctx, x: x, r: x.route(cc, method, opts)}
 	start := x.a.now()
 	err := invoker(call, method, req, reply, cc, opts...)
 	call.r.call[a66CodeIx(a66Code(err))].observer().Observe((x.a.now() - start).Seconds())
@@ -148,7 +151,7 @@ type a66ClientStream struct {
 // that grpc-go never creates has no call duration, as in the plugin.
 func (x *a66Client) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	s := &a66ClientStream{a: x.a}
-	s.Context, s.r = ctx, x.route(cc, method, opts)
+	s.Context, s.x, s.r = ctx, x, x.route(cc, method, opts)
 	s.start = x.a.now()
 	// opts may be shared with other calls: copied, never appended to.
 	withFinish := append(append(s.opts[:0], grpc.OnFinish(s.finish)), opts...)
@@ -164,18 +167,19 @@ func (s *a66ClientStream) finish(err error) {
 // TagRPC adds.
 type a66Attempt struct {
 	context.Context
+	x          *a66Client // whose state it is
 	r          *a66ClientRoute
 	start      time.Duration
 	sent, rcvd atomic.Int64
 }
 
-// a66AttemptKey is the context key of an attempt's state.
-type a66AttemptKey struct{}
+// a66AttemptKey is the context key of an attempt's state, as a66ClientKey.
+type a66AttemptKey struct{ x *a66Client }
 
 // Value returns the attempt itself for its key, and asks the parent for
 // any other.
 func (t *a66Attempt) Value(key any) any {
-	if _, ok := key.(a66AttemptKey); ok {
+	if k, ok := key.(a66AttemptKey); ok && k.x == t.x {
 		return t
 	}
 	return t.Context.Value(key)
@@ -190,11 +194,11 @@ func (x *a66Client) HandleConn(context.Context, stats.ConnStats) {}
 // TagRPC starts an attempt of the call the interceptor began; an attempt
 // of a call it did not see is not counted.
 func (x *a66Client) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
-	call, ok := ctx.Value(a66ClientKey{}).(*a66ClientCall)
+	call, ok := ctx.Value(a66ClientKey{x}).(*a66ClientCall)
 	if !ok {
 		return ctx
 	}
-	return &a66Attempt{Context: ctx, r: call.r, start: x.a.now()}
+	return &a66Attempt{Context: ctx, x: x, r: call.r, start: x.a.now()}
 }
 
 // HandleRPC counts the attempt as started at its Begin, adds up its
@@ -202,8 +206,8 @@ func (x *a66Client) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Con
 // end, with its status.
 func (x *a66Client) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	t, ok := ctx.(*a66Attempt)
-	if !ok {
-		if t, ok = ctx.Value(a66AttemptKey{}).(*a66Attempt); !ok {
+	if !ok || t.x != x {
+		if t, ok = ctx.Value(a66AttemptKey{x}).(*a66Attempt); !ok {
 			return
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.uber.org/zap"
 	"google.golang.org/grpc/stats"
 )
 
@@ -29,12 +30,19 @@ func (a *A66) newServerRoute(method string) *a66ServerRoute {
 }
 
 // serverRoute returns the route of a full method: its own if Init found
-// it registered, else the route of A66Other.
+// it registered, else the route of A66Other. The first call before Init
+// is logged.
 func (a *A66) serverRoute(fullMethod string) *a66ServerRoute {
-	if t := a.methods.Load(); t != nil {
-		if r := (*t)[fullMethod]; r != nil {
-			return r
+	t := a.methods.Load()
+	if t == nil {
+		if a.warned.CompareAndSwap(false, true) {
+			a.logger.Warn("grpcmetrics: a call reached A66 before Init; calls before Init are counted under grpc_method \"other\": call Init after registering the services and before serving",
+				zap.String("method", fullMethod))
 		}
+		return a.other
+	}
+	if r := (*t)[fullMethod]; r != nil {
+		return r
 	}
 	return a.other
 }
@@ -42,13 +50,15 @@ func (a *A66) serverRoute(fullMethod string) *a66ServerRoute {
 // a66ServerHandler is the server side's stats handler.
 type a66ServerHandler struct{ a *A66 }
 
-// a66ServerKey is the context key of a server call's state.
-type a66ServerKey struct{}
+// a66ServerKey is the context key of a server call's state: of one
+// handler's, so that two A66 on one server each find their own.
+type a66ServerKey struct{ h *a66ServerHandler }
 
 // a66ServerCall is the state of one server call, inline in the one
 // context node that TagRPC adds: the call's only allocation.
 type a66ServerCall struct {
 	context.Context
+	h          *a66ServerHandler // whose state it is
 	r          *a66ServerRoute
 	start      time.Duration
 	sent, rcvd atomic.Int64
@@ -57,7 +67,7 @@ type a66ServerCall struct {
 // Value returns the call itself for its key, and asks the parent for any
 // other.
 func (c *a66ServerCall) Value(key any) any {
-	if _, ok := key.(a66ServerKey); ok {
+	if k, ok := key.(a66ServerKey); ok && k.h == c.h {
 		return c
 	}
 	return c.Context.Value(key)
@@ -71,7 +81,7 @@ func (h *a66ServerHandler) HandleConn(context.Context, stats.ConnStats) {}
 
 // TagRPC starts the call's clock and finds its method's series.
 func (h *a66ServerHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	return &a66ServerCall{Context: ctx, r: h.a.serverRoute(info.FullMethodName), start: h.a.now()}
+	return &a66ServerCall{Context: ctx, h: h, r: h.a.serverRoute(info.FullMethodName), start: h.a.now()}
 }
 
 // HandleRPC counts the call as started at its header, adds up its
@@ -79,8 +89,8 @@ func (h *a66ServerHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) c
 // end, with its status.
 func (h *a66ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	c, ok := ctx.(*a66ServerCall)
-	if !ok {
-		if c, ok = ctx.Value(a66ServerKey{}).(*a66ServerCall); !ok {
+	if !ok || c.h != h {
+		if c, ok = ctx.Value(a66ServerKey{h}).(*a66ServerCall); !ok {
 			return // not tagged by this handler: nothing to count
 		}
 	}

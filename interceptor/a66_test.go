@@ -11,10 +11,13 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/stats"
 	grpcstatus "google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
@@ -257,4 +260,188 @@ func TestA66CountsServerAndClientExactly(t *testing.T) {
 	}
 	// The failed call sent nothing: its size falls in the bucket le="0".
 	assert.Equal(t, uint64(1), srvSent["grpc_method="+unary+"|grpc_status=NOT_FOUND"].zero)
+}
+
+// TestA66RetryAddsAttempts checks that each attempt of a retried call
+// counts, on the server and as the client's attempts, and the call once.
+func TestA66RetryAddsAttempts(t *testing.T) {
+	a, reg := axNew(t)
+	cc, stop := axServe(t,
+		[]grpc.ServerOption{grpc.StatsHandler(a.ServerStatsHandler())},
+		append(a.DialOptions(), grpc.WithDefaultServiceConfig(`{"methodConfig": [{
+			"name": [{"service": "grpc.testing.TestService", "method": "UnaryCall"}],
+			"retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.001s", "maxBackoff": "0.001s",
+				"backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}`)),
+		func(gs *grpc.Server) { require.NoError(t, a.Init(gs)) })
+	_, err := testpb.NewTestServiceClient(cc).UnaryCall(context.Background(),
+		&testpb.SimpleRequest{ResponseSize: int32(codes.Unavailable), FillUsername: true})
+	require.Equal(t, codes.Unavailable, grpcstatus.Code(err))
+	stop()
+
+	const method = "grpc_method=grpc.testing.TestService/UnaryCall"
+	const target = "grpc_target=passthrough:///bufnet"
+	assert.Equal(t, map[string]float64{method: 3}, axCounts(t, reg, "grpc_server_call_started_total"))
+	assert.Equal(t, map[string]float64{method + "|grpc_status=UNAVAILABLE": 3}, axCounts(t, reg, "grpc_server_call_duration_seconds"))
+	assert.Equal(t, map[string]float64{method + "|" + target: 3}, axCounts(t, reg, "grpc_client_attempt_started_total"))
+	assert.Equal(t, map[string]float64{method + "|grpc_status=UNAVAILABLE|" + target: 3}, axCounts(t, reg, "grpc_client_attempt_duration_seconds"))
+	assert.Equal(t, map[string]float64{method + "|grpc_status=UNAVAILABLE|" + target: 1}, axCounts(t, reg, "grpc_client_call_duration_seconds"))
+}
+
+// TestNewA66RefusesWhatIsNotItsOwn checks NewA66's and Init's errors.
+func TestNewA66RefusesWhatIsNotItsOwn(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []interceptor.A66Option
+		want string
+	}{
+		{"histogram", []interceptor.A66Option{interceptor.WithHistogram(interceptor.Histogram{})}, "WithHistogram do not apply to A66"},
+		{"status", []interceptor.A66Option{interceptor.WithStatus(func(any) bool { return false })}, "WithStatus do not apply to A66"},
+		{"nil option", []interceptor.A66Option{nil}, "option 0 is nil"},
+		{"nil logger", []interceptor.A66Option{interceptor.WithLogger(nil)}, "WithLogger: nil logger"},
+		{"nil service", []interceptor.A66Option{interceptor.WithClientServices(nil)}, "WithClientServices: descriptor 0 is nil"},
+		{"no service name", []interceptor.A66Option{interceptor.WithClientServices(&grpc.ServiceDesc{})}, "WithClientServices: descriptor 0 is nil or has no service name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := interceptor.NewA66(tc.opts...)
+			require.ErrorContains(t, err, tc.want)
+		})
+	}
+	a, err := interceptor.NewA66()
+	require.NoError(t, err)
+	require.ErrorContains(t, a.Init(), "no server")
+	var nilServer *grpc.Server
+	require.ErrorContains(t, a.Init(nilServer), "server 0 is nil")
+	require.NoError(t, a.Init(grpc.NewServer()))
+	require.ErrorContains(t, a.Init(grpc.NewServer()), "Init called twice")
+
+	// Two A66 on one registry: an error that says so.
+	reg := prometheus.NewRegistry()
+	require.NoError(t, a.Register(reg))
+	b, err := interceptor.NewA66()
+	require.NoError(t, err)
+	require.ErrorContains(t, b.Register(reg), "two A66 on one registry?")
+	require.ErrorContains(t, a.Register(nil), "nil prometheus.Registerer")
+}
+
+// TestA66RegisterNamesTheConflict checks the error when another collector
+// has one of A66's families already.
+func TestA66RegisterNamesTheConflict(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	require.NoError(t, reg.Register(prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "grpc_server_call_started_total", Help: "Number of server calls started.",
+	}, []string{"grpc_method", "otel_scope_name"})))
+	a, err := interceptor.NewA66()
+	require.NoError(t, err)
+	require.ErrorContains(t, a.Register(reg), "grpc_server_call_started_total is already registered on this registry by another collector (another A66's, the OpenTelemetry Prometheus exporter's of grpc-go's plugin, or one of your own)")
+}
+
+// TestA66CallsBeforeInitAreOtherAndLoggedOnce checks that calls before
+// Init count under "other", and that the first of them is logged.
+func TestA66CallsBeforeInitAreOtherAndLoggedOnce(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	a, err := interceptor.NewA66(interceptor.WithLogger(zap.New(core)))
+	require.NoError(t, err)
+	reg := prometheus.NewRegistry()
+	require.NoError(t, a.Register(reg))
+	h := a.ServerStatsHandler()
+	info := &stats.RPCTagInfo{FullMethodName: axUnary}
+	events := []stats.RPCStats{&stats.InHeader{FullMethod: axUnary}, &stats.End{}}
+	axServerEvents(h, info, events)
+	axServerEvents(h, info, events)
+	assert.Equal(t, map[string]float64{"grpc_method=other": 2}, axCounts(t, reg, "grpc_server_call_started_total"))
+	require.Equal(t, 1, logs.Len())
+	assert.Contains(t, logs.All()[0].Message, "before Init")
+	assert.Equal(t, axUnary, logs.All()[0].ContextMap()["method"])
+}
+
+// TestA66ClientServicesNameCallsWithoutStaticMethod checks that a call
+// without grpc.StaticMethod is "other" on the client, unless
+// WithClientServices lists its service.
+func TestA66ClientServicesNameCallsWithoutStaticMethod(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts []interceptor.A66Option
+		want string
+	}{
+		{"plugin's default", nil, "other"},
+		{"listed", []interceptor.A66Option{interceptor.WithClientServices(&testpb.TestService_ServiceDesc)}, "grpc.testing.TestService/EmptyCall"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := interceptor.NewA66(tc.opts...)
+			require.NoError(t, err)
+			reg := prometheus.NewRegistry()
+			require.NoError(t, a.Register(reg))
+			cc, stop := axServe(t, nil, a.DialOptions(), nil)
+			require.NoError(t, cc.Invoke(context.Background(), "/grpc.testing.TestService/EmptyCall", &testpb.Empty{}, &testpb.Empty{}))
+			stop()
+			assert.Equal(t, map[string]float64{"grpc_method=" + tc.want + "|grpc_target=passthrough:///bufnet": 1},
+				axCounts(t, reg, "grpc_client_attempt_started_total"))
+			assert.Equal(t, map[string]float64{"grpc_method=" + tc.want + "|grpc_status=OK|grpc_target=passthrough:///bufnet": 1},
+				axCounts(t, reg, "grpc_client_call_duration_seconds"))
+		})
+	}
+}
+
+// TestTwoA66CountEachCallOnce installs two A66 on one server and one
+// connection, each registered on its own registry, and checks that each
+// counts every call once, into its own series.
+func TestTwoA66CountEachCallOnce(t *testing.T) {
+	a, regA := axNew(t)
+	b, regB := axNew(t)
+	cc, stop := axServe(t,
+		[]grpc.ServerOption{grpc.StatsHandler(a.ServerStatsHandler()), grpc.StatsHandler(b.ServerStatsHandler())},
+		append(a.DialOptions(), b.DialOptions()...),
+		func(gs *grpc.Server) { require.NoError(t, a.Init(gs)); require.NoError(t, b.Init(gs)) })
+	client := testpb.NewTestServiceClient(cc)
+	for range 3 {
+		_, err := client.UnaryCall(context.Background(), &testpb.SimpleRequest{ResponseSize: 10})
+		require.NoError(t, err)
+	}
+	stop()
+	const method = "grpc_method=grpc.testing.TestService/UnaryCall"
+	const target = "grpc_target=passthrough:///bufnet"
+	for name, reg := range map[string]*prometheus.Registry{"a": regA, "b": regB} {
+		assert.Equal(t, map[string]float64{method: 3}, axCounts(t, reg, "grpc_server_call_started_total"), name)
+		assert.Equal(t, map[string]float64{method + "|grpc_status=OK": 3}, axCounts(t, reg, "grpc_server_call_duration_seconds"), name)
+		assert.Equal(t, map[string]float64{method + "|" + target: 3}, axCounts(t, reg, "grpc_client_attempt_started_total"), name)
+		assert.Equal(t, map[string]float64{method + "|grpc_status=OK|" + target: 3}, axCounts(t, reg, "grpc_client_attempt_duration_seconds"), name)
+		assert.Equal(t, map[string]float64{method + "|grpc_status=OK|" + target: 3}, axCounts(t, reg, "grpc_client_call_duration_seconds"), name)
+	}
+}
+
+// TestA66DialOptionsSharedByTwoConnections checks that one DialOptions
+// given to two connections labels each call with its own connection's
+// target, calls alternating.
+func TestA66DialOptionsSharedByTwoConnections(t *testing.T) {
+	a, reg := axNew(t)
+	lis := bufconn.Listen(1 << 20)
+	gs := grpc.NewServer()
+	testpb.RegisterTestServiceServer(gs, axService{})
+	go func() { assert.NoError(t, gs.Serve(lis)) }()
+	t.Cleanup(gs.Stop)
+	opts := append(a.DialOptions(),
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	var clients []testpb.TestServiceClient
+	for _, target := range []string{"passthrough:///one", "passthrough:///two"} {
+		cc, err := grpc.NewClient(target, opts...)
+		require.NoError(t, err)
+		t.Cleanup(func() { assert.NoError(t, cc.Close()) })
+		clients = append(clients, testpb.NewTestServiceClient(cc))
+	}
+	for range 3 {
+		for _, c := range clients {
+			_, err := c.EmptyCall(context.Background(), &testpb.Empty{})
+			require.NoError(t, err)
+		}
+	}
+	const method = "grpc_method=grpc.testing.TestService/EmptyCall"
+	assert.Equal(t, map[string]float64{
+		method + "|grpc_status=OK|grpc_target=passthrough:///one": 3,
+		method + "|grpc_status=OK|grpc_target=passthrough:///two": 3,
+	}, axCounts(t, reg, "grpc_client_call_duration_seconds"))
+	assert.Equal(t, map[string]float64{
+		method + "|grpc_target=passthrough:///one": 3,
+		method + "|grpc_target=passthrough:///two": 3,
+	}, axCounts(t, reg, "grpc_client_attempt_started_total"))
 }

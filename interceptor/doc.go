@@ -208,6 +208,38 @@
 // database Milvus fills names none and the call carries "dbname"
 // metadata: grpc-go's accessor copies the value it finds, one allocation.
 //
+// # gRPC's own metrics (gRFC A66)
+//
+// gRFC A66 defines the metrics gRPC itself records, and grpc-go implements
+// them in its OpenTelemetry plugin, google.golang.org/grpc/stats/opentelemetry.
+// [A66] is the reference's twin without the OpenTelemetry SDK: the
+// families, labels, label values, help strings and buckets that grpc-go
+// v1.85.0's plugin writes, under its default options, through the
+// OpenTelemetry Prometheus exporter (go.opentelemetry.io/otel/exporters/prometheus),
+// from Prometheus collectors of its own:
+//
+//	a, err := interceptor.NewA66()
+//	if err := a.Register(reg); err != nil { … }
+//	gs := grpc.NewServer(grpc.StatsHandler(a.ServerStatsHandler()))
+//	// register the services, then a.Init(gs)
+//	cc, err := grpc.NewClient(target, a.DialOptions()...)
+//
+// Its server side is a [stats.Handler], not an interceptor, as the
+// plugin's is: a call starts when its header arrives and ends when grpc-go
+// ends it, so calls that no interceptor sees (a request that fails to
+// decode, a method no service has) are counted too. Its client side is an
+// interceptor pair and a stats handler, as the plugin's: the call's
+// duration, and each attempt's. The code of a call is the one status.Code
+// reads from its error, as the plugin's, where [ServerMetrics] and
+// [ClientMetrics] read the code a grpc-go server sends: each set derives
+// the code its own peer does. [A66] lists where it differs from the plugin
+// (codes above 16 are counted as UNKNOWN, so that the series stay bounded).
+//
+// A server call costs one allocation beyond what grpc-go allocates for any
+// stats handler (the call's state, in the one context node the handler
+// adds), a unary client call two (the call's and the attempt's), a stream
+// a few more, and a message none.
+//
 // # Several metric sets on one server
 //
 // The Milvus counters, Milvus 2.6's and the provider's families are metric
@@ -229,6 +261,10 @@
 // histogram, grpc_server_handling_seconds, serves them all. (Two sets
 // installed as two interceptors would each export that histogram, and
 // Register says so if both try.)
+//
+// [A66] joins them as ServerSets.A66: it counts from the Server's stats
+// handler, [Server.StatsHandler], so install the whole Server with
+// [Server.ServerOptions], which gives the interceptors and the handler.
 //
 // # Cost
 //

@@ -30,6 +30,16 @@ package interceptor
 // of the install: a per-call value never goes through an interface or a
 // func value, where it would move to the heap.
 //
+// gRPC's own metrics ([A66], a66.go) are a set of another kind: their
+// server side counts grpc-go's events (a call starts at its header and ends
+// at grpc-go's End, for calls no interceptor sees too), so it has a
+// stats.Handler front of its own (a66_server.go), not this lifecycle, and
+// its client side is the plugin's pair, an interceptor for the call and a
+// stats handler for each attempt (a66_client.go). Their per-call state is
+// inline in the one context node that TagRPC (or the client interceptor)
+// adds: the call's only allocation. A [Server] with ServerSets.A66 gives
+// its handler beside the interceptors.
+//
 // An install is one engine with the sets it serves: each set alone
 // (its UnaryServerInterceptor and friends), or several at once ([Server]).
 // Label values that calls bring (client_id, and Milvus 2.6's db_name and

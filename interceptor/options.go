@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/grpcmetrics/grpcmetrics/interceptor/internal/msgshape"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
@@ -39,6 +40,10 @@ import (
 // set's own, when it is installed alone through its interceptor methods,
 // or a [Server] of several sets, which reads the status once and the clock
 // once for all of them.
+//
+// An Option is an [A66Option] too, but of them [NewA66] takes WithLogger
+// only: it refuses WithStatus and WithHistogram, which have no meaning for
+// gRPC's own metrics. [WithClientServices] is its own option.
 type Option interface {
 	MilvusOption
 	ServerMetricsOption
@@ -107,12 +112,15 @@ type config struct {
 	collectionLimit    int   // WithCollectionLimit
 	collectionLimitSet bool
 	reqLatency         bool // WithReqLatency
+
+	a66Services []*grpc.ServiceDesc // WithClientServices
 }
 
 // WithLogger sets the logger for the interceptor's rare events: a panic in
 // a [Classifier], a [StatusFunc], a [ClientIDFunc], an [Exemplar]'s Value or
 // the default rules, each logged at error level with the method and the
-// panic value. Nothing is logged per ordinary call. The default is
+// panic value; and, for [A66], the first call before its Init, at warn
+// level. Nothing is logged per ordinary call. The default is
 // [zap.NewNop], which logs nothing; a nil logger is an error.
 func WithLogger(l *zap.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })

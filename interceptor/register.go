@@ -74,6 +74,8 @@ func conflictError(owner string, err error) error {
 			"two latency histograms (the Milvus Interceptor and ServerMetrics both export grpc_server_handling_seconds "+
 			"with WithHistogram, and so does go-grpc-middleware's provider with its histogram on): "+
 			"give WithHistogram to one of them, or register each on its own registry: %w", owner, name, err)
+	case strings.HasPrefix(name, "grpc_server_call_") || strings.HasPrefix(name, "grpc_client_attempt_") || strings.HasPrefix(name, "grpc_client_call_"):
+		who = "another A66's, the OpenTelemetry Prometheus exporter's of grpc-go's plugin, or one of your own"
 	case strings.HasPrefix(name, "grpcmetrics_client_id"):
 		who = "another Interceptor's, or one of your own"
 	case strings.HasPrefix(name, "grpc_server_") || strings.HasPrefix(name, "grpcmetrics_server_"):

@@ -45,6 +45,11 @@ type ServerSets struct {
 // for the mapped methods without them, and for every unary method with
 // [Milvus26] (which observes its own milvus_proxy_req_latency besides).
 //
+// [ServerSets].A66, gRPC's own metrics, counts from grpc-go's events
+// rather than from the interceptors: the Server gives its stats handler,
+// [Server.StatsHandler], and [Server.ServerOptions] gives the whole
+// install, interceptors and handler.
+//
 // Install a set either alone or in one Server, not both: each install
 // counts the calls it sees.
 type Server struct {
@@ -129,12 +134,15 @@ func (s *Server) StatsHandler() stats.Handler {
 // ServerOptions returns the whole install, to give to [grpc.NewServer]:
 // the unary and the stream interceptor, chained with
 // [grpc.ChainUnaryInterceptor] and [grpc.ChainStreamInterceptor] (so they
-// run before the interceptors of later options, outside them), and
-// the stats handler when a set needs one ([Server.StatsHandler]).
+// run after the interceptors of earlier options, inside them, and before
+// those of later ones), when a set counts from them; and the stats
+// handler, when a set needs one ([Server.StatsHandler]).
 func (s *Server) ServerOptions() []grpc.ServerOption {
-	opts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(s.engine.unary),
-		grpc.ChainStreamInterceptor(s.engine.stream),
+	var opts []grpc.ServerOption
+	if s.sets.Milvus != nil || s.sets.Provider != nil || s.sets.Milvus26 != nil {
+		opts = append(opts,
+			grpc.ChainUnaryInterceptor(s.engine.unary),
+			grpc.ChainStreamInterceptor(s.engine.stream))
 	}
 	if h := s.StatsHandler(); h != nil {
 		opts = append(opts, grpc.StatsHandler(h))
