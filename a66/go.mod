@@ -5,7 +5,7 @@ go 1.26.0
 replace github.com/grpcmetrics/grpcmetrics => ../
 
 require (
-	github.com/grpcmetrics/grpcmetrics v0.0.0-00010101000000-000000000000
+	github.com/grpcmetrics/grpcmetrics v0.0.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/stretchr/testify v1.12.1
