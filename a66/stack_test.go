@@ -376,10 +376,12 @@ func TestArPluginScenario(t *testing.T) {
 		}
 	}
 	// An attempt of a method the server does not have sometimes ends, in
-	// grpc-go's End event, without the error its call returns
-	// (UNIMPLEMENTED): a race inside grpc-go's client between the server's
-	// immediate answer and the request being sent. Both handlers see the
-	// same End; here it is folded into the expected status.
+	// grpc-go's End event, without error while its call returns
+	// UNIMPLEMENTED: when the server's answer arrives before the request is
+	// sent, SendMsg sees io.EOF, and clientStream.retryLocked finishes the
+	// attempt with that io.EOF, which csAttempt.finish takes for a success
+	// (grpc-go v1.85.0, stream.go). Both handlers see the same End; here it
+	// is folded into the status the call returned.
 	for _, f := range []string{"grpc_client_attempt_duration_seconds", "grpc_client_attempt_sent_total_compressed_message_size_bytes", "grpc_client_attempt_rcvd_total_compressed_message_size_bytes"} {
 		ok := f + "{" + client("other", "OK") + "}"
 		if v, found := got[ok]; found {
