@@ -191,10 +191,10 @@ func (arRaw) Name() string { return "proto" }
 
 // arDrive sends the scenario's calls on conn and checks each call's status:
 // unary successes and failures, a retried call, server, client and
-// bidirectional streams (one failing), a method of no service and an
-// unknown method of a known service, a request that fails to decode, a
-// deadline that expires in the handler, and a call whose context is
-// cancelled before it starts.
+// bidirectional streams (one failing, one cancelled by the client), a
+// method of no service and an unknown method of a known service, a request
+// that fails to decode, a deadline that expires in the handler, and a call
+// whose context is cancelled before it starts.
 func arDrive(t *testing.T, conn *grpc.ClientConn) {
 	t.Helper()
 	ctx := t.Context()
@@ -263,6 +263,17 @@ func arDrive(t *testing.T, conn *grpc.ClientConn) {
 	_, err = bs.Recv()
 	require.ErrorIs(t, err, io.EOF)
 
+	// A bidirectional stream the client cancels after one exchange.
+	sctx, scancel := context.WithCancel(ctx)
+	cbs, err := c.FullDuplexCall(sctx)
+	require.NoError(t, err)
+	require.NoError(t, cbs.Send(&testpb.StreamingOutputCallRequest{Payload: &testpb.Payload{Body: []byte("bye")}}))
+	_, err = cbs.Recv()
+	require.NoError(t, err)
+	scancel()
+	_, err = cbs.Recv()
+	require.Equal(t, codes.Canceled, status.Code(err))
+
 	// Methods no service has: the plugin's server writes "other"; without
 	// grpc.StaticMethod its client writes "other" too.
 	for _, m := range []string{"/grpc.testing.NoSuchService/Call", "/grpc.testing.TestService/NoSuchMethod"} {
@@ -309,13 +320,13 @@ func TestArPluginScenario(t *testing.T) {
 		`grpc_server_call_started_total{grpc_method="grpc.testing.TestService/UnaryCall"}`:           9,
 		`grpc_server_call_started_total{grpc_method="grpc.testing.TestService/StreamingOutputCall"}`: 2,
 		`grpc_server_call_started_total{grpc_method="grpc.testing.TestService/StreamingInputCall"}`:  1,
-		`grpc_server_call_started_total{grpc_method="grpc.testing.TestService/FullDuplexCall"}`:      1,
+		`grpc_server_call_started_total{grpc_method="grpc.testing.TestService/FullDuplexCall"}`:      2,
 		`grpc_server_call_started_total{grpc_method="other"}`:                                        2,
 
 		`grpc_client_attempt_started_total{grpc_method="grpc.testing.TestService/UnaryCall",` + target + `}`:           9,
 		`grpc_client_attempt_started_total{grpc_method="grpc.testing.TestService/StreamingOutputCall",` + target + `}`: 2,
 		`grpc_client_attempt_started_total{grpc_method="grpc.testing.TestService/StreamingInputCall",` + target + `}`:  1,
-		`grpc_client_attempt_started_total{grpc_method="grpc.testing.TestService/FullDuplexCall",` + target + `}`:      1,
+		`grpc_client_attempt_started_total{grpc_method="grpc.testing.TestService/FullDuplexCall",` + target + `}`:      2,
 		`grpc_client_attempt_started_total{grpc_method="other",` + target + `}`:                                        2,
 	}
 	serverEnds := map[string]float64{ // the server's ends: every family with grpc_status
@@ -329,6 +340,7 @@ func TestArPluginScenario(t *testing.T) {
 		server(svc+"StreamingOutputCall", "FAILED_PRECONDITION"): 1,
 		server(svc+"StreamingInputCall", "OK"):                   1,
 		server(svc+"FullDuplexCall", "OK"):                       1,
+		server(svc+"FullDuplexCall", "CANCELLED"):                1,
 	}
 	attemptEnds := map[string]float64{
 		client(svc+"UnaryCall", "OK"):                            4,
@@ -341,6 +353,7 @@ func TestArPluginScenario(t *testing.T) {
 		client(svc+"StreamingOutputCall", "FAILED_PRECONDITION"): 1,
 		client(svc+"StreamingInputCall", "OK"):                   1,
 		client(svc+"FullDuplexCall", "OK"):                       1,
+		client(svc+"FullDuplexCall", "CANCELLED"):                1,
 		client("other", "UNIMPLEMENTED"):                         2,
 	}
 	callEnds := map[string]float64{}
