@@ -158,8 +158,12 @@ func ruleChecks(t *testing.T, f mixin.Flavour, job string) []check {
 // servers counted by Milvus 2.6's request counters (a collection limit
 // below the traffic's collections, and a rate limit now and then), with
 // traffic: one with the set alone, in the text format; one with the set
-// beside Milvus v2.0's counters in one install, in OpenMetrics.
-// Prometheus scrapes them every second.
+// beside Milvus v2.0's counters in one install, in OpenMetrics. The A66 job
+// has two in-process servers counted by gRPC's own metrics (the A66 set's
+// stats handler, and its client side on the traffic's connection), with
+// traffic: one with the set alone, in the text format; one with the set
+// beside the provider's families and Milvus v2.0's counters in one
+// install, in OpenMetrics. Prometheus scrapes them every second.
 //
 // Every dashboard query, for each instance (template variables
 // substituted), and every recording rule's expression goes through the
@@ -192,9 +196,10 @@ func TestQueriesOnRealData(t *testing.T) {
 	milvusOM := prNewMilvusStack(t, true)
 	generic := []*stack{newGenericStack(t, false), newGenericStack(t, true)}
 	milvus26 := []*stack{mmNewMilvus26Stack(t, false, false), mmNewMilvus26Stack(t, true, true)}
+	a66 := []*stack{arNewA66Stack(t, false, false), arNewA66Stack(t, true, true)}
 	tctx, stopTraffic := context.WithCancel(context.Background())
 	var waits []func() trafficCount
-	for _, s := range append(append([]*stack{milvusOM}, generic...), milvus26...) {
+	for _, s := range append(append(append([]*stack{milvusOM}, generic...), milvus26...), a66...) {
 		waits = append(waits, traffic(tctx, 100*time.Millisecond, s))
 	}
 	t.Cleanup(func() { // before the servers stop
@@ -211,16 +216,21 @@ func TestQueriesOnRealData(t *testing.T) {
 	layout.RuleFiles = append(layout.RuleFiles, rules[mixin.Generic])
 	layout.addJob(jobs[mixin.Milvus26], []string{milvus26[0].metrics, milvus26[1].metrics})
 	layout.RuleFiles = append(layout.RuleFiles, rules[mixin.Milvus26])
+	layout.addJob(jobs[mixin.A66], []string{a66[0].metrics, a66[1].metrics})
+	layout.RuleFiles = append(layout.RuleFiles, rules[mixin.A66])
 	srv := promtest.StartYAML(t, bin, layout.yaml(t))
 	t.Logf("job %s: %s is the demo (text format), %s in-process (OpenMetrics); job %s: %s text format, %s OpenMetrics",
 		exampleJob, milvusInstances[0], milvusInstances[1], jobs[mixin.Generic], generic[0].metrics, generic[1].metrics)
 	t.Logf("job %s: %s the set alone (text format), %s beside Milvus v2.0's counters in one install (OpenMetrics)",
 		jobs[mixin.Milvus26], milvus26[0].metrics, milvus26[1].metrics)
+	t.Logf("job %s: %s the set alone (text format), %s beside the provider's families and Milvus v2.0's counters in one install (OpenMetrics)",
+		jobs[mixin.A66], a66[0].metrics, a66[1].metrics)
 
 	instances := map[mixin.Flavour][]string{
 		mixin.Milvus:   milvusInstances,
 		mixin.Generic:  {generic[0].metrics, generic[1].metrics},
 		mixin.Milvus26: {milvus26[0].metrics, milvus26[1].metrics},
+		mixin.A66:      {a66[0].metrics, a66[1].metrics},
 	}
 	var checks []check
 	for _, f := range mixin.Flavours() {
@@ -252,6 +262,20 @@ func TestQueriesOnRealData(t *testing.T) {
 			name: string(mixin.Generic) + "/" + pair[0] + " agrees with " + pair[1],
 			job:  jobs[mixin.Generic],
 			expr: fmt.Sprintf("abs(%s - %s) > bool 0.1 * %s", rate(pair[0]), rate(pair[1]), rate(pair[1])),
+			zero: true,
+		})
+	}
+	// The A66 job's second server counts every call into gRPC's own
+	// metrics and the provider's families from one install: the finished
+	// calls of both must agree, to within the calls in flight at a scrape.
+	{
+		rate := func(metric string) string {
+			return fmt.Sprintf("sum by (job) (rate(%s{job=%q, instance=%q}[1m]))", metric, jobs[mixin.A66], a66[1].metrics)
+		}
+		checks = append(checks, check{
+			name: string(mixin.A66) + "/" + mixin.A66ServerDurationCount + " agrees with " + mixin.HandledTotal,
+			job:  jobs[mixin.A66],
+			expr: fmt.Sprintf("abs(%s - %s) > bool 0.1 * %s", rate(mixin.A66ServerDurationCount), rate(mixin.HandledTotal), rate(mixin.HandledTotal)),
 			zero: true,
 		})
 	}

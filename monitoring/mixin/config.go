@@ -20,10 +20,15 @@ const (
 	// in status) and its latency histogram milvus_proxy_req_latency, as the
 	// interceptor package's Milvus 2.6 metric set fills them.
 	Milvus26 Flavour = "milvus26"
+	// A66 reads gRPC's own metrics (gRFC A66): the server's call duration
+	// histogram grpc_server_call_duration_seconds, by grpc_method and
+	// grpc_status, and the client's, as interceptor.A66 and grpc-go's
+	// OpenTelemetry plugin write them.
+	A66 Flavour = "a66"
 )
 
 // Flavours returns every flavour, in the order the generator writes them.
-func Flavours() []Flavour { return []Flavour{Milvus, Generic, Milvus26} }
+func Flavours() []Flavour { return []Flavour{Milvus, Generic, Milvus26, A66} }
 
 // Burn-rate alerting as in Google's SRE workbook ("Alerting on SLOs",
 // multiwindow, multi-burn-rate alerts): the fast alert fires when 2% of a
@@ -40,7 +45,7 @@ type Config struct {
 	// Flavour selects the metric names.
 	Flavour Flavour
 	// Routes are the counted methods of the Milvus flavour (see
-	// [MilvusRoutes]); the generic and Milvus 2.6 flavours take none, since
+	// [MilvusRoutes]); the generic, Milvus 2.6 and A66 flavours take none, since
 	// their metrics carry the method as labels.
 	Routes []Route
 	// Job is the Prometheus job label of the scraped servers. The rules
@@ -59,7 +64,7 @@ type Config struct {
 }
 
 // DefaultConfig returns the configuration of the checked-in files for f:
-// job "milvus", "grpc" or "milvus26", a 99.9% objective, a 5% error-ratio
+// job "milvus", "grpc", "milvus26" or "a66", a 99.9% objective, a 5% error-ratio
 // alert and the latency panels. Routes stay empty; the Milvus flavour needs
 // them filled.
 func DefaultConfig(f Flavour) Config {
@@ -69,6 +74,8 @@ func DefaultConfig(f Flavour) Config {
 		job = "milvus"
 	case Milvus26:
 		job = "milvus26"
+	case A66:
+		job = "a66"
 	}
 	return Config{Flavour: f, Job: job, Objective: 0.999, ErrorRatio: 0.05, Latency: true}
 }
@@ -83,12 +90,12 @@ func (c Config) validate() error {
 		if err := validateRoutes(c.Routes); err != nil {
 			return err
 		}
-	case Generic, Milvus26:
+	case Generic, Milvus26, A66:
 		if len(c.Routes) != 0 {
 			return fmt.Errorf("mixin: the %s flavour takes no routes, got %d", c.Flavour, len(c.Routes))
 		}
 	default:
-		return fmt.Errorf("mixin: unknown flavour %q (want %q, %q or %q)", c.Flavour, Milvus, Generic, Milvus26)
+		return fmt.Errorf("mixin: unknown flavour %q (want %q, %q, %q or %q)", c.Flavour, Milvus, Generic, Milvus26, A66)
 	}
 	if c.Job == "" {
 		return errors.New("mixin: empty job")
@@ -112,6 +119,9 @@ func (c Config) methodLabels() string {
 	if c.Flavour == Milvus26 {
 		return Milvus26FunctionName
 	}
+	if c.Flavour == A66 {
+		return A66Method
+	}
 	return "grpc_service, grpc_method"
 }
 
@@ -119,6 +129,9 @@ func (c Config) methodLabels() string {
 func (c Config) methodLegend() string {
 	if c.Flavour == Milvus26 {
 		return "{{" + Milvus26FunctionName + "}}"
+	}
+	if c.Flavour == A66 {
+		return "{{" + A66Method + "}}"
 	}
 	return "{{grpc_service}}/{{grpc_method}}"
 }
@@ -128,6 +141,9 @@ func (c Config) methodLegend() string {
 func (c Config) methodTemplate() string {
 	if c.Flavour == Milvus26 {
 		return "{{ $labels." + Milvus26FunctionName + " }}"
+	}
+	if c.Flavour == A66 {
+		return "{{ $labels." + A66Method + " }}"
 	}
 	return "{{ $labels.grpc_service }}/{{ $labels.grpc_method }}"
 }

@@ -1,5 +1,5 @@
 // Package mixin generates a Grafana dashboard and Prometheus recording and
-// alerting rules for servers instrumented with grpcmetrics, in one of three
+// alerting rules for servers instrumented with grpcmetrics, in one of four
 // flavours:
 //
 //   - [Milvus]: Milvus v2.0's per-method counters of the built-in Milvus table
@@ -16,7 +16,12 @@
 //     success, fail, retry or rejected when it ends, by db_name and
 //     collection_name) and its latency histogram milvus_proxy_req_latency,
 //     in milliseconds, as the interceptor package's Milvus 2.6 metric set
-//     writes them.
+//     writes them;
+//   - [A66]: gRPC's own metrics (gRFC A66), as the interceptor package's A66
+//     set and grpc-go's OpenTelemetry plugin write them: the server's
+//     grpc_server_call_duration_seconds by grpc_method and grpc_status (a
+//     call counts when it ends; there is no started-and-finished pair of
+//     counters) and the client's call and attempt metrics.
 //
 // Every flavour records the same series, so the dashboards and alerts above
 // the first level of rules are identical:
@@ -28,7 +33,9 @@
 //	job:grpcmetrics_error_ratio:rate{5m,30m,1h,6h}  failed / finished, per job
 //
 // The per-method series carry job, instance, grpc_service and grpc_method
-// (function_name instead of the last two in the Milvus 2.6 flavour). In
+// (function_name instead of the last two in the Milvus 2.6 flavour,
+// grpc_method alone in the A66 flavour, where the request rate is the
+// finished calls' rate too). In
 // the Milvus flavour every method has its own counter, and Prometheus 2 cannot
 // take the rate of several metric names in one expression (the results would
 // share a label set), so each route gets its own first-level rules, with its
@@ -44,11 +51,14 @@
 // Milvus 2.6 flavour a call has failed under status fail, retry or rejected:
 // a retry (a rate limit, or a stale schema) is a call the client must make
 // again, so it spends error budget; the dashboard shows the retry and
-// rejected rates apart.
+// rejected rates apart. In the A66 flavour a call has failed when its
+// grpc_status is not OK.
 //
-// The dashboards of both flavours also show the calls that the job's own
-// processes make, counted by the interceptor package's ClientMetrics under
-// the provider's client names ([ClientStartedTotal], [ClientHandledTotal],
+// The dashboards also show the calls that the job's own processes make,
+// counted by the interceptor package's ClientMetrics under the provider's
+// client names (in the A66 flavour, by gRPC's own client metrics:
+// [A66ClientCallDurationCount], [A66ClientAttemptStartedTotal],
+// [A66ClientCallDurationBucket]) ([ClientStartedTotal], [ClientHandledTotal],
 // [ClientResponseFailedTotal], [ClientHandlingSecondsBucket]); those panels
 // read the counters directly, with no recording rule.
 //

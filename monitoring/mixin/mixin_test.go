@@ -96,6 +96,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "generic with routes", edit: func(c *Config) { c.Flavour = Generic }, wantErr: "takes no routes"},
 		{name: "milvus26 default", edit: func(c *Config) { *c = DefaultConfig(Milvus26) }},
 		{name: "milvus26 with routes", edit: func(c *Config) { c.Flavour = Milvus26 }, wantErr: "the milvus26 flavour takes no routes"},
+		{name: "a66 default", edit: func(c *Config) { *c = DefaultConfig(A66) }},
+		{name: "a66 with routes", edit: func(c *Config) { c.Flavour = A66 }, wantErr: "the a66 flavour takes no routes"},
 		{name: "empty job", edit: func(c *Config) { c.Job = "" }, wantErr: "empty job"},
 		{name: "objective 0", edit: func(c *Config) { c.Objective = 0 }, wantErr: "objective 0 is not"},
 		{name: "objective 1", edit: func(c *Config) { c.Objective = 1 }, wantErr: "objective 1 is not"},
@@ -160,6 +162,12 @@ func TestRules(t *testing.T) {
 			config:     func(*testing.T) Config { return DefaultConfig(Milvus26) },
 			recordings: 3 + 3 + len(Windows()),
 			alerts:     []string{AlertHighErrorRatio, AlertFastBurn, AlertSlowBurn, AlertCollectionOverflow, AlertTargetDown, AlertTargetMissing},
+		},
+		{
+			name:       "a66",
+			config:     func(*testing.T) Config { return DefaultConfig(A66) },
+			recordings: 3 + 3 + len(Windows()),
+			alerts:     []string{AlertHighErrorRatio, AlertFastBurn, AlertSlowBurn, AlertTargetDown, AlertTargetMissing},
 		},
 	}
 	for _, tt := range tests {
@@ -305,7 +313,7 @@ func TestQueriesErrors(t *testing.T) {
 // JSON as the model it was written from.
 func TestDashboardRoundTrip(t *testing.T) {
 	plugins.RegisterDefaultPlugins()
-	for _, c := range []Config{milvusConfig(t), DefaultConfig(Generic), DefaultConfig(Milvus26)} {
+	for _, c := range []Config{milvusConfig(t), DefaultConfig(Generic), DefaultConfig(Milvus26), DefaultConfig(A66)} {
 		t.Run(string(c.Flavour), func(t *testing.T) {
 			want, err := Dashboard(c)
 			require.NoError(t, err)

@@ -2,10 +2,13 @@ package mixin
 
 // Names of the series the rules record. Every rule file records them, and
 // the dashboards read them. Where they are by method, the Milvus 2.6
-// flavour's carry function_name instead of grpc_service and grpc_method.
+// flavour's carry function_name instead of grpc_service and grpc_method, and
+// the A66 flavour's grpc_method alone.
 const (
 	// RequestsRate is calls started per second over 5m, by job, instance,
-	// grpc_service and grpc_method.
+	// grpc_service and grpc_method (calls finished in the A66 flavour, whose
+	// started counter also counts the calls of unknown methods, which never
+	// finish).
 	RequestsRate = "instance_method:grpcmetrics_requests:rate5m"
 	// HandledRate is calls finished (succeeded or failed) per second over
 	// 5m, by job, instance, grpc_service and grpc_method.

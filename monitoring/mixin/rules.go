@@ -43,6 +43,8 @@ func Rules(c Config) (*RuleFile, error) {
 		}
 	case Milvus26:
 		rec.Rules = append(rec.Rules, milvus26Rules(c.Job)...)
+	case A66:
+		rec.Rules = append(rec.Rules, a66Rules(c.Job)...)
 	default:
 		rec.Rules = append(rec.Rules, genericRules(c.Job)...)
 	}
@@ -253,6 +255,9 @@ func alertRules(c Config) []Rule {
 func failureKinds(f Flavour) string {
 	if f == Milvus26 {
 		return "status fail, retry or rejected: a failing response status, a retryable one such as a rate limit, or an error or panic in the handler chain"
+	}
+	if f == A66 {
+		return "a grpc_status other than OK"
 	}
 	return "gRPC error, panic or failing response status"
 }

@@ -4,22 +4,24 @@
 //	go run ./cmd/grpcmetrics-gen -out .
 //
 // run from the monitoring module, rewrites the checked-in
-// dashboards/{milvus,generic,milvus26}.json and
-// rules/{milvus,generic,milvus26}.rules.yml. The milvus flavour is generated
+// dashboards/{milvus,generic,milvus26,a66}.json and
+// rules/{milvus,generic,milvus26,a66}.rules.yml. The milvus flavour is generated
 // from the built-in Milvus route table (registry.New and methodmap.Default);
 // the generic flavour from the metric names of go-grpc-middleware's
 // prometheus provider; the milvus26 flavour from Milvus 2.6's request
 // counter milvus_proxy_req_count and latency histogram
-// milvus_proxy_req_latency.
+// milvus_proxy_req_latency; the a66 flavour from gRPC's own metrics (gRFC
+// A66), grpc_server_call_duration_seconds and the client's.
 //
 // Flags:
 //
 //	-out DIR          directory to write dashboards/ and rules/ under (default ".")
-//	-flavour NAME     milvus, generic, milvus26 or all (default all)
+//	-flavour NAME     milvus, generic, milvus26, a66 or all (default all)
 //	-objective F      availability objective of the burn-rate alerts (default 0.999)
 //	-error-ratio F    per-method error ratio that alerts (default 0.05)
 //	-milvus-job NAME  job label the milvus rules select (default milvus)
 //	-generic-job NAME job label the generic rules select (default grpc)
 //	-milvus26-job NAME job label the milvus26 rules select (default milvus26)
+//	-a66-job NAME     job label the a66 rules select (default a66)
 //	-latency          add the latency panels (default true)
 package main

@@ -29,12 +29,13 @@ func run(args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("grpcmetrics-gen", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	dir := fs.String("out", ".", "directory to write dashboards/ and rules/ under")
-	flavour := fs.String("flavour", "all", "flavour to write: milvus, generic, milvus26 or all")
+	flavour := fs.String("flavour", "all", "flavour to write: milvus, generic, milvus26, a66 or all")
 	objective := fs.Float64("objective", 0.999, "availability objective of the burn-rate alerts")
 	errorRatio := fs.Float64("error-ratio", 0.05, "per-method error ratio above which an alert fires")
 	milvusJob := fs.String("milvus-job", mixin.DefaultConfig(mixin.Milvus).Job, "job label the milvus rules select")
 	genericJob := fs.String("generic-job", mixin.DefaultConfig(mixin.Generic).Job, "job label the generic rules select")
 	milvus26Job := fs.String("milvus26-job", mixin.DefaultConfig(mixin.Milvus26).Job, "job label the milvus26 rules select")
+	a66Job := fs.String("a66-job", mixin.DefaultConfig(mixin.A66).Job, "job label the a66 rules select")
 	latency := fs.Bool("latency", true, "add the latency panels")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -46,10 +47,10 @@ func run(args []string, out, errOut io.Writer) error {
 	switch *flavour {
 	case "all":
 		flavours = mixin.Flavours()
-	case string(mixin.Milvus), string(mixin.Generic), string(mixin.Milvus26):
+	case string(mixin.Milvus), string(mixin.Generic), string(mixin.Milvus26), string(mixin.A66):
 		flavours = []mixin.Flavour{mixin.Flavour(*flavour)}
 	default:
-		return fmt.Errorf("-flavour %q: want milvus, generic, milvus26 or all", *flavour)
+		return fmt.Errorf("-flavour %q: want milvus, generic, milvus26, a66 or all", *flavour)
 	}
 	for _, f := range flavours {
 		c := mixin.DefaultConfig(f)
@@ -57,6 +58,9 @@ func run(args []string, out, errOut io.Writer) error {
 		c.Job = *genericJob
 		if f == mixin.Milvus26 {
 			c.Job = *milvus26Job
+		}
+		if f == mixin.A66 {
+			c.Job = *a66Job
 		}
 		if f == mixin.Milvus {
 			c.Job = *milvusJob

@@ -43,6 +43,8 @@ func TestCheckedInFilesAreCurrent(t *testing.T) {
 		filepath.Join("rules", "generic.rules.yml"),
 		filepath.Join("dashboards", "milvus26.json"),
 		filepath.Join("rules", "milvus26.rules.yml"),
+		filepath.Join("dashboards", "a66.json"),
+		filepath.Join("rules", "a66.rules.yml"),
 	}, generated)
 	for _, rel := range generated {
 		t.Run(filepath.ToSlash(rel), func(t *testing.T) {
@@ -55,7 +57,7 @@ func TestCheckedInFilesAreCurrent(t *testing.T) {
 			}
 		})
 	}
-	assert.Equal(t, 6, strings.Count(out.String(), "wrote "))
+	assert.Equal(t, 8, strings.Count(out.String(), "wrote "))
 }
 
 // TestRunDeterministic generates twice and expects the same bytes.
@@ -63,7 +65,7 @@ func TestRunDeterministic(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	require.NoError(t, run([]string{"-out", a}, &bytes.Buffer{}, &bytes.Buffer{}))
 	require.NoError(t, run([]string{"-out", b}, &bytes.Buffer{}, &bytes.Buffer{}))
-	for _, rel := range []string{"dashboards/milvus.json", "dashboards/generic.json", "rules/milvus.rules.yml", "rules/generic.rules.yml", "dashboards/milvus26.json", "rules/milvus26.rules.yml"} {
+	for _, rel := range []string{"dashboards/milvus.json", "dashboards/generic.json", "rules/milvus.rules.yml", "rules/generic.rules.yml", "dashboards/milvus26.json", "rules/milvus26.rules.yml", "dashboards/a66.json", "rules/a66.rules.yml"} {
 		x, err := os.ReadFile(filepath.Join(a, rel))
 		require.NoError(t, err)
 		y, err := os.ReadFile(filepath.Join(b, rel))
@@ -82,6 +84,8 @@ func TestRunFlags(t *testing.T) {
 		{name: "one flavour", args: []string{"-flavour", "generic"}, files: []string{"dashboards/generic.json", "rules/generic.rules.yml"}},
 		{name: "milvus26 only", args: []string{"-flavour", "milvus26", "-milvus26-job", "proxy"}, files: []string{"dashboards/milvus26.json", "rules/milvus26.rules.yml"}},
 		{name: "empty milvus26 job", args: []string{"-milvus26-job", ""}, wantErr: "empty job"},
+		{name: "a66 only", args: []string{"-flavour", "a66", "-a66-job", "grpc-a66"}, files: []string{"dashboards/a66.json", "rules/a66.rules.yml"}},
+		{name: "empty a66 job", args: []string{"-a66-job", ""}, wantErr: "empty job"},
 		{name: "unknown flavour", args: []string{"-flavour", "mysql"}, wantErr: `-flavour "mysql"`},
 		{name: "objective too low", args: []string{"-objective", "0.5"}, wantErr: "fast-burn threshold"},
 		{name: "objective out of range", args: []string{"-objective", "1"}, wantErr: "objective 1 is not between 0 and 1"},
