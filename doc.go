@@ -8,10 +8,12 @@
 //     per-component registration, gauge setters;
 //   - [github.com/grpcmetrics/grpcmetrics/methodmap]: full gRPC method names to
 //     counters, with the built-in Milvus table;
-//   - [github.com/grpcmetrics/grpcmetrics/interceptor]: the Milvus
-//     interceptor (unary and stream server), ServerMetrics and ClientMetrics
-//     for any service, opt-in latency histograms, with one option per
-//     concern (status rule, client rule, per-method outcomes, histogram);
+//   - [github.com/grpcmetrics/grpcmetrics/interceptor]: one engine that sees
+//     each call once, and the metric sets it fills: the Milvus v2.0
+//     counters, ServerMetrics and ClientMetrics under go-grpc-middleware's
+//     names, Milvus 2.6's request counters (Milvus26) and gRPC's own
+//     metrics (A66), alone or several on one server (NewServer), with
+//     opt-in latency and one option per concern;
 //   - [github.com/grpcmetrics/grpcmetrics/httpserver]: the /metrics server.
 //
 // This package holds no code; its tests are the end-to-end suites over
