@@ -107,21 +107,21 @@ func (cl *ContextLabels) validate() error {
 	for i, name := range cl.Names {
 		switch {
 		case !model.LegacyValidation.IsValidLabelName(name):
-			errs = append(errs, fmt.Errorf("Names[%d] %q is not a valid label name", i, name))
+			errs = append(errs, fmt.Errorf("ContextLabels.Names[%d] %q is not a valid label name", i, name))
 		case len(name) >= 2 && name[:2] == "__":
-			errs = append(errs, fmt.Errorf("Names[%d] %q is reserved: names beginning with __ are Prometheus's", i, name))
+			errs = append(errs, fmt.Errorf("ContextLabels.Names[%d] %q is reserved: names beginning with __ are Prometheus's", i, name))
 		case reservedLabel(name):
-			errs = append(errs, fmt.Errorf("Names[%d] %q is reserved: the families have a label of that name", i, name))
+			errs = append(errs, fmt.Errorf("ContextLabels.Names[%d] %q is reserved: the families have a label of that name", i, name))
 		case seen[name]:
-			errs = append(errs, fmt.Errorf("Names[%d] %q is given twice", i, name))
+			errs = append(errs, fmt.Errorf("ContextLabels.Names[%d] %q is given twice", i, name))
 		}
 		seen[name] = true
 	}
 	if cl.Values == nil {
-		errs = append(errs, errors.New("Values is nil"))
+		errs = append(errs, errors.New("ContextLabels.Values is nil"))
 	}
 	if cl.Limit < 0 || cl.Limit > MaxContextLabelLimit {
-		errs = append(errs, fmt.Errorf("Limit %d is out of range [0, %d]", cl.Limit, MaxContextLabelLimit))
+		errs = append(errs, fmt.Errorf("ContextLabels.Limit %d is out of range [0, %d]", cl.Limit, MaxContextLabelLimit))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("WithContextLabels: %w", err)
