@@ -56,7 +56,15 @@ const ContextLabelOverflow = "overflow"
 // ContextLabels are labels that a call's context gives, such as a tenant, a
 // client class or a region, added to the provider's families after
 // grpc_type, grpc_service and grpc_method (after grpc_code, too, in
-// grpc_server_handled_total). [WithContextLabels] turns them on.
+// grpc_server_handled_total), and to the in-flight gauge of
+// [WithInFlight]. [WithContextLabels] turns them on. The handling-time
+// histogram, which belongs to the install ([WithHistogram]), does not
+// carry them. Since the tuples are known only as calls bring them,
+// [WithInitialSeries] creates no series with context labels.
+//
+// Each (method, tuple) has its series resolved once, on the tuple's first
+// call of the method, and kept: a call whose tuple is kept allocates
+// nothing, whatever Values itself allocates.
 type ContextLabels struct {
 	// Names are the labels' names, in order, fixed at construction: one
 	// to [MaxContextLabels] valid Prometheus label names, distinct, none
