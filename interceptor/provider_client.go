@@ -22,6 +22,11 @@ import (
 // is nil as Unknown. Codes above Unauthenticated count as Unknown, so that
 // the series stay bounded.
 //
+// [WithInFlight] adds grpc_client_in_flight, the calls started and not yet
+// handled; [WithContextLabels] adds labels taken from each call's context,
+// bounded (see [ContextLabels]); [WithCodeOnHistogram] adds grpc_code to
+// the histogram. All three are off by default.
+//
 // The methods a client calls are its own code's, so each gets its series
 // on its first call. Build it with [NewClientMetrics] and install its
 // interceptors with [grpc.WithChainUnaryInterceptor] and
@@ -33,16 +38,20 @@ type ClientMetrics struct {
 }
 
 // NewClientMetrics builds the client metrics. It takes every [Option]
-// ([WithStatus], [WithHistogram], [WithLogger]); invalid values are an
-// error.
-func NewClientMetrics(opts ...Option) (*ClientMetrics, error) {
+// ([WithStatus], [WithHistogram], [WithCodeOnHistogram], [WithLogger])
+// and the provider's options, [WithInFlight] and [WithContextLabels];
+// invalid values are an error.
+func NewClientMetrics(opts ...ClientMetricsOption) (*ClientMetrics, error) {
 	cfg, err := newGenericConfig("NewClientMetrics", opts)
 	if err != nil {
 		return nil, err
 	}
-	c := &ClientMetrics{fam: newFamilies("client")}
+	c := &ClientMetrics{fam: newFamilies("client", cfg.inFlight, cfg.contextLabels)}
+	if cfg.contextLabels != nil {
+		c.fam.tuples = newCtxTuples(c.fam, cfg.contextLabels, cfg.logger)
+	}
 	if cfg.histogram != nil {
-		c.latency = newLatency(cfg.histogram, "client", cfg.logger)
+		c.latency = newLatency(cfg.histogram, "client", cfg.logger, cfg.codeOnHist)
 	}
 	c.solo = &clientEngine{provider: c, rules: cfg.rules(), latency: c.latency}
 	return c, nil

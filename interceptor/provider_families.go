@@ -2,6 +2,7 @@ package interceptor
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
@@ -39,17 +40,33 @@ const UnknownMethod = "unknown"
 type families struct {
 	side                                             string
 	started, handled, received, sent, responseFailed *prometheus.CounterVec
+	inFlight                                         *prometheus.GaugeVec // nil unless WithInFlight
+	tuples                                           *ctxTuples           // nil unless WithContextLabels
 }
 
-func newFamilies(side string) *families {
-	base := []string{labelType, labelService, labelMethod}
-	withCode := []string{labelType, labelService, labelMethod, labelCode}
+// newFamilies makes the families of side, with the gauge if inFlight and
+// the context labels of cl (nil: none) after the families' own labels;
+// the caller sets tuples then (see newCtxTuples).
+func newFamilies(side string, inFlight bool, cl *ContextLabels) *families {
+	var names []string
+	if cl != nil {
+		names = cl.Names
+	}
+	base := append([]string{labelType, labelService, labelMethod}, names...)
+	withCode := append([]string{labelType, labelService, labelMethod, labelCode}, names...)
 	counter := func(name, help string, labels []string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	}
 	// The help strings are the provider's, so that a switch keeps the
 	// exposition's metadata too.
 	f := &families{side: side}
+	if inFlight {
+		help := "Number of RPCs whose handler is running on the server."
+		if side == "client" {
+			help = "Number of RPCs started by the client and not yet handled."
+		}
+		f.inFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "grpc_" + side + "_in_flight", Help: help}, base)
+	}
 	if side == "server" {
 		f.started = counter("grpc_server_started_total", "Total number of RPCs started on the server.", base)
 		f.handled = counter("grpc_server_handled_total", "Total number of RPCs completed on the server, regardless of success or failure.", withCode)
@@ -67,7 +84,14 @@ func newFamilies(side string) *families {
 }
 
 func (f *families) collectors() []prometheus.Collector {
-	return []prometheus.Collector{f.started, f.handled, f.received, f.sent, f.responseFailed}
+	cs := []prometheus.Collector{f.started, f.handled, f.received, f.sent, f.responseFailed}
+	if f.inFlight != nil {
+		cs = append(cs, f.inFlight)
+	}
+	if f.tuples != nil {
+		cs = append(cs, f.tuples.overflowTotal, f.tuples.kept)
+	}
+	return cs
 }
 
 // numCodes is the number of gRPC codes, OK to Unauthenticated.
@@ -80,22 +104,33 @@ type methodSeries struct {
 	service, method                         string // the label values
 	started, received, sent, responseFailed series
 	handled                                 [numCodes]series
+	inFlight                                series // its vec is nil unless WithInFlight
+	// tuples, with context labels, are the set's tuples of values; the
+	// method's series are then children, one per tuple, and these are
+	// never resolved (see forContext). Nil without context labels, and
+	// in a child.
+	tuples   *ctxTuples
+	children sync.Map // ctxKey → *methodSeries, the children kept
 	// request and reply are received and sent on a server, sent and
 	// received on a client: what a unary call counts as it begins and as
 	// it returns without error.
 	request, reply *series
 }
 
-// newMethodSeries makes the series of one method. Label values must be
+// newMethodSeries makes the series of one method, with the context label
+// values extra (nil: the method's own). Label values must be
 // valid UTF-8 or WithLabelValues panics, and grpc-go registers and serves
 // any service or method name, so service and method are repaired here, the
 // one place every series is made: each invalid byte sequence becomes
 // U+FFFD. The series can then never fail on their label values.
-func newMethodSeries(f *families, typ int, service, method string) *methodSeries {
+func newMethodSeries(f *families, typ int, service, method string, extra ...string) *methodSeries {
 	service = strings.ToValidUTF8(service, "\uFFFD")
 	method = strings.ToValidUTF8(method, "\uFFFD")
 	m := &methodSeries{typ: typ, service: service, method: method}
-	lv := []string{grpcType(typ), service, method}
+	if extra == nil {
+		m.tuples = f.tuples
+	}
+	lv := append([]string{grpcType(typ), service, method}, extra...)
 	counter := func(vec *prometheus.CounterVec, labels []string) series {
 		return series{vec: vec.MetricVec, labels: labels}
 	}
@@ -103,8 +138,11 @@ func newMethodSeries(f *families, typ int, service, method string) *methodSeries
 	m.received = counter(f.received, lv)
 	m.sent = counter(f.sent, lv)
 	m.responseFailed = counter(f.responseFailed, lv)
+	if f.inFlight != nil {
+		m.inFlight = series{vec: f.inFlight.MetricVec, labels: lv}
+	}
 	for c := range numCodes {
-		m.handled[c] = counter(f.handled, []string{grpcType(typ), service, method, codes.Code(c).String()})
+		m.handled[c] = counter(f.handled, append([]string{grpcType(typ), service, method, codes.Code(c).String()}, extra...))
 	}
 	m.request, m.reply = &m.received, &m.sent
 	if f.side == "client" {
@@ -113,8 +151,12 @@ func newMethodSeries(f *families, typ int, service, method string) *methodSeries
 	return m
 }
 
-// initialise creates every series of the method at zero.
+// initialise creates every series of the method at zero; with context
+// labels, whose tuples calls bring, none.
 func (m *methodSeries) initialise() {
+	if m.tuples != nil {
+		return
+	}
 	m.started.get()
 	m.received.get()
 	m.sent.get()
@@ -122,10 +164,16 @@ func (m *methodSeries) initialise() {
 	for c := range m.handled {
 		m.handled[c].get()
 	}
+	if m.inFlight.vec != nil {
+		m.inFlight.get()
+	}
 }
 
 // began counts a call as started, and a unary call's request.
 func (m *methodSeries) began(unary bool) {
+	if m.inFlight.vec != nil {
+		m.inFlight.gauge().Inc()
+	}
 	m.started.counter().Inc()
 	if unary {
 		m.request.counter().Inc()
@@ -143,6 +191,9 @@ func (m *methodSeries) ended(how *ending, unary bool) {
 		}
 	}
 	m.handledCode(how.code).Inc()
+	if m.inFlight.vec != nil {
+		m.inFlight.gauge().Dec()
+	}
 }
 
 // handledCode returns the counter of code c. Codes beyond Unauthenticated
