@@ -34,7 +34,7 @@ type clientKey struct {
 type clientRoute struct {
 	method    string
 	provider  *methodSeries
-	latency   series
+	latency   methodLatency
 	lastReply msgshape.Last // the default status rule's last shape
 }
 
@@ -47,7 +47,7 @@ func (e *clientEngine) route(fullMethod string, typ int) *clientRoute {
 	r := &clientRoute{method: fullMethod, provider: newMethodSeries(e.provider.fam, typ, svc, name)}
 	if e.latency != nil {
 		ms := r.provider
-		r.latency = series{vec: e.latency.vec.MetricVec, labels: []string{grpcType(typ), ms.service, ms.method}}
+		r.latency = e.latency.newMethodLatency(typ, ms.service, ms.method)
 	}
 	v, _ := e.routes.LoadOrStore(key, r)
 	return v.(*clientRoute)
@@ -122,7 +122,7 @@ func (e *clientEngine) stream(ctx context.Context, desc *grpc.StreamDesc, cc *gr
 func (e *clientEngine) end(ctx context.Context, r *clientRoute, how *ending, start time.Duration) {
 	r.provider.ended(how, r.provider.typ == unaryIx)
 	if e.latency != nil {
-		e.latency.observe(ctx, r.latency.observer(), start)
+		e.latency.observe(ctx, r.latency.of(how.code).observer(), start)
 	}
 }
 

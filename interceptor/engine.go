@@ -185,10 +185,12 @@ type series struct {
 type seriesChild struct {
 	counter  prometheus.Counter  // of a counter vector
 	observer prometheus.Observer // of a histogram vector
+	gauge    prometheus.Gauge    // of a gauge vector
 }
 
 func (s *series) counter() prometheus.Counter   { return s.get().counter }
 func (s *series) observer() prometheus.Observer { return s.get().observer }
+func (s *series) gauge() prometheus.Gauge       { return s.get().gauge }
 
 func (s *series) get() *seriesChild {
 	if c := s.child.Load(); c != nil {
@@ -206,6 +208,7 @@ func (s *series) resolve() *seriesChild {
 	c := &seriesChild{}
 	c.counter, _ = m.(prometheus.Counter)
 	c.observer, _ = m.(prometheus.Observer)
+	c.gauge, _ = m.(prometheus.Gauge)
 	s.child.Store(c)
 	return c
 }

@@ -156,7 +156,7 @@ func TestGenericOptionValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := interceptor.NewServerMetrics(enServerOptions(tt.opts)...)
 			require.ErrorContains(t, err, tt.want)
-			_, err = interceptor.NewClientMetrics(tt.opts...)
+			_, err = interceptor.NewClientMetrics(cxClientOptions(tt.opts)...)
 			require.ErrorContains(t, err, tt.want)
 		})
 	}

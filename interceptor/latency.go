@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
 )
 
 // DefaultBuckets returns the handling-time histogram's classic buckets, in
@@ -121,10 +122,12 @@ type latency struct {
 	epoch    time.Time
 	exemplar *Exemplar
 	logger   *zap.Logger
+	byCode   bool // WithCodeOnHistogram: a grpc_code label after grpc_method
 }
 
-// newLatency builds the histogram of one side, "server" or "client".
-func newLatency(h *Histogram, side string, logger *zap.Logger) *latency {
+// newLatency builds the histogram of one side, "server" or "client", with
+// the grpc_code label if byCode.
+func newLatency(h *Histogram, side string, logger *zap.Logger, byCode bool) *latency {
 	buckets := h.Buckets
 	if buckets == nil {
 		buckets = DefaultBuckets()
@@ -133,6 +136,10 @@ func newLatency(h *Histogram, side string, logger *zap.Logger) *latency {
 	if side == "client" {
 		help = "Histogram of response latency (seconds) of the gRPC until it is finished by the application."
 	}
+	labels := []string{labelType, labelService, labelMethod}
+	if byCode {
+		labels = append(labels, labelCode)
+	}
 	vec := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:                            "grpc_" + side + "_handling_seconds",
 		Help:                            help,
@@ -140,8 +147,50 @@ func newLatency(h *Histogram, side string, logger *zap.Logger) *latency {
 		NativeHistogramBucketFactor:     h.NativeBucketFactor,
 		NativeHistogramMaxBucketNumber:  h.NativeMaxBuckets,
 		NativeHistogramMinResetDuration: h.NativeMinResetDuration,
-	}, []string{labelType, labelService, labelMethod})
-	return &latency{vec: vec, epoch: time.Now(), exemplar: h.Exemplar, logger: logger}
+	}, labels)
+	return &latency{vec: vec, epoch: time.Now(), exemplar: h.Exemplar, logger: logger, byCode: byCode}
+}
+
+// methodLatency is one method's series in the histogram, of one kind of
+// call: one, or one per code with the grpc_code label.
+type methodLatency struct {
+	all    series
+	byCode *[numCodes]series // nil without the grpc_code label
+}
+
+// newMethodLatency makes the series of a method of kind typ.
+func (k *latency) newMethodLatency(typ int, service, method string) methodLatency {
+	if !k.byCode {
+		return methodLatency{all: series{vec: k.vec.MetricVec, labels: []string{grpcType(typ), service, method}}}
+	}
+	byCode := new([numCodes]series)
+	for c := range numCodes {
+		byCode[c] = series{vec: k.vec.MetricVec, labels: []string{grpcType(typ), service, method, codes.Code(c).String()}}
+	}
+	return methodLatency{byCode: byCode}
+}
+
+// of returns the series of a call that ended with code c; codes beyond
+// Unauthenticated count as Unknown, as in the handled counters.
+func (m *methodLatency) of(c codes.Code) *series {
+	if m.byCode == nil {
+		return &m.all
+	}
+	if int(c) >= numCodes {
+		c = codes.Unknown
+	}
+	return &m.byCode[c]
+}
+
+// initialise creates the method's series at zero.
+func (m *methodLatency) initialise() {
+	if m.byCode == nil {
+		m.all.get()
+		return
+	}
+	for c := range m.byCode {
+		m.byCode[c].get()
+	}
 }
 
 // now returns the time since the clock's epoch.

@@ -340,7 +340,7 @@ func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 		Help:      "Distinct (db_name, collection_name) pairs of milvus_proxy_req_count currently kept, the empty pair excluded.",
 	}, func() float64 { return float64(m.pairs.len()) })
 	if cfg.histogram != nil {
-		m.latency = newLatency(cfg.histogram, "server", cfg.logger)
+		m.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist)
 	}
 	m.solo = newServerEngine(nil, nil, m, cfg.rules(), m.latency)
 	return m, nil

@@ -174,7 +174,7 @@ func New(m *methodmap.Map, opts ...MilvusOption) (*Interceptor, error) {
 		Help:      "Distinct client_id values currently tracked by the interceptor, fixed values excluded.",
 	}, func() float64 { return float64(i.clients.values.len()) })
 	if cfg.histogram != nil {
-		i.latency = newLatency(cfg.histogram, "server", cfg.logger)
+		i.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist)
 	}
 	i.solo = newServerEngine(i, nil, nil, cfg.rules(), i.latency)
 	return i, nil

@@ -17,8 +17,9 @@ import (
 // [NewServerMetrics], [NewClientMetrics], [NewMilvus26] and [NewServer]).
 // The options of one metric set have types of their own, so that giving
 // one to another constructor is a compile-time error: [MilvusOption] for
-// [New], [ServerMetricsOption] for [NewServerMetrics], [Milvus26Option]
-// for [NewMilvus26].
+// [New], [ServerMetricsOption] for [NewServerMetrics],
+// [ClientMetricsOption] for [NewClientMetrics], [ProviderOption] for
+// both of the provider's, [Milvus26Option] for [NewMilvus26].
 //
 // Options are applied once, in order, by the constructor; when two options
 // set the same thing, the last one wins. None of them is consulted again per
@@ -29,24 +30,28 @@ import (
 //	WithStatus           yes   yes                yes                yes           yes
 //	WithLogger           yes   yes                yes                yes           yes
 //	WithHistogram        yes   yes                yes                yes           yes
+//	WithCodeOnHistogram  yes   yes                yes                yes           yes
 //	WithClientID         yes   -                  -                  -             -
 //	WithClientLimit      yes   -                  -                  -             -
 //	WithOutcome          yes   -                  -                  -             -
 //	WithInitialSeries    -     yes                -                  -             -
 //	WithNodeID           -     -                  -                  yes           -
 //	WithCollectionLimit  -     -                  -                  yes           -
+//	WithInFlight         -     yes                yes                -             -
+//	WithContextLabels    -     yes                yes                -             -
 //
-// WithStatus, WithLogger and WithHistogram configure an install: the
+// WithStatus, WithLogger, WithHistogram and WithCodeOnHistogram configure an install: the
 // set's own, when it is installed alone through its interceptor methods,
 // or a [Server] of several sets, which reads the status once and the clock
 // once for all of them.
 //
 // An Option is an [A66Option] too, but of them [NewA66] takes WithLogger
-// only: it refuses WithStatus and WithHistogram, which have no meaning for
+// only: it refuses WithStatus, WithHistogram and WithCodeOnHistogram, which have no meaning for
 // gRPC's own metrics. [WithClientServices] is its own option.
 type Option interface {
 	MilvusOption
 	ServerMetricsOption
+	ClientMetricsOption
 	Milvus26Option
 	A66Option
 }
@@ -65,12 +70,28 @@ type ServerMetricsOption interface {
 	serverMetricsOption()
 }
 
-// optionFunc is an [Option]; milvusOptionFunc and serverMetricsOptionFunc
-// are options of one set.
+// ClientMetricsOption configures [NewClientMetrics]: an [Option], or a
+// [ProviderOption].
+type ClientMetricsOption interface {
+	apply(*config)
+	clientMetricsOption()
+}
+
+// ProviderOption configures the provider's families on either side:
+// [NewServerMetrics] and [NewClientMetrics] take it, and no other
+// constructor. [WithInFlight] and [WithContextLabels] are such options.
+type ProviderOption interface {
+	ServerMetricsOption
+	ClientMetricsOption
+}
+
+// optionFunc is an [Option]; milvusOptionFunc, serverMetricsOptionFunc
+// and providerOptionFunc are options of one set.
 type (
 	optionFunc              func(*config)
 	milvusOptionFunc        func(*config)
 	serverMetricsOptionFunc func(*config)
+	providerOptionFunc      func(*config)
 )
 
 func (f optionFunc) apply(c *config)    { f(c) }
@@ -78,12 +99,17 @@ func (optionFunc) milvusOption()        {}
 func (optionFunc) serverMetricsOption() {}
 func (optionFunc) milvus26Option()      {}
 func (optionFunc) a66Option()           {}
+func (optionFunc) clientMetricsOption() {}
 
 func (f milvusOptionFunc) apply(c *config) { f(c) }
 func (milvusOptionFunc) milvusOption()     {}
 
 func (f serverMetricsOptionFunc) apply(c *config)    { f(c) }
 func (serverMetricsOptionFunc) serverMetricsOption() {}
+
+func (f providerOptionFunc) apply(c *config)    { f(c) }
+func (providerOptionFunc) serverMetricsOption() {}
+func (providerOptionFunc) clientMetricsOption() {}
 
 // DefaultClientLimit is the number of distinct client_id values an
 // [Interceptor] tracks unless [WithClientLimit] says otherwise. Milvus
@@ -104,6 +130,10 @@ type config struct {
 	status      StatusFunc // nil: the default rule
 	statusSet   bool
 	histogram   *Histogram // nil: no histogram
+	codeOnHist  bool       // WithCodeOnHistogram
+
+	inFlight      bool           // WithInFlight
+	contextLabels *ContextLabels // WithContextLabels; nil: none
 
 	initialSeries bool
 	limitSet      bool
@@ -198,6 +228,26 @@ func WithHistogram(h Histogram) Option {
 	return optionFunc(func(c *config) { hh := h; c.histogram = &hh })
 }
 
+// WithCodeOnHistogram adds the grpc_code label to the handling-time
+// histogram that [WithHistogram] turns on: grpc_server_handling_seconds
+// (grpc_client_handling_seconds) gets the labels grpc_type, grpc_service,
+// grpc_method and grpc_code, the code counted as in
+// grpc_server_handled_total (see [ServerMetrics]), so that the latency of
+// the successful calls is one query:
+//
+//	histogram_quantile(0.99, sum by (le) (rate(grpc_server_handling_seconds_bucket{grpc_code="OK"}[5m])))
+//
+// It is off by default, as in go-grpc-middleware's provider, whose
+// dashboards and rules read the histogram without it. A histogram child
+// per method and code observed costs more series: up to 17 per method
+// instead of one. It needs [WithHistogram], or the constructor returns an
+// error; like WithHistogram it configures an install, so a set given to
+// [NewServer] must not have it (give it to NewServer), and [NewA66],
+// whose duration histograms have grpc_status already, refuses it.
+func WithCodeOnHistogram() Option {
+	return optionFunc(func(c *config) { c.codeOnHist = true })
+}
+
 // WithInitialSeries makes [ServerMetrics.Init] create every registered
 // method's series at zero, as Prometheus recommends for series known in
 // advance, so that rate() and absent() work from the first scrape. It costs
@@ -254,6 +304,16 @@ func (c *config) validateShared() []error {
 			errs = append(errs, err)
 		}
 	}
+	if c.codeOnHist && c.histogram == nil {
+		errs = append(errs, errors.New("WithCodeOnHistogram: no histogram (give WithHistogram too)"))
+	}
+	if c.contextLabels != nil {
+		if err := c.contextLabels.validate(); err != nil {
+			errs = append(errs, err)
+		} else {
+			errs = append(errs, errors.New("WithContextLabels: not implemented yet"))
+		}
+	}
 	return errs
 }
 
@@ -288,6 +348,9 @@ func (c *config) installOptions() []string {
 	}
 	if c.histogram != nil {
 		names = append(names, "WithHistogram")
+	}
+	if c.codeOnHist {
+		names = append(names, "WithCodeOnHistogram")
 	}
 	return names
 }

@@ -33,16 +33,17 @@ type ClientMetrics struct {
 }
 
 // NewClientMetrics builds the client metrics. It takes every [Option]
-// ([WithStatus], [WithHistogram], [WithLogger]); invalid values are an
-// error.
-func NewClientMetrics(opts ...Option) (*ClientMetrics, error) {
+// ([WithStatus], [WithHistogram], [WithCodeOnHistogram], [WithLogger])
+// and the provider's options, [WithInFlight] and [WithContextLabels];
+// invalid values are an error.
+func NewClientMetrics(opts ...ClientMetricsOption) (*ClientMetrics, error) {
 	cfg, err := newGenericConfig("NewClientMetrics", opts)
 	if err != nil {
 		return nil, err
 	}
-	c := &ClientMetrics{fam: newFamilies("client")}
+	c := &ClientMetrics{fam: newFamilies("client", cfg.inFlight)}
 	if cfg.histogram != nil {
-		c.latency = newLatency(cfg.histogram, "client", cfg.logger)
+		c.latency = newLatency(cfg.histogram, "client", cfg.logger, cfg.codeOnHist)
 	}
 	c.solo = &clientEngine{provider: c, rules: cfg.rules(), latency: c.latency}
 	return c, nil

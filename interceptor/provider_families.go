@@ -39,9 +39,10 @@ const UnknownMethod = "unknown"
 type families struct {
 	side                                             string
 	started, handled, received, sent, responseFailed *prometheus.CounterVec
+	inFlight                                         *prometheus.GaugeVec // nil unless WithInFlight
 }
 
-func newFamilies(side string) *families {
+func newFamilies(side string, inFlight bool) *families {
 	base := []string{labelType, labelService, labelMethod}
 	withCode := []string{labelType, labelService, labelMethod, labelCode}
 	counter := func(name, help string, labels []string) *prometheus.CounterVec {
@@ -50,6 +51,13 @@ func newFamilies(side string) *families {
 	// The help strings are the provider's, so that a switch keeps the
 	// exposition's metadata too.
 	f := &families{side: side}
+	if inFlight {
+		help := "Number of RPCs whose handler is running on the server."
+		if side == "client" {
+			help = "Number of RPCs started by the client and not yet handled."
+		}
+		f.inFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "grpc_" + side + "_in_flight", Help: help}, base)
+	}
 	if side == "server" {
 		f.started = counter("grpc_server_started_total", "Total number of RPCs started on the server.", base)
 		f.handled = counter("grpc_server_handled_total", "Total number of RPCs completed on the server, regardless of success or failure.", withCode)
@@ -67,7 +75,11 @@ func newFamilies(side string) *families {
 }
 
 func (f *families) collectors() []prometheus.Collector {
-	return []prometheus.Collector{f.started, f.handled, f.received, f.sent, f.responseFailed}
+	cs := []prometheus.Collector{f.started, f.handled, f.received, f.sent, f.responseFailed}
+	if f.inFlight != nil {
+		cs = append(cs, f.inFlight)
+	}
+	return cs
 }
 
 // numCodes is the number of gRPC codes, OK to Unauthenticated.
@@ -80,6 +92,7 @@ type methodSeries struct {
 	service, method                         string // the label values
 	started, received, sent, responseFailed series
 	handled                                 [numCodes]series
+	inFlight                                series // its vec is nil unless WithInFlight
 	// request and reply are received and sent on a server, sent and
 	// received on a client: what a unary call counts as it begins and as
 	// it returns without error.
@@ -103,6 +116,9 @@ func newMethodSeries(f *families, typ int, service, method string) *methodSeries
 	m.received = counter(f.received, lv)
 	m.sent = counter(f.sent, lv)
 	m.responseFailed = counter(f.responseFailed, lv)
+	if f.inFlight != nil {
+		m.inFlight = series{vec: f.inFlight.MetricVec, labels: lv}
+	}
 	for c := range numCodes {
 		m.handled[c] = counter(f.handled, []string{grpcType(typ), service, method, codes.Code(c).String()})
 	}
@@ -122,10 +138,16 @@ func (m *methodSeries) initialise() {
 	for c := range m.handled {
 		m.handled[c].get()
 	}
+	if m.inFlight.vec != nil {
+		m.inFlight.get()
+	}
 }
 
 // began counts a call as started, and a unary call's request.
 func (m *methodSeries) began(unary bool) {
+	if m.inFlight.vec != nil {
+		m.inFlight.gauge().Inc()
+	}
 	m.started.counter().Inc()
 	if unary {
 		m.request.counter().Inc()
@@ -143,6 +165,9 @@ func (m *methodSeries) ended(how *ending, unary bool) {
 		}
 	}
 	m.handledCode(how.code).Inc()
+	if m.inFlight.vec != nil {
+		m.inFlight.gauge().Dec()
+	}
 }
 
 // handledCode returns the counter of code c. Codes beyond Unauthenticated

@@ -76,19 +76,22 @@ type ServerMetrics struct {
 // MaxInitialSeries bounds [WithInitialSeries]: Init refuses a server whose
 // methods would start with more series than this. Each method starts with
 // 21 series (started, received, sent, response_failed and 17 handled, one
-// per code), and one more, the histogram (whose buckets are more series in
-// the text exposition), when that is on.
+// per code), one more, the histogram (whose buckets are more series in
+// the text exposition), when that is on (17, one per code, with
+// [WithCodeOnHistogram]), and one more, the in-flight gauge, with
+// [WithInFlight].
 const MaxInitialSeries = 100_000
 
 // NewServerMetrics builds the server metrics. It takes every [Option]
-// ([WithStatus], [WithHistogram], [WithLogger]) and [WithInitialSeries];
-// invalid values are an error.
+// ([WithStatus], [WithHistogram], [WithCodeOnHistogram], [WithLogger]),
+// [WithInitialSeries], and the provider's options, [WithInFlight] and
+// [WithContextLabels]; invalid values are an error.
 func NewServerMetrics(opts ...ServerMetricsOption) (*ServerMetrics, error) {
 	cfg, err := newGenericConfig("NewServerMetrics", opts)
 	if err != nil {
 		return nil, err
 	}
-	s := &ServerMetrics{fam: newFamilies("server"), initial: cfg.initialSeries, logger: cfg.logger, installOptions: cfg.installOptions()}
+	s := &ServerMetrics{fam: newFamilies("server", cfg.inFlight), initial: cfg.initialSeries, logger: cfg.logger, installOptions: cfg.installOptions()}
 	s.beforeInit = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "grpcmetrics_server_calls_before_init_total",
 		Help: "Total number of RPCs that reached the server's interceptors before ServerMetrics.Init, counted under grpc_service and grpc_method \"unknown\".",
@@ -97,7 +100,7 @@ func NewServerMetrics(opts ...ServerMetricsOption) (*ServerMetrics, error) {
 		s.unknown[ix] = newMethodSeries(s.fam, ix, UnknownMethod, UnknownMethod)
 	}
 	if cfg.histogram != nil {
-		s.latency = newLatency(cfg.histogram, "server", cfg.logger)
+		s.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist)
 	}
 	s.solo = newServerEngine(nil, s, nil, cfg.rules(), s.latency)
 	return s, nil
@@ -141,6 +144,12 @@ func (s *ServerMetrics) Init(srvs ...ServiceInfoProvider) error {
 		perMethod := 4 + numCodes // started, received, sent, response_failed, handled by code
 		if s.latency != nil {
 			perMethod++ // the histogram
+			if s.latency.byCode {
+				perMethod += numCodes - 1 // one per code
+			}
+		}
+		if s.fam.inFlight != nil {
+			perMethod++
 		}
 		if n := len(table) * perMethod; n > MaxInitialSeries {
 			return fmt.Errorf("interceptor: ServerMetrics.Init: %d methods would start with %d series, more than MaxInitialSeries (%d)", len(table), n, MaxInitialSeries)

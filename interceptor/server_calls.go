@@ -36,7 +36,7 @@ type serverRoute struct {
 	milvus   *milvusRoute  // nil: the Milvus counters do not count the method
 	provider *methodSeries // nil: the provider's families count it as unknown, or are not installed
 	milvus26 *m26Route     // nil: Milvus26 is not installed
-	latency  [numTypes]series
+	latency  [numTypes]methodLatency
 	lastResp msgshape.Last // the default status rule's last shape
 }
 
@@ -71,7 +71,7 @@ func (e *serverEngine) newRoute(service, name string) *serverRoute {
 	r := &serverRoute{}
 	if e.latency != nil {
 		for ix := range numTypes {
-			r.latency[ix] = series{vec: e.latency.vec.MetricVec, labels: []string{grpcType(ix), service, name}}
+			r.latency[ix] = e.latency.newMethodLatency(ix, service, name)
 		}
 	}
 	return r
@@ -89,7 +89,7 @@ func (e *serverEngine) rebuild() {
 			r := e.newRoute(ms.service, ms.method)
 			r.provider = ms
 			if e.latency != nil && e.provider.initialSeries() {
-				r.latency[ms.typ].get()
+				r.latency[ms.typ].initialise()
 			}
 			table[method] = r
 		}
@@ -266,7 +266,7 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 		c.milvus26.ended(&c.how, elapsed)
 	}
 	if e.latency != nil {
-		e.latency.observeElapsed(ctx, c.r.latency[unaryIx].observer(), elapsed)
+		e.latency.observeElapsed(ctx, c.r.latency[unaryIx].of(c.how.code).observer(), elapsed)
 	}
 	return resp, err
 }
@@ -349,7 +349,7 @@ func (e *serverEngine) end(ctx context.Context, c *serverCall) {
 		c.milvus26.ended(&c.how, elapsed)
 	}
 	if e.latency != nil {
-		e.latency.observeElapsed(ctx, c.r.latency[c.typ].observer(), elapsed)
+		e.latency.observeElapsed(ctx, c.r.latency[c.typ].of(c.how.code).observer(), elapsed)
 	}
 }
 

@@ -101,7 +101,7 @@ func NewServer(sets ServerSets, opts ...Option) (*Server, error) {
 	}
 	s := &Server{sets: sets}
 	if cfg.histogram != nil {
-		s.latency = newLatency(cfg.histogram, "server", cfg.logger)
+		s.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist)
 	}
 	s.engine = newServerEngine(sets.Milvus, sets.Provider, sets.Milvus26, cfg.rules(), s.latency)
 	return s, nil

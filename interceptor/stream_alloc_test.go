@@ -95,7 +95,7 @@ func TestStreamMessagesAllocateNothing(t *testing.T) {
 			assert.Equal(t, float64(streamAllocRuns+1), counterValue(t, reg, "grpc_server_msg_received_total"))
 		})
 		t.Run("client/"+name, func(t *testing.T) {
-			cm, err := interceptor.NewClientMetrics(o...)
+			cm, err := interceptor.NewClientMetrics(cxClientOptions(o)...)
 			require.NoError(t, err)
 			reg := prometheus.NewRegistry()
 			require.NoError(t, cm.Register(reg))

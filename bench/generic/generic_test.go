@@ -90,7 +90,7 @@ func providerClient(b *testing.B, histogram bool) *grpcprom.ClientMetrics {
 }
 
 func grpcmetricsClient(b *testing.B, histogram bool) *interceptor.ClientMetrics {
-	var opts []interceptor.Option
+	var opts []interceptor.ClientMetricsOption
 	if histogram {
 		opts = append(opts, interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets}))
 	}

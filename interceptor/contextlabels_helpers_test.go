@@ -1,0 +1,12 @@
+package interceptor_test
+
+import "github.com/grpcmetrics/grpcmetrics/interceptor"
+
+// cxClientOptions converts options for NewClientMetrics.
+func cxClientOptions(opts []interceptor.Option) []interceptor.ClientMetricsOption {
+	out := make([]interceptor.ClientMetricsOption, len(opts))
+	for i, o := range opts {
+		out[i] = o
+	}
+	return out
+}
