@@ -97,6 +97,9 @@ func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 	}
 	status := interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())
 	latency := interceptor.WithHistogram(interceptor.Histogram{})
+	// The code on the histogram of the servers, so that the latency of
+	// their successful calls is one query.
+	code := interceptor.WithCodeOnHistogram()
 	d := &demo{reg: reg, logger: logger, sets: cfg.sets}
 	if cfg.sets.provider {
 		// The demo's own clients are counted too, as a proxy would count
@@ -134,7 +137,7 @@ func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 	)
 	// inst is what one server counts with: the counting interceptors
 	// follow chain, inside it.
-	inst := installer{cfg: cfg, reg: reg, methods: methods, logger: logger, opts: []interceptor.Option{interceptor.WithLogger(logger), status, latency}}
+	inst := installer{cfg: cfg, reg: reg, methods: methods, logger: logger, opts: []interceptor.Option{interceptor.WithLogger(logger), status, latency, code}}
 
 	defer func() {
 		if err != nil {
@@ -174,7 +177,7 @@ type installer struct {
 	reg     *prometheus.Registry
 	methods *methodmap.Map
 	logger  *zap.Logger
-	opts    []interceptor.Option // the install's: logger, status rule, histogram
+	opts    []interceptor.Option // the install's: logger, status rule, histogram and its code
 }
 
 // sets builds the sets of cfg.sets for the server called name and their
@@ -193,7 +196,8 @@ func (in installer) sets(name string, milvus26 ...interceptor.Milvus26Option) (*
 		}
 	}
 	if in.cfg.sets.provider {
-		if sets.Provider, err = interceptor.NewServerMetrics(); err != nil {
+		// The calls in flight per method.
+		if sets.Provider, err = interceptor.NewServerMetrics(interceptor.WithInFlight()); err != nil {
 			return nil, sets, err
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
@@ -20,15 +21,15 @@ import (
 func dmSetFamilies() map[string][]string {
 	return map[string][]string{
 		setMilvus:   {"milvus_proxy_create_collection_total", "milvus_rootcoord_create_collection_total", "grpcmetrics_client_ids"},
-		setProvider: {"grpc_server_handled_total", "grpc_server_started_total", "grpc_client_handled_total"},
+		setProvider: {"grpc_server_handled_total", "grpc_server_started_total", "grpc_server_in_flight", "grpc_client_handled_total"},
 		setA66:      {"grpc_server_call_duration_seconds", "grpc_server_call_started_total", "grpc_client_call_duration_seconds"},
 		setMilvus26: {"milvus_proxy_req_count", "milvus_proxy_req_latency", "milvus_rootcoord_ddl_req_count"},
 	}
 }
 
 // dmFamilies runs the demo's workload with the sets of flag and returns
-// the families of its /metrics.
-func dmFamilies(t *testing.T, flag string) map[string]bool {
+// the families of its /metrics that have series.
+func dmFamilies(t *testing.T, flag string) map[string]*dto.MetricFamily {
 	t.Helper()
 	cfg := loopback()
 	var err error
@@ -48,13 +49,12 @@ func dmFamilies(t *testing.T, flag string) map[string]bool {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	mfs, err := parser.TextToMetricFamilies(bytes.NewReader(body))
 	require.NoError(t, err, "%s", body)
-	got := map[string]bool{}
 	for name, mf := range mfs {
-		if len(mf.GetMetric()) > 0 {
-			got[name] = true
+		if len(mf.GetMetric()) == 0 {
+			delete(mfs, name)
 		}
 	}
-	return got
+	return mfs
 }
 
 // TestSetsSideBySide runs the demo with every set, and with each set
@@ -80,7 +80,7 @@ func TestSetsSideBySide(t *testing.T) {
 					want = want || p == set
 				}
 				for _, f := range families {
-					assert.Equal(t, want, got[f], "set %s, family %s", set, f)
+					assert.Equal(t, want, got[f] != nil, "set %s, family %s", set, f)
 				}
 			}
 		})
@@ -141,4 +141,26 @@ func TestFirstScreenSets(t *testing.T) {
 			assert.Empty(t, logs.String())
 		})
 	}
+}
+
+// TestDemoProviderExtras checks the provider's options the demo turns on:
+// the in-flight gauge, back to 0 once the workload (a panic among its
+// calls) is done, and the code on the servers' histogram.
+func TestDemoProviderExtras(t *testing.T) {
+	mfs := dmFamilies(t, defaultSets)
+	require.Contains(t, mfs, "grpc_server_in_flight")
+	for _, m := range mfs["grpc_server_in_flight"].GetMetric() {
+		assert.Zero(t, m.GetGauge().GetValue(), "%v", m.GetLabel())
+	}
+	require.Contains(t, mfs, "grpc_server_handling_seconds")
+	codes := map[string]bool{}
+	for _, m := range mfs["grpc_server_handling_seconds"].GetMetric() {
+		for _, lp := range m.GetLabel() {
+			if lp.GetName() == "grpc_code" {
+				codes[lp.GetValue()] = true
+			}
+		}
+	}
+	// Unknown: the panics, which the interceptor sees before recovery.
+	assert.Equal(t, map[string]bool{"OK": true, "InvalidArgument": true, "Internal": true, "Unknown": true}, codes)
 }
