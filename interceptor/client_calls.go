@@ -57,17 +57,18 @@ func (e *clientEngine) route(fullMethod string, typ int) *clientRoute {
 // client call.
 func (e *clientEngine) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) (err error) {
 	r := e.route(method, unaryIx)
-	r.provider.began(true)
+	ms := r.provider.forContext(ctx)
+	ms.began(true)
 	start := e.latency.start()
 	stage := inHandler
 	defer func() {
 		switch stage {
 		case inHandler: // the invoker (another interceptor) panicked: counted, and the panic goes on
-			e.end(ctx, r, &ending{code: codes.Unknown, failed: true, panicked: true}, start)
+			e.end(ctx, r, ms, &ending{code: codes.Unknown, failed: true, panicked: true}, start)
 		case judging:
 			if p := recover(); p != nil {
 				e.logRulePanic(method, p)
-				e.end(ctx, r, &ending{code: codeOf(err), failed: true, err: err, ruleFailed: true}, start)
+				e.end(ctx, r, ms, &ending{code: codeOf(err), failed: true, err: err, ruleFailed: true}, start)
 			}
 		}
 	}()
@@ -85,7 +86,7 @@ func (e *clientEngine) unary(ctx context.Context, method string, req, reply any,
 		how.failed = how.bodyFailed
 	}
 	stage = ended
-	e.end(ctx, r, &how, start)
+	e.end(ctx, r, ms, &how, start)
 	return err
 }
 
@@ -93,8 +94,9 @@ func (e *clientEngine) unary(ctx context.Context, method string, req, reply any,
 // stream, which ends in countedClientStream.finish.
 func (e *clientEngine) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	r := e.route(method, typeIndex(desc.ClientStreams, desc.ServerStreams))
-	r.provider.began(false)
-	s := &countedClientStream{e: e, ctx: ctx, r: r, start: e.latency.start(), serverStreams: desc.ServerStreams}
+	ms := r.provider.forContext(ctx)
+	ms.began(false)
+	s := &countedClientStream{e: e, ctx: ctx, r: r, ms: ms, start: e.latency.start(), serverStreams: desc.ServerStreams}
 	// opts may be shared with other calls (grpc-go passes a
 	// connection's default call options as they are), so they are
 	// copied, into s's own array while they fit, never appended to.
@@ -118,9 +120,10 @@ func (e *clientEngine) stream(ctx context.Context, desc *grpc.StreamDesc, cc *gr
 	return s, nil
 }
 
-// end tells each set how the call ended, and observes its latency.
-func (e *clientEngine) end(ctx context.Context, r *clientRoute, how *ending, start time.Duration) {
-	r.provider.ended(how, r.provider.typ == unaryIx)
+// end tells each set how the call ended, and observes its latency; ms
+// are the call's series (see forContext).
+func (e *clientEngine) end(ctx context.Context, r *clientRoute, ms *methodSeries, how *ending, start time.Duration) {
+	ms.ended(how, ms.typ == unaryIx)
 	if e.latency != nil {
 		e.latency.observe(ctx, r.latency.of(how.code).observer(), start)
 	}
@@ -132,6 +135,7 @@ type countedClientStream struct {
 	e                 *clientEngine
 	ctx               context.Context
 	r                 *clientRoute
+	ms                *methodSeries // the call's series
 	start             time.Duration
 	serverStreams     bool
 	done              atomic.Bool
@@ -153,7 +157,7 @@ func (s *countedClientStream) finish(err error) {
 // finish or finishWith is called.
 func (s *countedClientStream) finishWith(how *ending) {
 	if s.done.CompareAndSwap(false, true) {
-		s.e.end(s.ctx, s.r, how, s.start)
+		s.e.end(s.ctx, s.r, s.ms, how, s.start)
 	}
 }
 
@@ -161,7 +165,7 @@ func (s *countedClientStream) SendMsg(m any) error {
 	err := s.ClientStream.SendMsg(m)
 	switch {
 	case err == nil:
-		s.r.provider.sent.counter().Inc()
+		s.ms.sent.counter().Inc()
 	case !errors.Is(err, io.EOF):
 		// grpc-go ends its streams here, and has called finish; this
 		// ends a stream that an inner interceptor serves itself.
@@ -173,7 +177,7 @@ func (s *countedClientStream) SendMsg(m any) error {
 func (s *countedClientStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
 	if err == nil {
-		s.r.provider.received.counter().Inc()
+		s.ms.received.counter().Inc()
 		if s.serverStreams {
 			return nil
 		}

@@ -310,8 +310,6 @@ func (c *config) validateShared() []error {
 	if c.contextLabels != nil {
 		if err := c.contextLabels.validate(); err != nil {
 			errs = append(errs, err)
-		} else {
-			errs = append(errs, errors.New("WithContextLabels: not implemented yet"))
 		}
 	}
 	return errs

@@ -41,7 +41,10 @@ func NewClientMetrics(opts ...ClientMetricsOption) (*ClientMetrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &ClientMetrics{fam: newFamilies("client", cfg.inFlight)}
+	c := &ClientMetrics{fam: newFamilies("client", cfg.inFlight, cfg.contextLabels)}
+	if cfg.contextLabels != nil {
+		c.fam.tuples = newCtxTuples(c.fam, cfg.contextLabels, cfg.logger)
+	}
 	if cfg.histogram != nil {
 		c.latency = newLatency(cfg.histogram, "client", cfg.logger, cfg.codeOnHist)
 	}

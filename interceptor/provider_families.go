@@ -2,6 +2,7 @@ package interceptor
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
@@ -40,11 +41,19 @@ type families struct {
 	side                                             string
 	started, handled, received, sent, responseFailed *prometheus.CounterVec
 	inFlight                                         *prometheus.GaugeVec // nil unless WithInFlight
+	tuples                                           *ctxTuples           // nil unless WithContextLabels
 }
 
-func newFamilies(side string, inFlight bool) *families {
-	base := []string{labelType, labelService, labelMethod}
-	withCode := []string{labelType, labelService, labelMethod, labelCode}
+// newFamilies makes the families of side, with the gauge if inFlight and
+// the context labels of cl (nil: none) after the families' own labels;
+// the caller sets tuples then (see newCtxTuples).
+func newFamilies(side string, inFlight bool, cl *ContextLabels) *families {
+	var names []string
+	if cl != nil {
+		names = cl.Names
+	}
+	base := append([]string{labelType, labelService, labelMethod}, names...)
+	withCode := append([]string{labelType, labelService, labelMethod, labelCode}, names...)
 	counter := func(name, help string, labels []string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
 	}
@@ -79,6 +88,9 @@ func (f *families) collectors() []prometheus.Collector {
 	if f.inFlight != nil {
 		cs = append(cs, f.inFlight)
 	}
+	if f.tuples != nil {
+		cs = append(cs, f.tuples.overflowTotal, f.tuples.kept)
+	}
 	return cs
 }
 
@@ -93,22 +105,32 @@ type methodSeries struct {
 	started, received, sent, responseFailed series
 	handled                                 [numCodes]series
 	inFlight                                series // its vec is nil unless WithInFlight
+	// tuples, with context labels, are the set's tuples of values; the
+	// method's series are then children, one per tuple, and these are
+	// never resolved (see forContext). Nil without context labels, and
+	// in a child.
+	tuples   *ctxTuples
+	children sync.Map // ctxKey → *methodSeries, the children kept
 	// request and reply are received and sent on a server, sent and
 	// received on a client: what a unary call counts as it begins and as
 	// it returns without error.
 	request, reply *series
 }
 
-// newMethodSeries makes the series of one method. Label values must be
+// newMethodSeries makes the series of one method, with the context label
+// values extra (nil: the method's own). Label values must be
 // valid UTF-8 or WithLabelValues panics, and grpc-go registers and serves
 // any service or method name, so service and method are repaired here, the
 // one place every series is made: each invalid byte sequence becomes
 // U+FFFD. The series can then never fail on their label values.
-func newMethodSeries(f *families, typ int, service, method string) *methodSeries {
+func newMethodSeries(f *families, typ int, service, method string, extra ...string) *methodSeries {
 	service = strings.ToValidUTF8(service, "\uFFFD")
 	method = strings.ToValidUTF8(method, "\uFFFD")
 	m := &methodSeries{typ: typ, service: service, method: method}
-	lv := []string{grpcType(typ), service, method}
+	if extra == nil {
+		m.tuples = f.tuples
+	}
+	lv := append([]string{grpcType(typ), service, method}, extra...)
 	counter := func(vec *prometheus.CounterVec, labels []string) series {
 		return series{vec: vec.MetricVec, labels: labels}
 	}
@@ -120,7 +142,7 @@ func newMethodSeries(f *families, typ int, service, method string) *methodSeries
 		m.inFlight = series{vec: f.inFlight.MetricVec, labels: lv}
 	}
 	for c := range numCodes {
-		m.handled[c] = counter(f.handled, []string{grpcType(typ), service, method, codes.Code(c).String()})
+		m.handled[c] = counter(f.handled, append([]string{grpcType(typ), service, method, codes.Code(c).String()}, extra...))
 	}
 	m.request, m.reply = &m.received, &m.sent
 	if f.side == "client" {
@@ -129,8 +151,12 @@ func newMethodSeries(f *families, typ int, service, method string) *methodSeries
 	return m
 }
 
-// initialise creates every series of the method at zero.
+// initialise creates every series of the method at zero; with context
+// labels, whose tuples calls bring, none.
 func (m *methodSeries) initialise() {
+	if m.tuples != nil {
+		return
+	}
 	m.started.get()
 	m.received.get()
 	m.sent.get()

@@ -223,6 +223,7 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 		c.milvus.began()
 	}
 	if c.provider != nil {
+		c.provider = c.provider.forContext(ctx) // the child of the call's context labels
 		e.provider.began(c.provider, c.typ == unaryIx, info.FullMethod)
 	}
 	if c.milvus26 != nil {
@@ -314,6 +315,7 @@ func (e *serverEngine) streamCall(srv any, ss grpc.ServerStream, info *grpc.Stre
 		c.milvus.began()
 	}
 	if c.provider != nil {
+		c.provider = c.provider.forContext(ctx) // the child of the call's context labels
 		e.provider.began(c.provider, c.typ == unaryIx, info.FullMethod)
 	}
 	c.start = e.start()
