@@ -196,8 +196,9 @@ func (in installer) sets(name string, milvus26 ...interceptor.Milvus26Option) (*
 		}
 	}
 	if in.cfg.sets.provider {
-		// The calls in flight per method.
-		if sets.Provider, err = interceptor.NewServerMetrics(interceptor.WithInFlight()); err != nil {
+		// The tenant of each call, bounded, on every family; the calls
+		// in flight per method.
+		if sets.Provider, err = interceptor.NewServerMetrics(interceptor.WithInFlight(), interceptor.WithContextLabels(tenantLabels())); err != nil {
 			return nil, sets, err
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -14,6 +15,10 @@ import (
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
+	"github.com/grpcmetrics/grpcmetrics/interceptor"
 )
 
 // dmSetFamilies returns, for each set, families that the demo's workload
@@ -21,7 +26,7 @@ import (
 func dmSetFamilies() map[string][]string {
 	return map[string][]string{
 		setMilvus:   {"milvus_proxy_create_collection_total", "milvus_rootcoord_create_collection_total", "grpcmetrics_client_ids"},
-		setProvider: {"grpc_server_handled_total", "grpc_server_started_total", "grpc_server_in_flight", "grpc_client_handled_total"},
+		setProvider: {"grpc_server_handled_total", "grpc_server_started_total", "grpc_server_in_flight", "grpcmetrics_server_context_labels_kept", "grpc_client_handled_total"},
 		setA66:      {"grpc_server_call_duration_seconds", "grpc_server_call_started_total", "grpc_client_call_duration_seconds"},
 		setMilvus26: {"milvus_proxy_req_count", "milvus_proxy_req_latency", "milvus_rootcoord_ddl_req_count"},
 	}
@@ -163,4 +168,36 @@ func TestDemoProviderExtras(t *testing.T) {
 	}
 	// Unknown: the panics, which the interceptor sees before recovery.
 	assert.Equal(t, map[string]bool{"OK": true, "InvalidArgument": true, "Internal": true, "Unknown": true}, codes)
+}
+
+// TestDemoTenant checks the demo's context label: the provider's server
+// families count each call under the tenant its metadata names, and the
+// tenants beyond tenantLimit under the overflow value.
+func TestDemoTenant(t *testing.T) {
+	cfg := loopback()
+	d := startDemo(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const tenants = tenantLimit + 3
+	for i := range tenants {
+		tctx := metadata.AppendToOutgoingContext(ctx, tenantKey, fmt.Sprintf("flood_%d", i))
+		_, err := d.proxy.HasCollection(tctx, &milvuspb.HasCollectionRequest{CollectionName: "t"})
+		require.NoError(t, err)
+	}
+	byTenant := map[string]float64{}
+	for k, v := range scrape(t, d.metricsAddr()) {
+		if strings.HasPrefix(k, "grpc_server_handled_total{") && strings.Contains(k, `grpc_method="HasCollection"`) && strings.Contains(k, `server="proxy"`) {
+			_, rest, ok := strings.Cut(k, `tenant="`)
+			require.True(t, ok, k)
+			tenant, _, _ := strings.Cut(rest, `"`)
+			byTenant[tenant] += v
+		}
+	}
+	assert.Len(t, byTenant, tenantLimit+1, "the kept tenants and the overflow: %v", byTenant)
+	assert.Equal(t, float64(tenants-tenantLimit), byTenant[interceptor.ContextLabelOverflow])
+	var sum float64
+	for _, v := range byTenant {
+		sum += v
+	}
+	assert.Equal(t, float64(tenants), sum, "every call counted once")
 }

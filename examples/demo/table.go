@@ -81,7 +81,7 @@ type row struct{ total, success, fail float64 }
 // table at all. With milvus only Milvus v2.0's counters do. The labels
 // that tell the outcome, the label server (which Milvus's families name
 // already) and Milvus 2.6's node_id, db_name and collection_name do not
-// name the row.
+// name the row, nor does the provider's tenant.
 func tableSample(name string, mt *dto.Metric, milvus bool) (d row, others []string, ok bool) {
 	var outcome, function string
 	for _, lp := range mt.GetLabel() {
@@ -89,7 +89,7 @@ func tableSample(name string, mt *dto.Metric, milvus bool) (d row, others []stri
 		case registry.LabelStatus, registry.LabelType, "grpc_code", "grpc_status":
 			outcome = lp.GetValue()
 			continue
-		case "server", "node_id", "db_name", "collection_name":
+		case "server", tenantLabel, "node_id", "db_name", "collection_name":
 			continue
 		case "function_name":
 			function = lp.GetValue()
