@@ -203,8 +203,8 @@ func WithClientServices(descs ...*grpc.ServiceDesc) A66Option {
 
 // NewA66 builds gRPC's own metrics (see [A66]). It takes [WithLogger],
 // for the one event it logs (a call before [A66.Init]);
-// [WithStatus] and [WithHistogram], which have no meaning for it, and nil
-// options are an error.
+// [WithStatus], [WithHistogram] and [WithCodeOnHistogram], which have no
+// meaning for it, and nil options are an error.
 func NewA66(opts ...A66Option) (*A66, error) {
 	cfg, err := newGenericConfig("NewA66", opts)
 	if err != nil {

@@ -3,6 +3,7 @@ package interceptor_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -13,8 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 )
@@ -263,4 +266,40 @@ func TestCxContextLabelsFlood(t *testing.T) {
 	inFlight, _ := cxSum(t, reg, "grpc_server_in_flight")
 	assert.Zero(t, inFlight, "in flight")
 	assert.Less(t, growth, int64(8<<20), fmt.Sprintf("heap growth over %d tenants", n))
+}
+
+// TestCxServerInstall checks that the provider's options work when its set
+// is counted by a Server with another set: the in-flight gauge and the
+// context labels, beside the install's histogram with the code.
+func TestCxServerInstall(t *testing.T) {
+	sm, err := interceptor.NewServerMetrics(interceptor.WithInFlight(),
+		interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: cxTenant}))
+	require.NoError(t, err)
+	a66, err := interceptor.NewA66()
+	require.NoError(t, err)
+	install, err := interceptor.NewServer(interceptor.ServerSets{Provider: sm, A66: a66},
+		interceptor.WithHistogram(interceptor.Histogram{}), interceptor.WithCodeOnHistogram())
+	require.NoError(t, err)
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, install.Register(reg))
+	srv := grpc.NewServer(install.ServerOptions()...)
+	testpb.RegisterTestServiceServer(srv, cxService{})
+	require.NoError(t, sm.Init(srv))
+	require.NoError(t, a66.Init(srv))
+	lis := bufconn.Listen(1 << 20)
+	go func() { _ = srv.Serve(lis) }() //nolint:errcheck // Stop ends it
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("passthrough:///bufconn",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, conn.Close()) })
+	client := testpb.NewTestServiceClient(conn)
+	for _, tenant := range []string{"a", "b", "a"} {
+		_, err := client.UnaryCall(cxWithTenant(t.Context(), tenant), &testpb.SimpleRequest{})
+		require.NoError(t, err)
+	}
+	assert.Equal(t, map[string]float64{"a": 2, "b": 1}, cxByLabel(t, reg, "grpc_server_handled_total", "tenant"))
+	assert.Equal(t, map[string]float64{"a": 0, "b": 0}, cxByLabel(t, reg, "grpc_server_in_flight", "tenant"))
+	assert.Equal(t, map[string]uint64{"OK": 3}, cxHistogramCodes(t, reg, "grpc_server_handling_seconds"))
 }

@@ -22,6 +22,11 @@ import (
 // is nil as Unknown. Codes above Unauthenticated count as Unknown, so that
 // the series stay bounded.
 //
+// [WithInFlight] adds grpc_client_in_flight, the calls started and not yet
+// handled; [WithContextLabels] adds labels taken from each call's context,
+// bounded (see [ContextLabels]); [WithCodeOnHistogram] adds grpc_code to
+// the histogram. All three are off by default.
+//
 // The methods a client calls are its own code's, so each gets its series
 // on its first call. Build it with [NewClientMetrics] and install its
 // interceptors with [grpc.WithChainUnaryInterceptor] and

@@ -56,7 +56,15 @@ const ContextLabelOverflow = "overflow"
 // ContextLabels are labels that a call's context gives, such as a tenant, a
 // client class or a region, added to the provider's families after
 // grpc_type, grpc_service and grpc_method (after grpc_code, too, in
-// grpc_server_handled_total). [WithContextLabels] turns them on.
+// grpc_server_handled_total), and to the in-flight gauge of
+// [WithInFlight]. [WithContextLabels] turns them on. The handling-time
+// histogram, which belongs to the install ([WithHistogram]), does not
+// carry them. Since the tuples are known only as calls bring them,
+// [WithInitialSeries] creates no series with context labels.
+//
+// Each (method, tuple) has its series resolved once, on the tuple's first
+// call of the method, and kept: a call whose tuple is kept allocates
+// nothing, whatever Values itself allocates.
 type ContextLabels struct {
 	// Names are the labels' names, in order, fixed at construction: one
 	// to [MaxContextLabels] valid Prometheus label names, distinct, none
@@ -107,21 +115,21 @@ func (cl *ContextLabels) validate() error {
 	for i, name := range cl.Names {
 		switch {
 		case !model.LegacyValidation.IsValidLabelName(name):
-			errs = append(errs, fmt.Errorf("Names[%d] %q is not a valid label name", i, name))
+			errs = append(errs, fmt.Errorf("ContextLabels.Names[%d] %q is not a valid label name", i, name))
 		case len(name) >= 2 && name[:2] == "__":
-			errs = append(errs, fmt.Errorf("Names[%d] %q is reserved: names beginning with __ are Prometheus's", i, name))
+			errs = append(errs, fmt.Errorf("ContextLabels.Names[%d] %q is reserved: names beginning with __ are Prometheus's", i, name))
 		case reservedLabel(name):
-			errs = append(errs, fmt.Errorf("Names[%d] %q is reserved: the families have a label of that name", i, name))
+			errs = append(errs, fmt.Errorf("ContextLabels.Names[%d] %q is reserved: the families have a label of that name", i, name))
 		case seen[name]:
-			errs = append(errs, fmt.Errorf("Names[%d] %q is given twice", i, name))
+			errs = append(errs, fmt.Errorf("ContextLabels.Names[%d] %q is given twice", i, name))
 		}
 		seen[name] = true
 	}
 	if cl.Values == nil {
-		errs = append(errs, errors.New("Values is nil"))
+		errs = append(errs, errors.New("ContextLabels.Values is nil"))
 	}
 	if cl.Limit < 0 || cl.Limit > MaxContextLabelLimit {
-		errs = append(errs, fmt.Errorf("Limit %d is out of range [0, %d]", cl.Limit, MaxContextLabelLimit))
+		errs = append(errs, fmt.Errorf("ContextLabels.Limit %d is out of range [0, %d]", cl.Limit, MaxContextLabelLimit))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("WithContextLabels: %w", err)

@@ -47,6 +47,11 @@ import (
 // from the start, and the first of them is logged at warn level through
 // [WithLogger]'s logger.
 //
+// [WithInFlight] adds grpc_server_in_flight, the calls whose handler runs;
+// [WithContextLabels] adds labels taken from each call's context, bounded
+// (see [ContextLabels]); [WithCodeOnHistogram] adds grpc_code to the
+// histogram. All three are off by default.
+//
 // Coming from go-grpc-middleware's provider: its InitializeMetrics is
 // optional and creates every method's series at zero. Here Init is
 // required, since it builds the table that names each call's method, and

@@ -59,11 +59,14 @@ type Server struct {
 }
 
 // NewServer builds one install of the sets. It takes the options of an
-// install, [Option]: [WithStatus], [WithLogger] and [WithHistogram]; the
+// install, [Option]: [WithStatus], [WithLogger], [WithHistogram] and
+// [WithCodeOnHistogram]; the
 // options of a set ([MilvusOption], [ServerMetricsOption]) go to the set's
 // own constructor. It is an error to give no set, and to give a set built
-// with [WithStatus] or [WithHistogram], whose rule or histogram the Server
-// would not use.
+// with [WithStatus], [WithHistogram] or [WithCodeOnHistogram], whose rule
+// or histogram the Server would not use. The provider's own options,
+// [WithInFlight] and [WithContextLabels], stay with its set and work in a
+// Server as alone.
 func NewServer(sets ServerSets, opts ...Option) (*Server, error) {
 	cfg, err := newGenericConfig("NewServer", opts)
 	if err != nil {
