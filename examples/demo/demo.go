@@ -241,11 +241,13 @@ func (d *demo) serve(name, addr string, inst installer, newServer func(...grpc.S
 	srv := newServer(opts...)
 	if sets.Provider != nil {
 		if err := sets.Provider.Init(srv); err != nil {
+			srv.Stop()
 			return nil, fmt.Errorf("%s metrics: %w", name, err)
 		}
 	}
 	if sets.A66 != nil {
 		if err := sets.A66.Init(srv); err != nil {
+			srv.Stop()
 			return nil, fmt.Errorf("%s metrics: %w", name, err)
 		}
 	}
