@@ -62,11 +62,11 @@ func delta(before, after map[string]float64) map[string]float64 {
 	return d
 }
 
-// milvusCounters keeps the milvus_ series of counters.
+// milvusCounters keeps the series of Milvus v2.0's counters.
 func milvusCounters(counters map[string]float64) map[string]float64 {
 	m := map[string]float64{}
 	for k, v := range counters {
-		if strings.HasPrefix(k, "milvus_") {
+		if dmMilvus20(k) {
 			m[k] = v
 		}
 	}

@@ -42,6 +42,7 @@ type config struct {
 	interval      time.Duration // time between two steady calls
 	clientLimit   int           // client_id values the interceptor tracks
 	verbose       bool          // log every call, and the panics' stacks
+	sets          metricSets    // the metric sets served
 	logs          io.Writer     // where logs go; nil: stderr
 }
 
@@ -54,9 +55,11 @@ type demo struct {
 	rc     rootcoordpb.RootCoordClient
 	dn     datapb.DataNodeClient
 	logger *zap.Logger
-	// clientMetrics counts the demo's own calls.
+	// clientMetrics counts the demo's own calls; nil without the
+	// provider set.
 	clientMetrics *interceptor.ClientMetrics
-	servers       []*server // in start order, for Close
+	sets          metricSets // the sets served
+	servers       []*server  // in start order, for Close
 	proxyS        *server
 	rcS           *server
 	dnS           *server
@@ -74,40 +77,42 @@ type server struct {
 // start builds the demo's metrics, serves the proxy, the rootcoord, the data
 // node (all with gRPC reflection) and /metrics on the addresses of cfg, and
 // connects the demo's clients. Close stops it all.
+//
+// Each server counts its calls into the sets of cfg.sets through one
+// interceptor.Server, registered with the label server="proxy" (or
+// "rootcoord", "datanode"), so that three servers' families sit on one
+// registry without clashing. Milvus v2.0's counters, whose families name
+// their component already, are registered once, without that label.
 func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 	reg := prometheus.NewRegistry()
-	m := registry.New()
-	if err := m.Register(reg); err != nil {
-		return nil, err
-	}
-	methods, err := methodmap.Default(m)
-	if err != nil {
-		return nil, err
+	var methods *methodmap.Map
+	if cfg.sets.milvus {
+		m := registry.New()
+		if err := m.Register(reg); err != nil {
+			return nil, err
+		}
+		if methods, err = methodmap.Default(m); err != nil {
+			return nil, err
+		}
 	}
 	status := interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())
 	latency := interceptor.WithHistogram(interceptor.Histogram{})
-	ic, err := interceptor.New(methods,
-		interceptor.WithLogger(logger),
-		status,
-		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
-		interceptor.WithClientLimit(cfg.clientLimit),
-		latency,
-	)
-	if err != nil {
-		return nil, err
-	}
-	if err := ic.Register(reg); err != nil {
-		return nil, err
-	}
-	// The demo's own clients are counted too, as a proxy would count its
-	// calls to rootcoord: grpc_client_* and
-	// grpcmetrics_client_response_failed_total.
-	cm, err := interceptor.NewClientMetrics(interceptor.WithLogger(logger), status, latency)
-	if err != nil {
-		return nil, err
-	}
-	if err := cm.Register(reg); err != nil {
-		return nil, err
+	// The code on the histogram of the servers, so that the latency of
+	// their successful calls is one query.
+	code := interceptor.WithCodeOnHistogram()
+	d := &demo{reg: reg, logger: logger, sets: cfg.sets}
+	if cfg.sets.provider {
+		// The demo's own clients are counted too, as a proxy would count
+		// its calls to rootcoord: grpc_client_* and
+		// grpcmetrics_client_response_failed_total.
+		cm, err := interceptor.NewClientMetrics(interceptor.WithLogger(logger), status, latency)
+		if err != nil {
+			return nil, err
+		}
+		if err := cm.Register(reg); err != nil {
+			return nil, err
+		}
+		d.clientMetrics = cm
 	}
 	// The servers' own logs, a line per call and the stacks of the panics
 	// that the workload provokes on purpose, show only with -v.
@@ -129,10 +134,11 @@ func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 				}
 				return logging.DefaultServerCodeToLevel(c)
 			})),
-		ic.UnaryServerInterceptor(),
 	)
+	// inst is what one server counts with: the counting interceptors
+	// follow chain, inside it.
+	inst := installer{cfg: cfg, reg: reg, methods: methods, logger: logger, opts: []interceptor.Option{interceptor.WithLogger(logger), status, latency, code}}
 
-	d := &demo{reg: reg, logger: logger, clientMetrics: cm}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, d.Close())
@@ -140,13 +146,13 @@ func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 	}()
 	// NewGRPCServer registers the gRPC reflection service too, so grpcurl
 	// and ghz find the methods without the .proto files.
-	if d.proxyS, err = d.serve("proxy", cfg.proxyAddr, proxy.New().NewGRPCServer(chain)); err != nil {
+	if d.proxyS, err = d.serve("proxy", cfg.proxyAddr, inst, proxy.New().NewGRPCServer, chain); err != nil {
 		return nil, err
 	}
-	if d.rcS, err = d.serve("rootcoord", cfg.rootCoordAddr, rootcoord.New().NewGRPCServer(chain)); err != nil {
+	if d.rcS, err = d.serve("rootcoord", cfg.rootCoordAddr, inst, rootcoord.New().NewGRPCServer, chain, interceptor.WithRootCoordDDL()); err != nil {
 		return nil, err
 	}
-	if d.dnS, err = d.serve("datanode", cfg.dataNodeAddr, datanode.New().NewGRPCServer(chain)); err != nil {
+	if d.dnS, err = d.serve("datanode", cfg.dataNodeAddr, inst, datanode.New().NewGRPCServer, chain); err != nil {
 		return nil, err
 	}
 	d.proxy = milvuspb.NewMilvusServiceClient(d.proxyS.conn)
@@ -165,20 +171,106 @@ func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 	return d, nil
 }
 
-// serve starts srv on addr and connects a client to it.
-func (d *demo) serve(name, addr string, srv *grpc.Server) (*server, error) {
+// installer builds the metric sets of one server.
+type installer struct {
+	cfg     config
+	reg     *prometheus.Registry
+	methods *methodmap.Map
+	logger  *zap.Logger
+	opts    []interceptor.Option // the install's: logger, status rule, histogram and its code
+}
+
+// sets builds the sets of cfg.sets for the server called name and their
+// install, registered on the registry with the label server=name. Milvus
+// 2.6's counters are the proxy's families, or with milvus26 (the
+// rootcoord's) WithRootCoordDDL; the data node has none, as in Milvus. It
+// returns a nil Server when no set applies to the server.
+func (in installer) sets(name string, milvus26 ...interceptor.Milvus26Option) (*interceptor.Server, interceptor.ServerSets, error) {
+	var sets interceptor.ServerSets
+	var err error
+	if in.cfg.sets.milvus {
+		if sets.Milvus, err = interceptor.New(in.methods,
+			interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
+			interceptor.WithClientLimit(in.cfg.clientLimit)); err != nil {
+			return nil, sets, err
+		}
+	}
+	if in.cfg.sets.provider {
+		// The tenant of each call, bounded, on every family; the calls
+		// in flight per method.
+		if sets.Provider, err = interceptor.NewServerMetrics(interceptor.WithInFlight(), interceptor.WithContextLabels(tenantLabels())); err != nil {
+			return nil, sets, err
+		}
+	}
+	if in.cfg.sets.a66 {
+		if sets.A66, err = interceptor.NewA66(interceptor.WithLogger(in.logger)); err != nil {
+			return nil, sets, err
+		}
+	}
+	if in.cfg.sets.milvus26 && name != "datanode" {
+		if sets.Milvus26, err = interceptor.NewMilvus26(append([]interceptor.Milvus26Option{interceptor.WithReqLatency()}, milvus26...)...); err != nil {
+			return nil, sets, err
+		}
+	}
+	if sets == (interceptor.ServerSets{}) {
+		return nil, sets, nil
+	}
+	s, err := interceptor.NewServer(sets, in.opts...)
+	if err != nil {
+		return nil, sets, err
+	}
+	if err := s.Register(prometheus.WrapRegistererWith(prometheus.Labels{"server": name}, in.reg)); err != nil {
+		return nil, sets, err
+	}
+	return s, sets, nil
+}
+
+// serve builds the server called name with newServer, counted by the sets
+// of inst (milvus26 are the options of its Milvus 2.6 counters), starts it
+// on addr and connects a client to it.
+func (d *demo) serve(name, addr string, inst installer, newServer func(...grpc.ServerOption) *grpc.Server, chain grpc.ServerOption,
+	milvus26 ...interceptor.Milvus26Option) (*server, error) {
+	counting, sets, err := inst.sets(name, milvus26...)
+	if err != nil {
+		return nil, fmt.Errorf("%s metrics: %w", name, err)
+	}
+	opts := []grpc.ServerOption{chain}
+	if counting != nil {
+		opts = append(opts, counting.ServerOptions()...)
+	}
+	srv := newServer(opts...)
+	if sets.Provider != nil {
+		if err := sets.Provider.Init(srv); err != nil {
+			srv.Stop()
+			return nil, fmt.Errorf("%s metrics: %w", name, err)
+		}
+	}
+	if sets.A66 != nil {
+		if err := sets.A66.Init(srv); err != nil {
+			srv.Stop()
+			return nil, fmt.Errorf("%s metrics: %w", name, err)
+		}
+	}
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
+		srv.Stop()
 		return nil, fmt.Errorf("%s on %s: %w", name, addr, err)
 	}
 	s := &server{srv: srv, lis: lis, done: make(chan error, 1)}
 	go func() { s.done <- srv.Serve(lis) }()
 	d.servers = append(d.servers, s)
-	s.conn, err = grpc.NewClient(lis.Addr().String(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(d.clientMetrics.UnaryClientInterceptor()),
-		grpc.WithChainStreamInterceptor(d.clientMetrics.StreamClientInterceptor()),
-	)
+	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if d.clientMetrics != nil {
+		dial = append(dial,
+			grpc.WithChainUnaryInterceptor(d.clientMetrics.UnaryClientInterceptor()),
+			grpc.WithChainStreamInterceptor(d.clientMetrics.StreamClientInterceptor()))
+	}
+	if sets.A66 != nil {
+		// gRPC's client side counts into the A66 set of the server
+		// called, with its server label.
+		dial = append(dial, sets.A66.DialOptions()...)
+	}
+	s.conn, err = grpc.NewClient(lis.Addr().String(), dial...)
 	if err != nil {
 		return nil, fmt.Errorf("%s client: %w", name, err)
 	}

@@ -29,6 +29,17 @@
 //
 //	go run ./examples/demo -v -duration 1s
 //
+// Each server counts its calls into every metric set at once, through one
+// interceptor.Server: Milvus v2.0's counters, the provider's families (with
+// a bounded tenant label from the x-tenant metadata, the calls in flight,
+// and the code on the latency histogram), gRPC's own metrics (A66) and
+// Milvus 2.6's request counters. -sets picks some of them:
+//
+//	go run ./examples/demo -sets provider,a66
+//
+// Each server's sets are registered with a server label ("proxy",
+// "rootcoord", "datanode"); Milvus v2.0's counters, once, without it.
+//
 // No handler of any server makes a metric call: every count comes from the
-// interceptor.
+// interceptors.
 package main

@@ -29,8 +29,12 @@ func main() {
 		fmt.Sprintf("client_id values tracked per counter; further clients count as overflow (1 to %d)", interceptor.MaxClientLimit))
 	flag.BoolVar(&cfg.verbose, "v", false, "log every call the servers answer, and the stacks of the panics the demo provokes")
 	duration := flag.Duration("duration", 0, "stop after this long (0: serve until interrupted)")
+	sets := flag.String("sets", defaultSets,
+		"the metric sets the servers count into, separated by commas: milvus (Milvus v2.0's counters), provider (the provider's grpc_server_* and grpc_client_*), a66 (gRPC's own metrics), milvus26 (Milvus 2.6's request counters)")
 	flag.Parse()
-	if err := validate(cfg, *duration); err != nil {
+	var setsErr error
+	cfg.sets, setsErr = parseSets(*sets)
+	if err := errors.Join(setsErr, validate(cfg, *duration)); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		flag.Usage()
 		os.Exit(2)
@@ -79,7 +83,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	// serving is cut short, so the table is always complete. The table
 	// comes first, then where to look further.
 	workload(context.WithoutCancel(ctx), d.proxy, d.rc)
-	if err := printCounters(out, d.reg); err != nil {
+	if err := printCounters(out, d.reg, d.sets); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\nproxy      %s  (gRPC, reflection: grpcurl -plaintext %[1]s list)\n", d.proxyAddr())

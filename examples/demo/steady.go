@@ -214,7 +214,7 @@ func newTally() *tally { return &tally{bySeries: map[series]*outcomes{}} }
 // own deadline and is not cut short by ctx, so the server and the tally
 // always agree on how it ended.
 func (t *tally) do(ctx context.Context, c steadyCall, src int64) bool {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	cctx, cancel := context.WithTimeout(withTenant(context.WithoutCancel(ctx), src), 5*time.Second)
 	defer cancel()
 	resp, err := c.call(cctx)
 	failed := err != nil

@@ -75,7 +75,7 @@ func workload(ctx context.Context, mc milvuspb.MilvusServiceClient, rc rootcoord
 			if ctx.Err() != nil {
 				return
 			}
-			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			cctx, cancel := context.WithTimeout(withTenant(ctx, source), 5*time.Second)
 			_ = call(cctx) //nolint:errcheck // failures are part of the mix; the counters show them
 			cancel()
 		}

@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+
+	"github.com/prometheus/common/model"
 )
 
 // Flavour selects the metric names that the rules and the dashboard read.
@@ -61,6 +64,12 @@ type Config struct {
 	// grpc_server_handling_seconds_bucket and show data only where the
 	// histogram is on.
 	Latency bool
+	// ContextLabels names labels that the servers add to the provider's
+	// families from each call's context (interceptor.WithContextLabels),
+	// such as "tenant". For each, the generic flavour's dashboard gains
+	// a row with the request rate and the error ratio by that label. The
+	// other flavours take none. Empty by default.
+	ContextLabels []string
 }
 
 // DefaultConfig returns the configuration of the checked-in files for f:
@@ -96,6 +105,21 @@ func (c Config) validate() error {
 		}
 	default:
 		return fmt.Errorf("mixin: unknown flavour %q (want %q, %q, %q or %q)", c.Flavour, Milvus, Generic, Milvus26, A66)
+	}
+	if len(c.ContextLabels) > 0 && c.Flavour != Generic {
+		return fmt.Errorf("mixin: the %s flavour takes no context labels, got %q", c.Flavour, c.ContextLabels)
+	}
+	seen := map[string]bool{}
+	for _, l := range c.ContextLabels {
+		switch {
+		case !model.LegacyValidation.IsValidLabelName(l) || strings.HasPrefix(l, "__"):
+			return fmt.Errorf("mixin: context label %q is not a valid label name", l)
+		case l == "job" || l == "instance" || l == "le" || strings.HasPrefix(l, "grpc_"):
+			return fmt.Errorf("mixin: context label %q is a label the generic flavour's queries read already", l)
+		case seen[l]:
+			return fmt.Errorf("mixin: context label %q is given twice", l)
+		}
+		seen[l] = true
 	}
 	if c.Job == "" {
 		return errors.New("mixin: empty job")

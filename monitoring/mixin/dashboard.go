@@ -141,6 +141,9 @@ func sections(c Config) []section {
 			},
 		}})
 	}
+	for _, l := range c.ContextLabels {
+		out = append(out, contextLabelSection(l))
+	}
 	if c.Flavour == Milvus && hasClientRoutes(c.Routes) {
 		out = append(out, section{title: "Clients", panels: []panel{
 			{
@@ -174,6 +177,45 @@ func sections(c Config) []section {
 		}})
 	}
 	return append(out, outgoing(c))
+}
+
+// contextLabelSection is the generic flavour's row for the context label
+// l: the request rate and the error ratio by l, read from the provider's
+// families themselves (the recording rules sum l away).
+func contextLabelSection(l string) section {
+	by := "sum by (" + l + ")"
+	rate := func(metric, matcher string) string {
+		sel := selectorBody
+		if matcher != "" {
+			sel += ", " + matcher
+		}
+		return fmt.Sprintf("rate(%s{%s}[$__rate_interval])", metric, sel)
+	}
+	legend := "{{" + l + "}}"
+	return section{title: "By " + l, panels: []panel{
+		{
+			title: "Request rate by " + l,
+			description: "Calls started per second by the context label " + l + ", from " + StartedTotal + ". " +
+				"The servers keep a bounded number of " + l + " values; the calls of further ones count under \"overflow\".",
+			unit: "reqps", min: float(0),
+			targets: []target{{
+				expr:   fmt.Sprintf("%s (%s)", by, rate(StartedTotal, "")),
+				legend: legend,
+			}},
+		},
+		{
+			title: "Error ratio by " + l,
+			description: "Failed calls (" + failureKinds(Generic) + ") over finished calls, by the context label " + l + ". " +
+				"Values of " + l + " that finished no call are not shown.",
+			unit: "percentunit", min: float(0), max: float(1),
+			targets: []target{{
+				expr: fmt.Sprintf("%s (\n  %s\n  or %s\n  or %s * 0\n)\n/\n(%s (%s) > 0)",
+					by, rate(HandledTotal, `grpc_code!="OK"`), rate(ResponseFailedTotal, ""), rate(HandledTotal, `grpc_code="OK"`),
+					by, rate(HandledTotal, "")),
+				legend: legend,
+			}},
+		},
+	}}
 }
 
 // milvus26Sections lays out the Milvus 2.6 flavour's dashboard but for the

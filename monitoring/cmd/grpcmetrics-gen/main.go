@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -37,6 +38,8 @@ func run(args []string, out, errOut io.Writer) error {
 	milvus26Job := fs.String("milvus26-job", mixin.DefaultConfig(mixin.Milvus26).Job, "job label the milvus26 rules select")
 	a66Job := fs.String("a66-job", mixin.DefaultConfig(mixin.A66).Job, "job label the a66 rules select")
 	latency := fs.Bool("latency", true, "add the latency panels")
+	contextLabels := fs.String("context-label", "",
+		"context labels of the servers' provider families (interceptor.WithContextLabels), separated by commas, such as tenant: the generic dashboard gains request rate and error ratio panels by each")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -56,6 +59,9 @@ func run(args []string, out, errOut io.Writer) error {
 		c := mixin.DefaultConfig(f)
 		c.Objective, c.ErrorRatio, c.Latency = *objective, *errorRatio, *latency
 		c.Job = *genericJob
+		if f == mixin.Generic && *contextLabels != "" {
+			c.ContextLabels = strings.Split(*contextLabels, ",")
+		}
 		if f == mixin.Milvus26 {
 			c.Job = *milvus26Job
 		}

@@ -93,6 +93,8 @@ func TestRunFlags(t *testing.T) {
 		{name: "empty job", args: []string{"-milvus-job", ""}, wantErr: "empty job"},
 		{name: "stray argument", args: []string{"extra"}, wantErr: "unexpected arguments"},
 		{name: "bad flag", args: []string{"-nope"}, wantErr: "flag provided but not defined"},
+		{name: "context label", args: []string{"-context-label", "tenant,region"}, files: []string{"dashboards/generic.json", "dashboards/milvus.json"}},
+		{name: "bad context label", args: []string{"-context-label", "ten-ant"}, wantErr: `context label "ten-ant" is not a valid label name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
