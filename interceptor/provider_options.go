@@ -8,8 +8,9 @@ import (
 	"github.com/prometheus/common/model"
 )
 
-// Options of the provider's families that go-grpc-middleware's provider
-// users ask for: the in-flight gauge and labels from the call's context.
+// Options of the provider's families alone ([ProviderOption]), which
+// users of every peer ask for: the in-flight gauge and labels from the
+// call's context.
 
 // WithInFlight turns on the in-flight gauge of the provider's families:
 // grpc_server_in_flight{grpc_type, grpc_service, grpc_method} for
