@@ -15,6 +15,7 @@ import (
 type a66ServerRoute struct {
 	started              series
 	duration, sent, rcvd [a66NumCodes]series
+	inFlight             series // its vec is nil unless WithInFlight
 }
 
 func (a *A66) newServerRoute(method string) *a66ServerRoute {
@@ -25,6 +26,9 @@ func (a *A66) newServerRoute(method string) *a66ServerRoute {
 		r.duration[c] = series{vec: a.srvDuration.MetricVec, labels: lv}
 		r.sent[c] = series{vec: a.srvSent.MetricVec, labels: lv}
 		r.rcvd[c] = series{vec: a.srvRcvd.MetricVec, labels: lv}
+	}
+	if a.srvInFlight != nil {
+		r.inFlight = series{vec: a.srvInFlight.MetricVec, labels: []string{method}}
 	}
 	return r
 }
@@ -62,6 +66,7 @@ type a66ServerCall struct {
 	r          *a66ServerRoute
 	start      time.Duration
 	sent, rcvd atomic.Int64
+	inFlight   atomic.Bool // counted in the in-flight gauge, at Begin
 }
 
 // Value returns the call itself for its key, and asks the parent for any
@@ -97,6 +102,10 @@ func (h *a66ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	switch st := rs.(type) {
 	case *stats.InHeader:
 		c.r.started.counter().Inc()
+	case *stats.Begin:
+		if c.r.inFlight.vec != nil && c.inFlight.CompareAndSwap(false, true) {
+			c.r.inFlight.gauge().Inc()
+		}
 	case *stats.InPayload:
 		c.rcvd.Add(int64(st.CompressedLength))
 	case *stats.OutPayload:
@@ -107,5 +116,8 @@ func (h *a66ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		c.r.duration[ix].observer().Observe(d)
 		c.r.sent[ix].observer().Observe(float64(c.sent.Load()))
 		c.r.rcvd[ix].observer().Observe(float64(c.rcvd.Load()))
+		if c.inFlight.CompareAndSwap(true, false) {
+			c.r.inFlight.gauge().Dec()
+		}
 	}
 }

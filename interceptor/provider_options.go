@@ -34,10 +34,30 @@ import (
 // stream the caller abandons stays in flight until its context ends or
 // its connection closes).
 //
-// Only [NewServerMetrics] and [NewClientMetrics] take it.
-func WithInFlight() ProviderOption {
-	return providerOptionFunc(func(c *config) { c.inFlight = true })
+// [NewA66] takes it too, for an in-flight gauge of gRPC's own metrics
+// (see [A66]): grpc_server_call_in_flight{grpc_method} and
+// grpc_client_call_in_flight{grpc_method, grpc_target}.
+//
+// Only [NewServerMetrics], [NewClientMetrics] and [NewA66] take it.
+func WithInFlight() SharedOption {
+	return sharedOptionFunc(func(c *config) { c.inFlight = true })
 }
+
+// SharedOption configures the provider's families and gRPC's own metrics
+// alike: [NewServerMetrics], [NewClientMetrics] and [NewA66] take it, and
+// no other constructor. [WithInFlight] is such an option.
+type SharedOption interface {
+	ProviderOption
+	A66Option
+}
+
+// sharedOptionFunc is a [SharedOption].
+type sharedOptionFunc func(*config)
+
+func (f sharedOptionFunc) apply(c *config)    { f(c) }
+func (sharedOptionFunc) serverMetricsOption() {}
+func (sharedOptionFunc) clientMetricsOption() {}
+func (sharedOptionFunc) a66Option()           {}
 
 // MaxContextLabels is the largest number of labels [ContextLabels] may
 // name.
