@@ -45,7 +45,8 @@ func WithInFlight() SharedOption {
 
 // SharedOption configures the provider's families and gRPC's own metrics
 // alike: [NewServerMetrics], [NewClientMetrics] and [NewA66] take it, and
-// no other constructor. [WithInFlight] is such an option.
+// no other constructor. [WithInFlight] and [WithContextLabels] are such
+// options.
 type SharedOption interface {
 	ProviderOption
 	A66Option
@@ -161,10 +162,13 @@ func (cl *ContextLabels) validate() error {
 // WithContextLabels adds labels from each call's context to the provider's
 // families (see [ContextLabels]), bounded per set. Its Names and Values
 // are copied at construction; invalid names, a nil Values or an invalid
-// Limit are an error from the constructor. Only [NewServerMetrics] and
-// [NewClientMetrics] take it.
-func WithContextLabels(cl ContextLabels) ProviderOption {
-	return providerOptionFunc(func(c *config) {
+// Limit are an error from the constructor. [NewServerMetrics],
+// [NewClientMetrics] and [NewA66] take it; in an [A66], the labels follow
+// A66's own on every family of both sides (and the in-flight gauges), the
+// names grpc_method, grpc_status and grpc_target are refused, and the
+// bound is per [A66], both sides together (see [A66]).
+func WithContextLabels(cl ContextLabels) SharedOption {
+	return sharedOptionFunc(func(c *config) {
 		cl.Names = append([]string(nil), cl.Names...)
 		c.contextLabels = &cl
 	})
