@@ -56,21 +56,28 @@ func (t *ctxTuples) a66Entry(ctx context.Context) *ctxEntry {
 	})
 }
 
-// a66Child returns the child of base in e, made by newChild on its first
-// use (under the tuples' lock, so that a removal does not miss it).
-func a66Child[R any](t *ctxTuples, e *ctxEntry, base *R, newChild func(extra []string) *R) *R {
-	if v, ok := e.a66.Load(base); ok {
+// a66Child returns the child in e of the base route that key names, made
+// by newChild on its first use (under the tuples' lock, so that a removal
+// does not miss it).
+func a66Child[K comparable, R any](t *ctxTuples, e *ctxEntry, key K, newChild func(extra []string) *R) *R {
+	if v, ok := e.a66.Load(key); ok {
 		return v.(*R)
 	}
 	t.values.mu.Lock()
 	defer t.values.mu.Unlock()
-	if v, ok := e.a66.Load(base); ok {
+	if v, ok := e.a66.Load(key); ok {
 		return v.(*R)
 	}
 	child := newChild(e.key[:len(t.names)])
-	e.a66.Store(base, child)
+	e.a66.Store(key, child)
 	return child
 }
+
+// a66ClientBase names a client route by its label values rather than by
+// its pointer: options shared by several connections make the routes of a
+// connection anew each time calls switch connections (see
+// [A66.DialOptions]), and a tuple's children must not grow with them.
+type a66ClientBase struct{ method, target string }
 
 // serverRouteFor returns the route of a server call of fullMethod with
 // the call's context: the method's, or its child for the call's tuple of
@@ -91,7 +98,7 @@ func (a *A66) clientRouteFor(ctx context.Context, r *a66ClientRoute) *a66ClientR
 	if a.tuples == nil {
 		return r
 	}
-	return a66Child(a.tuples, a.tuples.a66Entry(ctx), r, func(extra []string) *a66ClientRoute {
+	return a66Child(a.tuples, a.tuples.a66Entry(ctx), a66ClientBase{r.method, r.target}, func(extra []string) *a66ClientRoute {
 		return a.newClientRoute(r.method, r.target, extra...)
 	})
 }
