@@ -147,6 +147,45 @@ func a66Code(err error) codes.Code {
 //     labelled with its method without [grpc.StaticMethod], where the
 //     plugin writes "other" (it is off by default).
 //
+// With [WithInFlight] (off by default), the set has a gauge of the calls
+// in progress on each side, which is not part of gRFC A66 nor written by
+// grpc-go's plugin; its names follow A66's:
+//
+//	grpc_server_call_in_flight{grpc_method}
+//	grpc_client_call_in_flight{grpc_method, grpc_target}
+//
+// On a server, a call counts in it from grpc-go's Begin event, once
+// grpc-go has found the call's method and before the handler (and its
+// interceptors) run, until its End event, however it ends: with an error,
+// a panic a recovery interceptor turns into an error, or a cancelled
+// stream. A call of a method no server registers gets no Begin, so it
+// never counts (unlike grpc_server_call_started_total, counted at the
+// header). On a client, a call counts from the moment the interceptor
+// starts it until it ends as its call duration does: a unary call when
+// the invoker returns, a stream when grpc-go finishes it (an abandoned
+// stream stays in flight until its context ends or its connection
+// closes), or when the streamer fails to create it. When no call is
+// running the gauge is 0.
+//
+// With [WithContextLabels] (off by default), every family of both sides,
+// the in-flight gauges too, has the [ContextLabels] after its own labels
+// (after grpc_status where it has it). On a server, Values is called with
+// the context grpc-go gives the stats handler's TagRPC, as the call's
+// header arrives: it carries the call's incoming metadata
+// ([google.golang.org/grpc/metadata.FromIncomingContext]) and peer, but nothing the server's
+// interceptors add. On a client, it is called with the context given to
+// the call, in the interceptor, before the invoker. Every call A66 counts
+// calls it once per side, calls of methods no server registers too (they
+// count under [A66Other]). The bound is the A66's, both sides together: at
+// most Limit tuples are kept across all methods, targets and sides; a
+// call whose tuple finds no room counts with every context label set to
+// [ContextLabelOverflow], and in
+// grpcmetrics_a66_context_labels_overflow_total (once per side that counts
+// it); grpcmetrics_a66_context_labels_kept is the number of tuples kept,
+// and [A66.RemoveContextLabels] forgets one. A kept tuple's series are
+// resolved once per method (and target) and tuple, and a call of a kept
+// tuple allocates nothing more, whatever Values allocates.
+//
 // Install each side once: the A66 alone (its ServerStatsHandler and
 // DialOptions), or its server side through a [Server] with other sets;
 // each install counts the calls it sees.
@@ -158,6 +197,8 @@ type A66 struct {
 	cliStarted                    *prometheus.CounterVec
 	cliDuration, cliSent, cliRcvd *prometheus.HistogramVec
 	cliCallDuration               *prometheus.HistogramVec
+	srvInFlight, cliInFlight      *prometheus.GaugeVec // nil unless WithInFlight
+	tuples                        *ctxTuples           // nil unless WithContextLabels
 
 	methods atomic.Pointer[map[string]*a66ServerRoute] // by full method; set once by Init
 	other   *a66ServerRoute
@@ -172,7 +213,8 @@ type A66 struct {
 }
 
 // A66Option configures [NewA66]: an [Option] that applies to it
-// ([WithLogger]), or [WithClientServices]. [WithStatus] and
+// ([WithLogger]), a [SharedOption] ([WithInFlight], [WithContextLabels]), or
+// [WithClientServices]. [WithStatus] and
 // [WithHistogram] are refused: the set reads codes only, and its
 // histograms are gRPC's, with gRPC's buckets.
 type A66Option interface {
@@ -228,11 +270,19 @@ func NewA66(opts ...A66Option) (*A66, error) {
 			a.clientMethods["/"+d.ServiceName+"/"+m.StreamName] = true
 		}
 	}
+	var extra []string // the context labels' names, after A66's own labels
+	if cl := cfg.contextLabels; cl != nil {
+		if err := a66CheckContextLabels(cl); err != nil {
+			return nil, err
+		}
+		extra = cl.Names
+		a.tuples = newCtxTuplesNamed("grpcmetrics_a66", cl, cfg.logger)
+	}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
-		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, append(labels, extra...))
 	}
 	histogram := func(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
-		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, append(labels, extra...))
 	}
 	// The help strings are the plugin's descriptions, which the exporter
 	// writes as they are.
@@ -245,6 +295,11 @@ func NewA66(opts ...A66Option) (*A66, error) {
 	a.cliSent = histogram("grpc_client_attempt_sent_total_compressed_message_size_bytes", "Compressed message bytes sent per client call attempt.", a66SizeBuckets(), "grpc_method", "grpc_target", "grpc_status")
 	a.cliRcvd = histogram("grpc_client_attempt_rcvd_total_compressed_message_size_bytes", "Compressed message bytes received per call attempt.", a66SizeBuckets(), "grpc_method", "grpc_target", "grpc_status")
 	a.cliCallDuration = histogram("grpc_client_call_duration_seconds", "Time taken by gRPC to complete an RPC from application's perspective.", a66LatencyBuckets(), "grpc_method", "grpc_target", "grpc_status")
+	if cfg.inFlight {
+		// Not part of gRFC A66: named in its style, grpcmetrics's own.
+		a.srvInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "grpc_server_call_in_flight", Help: "Number of server calls whose handler is running."}, append([]string{"grpc_method"}, extra...))
+		a.cliInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "grpc_client_call_in_flight", Help: "Number of client calls started by the application and not yet ended."}, append([]string{"grpc_method", "grpc_target"}, extra...))
+	}
 	a.other = a.newServerRoute(A66Other)
 	a.server = &a66ServerHandler{a: a}
 	return a, nil
@@ -312,8 +367,15 @@ func (a *A66) Register(r prometheus.Registerer) error {
 }
 
 func (a *A66) collectors() []prometheus.Collector {
-	return []prometheus.Collector{a.srvStarted, a.srvDuration, a.srvSent, a.srvRcvd,
+	cs := []prometheus.Collector{a.srvStarted, a.srvDuration, a.srvSent, a.srvRcvd,
 		a.cliStarted, a.cliDuration, a.cliSent, a.cliRcvd, a.cliCallDuration}
+	if a.srvInFlight != nil {
+		cs = append(cs, a.srvInFlight, a.cliInFlight)
+	}
+	if a.tuples != nil {
+		cs = append(cs, a.tuples.overflowTotal, a.tuples.kept)
+	}
+	return cs
 }
 
 // Describe implements [prometheus.Collector].

@@ -30,19 +30,26 @@ type a66Conn struct {
 // a66ClientRoute is one (grpc_method, grpc_target) pair's series, each
 // resolved on its first use.
 type a66ClientRoute struct {
+	method, target            string // the grpc_method and grpc_target values
 	started                   series
 	attempt, sent, rcvd, call [a66NumCodes]series
+	inFlight                  series // its vec is nil unless WithInFlight
 }
 
-func (a *A66) newClientRoute(method, target string) *a66ClientRoute {
+// newClientRoute makes the route of method and target, with the context
+// label values extra (none: the pair's own).
+func (a *A66) newClientRoute(method, target string, extra ...string) *a66ClientRoute {
 	method = strings.ToValidUTF8(method, "\uFFFD")
-	r := &a66ClientRoute{started: series{vec: a.cliStarted.MetricVec, labels: []string{method, target}}}
+	r := &a66ClientRoute{method: method, target: target, started: series{vec: a.cliStarted.MetricVec, labels: append([]string{method, target}, extra...)}}
 	for c := range a66NumCodes {
-		lv := []string{method, target, a66CodeNames[c]}
+		lv := append([]string{method, target, a66CodeNames[c]}, extra...)
 		r.attempt[c] = series{vec: a.cliDuration.MetricVec, labels: lv}
 		r.sent[c] = series{vec: a.cliSent.MetricVec, labels: lv}
 		r.rcvd[c] = series{vec: a.cliRcvd.MetricVec, labels: lv}
 		r.call[c] = series{vec: a.cliCallDuration.MetricVec, labels: lv}
+	}
+	if a.cliInFlight != nil {
+		r.inFlight = series{vec: a.cliInFlight.MetricVec, labels: append([]string{method, target}, extra...)}
 	}
 	return r
 }
@@ -129,10 +136,16 @@ func (c *a66ClientCall) Value(key any) any {
 // unary is the unary client interceptor: it times the call, from before
 // the invoker to after, and records it with status.Code of its error.
 func (x *a66Client) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	call := &a66ClientCall{Context: ctx, x: x, r: x.route(cc, method, opts)}
+	call := &a66ClientCall{Context: ctx, x: x, r: x.a.clientRouteFor(ctx, x.route(cc, method, opts))}
+	if call.r.inFlight.vec != nil {
+		call.r.inFlight.gauge().Inc()
+	}
 	start := x.a.now()
 	err := invoker(call, method, req, reply, cc, opts...)
 	call.r.call[a66CodeIx(a66Code(err))].observer().Observe((x.a.now() - start).Seconds())
+	if call.r.inFlight.vec != nil {
+		call.r.inFlight.gauge().Dec()
+	}
 	return err
 }
 
@@ -144,6 +157,9 @@ type a66ClientStream struct {
 	start time.Duration
 	// opts holds the call options passed to the streamer, when they fit.
 	opts [4]grpc.CallOption
+	// inFlight is whether the stream counts in the in-flight gauge: set
+	// as it starts, cleared once, by finish or by a failed streamer.
+	inFlight atomic.Bool
 }
 
 // stream is the stream client interceptor: it times the stream until
@@ -151,16 +167,33 @@ type a66ClientStream struct {
 // that grpc-go never creates has no call duration, as in the plugin.
 func (x *a66Client) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	s := &a66ClientStream{a: x.a}
-	s.Context, s.x, s.r = ctx, x, x.route(cc, method, opts)
+	s.Context, s.x, s.r = ctx, x, x.a.clientRouteFor(ctx, x.route(cc, method, opts))
 	s.start = x.a.now()
 	// opts may be shared with other calls: copied, never appended to.
 	withFinish := append(append(s.opts[:0], grpc.OnFinish(s.finish)), opts...)
-	return streamer(&s.a66ClientCall, desc, cc, method, withFinish...)
+	if s.r.inFlight.vec != nil {
+		s.inFlight.Store(true)
+		s.r.inFlight.gauge().Inc()
+	}
+	cs, err := streamer(&s.a66ClientCall, desc, cc, method, withFinish...)
+	if err != nil {
+		// grpc-go may fail before it would call finish.
+		s.leave()
+	}
+	return cs, err
 }
 
 // finish records the stream's call duration; grpc-go calls it once.
 func (s *a66ClientStream) finish(err error) {
 	s.r.call[a66CodeIx(a66Code(err))].observer().Observe((s.a.now() - s.start).Seconds())
+	s.leave()
+}
+
+// leave takes the stream out of the in-flight gauge, once.
+func (s *a66ClientStream) leave() {
+	if s.inFlight.CompareAndSwap(true, false) {
+		s.r.inFlight.gauge().Dec()
+	}
 }
 
 // a66Attempt is the state of one attempt, inline in the context node that

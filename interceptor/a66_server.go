@@ -13,18 +13,25 @@ import (
 // a66ServerRoute is one grpc_method value's series on the server, each
 // resolved on its first use.
 type a66ServerRoute struct {
+	method               string // the grpc_method value
 	started              series
 	duration, sent, rcvd [a66NumCodes]series
+	inFlight             series // its vec is nil unless WithInFlight
 }
 
-func (a *A66) newServerRoute(method string) *a66ServerRoute {
+// newServerRoute makes the route of method, with the context label values
+// extra (none: the method's own).
+func (a *A66) newServerRoute(method string, extra ...string) *a66ServerRoute {
 	method = strings.ToValidUTF8(method, "\uFFFD")
-	r := &a66ServerRoute{started: series{vec: a.srvStarted.MetricVec, labels: []string{method}}}
+	r := &a66ServerRoute{method: method, started: series{vec: a.srvStarted.MetricVec, labels: append([]string{method}, extra...)}}
 	for c := range a66NumCodes {
-		lv := []string{method, a66CodeNames[c]}
+		lv := append([]string{method, a66CodeNames[c]}, extra...)
 		r.duration[c] = series{vec: a.srvDuration.MetricVec, labels: lv}
 		r.sent[c] = series{vec: a.srvSent.MetricVec, labels: lv}
 		r.rcvd[c] = series{vec: a.srvRcvd.MetricVec, labels: lv}
+	}
+	if a.srvInFlight != nil {
+		r.inFlight = series{vec: a.srvInFlight.MetricVec, labels: append([]string{method}, extra...)}
 	}
 	return r
 }
@@ -62,6 +69,7 @@ type a66ServerCall struct {
 	r          *a66ServerRoute
 	start      time.Duration
 	sent, rcvd atomic.Int64
+	inFlight   atomic.Bool // counted in the in-flight gauge, at Begin
 }
 
 // Value returns the call itself for its key, and asks the parent for any
@@ -79,9 +87,10 @@ func (h *a66ServerHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) co
 
 func (h *a66ServerHandler) HandleConn(context.Context, stats.ConnStats) {}
 
-// TagRPC starts the call's clock and finds its method's series.
+// TagRPC starts the call's clock and finds its method's series (with the
+// context labels, from ctx, which carries the call's incoming metadata).
 func (h *a66ServerHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	return &a66ServerCall{Context: ctx, h: h, r: h.a.serverRoute(info.FullMethodName), start: h.a.now()}
+	return &a66ServerCall{Context: ctx, h: h, r: h.a.serverRouteFor(ctx, info.FullMethodName), start: h.a.now()}
 }
 
 // HandleRPC counts the call as started at its header, adds up its
@@ -97,6 +106,10 @@ func (h *a66ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	switch st := rs.(type) {
 	case *stats.InHeader:
 		c.r.started.counter().Inc()
+	case *stats.Begin:
+		if c.r.inFlight.vec != nil && c.inFlight.CompareAndSwap(false, true) {
+			c.r.inFlight.gauge().Inc()
+		}
 	case *stats.InPayload:
 		c.rcvd.Add(int64(st.CompressedLength))
 	case *stats.OutPayload:
@@ -107,5 +120,8 @@ func (h *a66ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 		c.r.duration[ix].observer().Observe(d)
 		c.r.sent[ix].observer().Observe(float64(c.sent.Load()))
 		c.r.rcvd[ix].observer().Observe(float64(c.rcvd.Load()))
+		if c.inFlight.CompareAndSwap(true, false) {
+			c.r.inFlight.gauge().Dec()
+		}
 	}
 }

@@ -3,6 +3,7 @@ package interceptor
 import (
 	"context"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,10 @@ type ctxKey [MaxContextLabels]string
 type ctxEntry struct {
 	key   ctxKey
 	bases []*methodSeries
+	// a66 are the tuple's routes in an [A66]: a base route (of a server
+	// method or of a client's method and target) → its child for the
+	// tuple. Added to under ctxTuples.values.mu.
+	a66 sync.Map
 }
 
 // ctxTuples are the tuples of context label values of one set's families,
@@ -34,23 +39,31 @@ type ctxTuples struct {
 }
 
 func newCtxTuples(f *families, cl *ContextLabels, logger *zap.Logger) *ctxTuples {
+	t := newCtxTuplesNamed("grpcmetrics_"+f.side, cl, logger)
+	t.fam = f
+	return t
+}
+
+// newCtxTuplesNamed makes the tuples of cl, with their overflow counter
+// and kept gauge named after prefix; the caller sets fam, if any.
+func newCtxTuplesNamed(prefix string, cl *ContextLabels, logger *zap.Logger) *ctxTuples {
 	limit := cl.Limit
 	if limit == 0 {
 		limit = DefaultContextLabelLimit
 	}
-	t := &ctxTuples{fam: f, names: cl.Names, valuesOf: cl.Values, logger: logger}
+	t := &ctxTuples{names: cl.Names, valuesOf: cl.Values, logger: logger}
 	for i := range cl.Names {
 		t.overflowKey[i] = ContextLabelOverflow
 	}
 	t.overflowTotal = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "grpcmetrics_" + f.side + "_context_labels_overflow_total",
+		Name: prefix + "_context_labels_overflow_total",
 		Help: "Total number of RPCs whose context label values found no room under the limit and were counted under \"" + ContextLabelOverflow + "\".",
 	})
 	overflow := &ctxEntry{key: t.overflowKey}
 	t.values = newBoundedValues[ctxKey, ctxEntry](limit, overflow, t.overflowTotal)
 	t.values.fix(t.overflowKey, overflow)
 	t.kept = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "grpcmetrics_" + f.side + "_context_labels_kept",
+		Name: prefix + "_context_labels_kept",
 		Help: "Number of distinct tuples of context label values kept, at most the limit.",
 	}, func() float64 { return float64(t.values.len()) })
 	return t

@@ -85,13 +85,13 @@ type ProviderOption interface {
 	ClientMetricsOption
 }
 
-// optionFunc is an [Option]; milvusOptionFunc, serverMetricsOptionFunc
-// and providerOptionFunc are options of one set.
+// optionFunc is an [Option]; milvusOptionFunc and serverMetricsOptionFunc
+// are options of one set (sharedOptionFunc, of the sets a [SharedOption]
+// configures).
 type (
 	optionFunc              func(*config)
 	milvusOptionFunc        func(*config)
 	serverMetricsOptionFunc func(*config)
-	providerOptionFunc      func(*config)
 )
 
 func (f optionFunc) apply(c *config)    { f(c) }
@@ -106,10 +106,6 @@ func (milvusOptionFunc) milvusOption()     {}
 
 func (f serverMetricsOptionFunc) apply(c *config)    { f(c) }
 func (serverMetricsOptionFunc) serverMetricsOption() {}
-
-func (f providerOptionFunc) apply(c *config)    { f(c) }
-func (providerOptionFunc) serverMetricsOption() {}
-func (providerOptionFunc) clientMetricsOption() {}
 
 // DefaultClientLimit is the number of distinct client_id values an
 // [Interceptor] tracks unless [WithClientLimit] says otherwise. Milvus

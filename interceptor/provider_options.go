@@ -34,10 +34,31 @@ import (
 // stream the caller abandons stays in flight until its context ends or
 // its connection closes).
 //
-// Only [NewServerMetrics] and [NewClientMetrics] take it.
-func WithInFlight() ProviderOption {
-	return providerOptionFunc(func(c *config) { c.inFlight = true })
+// [NewA66] takes it too, for an in-flight gauge of gRPC's own metrics
+// (see [A66]): grpc_server_call_in_flight{grpc_method} and
+// grpc_client_call_in_flight{grpc_method, grpc_target}.
+//
+// Only [NewServerMetrics], [NewClientMetrics] and [NewA66] take it.
+func WithInFlight() SharedOption {
+	return sharedOptionFunc(func(c *config) { c.inFlight = true })
 }
+
+// SharedOption configures the provider's families and gRPC's own metrics
+// alike: [NewServerMetrics], [NewClientMetrics] and [NewA66] take it, and
+// no other constructor. [WithInFlight] and [WithContextLabels] are such
+// options.
+type SharedOption interface {
+	ProviderOption
+	A66Option
+}
+
+// sharedOptionFunc is a [SharedOption].
+type sharedOptionFunc func(*config)
+
+func (f sharedOptionFunc) apply(c *config)    { f(c) }
+func (sharedOptionFunc) serverMetricsOption() {}
+func (sharedOptionFunc) clientMetricsOption() {}
+func (sharedOptionFunc) a66Option()           {}
 
 // MaxContextLabels is the largest number of labels [ContextLabels] may
 // name.
@@ -141,10 +162,13 @@ func (cl *ContextLabels) validate() error {
 // WithContextLabels adds labels from each call's context to the provider's
 // families (see [ContextLabels]), bounded per set. Its Names and Values
 // are copied at construction; invalid names, a nil Values or an invalid
-// Limit are an error from the constructor. Only [NewServerMetrics] and
-// [NewClientMetrics] take it.
-func WithContextLabels(cl ContextLabels) ProviderOption {
-	return providerOptionFunc(func(c *config) {
+// Limit are an error from the constructor. [NewServerMetrics],
+// [NewClientMetrics] and [NewA66] take it; in an [A66], the labels follow
+// A66's own on every family of both sides (and the in-flight gauges), the
+// names grpc_method, grpc_status and grpc_target are refused, and the
+// bound is per [A66], both sides together (see [A66]).
+func WithContextLabels(cl ContextLabels) SharedOption {
+	return sharedOptionFunc(func(c *config) {
 		cl.Names = append([]string(nil), cl.Names...)
 		c.contextLabels = &cl
 	})
