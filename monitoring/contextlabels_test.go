@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,34 @@ func dmTenant(ctx context.Context) []string {
 	return []string{fmt.Sprintf("tenant_%d", len(m)%3)}
 }
 
+// dmNewA66ContextLabelStack is dmNewContextLabelStack's server counted by
+// gRPC's own metrics (A66) with the context label "tenant", bounded to
+// dmTenantLimit.
+func dmNewA66ContextLabelStack(t *testing.T) *stack {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	// A66 reads the labels when the call's header arrives, before grpc-go
+	// has put the method in the context: the tenants take turns instead.
+	var calls atomic.Uint64
+	tenants := [3][]string{{"tenant_0"}, {"tenant_1"}, {"tenant_2"}}
+	turn := func(context.Context) []string { return tenants[calls.Add(1)%3] }
+	a, err := interceptor.NewA66(
+		interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: turn, Limit: dmTenantLimit}),
+	)
+	require.NoError(t, err)
+	require.NoError(t, a.Register(reg))
+	srv := grpc.NewServer(grpc.StatsHandler(a.ServerStatsHandler()),
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverylog.Option(zap.NewNop()))))
+	proxy.New().Register(srv)
+	rootcoord.New().Register(srv)
+	datanode.New().Register(srv)
+	require.NoError(t, a.Init(srv))
+	conn := serveInMemory(t, srv)
+	methods, err := unaryMethods(conn, srv)
+	require.NoError(t, err)
+	return &stack{metrics: promtest.ServeMetricsWith(t, reg, httpserver.Options{}), methods: methods}
+}
+
 // dmNewContextLabelStack is the generic stack with the context label
 // "tenant" on the provider's server families, bounded to dmTenantLimit.
 func dmNewContextLabelStack(t *testing.T) *stack {
@@ -59,22 +88,38 @@ func dmNewContextLabelStack(t *testing.T) *stack {
 	return &stack{metrics: promtest.ServeMetricsWith(t, reg, httpserver.Options{}), methods: methods}
 }
 
-// TestContextLabelPanelsOnRealData generates the generic dashboard with the
-// context label "tenant" and runs its by-tenant queries on a real
+// TestContextLabelPanelsOnRealData generates the generic and the A66
+// dashboards with the context label "tenant" and runs its by-tenant queries on a real
 // Prometheus that scrapes a server counted with that label, with traffic:
 // each must answer with finite values, one series per tenant kept and one
 // for the overflow, ratios within [0, 1] and request rates above 0.
 func TestContextLabelPanelsOnRealData(t *testing.T) {
 	t.Parallel()
 	bin := promtest.RequireBinary(t, "prometheus")
-	c := mixin.DefaultConfig(mixin.Generic)
+	for _, tt := range []struct {
+		flavour mixin.Flavour
+		stack   func(*testing.T) *stack
+	}{
+		{mixin.Generic, dmNewContextLabelStack},
+		{mixin.A66, dmNewA66ContextLabelStack},
+	} {
+		t.Run(string(tt.flavour), func(t *testing.T) {
+			t.Parallel()
+			dmContextLabelPanelsOnRealData(t, bin, tt.flavour, tt.stack(t))
+		})
+	}
+}
+
+// dmContextLabelPanelsOnRealData runs the by-tenant queries of flavour f's
+// dashboard on a real Prometheus scraping s, under traffic.
+func dmContextLabelPanelsOnRealData(t *testing.T, bin string, f mixin.Flavour, s *stack) {
+	c := mixin.DefaultConfig(f)
 	c.ContextLabels = []string{"tenant"}
 	data, err := mixin.DashboardJSON(c)
 	require.NoError(t, err)
 	queries, err := mixin.Queries(data)
 	require.NoError(t, err)
 
-	s := dmNewContextLabelStack(t)
 	tctx, stopTraffic := context.WithCancel(context.Background())
 	wait := traffic(tctx, 50*time.Millisecond, s)
 	t.Cleanup(func() {

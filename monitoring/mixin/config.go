@@ -65,10 +65,11 @@ type Config struct {
 	// histogram is on.
 	Latency bool
 	// ContextLabels names labels that the servers add to the provider's
-	// families from each call's context (interceptor.WithContextLabels),
-	// such as "tenant". For each, the generic flavour's dashboard gains
-	// a row with the request rate and the error ratio by that label. The
-	// other flavours take none. Empty by default.
+	// families, or to gRPC's own (A66), from each call's context
+	// (interceptor.WithContextLabels), such as "tenant". For each, the
+	// generic and the A66 flavours' dashboards gain a row with the request
+	// rate and the error ratio by that label. The Milvus flavours take
+	// none. Empty by default.
 	ContextLabels []string
 }
 
@@ -106,7 +107,7 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("mixin: unknown flavour %q (want %q, %q, %q or %q)", c.Flavour, Milvus, Generic, Milvus26, A66)
 	}
-	if len(c.ContextLabels) > 0 && c.Flavour != Generic {
+	if len(c.ContextLabels) > 0 && c.Flavour != Generic && c.Flavour != A66 {
 		return fmt.Errorf("mixin: the %s flavour takes no context labels, got %q", c.Flavour, c.ContextLabels)
 	}
 	seen := map[string]bool{}
@@ -115,7 +116,7 @@ func (c Config) validate() error {
 		case !model.LegacyValidation.IsValidLabelName(l) || strings.HasPrefix(l, "__"):
 			return fmt.Errorf("mixin: context label %q is not a valid label name", l)
 		case l == "job" || l == "instance" || l == "le" || strings.HasPrefix(l, "grpc_"):
-			return fmt.Errorf("mixin: context label %q is a label the generic flavour's queries read already", l)
+			return fmt.Errorf("mixin: context label %q is a label the flavour's queries read already", l)
 		case seen[l]:
 			return fmt.Errorf("mixin: context label %q is given twice", l)
 		}

@@ -49,6 +49,30 @@ func TestContextLabelPanels(t *testing.T) {
 	}
 }
 
+// TestContextLabelPanelsA66 checks the A66 flavour's rows by a context
+// label: read from the server's duration histogram's count, errors by
+// grpc_status, placed before the outgoing calls, every other query as
+// without the label.
+func TestContextLabelPanelsA66(t *testing.T) {
+	plain, err := DashboardJSON(DefaultConfig(A66))
+	require.NoError(t, err)
+	c := DefaultConfig(A66)
+	c.ContextLabels = []string{"tenant"}
+	data, err := DashboardJSON(c)
+	require.NoError(t, err)
+	before, err := Queries(plain)
+	require.NoError(t, err)
+	after, err := Queries(data)
+	require.NoError(t, err)
+	for k, v := range before {
+		assert.Equal(t, v, after[k], "query %s", k)
+	}
+	require.Len(t, after, len(before)+2)
+	assert.Equal(t, `sum by (tenant) (rate(grpc_server_call_duration_seconds_count{job=~"$job", instance=~"$instance"}[$__rate_interval]))`,
+		after["Request rate by tenant/A"])
+	assert.Contains(t, after["Error ratio by tenant/A"], `grpc_status!="OK"`)
+}
+
 func TestContextLabelValidate(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
@@ -58,7 +82,8 @@ func TestContextLabelValidate(t *testing.T) {
 	}{
 		{name: "tenant", flavour: Generic, labels: []string{"tenant"}},
 		{name: "milvus26", flavour: Milvus26, labels: []string{"tenant"}, wantErr: "the milvus26 flavour takes no context labels"},
-		{name: "a66", flavour: A66, labels: []string{"tenant"}, wantErr: "the a66 flavour takes no context labels"},
+		{name: "a66", flavour: A66, labels: []string{"tenant"}},
+		{name: "a66 family label", flavour: A66, labels: []string{"grpc_status"}, wantErr: `context label "grpc_status" is a label`},
 		{name: "invalid", flavour: Generic, labels: []string{"1tenant"}, wantErr: `context label "1tenant" is not a valid label name`},
 		{name: "reserved", flavour: Generic, labels: []string{"__tenant"}, wantErr: `context label "__tenant" is not a valid label name`},
 		{name: "family label", flavour: Generic, labels: []string{"grpc_code"}, wantErr: `context label "grpc_code" is a label`},

@@ -112,7 +112,11 @@ func sections(c Config) []section {
 		return append(milvus26Sections(c, traffic), outgoing(c))
 	}
 	if c.Flavour == A66 {
-		return a66Sections(c, traffic)
+		out := a66Sections(c, traffic) // ends with the outgoing calls
+		for _, l := range c.ContextLabels {
+			out = slices.Insert(out, len(out)-1, contextLabelSection(c.Flavour, l))
+		}
+		return out
 	}
 	out := []section{traffic}
 	if c.Latency {
@@ -142,7 +146,7 @@ func sections(c Config) []section {
 		}})
 	}
 	for _, l := range c.ContextLabels {
-		out = append(out, contextLabelSection(l))
+		out = append(out, contextLabelSection(c.Flavour, l))
 	}
 	if c.Flavour == Milvus && hasClientRoutes(c.Routes) {
 		out = append(out, section{title: "Clients", panels: []panel{
@@ -179,10 +183,10 @@ func sections(c Config) []section {
 	return append(out, outgoing(c))
 }
 
-// contextLabelSection is the generic flavour's row for the context label
-// l: the request rate and the error ratio by l, read from the provider's
-// families themselves (the recording rules sum l away).
-func contextLabelSection(l string) section {
+// contextLabelSection is the row of flavour f (generic or A66) for the
+// context label l: the request rate and the error ratio by l, read from
+// the families themselves (the recording rules sum l away).
+func contextLabelSection(f Flavour, l string) section {
 	by := "sum by (" + l + ")"
 	rate := func(metric, matcher string) string {
 		sel := selectorBody
@@ -192,6 +196,28 @@ func contextLabelSection(l string) section {
 		return fmt.Sprintf("rate(%s{%s}[$__rate_interval])", metric, sel)
 	}
 	legend := "{{" + l + "}}"
+	if f == A66 {
+		return section{title: "By " + l, panels: []panel{
+			{
+				title: "Request rate by " + l,
+				description: "Calls finished per second by the context label " + l + ", from " + A66ServerDurationCount + ". " +
+					"The servers keep a bounded number of " + l + " values; the calls of further ones count under \"overflow\".",
+				unit: "reqps", min: float(0),
+				targets: []target{{expr: fmt.Sprintf("%s (%s)", by, rate(A66ServerDurationCount, "")), legend: legend}},
+			},
+			{
+				title:       "Error ratio by " + l,
+				description: "Calls that ended with " + failureKinds(A66) + ", over finished calls, by the context label " + l + ".",
+				unit:        "percentunit", min: float(0), max: float(1),
+				targets: []target{{
+					expr: fmt.Sprintf("%s (\n  %s\n  or %s * 0\n)\n/\n(%s (%s) > 0)",
+						by, rate(A66ServerDurationCount, `grpc_status!="OK"`), rate(A66ServerDurationCount, `grpc_status="OK"`),
+						by, rate(A66ServerDurationCount, "")),
+					legend: legend,
+				}},
+			},
+		}}
+	}
 	return section{title: "By " + l, panels: []panel{
 		{
 			title: "Request rate by " + l,

@@ -39,7 +39,7 @@ func run(args []string, out, errOut io.Writer) error {
 	a66Job := fs.String("a66-job", mixin.DefaultConfig(mixin.A66).Job, "job label the a66 rules select")
 	latency := fs.Bool("latency", true, "add the latency panels")
 	contextLabels := fs.String("context-label", "",
-		"context labels of the servers' provider families (interceptor.WithContextLabels), separated by commas, such as tenant: the generic dashboard gains request rate and error ratio panels by each")
+		"context labels of the servers' provider or A66 families (interceptor.WithContextLabels), separated by commas, such as tenant: the generic and a66 dashboards gain request rate and error ratio panels by each")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
