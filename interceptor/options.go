@@ -79,7 +79,8 @@ type ClientMetricsOption interface {
 
 // ProviderOption configures the provider's families on either side:
 // [NewServerMetrics] and [NewClientMetrics] take it, and no other
-// constructor. [WithInFlight] and [WithContextLabels] are such options.
+// constructor. [WithInFlight] and [WithContextLabels] are such options,
+// and [SharedOption]s, which [NewA66] takes too.
 type ProviderOption interface {
 	ServerMetricsOption
 	ClientMetricsOption
