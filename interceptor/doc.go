@@ -164,7 +164,8 @@
 // Buckets that are unsorted, negative or infinite, a native factor of 1 or
 // less, an exemplar label that is not a valid label name or takes more than
 // half of the runes Prometheus allows an exemplar: each is an error from the
-// constructor. Series are created on a method's first call, by grpc_type.
+// constructor. Series are created on a method's first call, by grpc_type
+// (at Init with [WithInitialSeries]).
 //
 // An [Exemplar] attaches the call's trace ID (or any value from the
 // context) to its observation. On the request path the value is repaired to
@@ -276,6 +277,7 @@
 // the route of a method is one read of a Go map, the series of a route (and
 // of a client on a route) are resolved on first use and kept, and the
 // default rules work out where a message type keeps its status and
-// SourceID once per Go type. A warm unary call, and a stream's message,
-// allocate nothing.
+// SourceID once per Go type. A warm unary call through the interceptors,
+// and a stream's message, allocate nothing (save the exceptions of
+// [Milvus26] and [A66] above).
 package interceptor

@@ -42,8 +42,9 @@ package interceptor
 //
 // An install is one engine with the sets it serves: each set alone
 // (its UnaryServerInterceptor and friends), or several at once ([Server]).
-// Label values that calls bring (client_id, and Milvus 2.6's db_name and
-// collection_name pair) are bounded by [boundedValues], whatever the set.
+// Label values that calls bring (client_id, Milvus 2.6's db_name and
+// collection_name pair, and the tuples of [ContextLabels] in the provider's
+// families and in [A66]) are bounded by [boundedValues], whatever the set.
 
 import (
 	"context"

@@ -120,9 +120,12 @@ func (h *Histogram) validate() error {
 type latency struct {
 	vec      *prometheus.HistogramVec
 	epoch    time.Time
-	exemplar *Exemplar
-	logger   *zap.Logger
-	byCode   bool // WithCodeOnHistogram: a grpc_code label after grpc_method
+	exemplar *Exemplar // a copy of the option's, nil without one
+	// exemplarRoom is the runes an exemplar's value may take beside its
+	// label's name.
+	exemplarRoom int
+	logger       *zap.Logger
+	byCode       bool // WithCodeOnHistogram: a grpc_code label after grpc_method
 }
 
 // newLatency builds the histogram of one side, "server" or "client", with
@@ -148,7 +151,13 @@ func newLatency(h *Histogram, side string, logger *zap.Logger, byCode bool) *lat
 		NativeHistogramMaxBucketNumber:  h.NativeMaxBuckets,
 		NativeHistogramMinResetDuration: h.NativeMinResetDuration,
 	}, labels)
-	return &latency{vec: vec, epoch: time.Now(), exemplar: h.Exemplar, logger: logger, byCode: byCode}
+	l := &latency{vec: vec, epoch: time.Now(), logger: logger, byCode: byCode}
+	if h.Exemplar != nil {
+		ex := *h.Exemplar
+		l.exemplar = &ex
+		l.exemplarRoom = prometheus.ExemplarMaxRunes - utf8.RuneCountInString(ex.Label)
+	}
+	return l
 }
 
 // methodLatency is one method's series in the histogram, of one kind of
@@ -235,7 +244,7 @@ func (k *latency) exemplarValue(ctx context.Context) (v string) {
 		}
 	}()
 	v = k.exemplar.Value(ctx)
-	room := prometheus.ExemplarMaxRunes - utf8.RuneCountInString(k.exemplar.Label)
+	room := k.exemplarRoom
 	if len(v) <= room && utf8.ValidString(v) {
 		return v // fits: no more runes than bytes
 	}

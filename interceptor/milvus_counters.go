@@ -296,20 +296,20 @@ type clientTable struct {
 }
 
 func newClientTable(limit int, vecs []*prometheus.CounterVec, overflowTotal prometheus.Counter) *clientTable {
-	newClient := func(label string) *client {
-		return &client{label: label, routes: make([]atomic.Pointer[counts], len(vecs))}
-	}
-	overflowing := newClient(registry.OverflowClientLabel)
-	t := &clientTable{
-		vecs:    vecs,
-		values:  newBoundedValues[string](limit, overflowing, overflowTotal),
-		unknown: newClient(registry.UnknownClientLabel),
-	}
+	t := &clientTable{vecs: vecs}
+	overflowing := t.newClient(registry.OverflowClientLabel)
+	t.values = newBoundedValues[string](limit, overflowing, overflowTotal)
+	t.unknown = t.newClient(registry.UnknownClientLabel)
 	// A Label equal to a fixed label is that fixed client. (Label gives
 	// the zero ClientID for the unknown label; storing both is simpler.)
 	t.values.fix(t.unknown.label, t.unknown)
 	t.values.fix(overflowing.label, overflowing)
 	return t
+}
+
+// newClient makes the client labelled label, with no series resolved.
+func (t *clientTable) newClient(label string) *client {
+	return &client{label: label, routes: make([]atomic.Pointer[counts], len(t.vecs))}
 }
 
 // counts returns the series of id's call of client-labelled route ix.
@@ -363,9 +363,7 @@ func (t *clientTable) admitLocked(id ClientID) *client {
 		// Clone: the table outlives the call, and a label may share
 		// memory with the request (Label cuts without copying).
 		label = strings.Clone(label)
-		c = t.values.admitLocked(label, func() *client {
-			return &client{label: label, routes: make([]atomic.Pointer[counts], len(t.vecs))}
-		})
+		c = t.values.admitLocked(label, func() *client { return t.newClient(label) })
 	}
 	if id.kind == sourceClient && c != t.values.overflow {
 		c.sourceID, c.hasSource = id.sourceID, true

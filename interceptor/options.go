@@ -79,7 +79,8 @@ type ClientMetricsOption interface {
 
 // ProviderOption configures the provider's families on either side:
 // [NewServerMetrics] and [NewClientMetrics] take it, and no other
-// constructor. [WithInFlight] and [WithContextLabels] are such options.
+// constructor. [WithInFlight] and [WithContextLabels] are such options,
+// and [SharedOption]s, which [NewA66] takes too.
 type ProviderOption interface {
 	ServerMetricsOption
 	ClientMetricsOption
@@ -144,10 +145,11 @@ type config struct {
 }
 
 // WithLogger sets the logger for the interceptor's rare events: a panic in
-// a [Classifier], a [StatusFunc], a [ClientIDFunc], an [Exemplar]'s Value or
-// the default rules, each logged at error level with the method and the
-// panic value; and, for [A66], the first call before its Init, at warn
-// level. Nothing is logged per ordinary call. The default is
+// a [Classifier], a [StatusFunc], a [ClientIDFunc] or the default rules,
+// each logged at error level with the method and the panic value; a panic
+// in an [Exemplar]'s Value or a [ContextLabels]' Values, at error level
+// with the panic value; and, for [ServerMetrics] and [A66], the first call
+// before Init, at warn level. Nothing is logged per ordinary call. The default is
 // [zap.NewNop], which logs nothing; a nil logger is an error.
 func WithLogger(l *zap.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
@@ -247,7 +249,8 @@ func WithCodeOnHistogram() Option {
 // WithInitialSeries makes [ServerMetrics.Init] create every registered
 // method's series at zero, as Prometheus recommends for series known in
 // advance, so that rate() and absent() work from the first scrape. It costs
-// up to 22 series per method (see [MaxInitialSeries] for the bound). The
+// 21 series per method, up to 39 with the histogram, [WithCodeOnHistogram]
+// and [WithInFlight] (see [MaxInitialSeries], which bounds them). The
 // [Interceptor]'s Milvus counters always start at zero and do not take it.
 func WithInitialSeries() ServerMetricsOption {
 	return serverMetricsOptionFunc(func(c *config) { c.initialSeries = true })

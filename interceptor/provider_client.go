@@ -46,10 +46,7 @@ func NewClientMetrics(opts ...ClientMetricsOption) (*ClientMetrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &ClientMetrics{fam: newFamilies("client", cfg.inFlight, cfg.contextLabels)}
-	if cfg.contextLabels != nil {
-		c.fam.tuples = newCtxTuples(c.fam, cfg.contextLabels, cfg.logger)
-	}
+	c := &ClientMetrics{fam: newFamilies("client", cfg.inFlight, cfg.contextLabels, cfg.logger)}
 	if cfg.histogram != nil {
 		c.latency = newLatency(cfg.histogram, "client", cfg.logger, cfg.codeOnHist)
 	}

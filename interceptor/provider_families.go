@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 )
 
@@ -45,9 +46,9 @@ type families struct {
 }
 
 // newFamilies makes the families of side, with the gauge if inFlight and
-// the context labels of cl (nil: none) after the families' own labels;
-// the caller sets tuples then (see newCtxTuples).
-func newFamilies(side string, inFlight bool, cl *ContextLabels) *families {
+// the context labels of cl (nil: none) after the families' own labels,
+// whose tuples log through logger.
+func newFamilies(side string, inFlight bool, cl *ContextLabels, logger *zap.Logger) *families {
 	var names []string
 	if cl != nil {
 		names = cl.Names
@@ -60,6 +61,9 @@ func newFamilies(side string, inFlight bool, cl *ContextLabels) *families {
 	// The help strings are the provider's, so that a switch keeps the
 	// exposition's metadata too.
 	f := &families{side: side}
+	if cl != nil {
+		f.tuples = newCtxTuples(f, cl, logger)
+	}
 	if inFlight {
 		help := "Number of RPCs whose handler is running on the server."
 		if side == "client" {

@@ -96,14 +96,11 @@ func NewServerMetrics(opts ...ServerMetricsOption) (*ServerMetrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &ServerMetrics{fam: newFamilies("server", cfg.inFlight, cfg.contextLabels), initial: cfg.initialSeries, logger: cfg.logger, installOptions: cfg.installOptions()}
+	s := &ServerMetrics{fam: newFamilies("server", cfg.inFlight, cfg.contextLabels, cfg.logger), initial: cfg.initialSeries, logger: cfg.logger, installOptions: cfg.installOptions()}
 	s.beforeInit = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "grpcmetrics_server_calls_before_init_total",
 		Help: "Total number of RPCs that reached the server's interceptors before ServerMetrics.Init, counted under grpc_service and grpc_method \"unknown\".",
 	})
-	if cfg.contextLabels != nil {
-		s.fam.tuples = newCtxTuples(s.fam, cfg.contextLabels, cfg.logger)
-	}
 	for ix := range numTypes {
 		s.unknown[ix] = newMethodSeries(s.fam, ix, UnknownMethod, UnknownMethod)
 	}

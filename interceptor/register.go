@@ -10,7 +10,7 @@ import (
 )
 
 // register registers c, the collector of owner ("Interceptor",
-// "ServerMetrics", "ClientMetrics" or "Server"), on r. The same collector twice is a
+// "ServerMetrics", "ClientMetrics", "Milvus26", "A66" or "Server"), on r. The same collector twice is a
 // no-op; another collector of the same metrics is an error that says what
 // happened, and so is a nil (or typed-nil) r.
 func register(r prometheus.Registerer, owner string, c prometheus.Collector) error {
@@ -54,8 +54,8 @@ func collect(ch chan<- prometheus.Metric, cs []prometheus.Collector, l *latency)
 	}
 }
 
-// conflictError explains why a registerer refused owner's collector
-// ("Interceptor", "ServerMetrics" or "ClientMetrics"): another collector
+// conflictError explains why a registerer refused owner's collector (see
+// register): another collector
 // already exports one of its metrics. It says which two things collide and
 // what to do, and wraps client_golang's error.
 func conflictError(owner string, err error) error {
