@@ -13,7 +13,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/stats"
-	"google.golang.org/grpc/status"
 )
 
 // The metric set of gRPC's own metrics (gRFC A66), as grpc-go v1.85.0's
@@ -72,18 +71,8 @@ func a66CodeIx(c codes.Code) int {
 // sends them). As codeOf, it asks an error's As method for an error with a
 // GRPCStatus method.
 func a66Code(err error) codes.Code {
-	if err == nil {
-		return codes.OK
-	}
-	if se, ok := errors.AsType[interface {
-		error
-		GRPCStatus() *status.Status
-	}](err); ok {
-		if s := se.GRPCStatus(); s != nil {
-			return s.Code()
-		}
-	}
-	return codes.Unknown
+	c, _ := statusCode(err) // Unknown when there is no status
+	return c
 }
 
 // A66 counts a gRPC server's and client's calls as gRPC itself defines

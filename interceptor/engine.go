@@ -152,16 +152,8 @@ func typeIndex(client, server bool) int {
 // error with a GRPCStatus method, where status.FromError's errors.As asks
 // for a GRPCStatus method alone).
 func codeOf(err error) codes.Code {
-	if err == nil {
-		return codes.OK
-	}
-	if se, ok := errors.AsType[interface {
-		error
-		GRPCStatus() *status.Status
-	}](err); ok {
-		if s := se.GRPCStatus(); s != nil {
-			return s.Code()
-		}
+	if c, ok := statusCode(err); ok {
+		return c
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
@@ -170,6 +162,27 @@ func codeOf(err error) codes.Code {
 		return codes.Canceled
 	}
 	return codes.Unknown
+}
+
+// statusCode returns the code of err as status.Code reads it, without
+// allocating: OK for nil, else the code of the first error in err's tree
+// with a GRPCStatus method that returns a status; ok is false when there
+// is none (a plain or a context error). It asks an error's As method for
+// an error with a GRPCStatus method, where status.FromError asks for one
+// with GRPCStatus alone.
+func statusCode(err error) (c codes.Code, ok bool) {
+	if err == nil {
+		return codes.OK, true
+	}
+	if se, found := errors.AsType[interface {
+		error
+		GRPCStatus() *status.Status
+	}](err); found {
+		if s := se.GRPCStatus(); s != nil {
+			return s.Code(), true
+		}
+	}
+	return codes.Unknown, false
 }
 
 // series is one child of a metric vector (a counter's or a histogram's),
