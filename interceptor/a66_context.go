@@ -3,7 +3,6 @@ package interceptor
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -44,16 +43,7 @@ func (t *ctxTuples) a66Entry(ctx context.Context) *ctxEntry {
 	}
 	t.values.mu.Lock()
 	defer t.values.mu.Unlock()
-	if !t.valid(k) {
-		return t.values.overflow
-	}
-	return t.values.admitLocked(k, func() *ctxEntry {
-		var key ctxKey
-		for i := range t.names {
-			key[i] = strings.Clone(k[i]) // the tuple outlives the call
-		}
-		return &ctxEntry{key: key}
-	})
+	return t.entryLocked(k)
 }
 
 // a66Child returns the child in e of the base route that key names, made
@@ -110,31 +100,16 @@ func (a *A66) clientRouteFor(ctx context.Context, r *a66ClientRoute) *a66ClientR
 // that starts after it returns counts the tuple anew; a call in progress
 // may still count into the deleted series, which are then lost.
 func (a *A66) RemoveContextLabels(values ...string) bool {
-	t := a.tuples
-	if t == nil || len(values) != len(t.names) {
-		return false
-	}
-	var k ctxKey
-	copy(k[:], values)
-	t.values.mu.Lock()
-	defer t.values.mu.Unlock()
-	e, ok := t.values.removeLocked(k)
-	if !ok {
-		return false
-	}
-	match := make(prometheus.Labels, len(t.names))
-	for i, name := range t.names {
-		match[name] = e.key[i]
-	}
-	for _, c := range a.collectors() {
-		switch v := c.(type) {
-		case *prometheus.CounterVec:
-			v.DeletePartialMatch(match)
-		case *prometheus.HistogramVec:
-			v.DeletePartialMatch(match)
-		case *prometheus.GaugeVec:
-			v.DeletePartialMatch(match)
+	return a.tuples.forget(values, func(_ *ctxEntry, match prometheus.Labels) {
+		for _, c := range a.collectors() {
+			switch v := c.(type) {
+			case *prometheus.CounterVec:
+				v.DeletePartialMatch(match)
+			case *prometheus.HistogramVec:
+				v.DeletePartialMatch(match)
+			case *prometheus.GaugeVec:
+				v.DeletePartialMatch(match)
+			}
 		}
-	}
-	return true
+	})
 }

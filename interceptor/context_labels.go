@@ -109,20 +109,7 @@ func (t *ctxTuples) admit(base *methodSeries, k ctxKey) *methodSeries {
 	if v, ok := base.children.Load(k); ok {
 		return v.(*methodSeries)
 	}
-	var e *ctxEntry
-	if t.valid(k) {
-		e = t.values.admitLocked(k, func() *ctxEntry {
-			// Clone: the tuple outlives the call, and its strings may
-			// share memory with the caller's.
-			var key ctxKey
-			for i := range t.names {
-				key[i] = strings.Clone(k[i])
-			}
-			return &ctxEntry{key: key}
-		})
-	} else {
-		e = t.values.overflow
-	}
+	e := t.entryLocked(k)
 	if v, ok := base.children.Load(e.key); ok { // the overflow tuple's
 		return v.(*methodSeries)
 	}
@@ -130,6 +117,24 @@ func (t *ctxTuples) admit(base *methodSeries, k ctxKey) *methodSeries {
 	base.children.Store(e.key, child)
 	e.bases = append(e.bases, base)
 	return child
+}
+
+// entryLocked returns the entry of k, admitting it if it is new and the
+// limit allows: the overflow tuple's if k finds no place, or has a value
+// that is not valid UTF-8. t.values.mu must be held.
+func (t *ctxTuples) entryLocked(k ctxKey) *ctxEntry {
+	if !t.valid(k) {
+		return t.values.overflow
+	}
+	return t.values.admitLocked(k, func() *ctxEntry {
+		// Clone: the tuple outlives the call, and its strings may share
+		// memory with the caller's.
+		var key ctxKey
+		for i := range t.names {
+			key[i] = strings.Clone(k[i])
+		}
+		return &ctxEntry{key: key}
+	})
 }
 
 // valid reports whether k's values are valid UTF-8, as label values must be.
@@ -145,6 +150,24 @@ func (t *ctxTuples) valid(k ctxKey) bool {
 // remove forgets the tuple values and deletes its series, in every family
 // and method; see RemoveContextLabels.
 func (t *ctxTuples) remove(values []string) bool {
+	return t.forget(values, func(e *ctxEntry, match prometheus.Labels) {
+		for _, base := range e.bases {
+			base.children.Delete(e.key)
+		}
+		f := t.fam
+		for _, vec := range []*prometheus.MetricVec{f.started.MetricVec, f.handled.MetricVec, f.received.MetricVec, f.sent.MetricVec, f.responseFailed.MetricVec} {
+			vec.DeletePartialMatch(match)
+		}
+		if f.inFlight != nil {
+			f.inFlight.DeletePartialMatch(match)
+		}
+	})
+}
+
+// forget forgets the tuple values, if it is kept, and calls deleteSeries
+// with its entry and the labels that match its series, under the tuples'
+// lock; it reports whether the tuple was kept.
+func (t *ctxTuples) forget(values []string, deleteSeries func(e *ctxEntry, match prometheus.Labels)) bool {
 	if t == nil || len(values) != len(t.names) {
 		return false
 	}
@@ -156,20 +179,11 @@ func (t *ctxTuples) remove(values []string) bool {
 	if !ok {
 		return false
 	}
-	for _, base := range e.bases {
-		base.children.Delete(k)
-	}
 	match := make(prometheus.Labels, len(t.names))
 	for i, name := range t.names {
 		match[name] = e.key[i]
 	}
-	f := t.fam
-	for _, vec := range []*prometheus.MetricVec{f.started.MetricVec, f.handled.MetricVec, f.received.MetricVec, f.sent.MetricVec, f.responseFailed.MetricVec} {
-		vec.DeletePartialMatch(match)
-	}
-	if f.inFlight != nil {
-		f.inFlight.DeletePartialMatch(match)
-	}
+	deleteSeries(e, match)
 	return true
 }
 
