@@ -138,25 +138,32 @@ func (c Config) validate() error {
 	return nil
 }
 
+// methodLabel returns the one label that names a method in c's flavour
+// (Milvus 2.6's function_name, A66's grpc_method), or "" for the flavours
+// that name it by grpc_service and grpc_method.
+func (c Config) methodLabel() string {
+	switch c.Flavour {
+	case Milvus26:
+		return Milvus26FunctionName
+	case A66:
+		return A66Method
+	}
+	return ""
+}
+
 // methodLabels returns the labels that name a method in the recorded
 // series of c's flavour, comma-separated for a "by" clause.
 func (c Config) methodLabels() string {
-	if c.Flavour == Milvus26 {
-		return Milvus26FunctionName
-	}
-	if c.Flavour == A66 {
-		return A66Method
+	if l := c.methodLabel(); l != "" {
+		return l
 	}
 	return "grpc_service, grpc_method"
 }
 
 // methodLegend returns a Grafana legend that names a method of c's flavour.
 func (c Config) methodLegend() string {
-	if c.Flavour == Milvus26 {
-		return "{{" + Milvus26FunctionName + "}}"
-	}
-	if c.Flavour == A66 {
-		return "{{" + A66Method + "}}"
+	if l := c.methodLabel(); l != "" {
+		return "{{" + l + "}}"
 	}
 	return "{{grpc_service}}/{{grpc_method}}"
 }
@@ -164,11 +171,8 @@ func (c Config) methodLegend() string {
 // methodTemplate returns an alert-annotation template that names the method
 // of an alert of c's flavour.
 func (c Config) methodTemplate() string {
-	if c.Flavour == Milvus26 {
-		return "{{ $labels." + Milvus26FunctionName + " }}"
-	}
-	if c.Flavour == A66 {
-		return "{{ $labels." + A66Method + " }}"
+	if l := c.methodLabel(); l != "" {
+		return "{{ $labels." + l + " }}"
 	}
 	return "{{ $labels.grpc_service }}/{{ $labels.grpc_method }}"
 }

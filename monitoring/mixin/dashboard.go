@@ -64,11 +64,8 @@ func float(f float64) *float64 { return &f }
 func sections(c Config) []section {
 	byMethod := "sum by (" + c.methodLabels() + ")"
 	method := "method"
-	if c.Flavour == Milvus26 {
-		method = Milvus26FunctionName
-	}
-	if c.Flavour == A66 {
-		method = A66Method
+	if l := c.methodLabel(); l != "" {
+		method = l
 	}
 	traffic := section{title: "Requests and errors", panels: []panel{
 		{

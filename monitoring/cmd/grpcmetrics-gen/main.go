@@ -59,7 +59,7 @@ func run(args []string, out, errOut io.Writer) error {
 		c := mixin.DefaultConfig(f)
 		c.Objective, c.ErrorRatio, c.Latency = *objective, *errorRatio, *latency
 		c.Job = *genericJob
-		if f == mixin.Generic && *contextLabels != "" {
+		if (f == mixin.Generic || f == mixin.A66) && *contextLabels != "" {
 			c.ContextLabels = strings.Split(*contextLabels, ",")
 		}
 		if f == mixin.Milvus26 {
