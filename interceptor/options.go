@@ -138,8 +138,10 @@ type config struct {
 	nodeID             int64 // WithNodeID
 	collectionLimit    int   // WithCollectionLimit
 	collectionLimitSet bool
-	reqLatency         bool // WithReqLatency
-	rootCoord          bool // WithRootCoordDDL
+	reqLatency         bool         // WithReqLatency
+	rootCoord          bool         // WithRootCoordDDL
+	line               Milvus26Line // WithLine
+	grpcLatency        bool         // WithGRPCLatency
 
 	a66Services []*grpc.ServiceDesc // WithClientServices
 }
