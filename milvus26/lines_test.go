@@ -141,7 +141,7 @@ func TestMilvus26LinesEqualToMilvusRules(t *testing.T) {
 		{"rejected: hook's invalid argument", fails(status.Error(codes.InvalidArgument, "hook")), mmOutcome{"rejected", "rejected", "user"}},
 		{"rejected: unavailable", fails(status.Error(codes.Unavailable, "down")), mmOutcome{"rejected", "rejected", "system"}},
 		{"rejected: raw gRPC canceled is system", fails(status.Error(codes.Canceled, "canceled")), mmOutcome{"rejected", "rejected", "system"}},
-		{"rejected: context canceled", fails(fmt.Errorf("wait: %w", context.Canceled)), mmOutcome{"rejected", "rejected", "system"}},
+		{"rejected: context canceled", fails(fmt.Errorf("wait: %w", context.Canceled)), mmOutcome{"rejected", "rejected", "cancel"}},
 		{"rejected: deadline is system", fails(context.DeadlineExceeded), mmOutcome{"rejected", "rejected", "system"}},
 		{"rejected: merr input error", fails(mmMilvusError{"parameter invalid", 1100, mmInputError}), mmOutcome{"rejected", "rejected", "user"}},
 		{"rejected: merr system error", fails(mmMilvusError{"service internal", 5, mmSystemError}), mmOutcome{"rejected", "rejected", "system"}},
