@@ -150,3 +150,32 @@ func TestContractNamesMilvusLines(t *testing.T) {
 		assert.Subset(t, f.Domains["cause"], []string{"user", "system", "cancel"}, line)
 	}
 }
+
+// TestDriveReachesEveryMilvus26Outcome checks that the drive gives every
+// (status, cause) pair of Milvus 2.6's lines with a cause, so that a value
+// written for one of them alone cannot hide from TestSetsKeepToTheContract.
+func TestDriveReachesEveryMilvus26Outcome(t *testing.T) {
+	driven, err := contract.Drive()
+	require.NoError(t, err)
+	for line, na := range map[string]string{"v2.6.20": "na", "v2.6.21": ""} {
+		pairs := map[string]bool{}
+		for _, mf := range driven["milvus26/"+line] {
+			if mf.GetName() != "milvus_proxy_req_count" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				l := map[string]string{}
+				for _, lp := range m.GetLabel() {
+					l[lp.GetName()] = lp.GetValue()
+				}
+				pairs[l["status"]+"/"+l["cause"]] = true
+			}
+		}
+		want := map[string]bool{}
+		for _, p := range []string{"total/" + na, "success/" + na, "retry/" + na, "abandon/" + na,
+			"fail/user", "fail/system", "fail/cancel", "rejected/user", "rejected/system", "rejected/cancel"} {
+			want[p] = true
+		}
+		assert.Equal(t, want, pairs, line)
+	}
+}

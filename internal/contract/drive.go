@@ -222,9 +222,14 @@ func driveMilvus26(opts ...interceptor.Milvus26Option) ([]*dto.MetricFamily, err
 	fail := func(err error) grpc.UnaryHandler {
 		return func(context.Context, any) (any, error) { return nil, err }
 	}
+	input, err := inputStatus(1100)
+	if err != nil {
+		return nil, err
+	}
 	handlers := []grpc.UnaryHandler{
 		reply(&commonpb.Status{}), reply(&commonpb.Status{Code: 5}), reply(&commonpb.Status{Code: 8}),
 		reply(&commonpb.Status{Code: 10000}), fail(context.Canceled),
+		func(context.Context, any) (any, error) { return input, nil }, // ("fail", "user")
 	}
 	eachCode(func(c codes.Code) { handlers = append(handlers, fail(status.Error(c, "driven"))) })
 	for _, coll := range []string{"c1", "c2"} { // c2 is over the limit of 1
