@@ -35,7 +35,7 @@ func Rules(c Config) (*RuleFile, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	rec := RuleGroup{Name: "grpcmetrics-" + string(c.Flavour) + ".rules"}
+	rec := RuleGroup{Name: "grpcmetrics-" + c.Name() + ".rules"}
 	switch c.Flavour {
 	case Milvus:
 		for _, r := range c.Routes {
@@ -49,8 +49,37 @@ func Rules(c Config) (*RuleFile, error) {
 		rec.Rules = append(rec.Rules, genericRules(c.Job)...)
 	}
 	rec.Rules = append(rec.Rules, aggregateRules(c)...)
-	alerts := RuleGroup{Name: "grpcmetrics-" + string(c.Flavour) + ".alerts", Rules: alertRules(c)}
-	return &RuleFile{Groups: []RuleGroup{rec, alerts}}, nil
+	if c.causes() {
+		rec.Rules = append(rec.Rules, milvus26CauseRules(c.Job)...)
+	}
+	alerts := RuleGroup{Name: "grpcmetrics-" + c.Name() + ".alerts", Rules: alertRules(c)}
+	f := &RuleFile{Groups: []RuleGroup{rec, alerts}}
+	var exprs []string
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			exprs = append(exprs, r.Expr)
+		}
+	}
+	if err := c.checkContract(exprs); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// milvus26CauseRules records the failures of Milvus 2.6's lines with the
+// cause label by cause, and each function's error ratio by cause, after
+// HandledRate. A failure is a call counted under status "fail" or
+// "rejected", the two statuses that carry a cause; "retry" has none.
+func milvus26CauseRules(job string) []Rule {
+	j := "{job=" + quote(job) + "}"
+	failed := Milvus26ReqCount + "{" + matchers("job="+quote(job), "status=~"+quote(Milvus26StatusFail+"|"+Milvus26StatusRejected)) + "}"
+	return []Rule{
+		{Record: CauseFailedRate,
+			Expr: fmt.Sprintf("sum by (job, instance, %s, status, %s) (rate(%s[5m]))", Milvus26FunctionName, Milvus26Cause, failed)},
+		{Record: MethodCauseErrorRatio,
+			Expr: fmt.Sprintf("sum by (job, %s, %s) (%s%s)\n/ on (job, %s) group_left ()\n(sum by (job, %s) (%s%s) > 0)",
+				Milvus26FunctionName, Milvus26Cause, CauseFailedRate, j, Milvus26FunctionName, Milvus26FunctionName, HandledRate, j)},
+	}
 }
 
 // RulesYAML renders Rules(c) as YAML.
@@ -209,6 +238,21 @@ func alertRules(c Config) []Rule {
 				"description": "The interceptor on {{ $labels.instance }} of job {{ $labels.job }} tracks as many client_id values as its client limit allows; " +
 					"calls from further clients are counted under client_id=\"client_overflow\" and in " + OverflowTotal + ". " +
 					"Raise the client limit, or remove departed clients' series.",
+			},
+		})
+	}
+	if c.causes() {
+		rules = append(rules, Rule{
+			Alert: AlertSystemErrorRatio,
+			Expr: fmt.Sprintf("%s{%s} > %s", MethodCauseErrorRatio,
+				matchers("job="+quote(c.Job), Milvus26Cause+"="+quote(Milvus26CauseSystem)), formatFloat(c.ErrorRatio)),
+			For:    "10m",
+			Labels: map[string]string{"severity": "critical"},
+			Annotations: map[string]string{
+				"summary": c.methodTemplate() + " fails {{ $value | humanizePercentage }} of its calls by Milvus's own fault.",
+				"description": fmt.Sprintf("More than %s%% of the calls of %s on job {{ $labels.job }} failed with cause \"system\" "+
+					"(status fail or rejected, neither the caller's input nor a cancellation) over 5 minutes, for 10 minutes. "+
+					"Failures of cause \"user\" are the callers' to fix and do not count here.", formatFloat(c.ErrorRatio*100), c.methodTemplate()),
 			},
 		})
 	}
