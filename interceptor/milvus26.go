@@ -505,6 +505,12 @@ func (m *Milvus26) seriesOf(ctx context.Context, req any, r *m26Route, unidentif
 	var p m26Pair
 	if !unidentified && !m.rootCoord { // rootcoord's families have no pair
 		p = r.pairOf(ctx, req)
+		// The pair as it came first: keys are label values, so a pair
+		// found as it is is its own label values (valid UTF-8, short
+		// enough), and the names need no repair on the common path.
+		if v, ok := r.children.Load(p); ok {
+			return v.(*m26Series)
+		}
 		p = m26Pair{m26Label(p.db), m26Label(p.coll)}
 	}
 	if v, ok := r.children.Load(p); ok {

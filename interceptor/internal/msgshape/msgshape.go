@@ -110,12 +110,36 @@ func (s *Cache) StatusFailed(last *Last, resp any) bool {
 // none, or when resp has no status), which tells a retryable failure
 // from another in Milvus 2.6. It panics only as StatusFailed does.
 func (s *Cache) Status(last *Last, resp any) (failed bool, code int64) {
-	st, p, proto := s.status(last, resp)
-	switch {
-	case proto:
+	// Written out, not through status: this is every call's path.
+	v := reflect.ValueOf(resp)
+	if !v.IsValid() {
+		return false, 0
+	}
+	sh := last.p.Load()
+	if sh == nil || sh.t != v.Type() {
+		sh = s.lookup(last, v.Type())
+	}
+	p := &sh.status
+	switch p.how {
+	case inField:
+		if v.IsNil() {
+			return false, 0
+		}
+		f := v.Elem().Field(p.field)
+		if f.IsNil() {
+			return false, 0 // an unset status is Milvus's success
+		}
+		return p.readAt(f.Elem())
+	case itself:
+		if v.IsNil() {
+			return false, 0
+		}
+		return p.readAt(v.Elem())
+	case protoRead:
+		if v.IsNil() {
+			return false, 0 // a nil *dynamicpb.Message panics on IsValid
+		}
 		return protoStatus(resp)
-	case st.IsValid():
-		return p.readAt(st)
 	}
 	return false, 0
 }
@@ -136,9 +160,9 @@ func (s *Cache) InputError(last *Last, resp any) bool {
 	return false
 }
 
-// status finds the status struct of resp and the path that reads it; or,
-// for a message read through protoreflect, proto is true. A response
-// without a status (or with an unset one) gives an invalid st.
+// status finds the status struct of resp and the path that reads it, as
+// Status does; or, for a message read through protoreflect, proto is true.
+// A response without a status (or with an unset one) gives an invalid st.
 func (s *Cache) status(last *Last, resp any) (st reflect.Value, p *statusPath, proto bool) {
 	v := reflect.ValueOf(resp)
 	if !v.IsValid() {
