@@ -153,3 +153,31 @@ func ExampleWithLine() {
 	// status=total cause=na 3
 	// status=fail cause=system 1
 }
+
+// TestMilvus26Abandon counts abandoned requests under their pair, a
+// request whose getter panics under ("", "") without the panic reaching the
+// caller, and nothing on a rootcoord.
+func TestMilvus26Abandon(t *testing.T) {
+	m26, err := interceptor.NewMilvus26(interceptor.WithLine(interceptor.MilvusV2621))
+	require.NoError(t, err)
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, m26.Register(reg))
+	const method = "/milvus.proto.milvus.MilvusService/DescribeCollection"
+	m26.Abandon(context.Background(), method, &milvuspb.DescribeCollectionRequest{DbName: "db", CollectionName: "c"})
+	require.NotPanics(t, func() { m26.Abandon(context.Background(), method, mxPanicky{}) })
+	assert.Equal(t, 1.0, mxGet(t, reg, "milvus_proxy_req_count", map[string]string{
+		"node_id": "0", "function_name": "DescribeCollection", "status": "abandon", "cause": "", "db_name": "db", "collection_name": "c"}))
+	assert.Equal(t, 1.0, mxGet(t, reg, "milvus_proxy_req_count", map[string]string{
+		"node_id": "0", "function_name": "DescribeCollection", "status": "abandon", "cause": "", "db_name": "", "collection_name": ""}))
+
+	rc, err := interceptor.NewMilvus26(interceptor.WithRootCoordDDL())
+	require.NoError(t, err)
+	rcReg := prometheus.NewPedanticRegistry()
+	require.NoError(t, rc.Register(rcReg))
+	rc.Abandon(context.Background(), method, &milvuspb.DescribeCollectionRequest{CollectionName: "c"})
+	mfs, err := rcReg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		assert.NotEqual(t, "milvus_rootcoord_ddl_req_count", mf.GetName(), "rootcoord counts no abandon")
+	}
+}
