@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 )
@@ -61,8 +62,14 @@ func (e mmMilvusError) Error() string             { return fmt.Sprintf("%s[code=
 func (e mmMilvusError) GetErrorType() mmErrorType { return e.typ }
 func (m mmTypeMarker) Unwrap() error              { return m.error }
 func (m mmTypeMarker) GetErrorType() mmErrorType  { return m.typ }
+
+// mmStatus returns a status of errorCode and code; error_code, which
+// milvus-proto marks deprecated, is set through protoreflect.
 func mmStatus(errorCode, code int32) *commonpb.Status {
-	return &commonpb.Status{ErrorCode: commonpb.ErrorCode(errorCode), Code: code}
+	s := &commonpb.Status{Code: code}
+	m := s.ProtoReflect()
+	m.Set(m.Descriptor().Fields().ByName("error_code"), protoreflect.ValueOfEnum(protoreflect.EnumNumber(errorCode)))
+	return s
 }
 
 // mmInputStatus is the status merr.Status makes of an input error: the
