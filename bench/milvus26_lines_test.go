@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
@@ -195,10 +196,6 @@ var mlLines = []interceptor.Milvus26Line{interceptor.MilvusV2616, interceptor.Mi
 //	benchstat -row /line -col /impl milvus26-lines.txt
 func BenchmarkMilvus26Lines(b *testing.B) {
 	reqs := mxRequests()
-	resp := &milvuspb.SearchResults{Status: &commonpb.Status{}}
-	h := func(context.Context, any) (any, error) { return resp, nil }
-	info := &grpc.UnaryServerInfo{FullMethod: mxSearch}
-	ctx := context.Background()
 	for _, line := range mlLines {
 		ours, err := interceptor.NewMilvus26(interceptor.WithNodeID(7), interceptor.WithLine(line), interceptor.WithGRPCLatency())
 		require.NoError(b, err)
@@ -213,18 +210,7 @@ func BenchmarkMilvus26Lines(b *testing.B) {
 			impls[0], impls[1] = impls[1], impls[0]
 		}
 		for _, impl := range impls {
-			b.Run("line="+line.String()+"/impl="+impl.name, func(b *testing.B) {
-				for _, req := range reqs { // warm
-					sinkResp, sinkErr = impl.icpt(ctx, req, info, h)
-				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				i := 0
-				for b.Loop() {
-					sinkResp, sinkErr = impl.icpt(ctx, reqs[i%len(reqs)], info, h)
-					i++
-				}
-			})
+			b.Run("line="+line.String()+"/impl="+impl.name, func(b *testing.B) { mxLoop(b, impl.icpt, reqs) })
 		}
 	}
 }
@@ -275,29 +261,8 @@ func TestMilvus26LinesAgreeWithRecreation(t *testing.T) {
 			want, got := mxDump(t, milvusReg), mxDump(t, oursReg)
 			assert.Len(t, want, 96)
 			assert.Equal(t, want, got)
-			assert.Equal(t, mlLatencyCounts(t, milvusReg), mlLatencyCounts(t, oursReg))
+			count := func(m *dto.Metric) float64 { return float64(m.GetHistogram().GetSampleCount()) }
+			assert.Equal(t, mxFamily(t, milvusReg, "milvus_proxy_grpc_latency", count), mxFamily(t, oursReg, "milvus_proxy_grpc_latency", count))
 		})
 	}
-}
-
-// mlLatencyCounts returns milvus_proxy_grpc_latency's observation counts
-// of g, by labels.
-func mlLatencyCounts(t *testing.T, g prometheus.Gatherer) map[string]uint64 {
-	t.Helper()
-	mfs, err := g.Gather()
-	require.NoError(t, err)
-	out := map[string]uint64{}
-	for _, mf := range mfs {
-		if mf.GetName() != "milvus_proxy_grpc_latency" {
-			continue
-		}
-		for _, mt := range mf.GetMetric() {
-			var key []string
-			for _, lp := range mt.GetLabel() {
-				key = append(key, lp.GetName()+"="+lp.GetValue())
-			}
-			out[strings.Join(key, ",")] = mt.GetHistogram().GetSampleCount()
-		}
-	}
-	return out
 }

@@ -70,7 +70,7 @@ func TestMilvus26FillsTheDatabasesMilvusFills(t *testing.T) {
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("dbname", "db7"))
 	for _, line := range []interceptor.Milvus26Line{interceptor.MilvusV2616, interceptor.MilvusV2620, interceptor.MilvusV2621} {
 		t.Run(line.String(), func(t *testing.T) {
-			m, err := interceptor.NewMilvus26(interceptor.WithLine(line))
+			m, err := interceptor.NewMilvus26(interceptor.WithNodeID(mmNodeID), interceptor.WithLine(line))
 			require.NoError(t, err)
 			reg := prometheus.NewPedanticRegistry()
 			require.NoError(t, m.Register(reg))
@@ -80,7 +80,7 @@ func TestMilvus26FillsTheDatabasesMilvusFills(t *testing.T) {
 				_, err := m.UnaryServerInterceptor()(ctx, mt.New().Interface(), &grpc.UnaryServerInfo{FullMethod: method}, ok)
 				require.NoError(t, err)
 			}
-			dbs := mmTotalDBs(t, reg)
+			dbs := mmTotalDBs(t, reg, line)
 			for _, mt := range withDB {
 				name := string(mt.Descriptor().Name())
 				want := ""
@@ -94,23 +94,12 @@ func TestMilvus26FillsTheDatabasesMilvusFills(t *testing.T) {
 }
 
 // mmTotalDBs gathers the db_name of each function_name's "total" series.
-func mmTotalDBs(t *testing.T, reg prometheus.Gatherer) map[string]string {
+func mmTotalDBs(t *testing.T, reg prometheus.Gatherer, line interceptor.Milvus26Line) map[string]string {
 	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
 	out := map[string]string{}
-	for _, mf := range mfs {
-		if mf.GetName() != "milvus_proxy_req_count" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			l := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				l[lp.GetName()] = lp.GetValue()
-			}
-			if l["status"] == "total" {
-				out[l["function_name"]] = l["db_name"]
-			}
+	for _, l := range mmSeries(t, reg, "milvus_proxy_req_count", line, "node_id", "function_name", "status", "cause", "db_name", "collection_name") {
+		if l.labels["status"] == "total" {
+			out[l.labels["function_name"]] = l.labels["db_name"]
 		}
 	}
 	return out

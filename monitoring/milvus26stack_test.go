@@ -220,11 +220,7 @@ func TestMilvus26CauseQueriesOnRealData(t *testing.T) {
 	checks = append(checks, ruleChecks(t, c.Name(), c.Job)...)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	query := func(expr string) ([]promtest.Sample, error) {
-		qctx, qcancel := context.WithTimeout(ctx, 10*time.Second)
-		defer qcancel()
-		return promtest.Query(qctx, srv.URL, expr)
-	}
+	query := queryOf(ctx, srv.URL)
 	last := pollChecks(ctx, query, checks)
 	for i, ch := range checks {
 		t.Run(ch.name, func(t *testing.T) {

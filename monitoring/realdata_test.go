@@ -143,6 +143,16 @@ func ruleChecks(t *testing.T, name, job string) []check {
 	return checks
 }
 
+// queryOf returns a query of the server at url, each within 10 seconds and
+// ctx.
+func queryOf(ctx context.Context, url string) func(string) ([]promtest.Sample, error) {
+	return func(expr string) ([]promtest.Sample, error) {
+		qctx, qcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer qcancel()
+		return promtest.Query(qctx, url, expr)
+	}
+}
+
 // pollChecks runs every check through query until its answer is sane, or
 // ctx is done, and returns what is wrong with each ("" when sane).
 // Prometheus scrapes and evaluates every second, and says nothing when it
@@ -312,11 +322,7 @@ func TestQueriesOnRealData(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	query := func(expr string) ([]promtest.Sample, error) {
-		qctx, qcancel := context.WithTimeout(ctx, 10*time.Second)
-		defer qcancel()
-		return promtest.Query(qctx, srv.URL, expr)
-	}
+	query := queryOf(ctx, srv.URL)
 
 	start := time.Now()
 	last := pollChecks(ctx, query, checks)
