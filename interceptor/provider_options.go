@@ -64,6 +64,10 @@ func (sharedOptionFunc) a66Option()           {}
 // name.
 const MaxContextLabels = 4
 
+// MaxContextLabelLength is the longest context label value, in bytes, that
+// a set exports; longer values are cut (see [ContextLabels].Values).
+const MaxContextLabelLength = 255
+
 // DefaultContextLabelLimit is the number of distinct tuples of context
 // label values that a set keeps when [ContextLabels].Limit is 0.
 const DefaultContextLabelLimit = 256
