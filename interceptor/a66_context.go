@@ -52,13 +52,18 @@ func (t *ctxTuples) a66Entry(ctx context.Context) *ctxEntry {
 
 // a66Child returns the child in e of the base route that key names, made
 // by newChild on its first use (under the tuples' lock, so that a removal
-// does not miss it).
+// does not miss it). If e's tuple was removed since the call found it
+// (a66Entry), the call is the overflow tuple's, and counted so.
 func a66Child[K comparable, R any](t *ctxTuples, e *ctxEntry, key K, newChild func(extra []string) *R) *R {
 	if v, ok := e.a66.Load(key); ok {
 		return v.(*R)
 	}
 	t.values.mu.Lock()
 	defer t.values.mu.Unlock()
+	if e.removed {
+		e = t.values.overflow
+		t.overflowTotal.Inc()
+	}
 	return a66ChildLocked(t, e, key, newChild)
 }
 

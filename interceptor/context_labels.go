@@ -23,6 +23,9 @@ type ctxEntry struct {
 	// method or of a client's method and target) → its child for the
 	// tuple. Added to under ctxTuples.values.mu.
 	a66 sync.Map
+	// removed is set when the tuple is removed, under ctxTuples.values.mu:
+	// a call that found the entry before gets no new child in it.
+	removed bool
 }
 
 // ctxTuples are the tuples of context label values of one set's families,
@@ -258,6 +261,7 @@ func (t *ctxTuples) forget(values []string, deleteSeries func(e *ctxEntry, match
 	if !ok {
 		return false
 	}
+	e.removed = true
 	match := make(prometheus.Labels, len(t.names))
 	for i, name := range t.names {
 		match[name] = e.key[i]

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -242,4 +243,130 @@ func TestA66RemovalDuringCallStaysBounded(t *testing.T) {
 	assert.Equal(t, float64(2*calls), over, "the overflow counter counts each call once per side")
 	kept, _ := cxSum(t, reg, "grpcmetrics_a66_context_labels_kept")
 	assert.Zero(t, kept, "kept")
+}
+
+// clrChurn makes calls from workers with tenants t0…t4 while another
+// goroutine removes them over and over, checking the bound of each of
+// families as it goes (check is called after each round of removals),
+// until every call has ended.
+func clrChurn(t *testing.T, client testpb.TestServiceClient, remove func(tenant string) bool, check func()) {
+	const workers, callsEach, tenants = 8, 60, 5
+	done := make(chan struct{})
+	removerDone := make(chan struct{})
+	go func() {
+		defer close(removerDone)
+		for {
+			for i := range tenants {
+				remove(fmt.Sprint("t", i))
+			}
+			check()
+			select {
+			case <-done:
+				return
+			default:
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range callsEach {
+				ctx := metadata.AppendToOutgoingContext(t.Context(), "tenant", fmt.Sprint("t", (w+i)%tenants))
+				if _, err := client.UnaryCall(ctx, &testpb.SimpleRequest{}); err != nil {
+					t.Errorf("call: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(done)
+	<-removerDone
+	check()
+}
+
+// clrBound fails t if family name in reg has more than limit + 1 tuples
+// of the label tenant.
+func clrBound(t *testing.T, reg prometheus.Gatherer, name string, limit int) {
+	t.Helper()
+	byTenant, _ := clrTuples(t, reg, name, "tenant")
+	if len(byTenant) > limit+1 {
+		t.Errorf("%s: %d tuples, more than the limit %d and the overflow tuple: %v", name, len(byTenant), limit, byTenant)
+	}
+}
+
+// TestCxRemovalRacingCalls removes tuples while calls of them run, on both
+// sides of the provider's families, and checks that each family stays
+// within its bound throughout, and that the overflow tuple's series agree
+// with the overflow counter once every call has ended.
+func TestCxRemovalRacingCalls(t *testing.T) {
+	const limit = 2
+	cl := interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: cxTenant, Limit: limit})
+	sm, err := interceptor.NewServerMetrics(cl, interceptor.WithInFlight())
+	require.NoError(t, err)
+	cm, err := interceptor.NewClientMetrics(cl, interceptor.WithInFlight())
+	require.NoError(t, err)
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, sm.Register(reg))
+	require.NoError(t, cm.Register(reg))
+	client := clrServe(t, clrService{hook: func(string) {}},
+		[]grpc.ServerOption{grpc.ChainUnaryInterceptor(sm.UnaryServerInterceptor())},
+		[]grpc.DialOption{grpc.WithChainUnaryInterceptor(cm.UnaryClientInterceptor())},
+		func(s *grpc.Server) { require.NoError(t, sm.Init(s)) })
+	families := []string{"started_total", "handled_total", "msg_received_total", "msg_sent_total", "in_flight"}
+	clrChurn(t, client, func(tenant string) bool {
+		return sm.RemoveContextLabels(tenant) && cm.RemoveContextLabels(tenant)
+	}, func() {
+		for _, side := range []string{"server", "client"} {
+			for _, fam := range families {
+				clrBound(t, reg, "grpc_"+side+"_"+fam, limit)
+			}
+		}
+	})
+	for _, side := range []string{"server", "client"} {
+		started, _ := clrTuples(t, reg, "grpc_"+side+"_started_total", "tenant")
+		handled, _ := clrTuples(t, reg, "grpc_"+side+"_handled_total", "tenant")
+		over, _ := cxSum(t, reg, "grpcmetrics_"+side+"_context_labels_overflow_total")
+		assert.Equal(t, over, handled[interceptor.ContextLabelOverflow], "%s: handled under overflow", side)
+		assert.Equal(t, over, started[interceptor.ContextLabelOverflow], "%s: started under overflow", side)
+		inFlight, _ := clrTuples(t, reg, "grpc_"+side+"_in_flight", "tenant")
+		for tenant, v := range inFlight {
+			assert.Zero(t, v, "%s in flight, %s", side, tenant)
+		}
+		t.Logf("%s: %v calls under overflow", side, over)
+	}
+}
+
+// TestA66RemovalRacingCalls is TestCxRemovalRacingCalls for an A66.
+func TestA66RemovalRacingCalls(t *testing.T) {
+	const limit = 2
+	a, err := interceptor.NewA66(interceptor.WithInFlight(), interceptor.WithContextLabels(interceptor.ContextLabels{
+		Names: []string{"tenant"}, Values: ayTenant, Limit: limit,
+	}))
+	require.NoError(t, err)
+	reg := prometheus.NewPedanticRegistry()
+	require.NoError(t, a.Register(reg))
+	client := clrServe(t, clrService{hook: func(string) {}}, []grpc.ServerOption{grpc.StatsHandler(a.ServerStatsHandler())}, a.DialOptions(),
+		func(s *grpc.Server) { require.NoError(t, a.Init(s)) })
+	families := []string{
+		"grpc_server_call_started_total", "grpc_server_call_duration_seconds", "grpc_server_call_in_flight",
+		"grpc_client_attempt_started_total", "grpc_client_attempt_duration_seconds", "grpc_client_call_duration_seconds", "grpc_client_call_in_flight",
+	}
+	clrChurn(t, client, func(tenant string) bool { return a.RemoveContextLabels(tenant) }, func() {
+		for _, name := range families {
+			clrBound(t, reg, name, limit)
+		}
+	})
+	over, _ := cxSum(t, reg, "grpcmetrics_a66_context_labels_overflow_total")
+	srvStarted, _ := clrTuples(t, reg, "grpc_server_call_started_total", "tenant")
+	srvEnded, _ := clrTuples(t, reg, "grpc_server_call_duration_seconds", "tenant")
+	cliEnded, _ := clrTuples(t, reg, "grpc_client_call_duration_seconds", "tenant")
+	assert.Equal(t, srvStarted[interceptor.ContextLabelOverflow], srvEnded[interceptor.ContextLabelOverflow], "server: started and ended under overflow")
+	assert.Equal(t, over, srvEnded[interceptor.ContextLabelOverflow]+cliEnded[interceptor.ContextLabelOverflow], "the overflow counter, once per side")
+	for _, name := range []string{"grpc_server_call_in_flight", "grpc_client_call_in_flight"} {
+		byTenant, _ := clrTuples(t, reg, name, "tenant")
+		for tenant, v := range byTenant {
+			assert.Zero(t, v, "%s, %s", name, tenant)
+		}
+	}
+	t.Logf("%v calls under overflow, both sides", over)
 }
