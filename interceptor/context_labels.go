@@ -75,6 +75,9 @@ func newCtxTuplesNamed(prefix string, cl *ContextLabels, logger *zap.Logger) *ct
 	})
 	overflow := &ctxEntry{key: t.overflowKey}
 	t.values = newBoundedValues[ctxKey, ctxEntry](limit, overflow, nil) // the calls count it
+	// A tuple is kept under its entry's cloned values, not the call's,
+	// which may share memory with a value far longer than its label.
+	t.values.keyOf = func(e *ctxEntry) ctxKey { return e.key }
 	t.values.fix(t.overflowKey, overflow)
 	t.kept = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: prefix + "_context_labels_kept",
