@@ -228,7 +228,8 @@ type m26Series struct {
 type m26Counter struct{ prometheus.Counter }
 
 // Milvus26Option configures [NewMilvus26]: an [Option], [WithNodeID],
-// [WithCollectionLimit], [WithReqLatency] or [WithRootCoordDDL].
+// [WithCollectionLimit], [WithReqLatency], [WithRootCoordDDL], [WithLine]
+// or [WithGRPCLatency].
 type Milvus26Option interface {
 	apply(*config)
 	milvus26Option()
@@ -288,11 +289,14 @@ func WithRootCoordDDL() Milvus26Option {
 	return milvus26OptionFunc(func(c *config) { c.rootCoord = true })
 }
 
-// NewMilvus26 builds Milvus 2.6's request counters, as Milvus v2.6.16
-// fills them (see [Milvus26]). It takes every [Option] ([WithStatus],
-// [WithLogger], [WithHistogram], for its own install), [WithNodeID],
-// [WithCollectionLimit], [WithReqLatency] and [WithRootCoordDDL]. It returns an error naming every problem: a nil
-// option or function, a collection limit out of range.
+// NewMilvus26 builds Milvus 2.6's request counters, as the Milvus release
+// line of [WithLine] fills them, v2.6.16 by default (see [Milvus26]). It
+// takes every [Option] ([WithStatus], [WithLogger], [WithHistogram], for
+// its own install), [WithNodeID], [WithCollectionLimit], [WithReqLatency],
+// [WithRootCoordDDL], [WithLine] and [WithGRPCLatency]. It returns an error
+// naming every problem: a nil option or function, a collection limit out of
+// range, a value that is no release line, WithGRPCLatency with
+// WithRootCoordDDL.
 func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 	cfg, err := newGenericConfig("NewMilvus26", opts)
 	if err != nil {

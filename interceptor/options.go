@@ -37,6 +37,8 @@ import (
 //	WithInitialSeries    -     yes                -                  -             -
 //	WithNodeID           -     -                  -                  yes           -
 //	WithCollectionLimit  -     -                  -                  yes           -
+//	WithLine             -     -                  -                  yes           -
+//	WithGRPCLatency      -     -                  -                  yes           -
 //	WithInFlight         -     yes                yes                -             -
 //	WithContextLabels    -     yes                yes                -             -
 //
