@@ -215,6 +215,61 @@ func BenchmarkMilvus26Lines(b *testing.B) {
 	}
 }
 
+// BenchmarkMilvus26LinesRatio compares the same pairs as
+// BenchmarkMilvus26Lines with both sides interleaved, as BenchmarkRatio
+// does: blocks of ratioBlock calls of Milvus26 and of the re-creation of
+// Milvus's interceptor of the line take turns, each timed on its own, so
+// that both run under the same conditions of a shared machine. An op is one
+// call of each, rotating over 100 collections in 10 databases; the metrics
+// are each side's mean time per call and the ratio of Milvus's total time
+// to Milvus26's. Milvus26 runs with the default status rule (status=default,
+// which reads any Milvus-style status by reflection) and with the typed
+// rule (status=typed, interceptor.MilvusStatus on the example protos'
+// Status, type assertions alone, as Milvus's own type switch).
+//
+//	go test -run '^$' -bench BenchmarkMilvus26LinesRatio -benchtime 400000x -count 10 . > milvus26-lines-ratio.txt
+//	benchstat -row /line -col /status milvus26-lines-ratio.txt
+func BenchmarkMilvus26LinesRatio(b *testing.B) {
+	reqs := mxRequests()
+	resp := &milvuspb.SearchResults{Status: &commonpb.Status{}}
+	h := func(context.Context, any) (any, error) { return resp, nil }
+	info := &grpc.UnaryServerInfo{FullMethod: mxSearch}
+	ctx := context.Background()
+	rules := []struct {
+		name string
+		opts []interceptor.Milvus26Option
+	}{
+		{"default", nil},
+		{"typed", []interceptor.Milvus26Option{interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())}},
+	}
+	for _, line := range mlLines {
+		for _, rule := range rules {
+			b.Run("line="+line.String()+"/status="+rule.name, func(b *testing.B) {
+				m26, err := interceptor.NewMilvus26(append([]interceptor.Milvus26Option{interceptor.WithNodeID(7), interceptor.WithLine(line), interceptor.WithGRPCLatency()}, rule.opts...)...)
+				require.NoError(b, err)
+				ours, milvus := m26.UnaryServerInterceptor(), newMlMilvusStats(7, line).intercept
+				for _, req := range reqs { // warm
+					sinkResp, sinkErr = ours(ctx, req, info, h)
+					sinkResp, sinkErr = milvus(ctx, req, info, h)
+				}
+				side := func(icpt grpc.UnaryServerInterceptor) func(int) {
+					i := 0
+					return func(n int) {
+						for range n {
+							sinkResp, sinkErr = icpt(ctx, reqs[i%len(reqs)], info, h)
+							i++
+						}
+					}
+				}
+				tOurs, tMilvus := interleaved(b, side(ours), side(milvus))
+				b.ReportMetric(float64(tOurs.Nanoseconds())/float64(b.N), "grpcmetrics-ns/call")
+				b.ReportMetric(float64(tMilvus.Nanoseconds())/float64(b.N), "milvus-ns/call")
+				b.ReportMetric(float64(tMilvus)/float64(tOurs), "ratio")
+			})
+		}
+	}
+}
+
 // TestMilvus26LinesAgreeWithRecreation counts the same calls, every
 // outcome the example protos can carry, with the re-creation of each
 // line's interceptor and with Milvus26 on that line, and checks that
