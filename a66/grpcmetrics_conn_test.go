@@ -120,7 +120,7 @@ func TestArConnectionMetricsEqualToPlugin(t *testing.T) {
 
 	diffs, compared := b.diff(t, "grpc_subchannel_")
 	require.Empty(t, diffs, "reconnected: the expositions differ")
-	t.Logf("reconnected: %d series of the subchannel families compared", compared)
+	require.Equal(t, 4, compared, "succeeded, failed, one disconnection, open")
 
 	// A graceful stop: the server sends a GOAWAY, the connection is lost.
 	stop2(true)
@@ -130,7 +130,8 @@ func TestArConnectionMetricsEqualToPlugin(t *testing.T) {
 
 	diffs, compared = b.diff(t, "grpc_subchannel_")
 	require.Empty(t, diffs, "closed: the expositions differ")
-	t.Logf("closed: %d series of the subchannel families compared, %d failed attempts", compared, failed)
+	require.Equal(t, 5, compared, "a second disconnection, of another cause")
+	t.Logf("%d failed attempts", failed)
 
 	// What both wrote: two successes, the failures the probe counted, two
 	// disconnections (their errors as grpc-go names them), no connection

@@ -76,11 +76,14 @@ func (b *arGRPCBoth) diff(t *testing.T, prefix string) (diffs []string, compared
 	for _, l := range timing {
 		t.Logf("timing (clocks read microseconds apart): %s", l)
 	}
+	all := 0
 	for name, f := range theirs {
+		all += len(f.Series)
 		if strings.HasPrefix(name, prefix) {
 			compared += len(f.Series)
 		}
 	}
+	t.Logf("%d series compared, %d of them in the families %s*", all, compared, prefix)
 	return diffs, compared
 }
 

@@ -137,7 +137,6 @@ func TestArRecorderKindsEqualToPlugin(t *testing.T) {
 		"grpcmetrics_a66test_weights",
 	}, arFamilyNames(arGather(t, b.reg), "grpcmetrics_a66test_"))
 	require.Equal(t, 11, compared)
-	t.Logf("%d series compared", compared)
 
 	unregister()
 	diffs, compared = b.diff(t, "grpcmetrics_a66test_")
