@@ -118,9 +118,17 @@ func declarations() []struct {
 			optional: map[string]map[string]string{},
 		}, "grpc_client_handling_seconds")},
 		{"a66", declared{
-			title:    "gRPC's own metrics, gRFC A66 (interceptor.NewA66)",
-			domains:  map[string][]string{"grpc_status": a66Codes()},
-			options:  map[string]string{},
+			title:   "gRPC's own metrics, gRFC A66 (interceptor.NewA66)",
+			domains: map[string][]string{"grpc_status": a66Codes()},
+			// grpc-go's metrics that are not per call, each turned on by
+			// name; the drive turns on the subchannel's.
+			options: map[string]string{
+				"grpc_subchannel_connection_attempts_succeeded_total": "WithGRPCMetrics",
+				"grpc_subchannel_connection_attempts_failed_total":    "WithGRPCMetrics",
+				"grpc_subchannel_disconnections_total":                "WithGRPCMetrics",
+				"grpc_subchannel_open_connections":                    "WithGRPCMetrics",
+				"grpcmetrics_grpc_metric_overflow_total":              "WithGRPCMetrics",
+			},
 			optional: map[string]map[string]string{},
 		}},
 		{"milvus26/v2.6.16", milvus26Declared("v2.6.16")},

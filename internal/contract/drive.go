@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
+	grpcstats "google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/test/bufconn"
 
@@ -313,7 +314,12 @@ func driveProviderAndA66() (server, client, a66 []*dto.MetricFamily, err error) 
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	a, err := interceptor.NewA66()
+	a, err := interceptor.NewA66(interceptor.WithGRPCMetrics(interceptor.GRPCMetrics{
+		// grpc-go's subchannel metrics, which a connection over bufconn
+		// records when it connects and when it closes.
+		Metrics: grpcstats.NewMetricSet("grpc.subchannel.connection_attempts_succeeded", "grpc.subchannel.connection_attempts_failed",
+			"grpc.subchannel.disconnections", "grpc.subchannel.open_connections"),
+	}))
 	if err != nil {
 		return nil, nil, nil, err
 	}
