@@ -339,6 +339,7 @@ func TestQueriesOnRealData(t *testing.T) {
 	// Alert expressions run without error on the same data.
 	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	query = queryOf(ctx, srv.URL)
 	for _, f := range mixin.Flavours() {
 		for _, g := range readRules(t, string(f)).Groups {
 			for _, r := range g.Rules {
