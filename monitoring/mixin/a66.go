@@ -38,22 +38,18 @@ const (
 // also counts the calls of methods no service has (under "other"), which
 // never finish, so a rate of started calls would not match the handled
 // and failed rates it is compared with.
-func a66Rules(job string) []Rule {
-	by := "sum by (job, instance, " + A66Method + ")"
-	sel := func(extra ...string) string {
-		return A66ServerDurationCount + "{" + matchers(append([]string{"job=" + quote(job)}, extra...)...) + "}"
+func a66Rules(c Config) []Rule {
+	rate := func(extra ...string) string {
+		return "rate(" + c.raw(A66ServerDurationCount, extra...) + "[5m])"
 	}
 	return []Rule{
-		{Record: RequestsRate,
-			Expr: fmt.Sprintf("%s (rate(%s[5m]))", by, sel())},
-		{Record: HandledRate,
-			Expr: fmt.Sprintf("%s (rate(%s[5m]))", by, sel())},
+		{Record: RequestsRate, Expr: c.perInstance(A66Method, rate())},
+		{Record: HandledRate, Expr: c.perInstance(A66Method, rate())},
 		// The OK series times 0 make the sum exist (at 0) for every method
 		// that succeeded, before it ever fails; "or" keeps both, as their
 		// grpc_status values differ.
 		{Record: FailedRate,
-			Expr: fmt.Sprintf("%s (\n  rate(%s[5m])\n  or rate(%s[5m]) * 0\n)",
-				by, sel(`grpc_status!="OK"`), sel(`grpc_status="OK"`))},
+			Expr: c.perInstance(A66Method, fmt.Sprintf("\n  %s\n  or %s * 0\n", rate(`grpc_status!="OK"`), rate(`grpc_status="OK"`)))},
 	}
 }
 
