@@ -257,13 +257,13 @@ func alertRules(c Config) []Rule {
 	}
 	if c.Flavour == Generic || c.Flavour == A66 {
 		counters := []string{ServerContextLabelsOverflowTotal, ClientContextLabelsOverflowTotal}
-		set := "provider's families"
+		set := "The provider's families"
 		if c.Flavour == A66 {
 			counters, set = []string{A66ContextLabelsOverflowTotal}, "gRPC's own metrics (A66)"
 		}
 		rules = append(rules, c.overflowAlert(AlertContextLabelsOverflow, counters,
 			"{{ $labels.instance }} counts calls of new context-label values under overflow.",
-			"The "+set+" on {{ $labels.instance }} of job {{ $labels.job }} keep as many tuples of context-label values as their limit allows "+
+			set+" on {{ $labels.instance }} of job {{ $labels.job }} keep as many tuples of context-label values as their limit allows "+
 				"(interceptor.WithContextLabels); calls bringing further tuples are counted under the value \"overflow\" and in "+
 				strings.Join(counters, " and ")+". Raise the limit, remove departed values' series, or check what the context label reads."))
 	}
