@@ -124,10 +124,11 @@ func sections(c Config) []section {
 		},
 		{
 			title:       "Scrape targets up",
-			description: "Targets of the job that Prometheus scraped successfully.",
+			description: "Targets that Prometheus scraped successfully, in the jobs that have this flavour's recorded series.",
 			unit:        "short", min: float(0),
 			targets: []target{{
-				expr:   fmt.Sprintf("sum by (job) (up%s)", selector),
+				expr: fmt.Sprintf("sum by (job) (\n  up%s\n  and on (job)\n  group by (job) (%s{%s=%s, job=~\"$job\"})\n)",
+					selector, RequestsRate, FlavourLabel, quote(string(c.Flavour))),
 				legend: "{{job}}",
 			}},
 		},
