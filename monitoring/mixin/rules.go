@@ -59,6 +59,12 @@ func Rules(c Config) (*RuleFile, error) {
 		rec.Rules[i].Labels[FlavourLabel] = string(c.Flavour)
 	}
 	alerts := RuleGroup{Name: "grpcmetrics-" + string(c.Flavour) + ".alerts", Rules: alertRules(c)}
+	for i := range alerts.Rules {
+		// Where one job serves every set, the flavours' alerts on one
+		// target (down, 503s) would otherwise write the same ALERTS
+		// series from four groups.
+		alerts.Rules[i].Labels[FlavourLabel] = string(c.Flavour)
+	}
 	return &RuleFile{Groups: []RuleGroup{rec, alerts}}, nil
 }
 
