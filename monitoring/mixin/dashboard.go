@@ -67,6 +67,28 @@ func (c Config) dashboardDescription() string {
 		c.Flavour, job, FlavourLabel, c.Flavour)
 }
 
+// quantileQuery is a panel query of the quantile of the histogram whose
+// classic buckets are named bucket (a _bucket name), by the labels by ("",
+// or a "by" list without le), over the series that the selector body sel
+// matches. It reads the classic buckets, or, where Prometheus stores the
+// histogram as a native one (its native-histograms feature scraping
+// protobuf keeps no _bucket series for a histogram with native buckets),
+// the native histogram. With dropNaN, ">= 0" leaves out the NaN quantile
+// of a series that had no observation in the window.
+func quantileQuery(quantile, bucket, by, sel string, dropNaN bool) string {
+	native := strings.TrimSuffix(bucket, "_bucket")
+	classicBy, nativeBy := "le", ""
+	if by != "" {
+		classicBy, nativeBy = "le, "+by, " by ("+by+")"
+	}
+	filter := ""
+	if dropNaN {
+		filter = " >= 0"
+	}
+	return fmt.Sprintf("histogram_quantile(%s, sum by (%s) (rate(%s{%s}[$__rate_interval])))%s\nor\nhistogram_quantile(%s, sum%s (rate(%s{%s}[$__rate_interval])))%s",
+		quantile, classicBy, bucket, sel, filter, quantile, nativeBy, native, sel, filter)
+}
+
 // section is a row of panels.
 type section struct {
 	title  string
@@ -146,7 +168,7 @@ func sections(c Config) []section {
 	out := []section{traffic}
 	if c.Latency {
 		q := func(quantile, by string) string {
-			return fmt.Sprintf("histogram_quantile(%s, sum by (%s) (rate(%s%s[$__rate_interval])))", quantile, by, HandlingSecondsBucket, selector)
+			return quantileQuery(quantile, HandlingSecondsBucket, by, selectorBody, false)
 		}
 		out = append(out, section{title: "Latency", panels: []panel{
 			{
@@ -154,9 +176,9 @@ func sections(c Config) []section {
 				description: "From the handling-time histogram " + HandlingSecondsBucket + "; empty where the histogram is off.",
 				unit:        "s", min: float(0),
 				targets: []target{
-					{expr: q("0.5", "le"), legend: "p50"},
-					{expr: q("0.9", "le"), legend: "p90"},
-					{expr: q("0.99", "le"), legend: "p99"},
+					{expr: q("0.5", ""), legend: "p50"},
+					{expr: q("0.9", ""), legend: "p90"},
+					{expr: q("0.99", ""), legend: "p99"},
 				},
 			},
 			{
@@ -164,7 +186,7 @@ func sections(c Config) []section {
 				description: "From the handling-time histogram " + HandlingSecondsBucket + "; empty where the histogram is off.",
 				unit:        "s", min: float(0),
 				targets: []target{{
-					expr:   q("0.99", "le, grpc_service, grpc_method"),
+					expr:   q("0.99", "grpc_service, grpc_method"),
 					legend: "{{grpc_service}}/{{grpc_method}}",
 				}},
 			},
@@ -299,7 +321,7 @@ func milvus26Sections(c Config, traffic section) []section {
 		// A function with no successful call in the window has empty
 		// buckets and a NaN quantile, which ">= 0" leaves out.
 		q := func(quantile, by string) string {
-			return fmt.Sprintf("histogram_quantile(%s, sum by (%s) (rate(%s%s[$__rate_interval]))) >= 0", quantile, by, Milvus26ReqLatencyBucket, selector)
+			return quantileQuery(quantile, Milvus26ReqLatencyBucket, by, selectorBody, true)
 		}
 		const latencyOf = "From Milvus's latency histogram " + Milvus26ReqLatencyBucket + ", in milliseconds, which holds the successful calls only; " +
 			"functions with no successful call in the window are not shown."
@@ -309,9 +331,9 @@ func milvus26Sections(c Config, traffic section) []section {
 				description: latencyOf,
 				unit:        "ms", min: float(0),
 				targets: []target{
-					{expr: q("0.5", "le"), legend: "p50"},
-					{expr: q("0.9", "le"), legend: "p90"},
-					{expr: q("0.99", "le"), legend: "p99"},
+					{expr: q("0.5", ""), legend: "p50"},
+					{expr: q("0.9", ""), legend: "p90"},
+					{expr: q("0.99", ""), legend: "p99"},
 				},
 			},
 			{
@@ -319,7 +341,7 @@ func milvus26Sections(c Config, traffic section) []section {
 				description: latencyOf,
 				unit:        "ms", min: float(0),
 				targets: []target{{
-					expr:   q("0.99", "le, "+Milvus26FunctionName),
+					expr:   q("0.99", Milvus26FunctionName),
 					legend: c.methodLegend(),
 				}},
 			},
@@ -407,7 +429,7 @@ func outgoing(c Config) section {
 			description: "From the client histogram " + ClientHandlingSecondsBucket + "; empty where it is off.",
 			unit:        "s", min: float(0),
 			targets: []target{{
-				expr:   fmt.Sprintf("histogram_quantile(0.99, %s (%s))", "sum by (le, grpc_service, grpc_method)", rate(ClientHandlingSecondsBucket)),
+				expr:   quantileQuery("0.99", ClientHandlingSecondsBucket, "grpc_service, grpc_method", selectorBody, false),
 				legend: "{{grpc_service}}/{{grpc_method}}",
 			}},
 		})
