@@ -47,7 +47,7 @@ import (
 //
 // An Option is an [A66Option] too, but of them [NewA66] takes WithLogger
 // only: it refuses WithStatus, WithHistogram and WithCodeOnHistogram, which have no meaning for
-// gRPC's own metrics. [WithClientServices] is its own option.
+// gRPC's own metrics. [WithClientServices] and [WithGRPCMetrics] are its own options.
 type Option interface {
 	MilvusOption
 	ServerMetricsOption
@@ -142,6 +142,7 @@ type config struct {
 	rootCoord          bool // WithRootCoordDDL
 
 	a66Services []*grpc.ServiceDesc // WithClientServices
+	grpcMetrics *GRPCMetrics        // WithGRPCMetrics; nil: none
 }
 
 // WithLogger sets the logger for the interceptor's rare events: a panic in
