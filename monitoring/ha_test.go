@@ -76,7 +76,7 @@ func TestHAPairCountsEachInstanceOnce(t *testing.T) {
 
 	s := newGenericStack(t, false)
 	ctx, stop := context.WithCancel(context.Background())
-	wait := traffic(ctx, 20*time.Millisecond, s)
+	wait := traffic(ctx, 100*time.Millisecond, s)
 	t.Cleanup(func() {
 		stop()
 		n := wait()
