@@ -65,7 +65,8 @@ or label_replace(%s, "v", "both", "", "")`,
 // The central holds two copies of every series; the recorded per-job rate
 // must count the instance once (one replica's rate, not the sum of both).
 func TestHAPairCountsEachInstanceOnce(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it runs before the parallel real-Prometheus tests,
+	// not beside them, on a machine of two cores.
 	bin := promtest.RequireBinary(t, "prometheus")
 	c := mixin.DefaultConfig(mixin.Generic)
 	c.ReplicaLabels = []string{"replica"}

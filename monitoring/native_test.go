@@ -23,7 +23,8 @@ import (
 // classic ones (interceptor.Histogram.NativeBucketFactor). Every quantile
 // panel must answer, from the native histogram.
 func TestQuantilePanelsOnNativeHistograms(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it runs before the parallel real-Prometheus tests,
+	// not beside them, on a machine of two cores.
 	bin := promtest.RequireBinary(t, "prometheus")
 	s := newGenericStackWith(t, false, interceptor.Histogram{NativeBucketFactor: 1.1})
 	ctx, stop := context.WithCancel(context.Background())
