@@ -65,10 +65,17 @@ type unaryMethod struct {
 // openMetrics is set.
 func newGenericStack(t *testing.T, openMetrics bool) *stack {
 	t.Helper()
+	return newGenericStackWith(t, openMetrics, interceptor.Histogram{})
+}
+
+// newGenericStackWith is newGenericStack with the histogram h on both
+// sides.
+func newGenericStackWith(t *testing.T, openMetrics bool, h interceptor.Histogram) *stack {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	sm, err := interceptor.NewServerMetrics(
 		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
-		interceptor.WithHistogram(interceptor.Histogram{}),
+		interceptor.WithHistogram(h),
 	)
 	require.NoError(t, err)
 	require.NoError(t, sm.Register(reg))
@@ -81,7 +88,7 @@ func newGenericStack(t *testing.T, openMetrics bool) *stack {
 	// a service's calls to another would be.
 	cm, err := interceptor.NewClientMetrics(
 		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
-		interceptor.WithHistogram(interceptor.Histogram{}),
+		interceptor.WithHistogram(h),
 	)
 	require.NoError(t, err)
 	require.NoError(t, cm.Register(reg))
