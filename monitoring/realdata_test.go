@@ -240,6 +240,20 @@ func TestQueriesOnRealData(t *testing.T) {
 		}
 		assert.True(t, loaded, "the example layout's rule files %v do not load %s", layout.RuleFiles, abs)
 	}
+	// A Milvus 2.6 line's rules replace the flavour's (same series, same
+	// grpcmetrics_flavour): the layout must not load them beside it.
+	for _, v := range mixin.Variants() {
+		if v.Name() == string(v.Flavour) {
+			continue
+		}
+		abs, err := filepath.Abs(filepath.Join("rules", v.Name()+".rules.yml"))
+		require.NoError(t, err)
+		for _, pattern := range layout.RuleFiles {
+			ok, err := filepath.Match(pattern, abs)
+			require.NoError(t, err)
+			assert.False(t, ok, "the example layout's rule file %s loads %s beside %s.rules.yml", pattern, abs, v.Flavour)
+		}
+	}
 
 	milvusDemo := startDemo(t)
 	milvusOM := prNewMilvusStack(t, true)
