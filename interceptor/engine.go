@@ -83,9 +83,17 @@ type ending struct {
 	// unidentified: the client rule panicked, and the call counts under
 	// the unknown client, as failed, in the Milvus counters.
 	unidentified bool
-	// statusCode is the integer code of a failing status (bodyFailed),
-	// for Milvus 2.6's counters; 0 when it has none or cannot be read.
+	// statusCode is the integer code of a failing status (bodyFailed or
+	// errBodyFailed), for Milvus 2.6's counters; 0 when it has none or
+	// cannot be read.
 	statusCode int64
+	// statusInput: the failing status says that the request was at fault
+	// (Milvus's is_input_error), for the cause of Milvus 2.6's counters.
+	statusInput bool
+	// errBodyFailed: the handler returned an error and a response whose
+	// status fails, which Milvus's request interceptor reads before the
+	// error on the lines that write a cause. Read for those lines only.
+	errBodyFailed bool
 }
 
 // Stages of a call, for its lifecycle's deferred function.

@@ -37,6 +37,8 @@ import (
 //	WithInitialSeries    -     yes                -                  -             -
 //	WithNodeID           -     -                  -                  yes           -
 //	WithCollectionLimit  -     -                  -                  yes           -
+//	WithLine             -     -                  -                  yes           -
+//	WithGRPCLatency      -     -                  -                  yes           -
 //	WithInFlight         -     yes                yes                -             -
 //	WithContextLabels    -     yes                yes                -             -
 //
@@ -138,8 +140,10 @@ type config struct {
 	nodeID             int64 // WithNodeID
 	collectionLimit    int   // WithCollectionLimit
 	collectionLimitSet bool
-	reqLatency         bool // WithReqLatency
-	rootCoord          bool // WithRootCoordDDL
+	reqLatency         bool         // WithReqLatency
+	rootCoord          bool         // WithRootCoordDDL
+	line               Milvus26Line // WithLine
+	grpcLatency        bool         // WithGRPCLatency
 
 	a66Services []*grpc.ServiceDesc // WithClientServices
 	grpcMetrics *GRPCMetrics        // WithGRPCMetrics; nil: none

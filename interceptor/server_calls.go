@@ -53,7 +53,7 @@ type serverCall struct {
 
 func newServerEngine(milvus *Interceptor, provider *ServerMetrics, milvus26 *Milvus26, rs rules, l *latency) *serverEngine {
 	e := &serverEngine{milvus: milvus, provider: provider, milvus26: milvus26, rules: rs, latency: l}
-	e.timed, e.epoch = l != nil || (milvus26 != nil && milvus26.reqLatency != nil), time.Now()
+	e.timed, e.epoch = l != nil || (milvus26 != nil && (milvus26.reqLatency != nil || milvus26.grpcLatency != nil)), time.Now()
 	if provider != nil {
 		for ix := range numTypes {
 			e.unknown[ix] = e.newRoute(UnknownMethod, UnknownMethod)
@@ -206,7 +206,7 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 			if p := recover(); p != nil {
 				e.logRulePanic(info.FullMethod, p)
 				c.how.code, c.how.failed, c.how.err, c.how.ruleFailed = codeOf(err), true, err, true
-				c.how.bodyFailed, c.how.verdict = false, Default
+				c.how.bodyFailed, c.how.errBodyFailed, c.how.statusInput, c.how.verdict = false, false, false, Default
 				e.end(ctx, &c)
 			}
 		}
@@ -236,6 +236,9 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 	c.how.err = err
 	if err != nil {
 		c.how.code, c.how.failed = codeOf(err), true
+		if c.milvus26 != nil && resp != nil && e.milvus26.line.causes() { // Milvus reads the status first
+			c.how.errBodyFailed, c.how.statusCode = e.shapes.Status(&c.r.lastResp, resp)
+		}
 	} else {
 		if e.status != nil { // the status rule, read once for every set
 			c.how.bodyFailed = e.status(resp)
@@ -246,6 +249,9 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 			c.how.bodyFailed, c.how.statusCode = e.shapes.Status(&c.r.lastResp, resp)
 		}
 		c.how.failed = c.how.bodyFailed
+	}
+	if (c.how.bodyFailed || c.how.errBodyFailed) && c.milvus26 != nil && e.milvus26.line.causes() { // for the cause
+		c.how.statusInput = e.shapes.InputError(&c.r.lastResp, resp)
 	}
 	if c.milvus != nil {
 		c.how.verdict = c.r.milvus.classify(resp, err)
