@@ -10,7 +10,6 @@ import (
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -92,9 +91,10 @@ func dmNewContextLabelStack(t *testing.T) *stack {
 // dashboards with the context label "tenant" and runs its by-tenant queries on a real
 // Prometheus that scrapes a server counted with that label, with traffic:
 // each must answer with finite values, one series per tenant kept and one
-// for the overflow, ratios within [0, 1] and request rates above 0.
+// for the overflow, ratios within [0, 1] and request rates above 0. Like
+// [TestQueriesOnRealData] it runs alone, one flavour after the other, and
+// waits on what Prometheus answers.
 func TestContextLabelPanelsOnRealData(t *testing.T) {
-	t.Parallel()
 	bin := promtest.RequireBinary(t, "prometheus")
 	for _, tt := range []struct {
 		flavour mixin.Flavour
@@ -104,7 +104,6 @@ func TestContextLabelPanelsOnRealData(t *testing.T) {
 		{mixin.A66, dmNewA66ContextLabelStack},
 	} {
 		t.Run(string(tt.flavour), func(t *testing.T) {
-			t.Parallel()
 			dmContextLabelPanelsOnRealData(t, bin, tt.flavour, tt.stack(t))
 		})
 	}
@@ -144,34 +143,25 @@ func dmContextLabelPanelsOnRealData(t *testing.T, bin string, f mixin.Flavour, s
 	}
 	require.Len(t, checks, 2, "the request rate and the error ratio by tenant: %v", queries)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	srv.WaitScraped(t, 1, 3)
 	for _, ck := range checks {
 		t.Run(ck.name, func(t *testing.T) {
-			var last string
-			for {
-				qctx, qcancel := context.WithTimeout(ctx, 10*time.Second)
-				samples, err := promtest.Query(qctx, srv.URL, ck.expr)
-				qcancel()
+			promtest.Await(t, ck.expr, func(ctx context.Context) (bool, string) {
+				samples, err := promtest.Query(ctx, srv.URL, ck.expr)
 				if err != nil {
-					last = err.Error()
-				} else if last = ck.verdict(samples); last == "" {
-					tenants := map[string]bool{}
-					for _, sm := range samples {
-						tenants[sm.Metric["tenant"]] = true
-					}
-					// Three tenants call; two are kept, the third counts as overflow.
-					if len(tenants) == dmTenantLimit+1 && tenants[interceptor.ContextLabelOverflow] {
-						return
-					}
-					last = fmt.Sprintf("tenants %v, want %d kept and %q", tenants, dmTenantLimit, interceptor.ContextLabelOverflow)
+					return false, err.Error()
 				}
-				if ctx.Err() != nil {
-					assert.Fail(t, last, "query: %s", ck.expr)
-					return
+				if v := ck.verdict(samples); v != "" {
+					return false, v
 				}
-				time.Sleep(500 * time.Millisecond)
-			}
+				tenants := map[string]bool{}
+				for _, sm := range samples {
+					tenants[sm.Metric["tenant"]] = true
+				}
+				// Three tenants call; two are kept, the third counts as overflow.
+				return len(tenants) == dmTenantLimit+1 && tenants[interceptor.ContextLabelOverflow],
+					fmt.Sprintf("tenants %v, want %d kept and %q", tenants, dmTenantLimit, interceptor.ContextLabelOverflow)
+			})
 		})
 	}
 }

@@ -171,9 +171,15 @@ func ruleChecks(t *testing.T, f mixin.Flavour, job string) []check {
 // non-negative values, ratios within [0, 1], and rates above 0 where
 // traffic flows. The generic job's grpcmetrics_server_response_failed_total
 // must move. The alert expressions must evaluate without error.
+//
+// The test runs alone (no t.Parallel), so that its servers, its traffic and
+// its Prometheus have the machine's cores to themselves, and builds the demo
+// before it starts anything. It queries once Prometheus has scraped every
+// target three times, and it waits on what Prometheus answers, bounded only
+// by [promtest.Patience].
 func TestQueriesOnRealData(t *testing.T) {
-	t.Parallel()
 	bin := promtest.RequireBinary(t, "prometheus")
+	demoBin := buildDemo(t)
 	jobs := map[mixin.Flavour]string{}
 	rules := map[mixin.Flavour]string{}
 	for _, f := range mixin.Flavours() {
@@ -192,7 +198,7 @@ func TestQueriesOnRealData(t *testing.T) {
 	assert.Equal(t, jobs[mixin.Milvus], exampleJob, "the example layout's scrape job; the generated Milvus rules and dashboard select job %q", jobs[mixin.Milvus])
 	assert.Contains(t, layout.RuleFiles, rules[mixin.Milvus], "the example layout's rule files")
 
-	milvusDemo := startDemo(t)
+	milvusDemo := startDemo(t, demoBin)
 	milvusOM := prNewMilvusStack(t, true)
 	generic := []*stack{newGenericStack(t, false), newGenericStack(t, true)}
 	milvus26 := []*stack{mmNewMilvus26Stack(t, false, false), mmNewMilvus26Stack(t, true, true)}
@@ -280,24 +286,25 @@ func TestQueriesOnRealData(t *testing.T) {
 		})
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	query := func(expr string) ([]promtest.Sample, error) {
-		qctx, qcancel := context.WithTimeout(ctx, 10*time.Second)
-		defer qcancel()
-		return promtest.Query(qctx, srv.URL, expr)
+	// Every target scraped three times: two samples for a rate, and one
+	// more for a rate that moved.
+	targets := 0
+	for _, in := range instances {
+		targets += len(in)
 	}
+	srv.WaitScraped(t, targets, 3)
 
-	// Poll every check until its answer is sane, or the deadline passes.
+	// Poll every check until its answer is sane, or Patience passes.
 	start := time.Now()
 	last := make([]string, len(checks))
 	done := make([]bool, len(checks))
-	for pending := len(checks); pending > 0 && ctx.Err() == nil; {
+	pending := len(checks)
+	state, _ := promtest.Poll(func(ctx context.Context) (bool, string) {
 		for i, c := range checks {
 			if done[i] {
 				continue
 			}
-			samples, err := query(c.expr)
+			samples, err := promtest.Query(ctx, srv.URL, c.expr)
 			if err != nil {
 				last[i] = err.Error()
 				continue
@@ -308,11 +315,9 @@ func TestQueriesOnRealData(t *testing.T) {
 				pending--
 			}
 		}
-		if pending > 0 {
-			time.Sleep(500 * time.Millisecond)
-		}
-	}
-	t.Logf("%d queries sane after %v", len(checks), time.Since(start).Round(100*time.Millisecond))
+		return pending == 0, fmt.Sprintf("%d queries not sane yet", pending)
+	})
+	t.Logf("%d of %d queries sane after %v (%s)", len(checks)-pending, len(checks), time.Since(start).Round(100*time.Millisecond), state)
 
 	for i, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -323,7 +328,7 @@ func TestQueriesOnRealData(t *testing.T) {
 	}
 
 	// Alert expressions run without error on the same data.
-	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), promtest.Patience)
 	defer cancel()
 	for _, f := range mixin.Flavours() {
 		for _, g := range readRules(t, f).Groups {
@@ -331,7 +336,7 @@ func TestQueriesOnRealData(t *testing.T) {
 				if r.Alert == "" {
 					continue
 				}
-				_, err := query(r.Expr)
+				_, err := promtest.Query(ctx, srv.URL, r.Expr)
 				assert.NoError(t, err, "%s %s", f, r.Alert)
 			}
 		}

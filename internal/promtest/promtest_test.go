@@ -123,3 +123,31 @@ func TestQueryExemplars(t *testing.T) {
 		{Series: series, Labels: map[string]string{"trace_id": "t2"}, Value: 0.7},
 	}, got)
 }
+
+func TestTargetsAndRules(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body string
+		switch r.URL.Path {
+		case "/api/v1/targets":
+			assert.Equal(t, "active", r.URL.Query().Get("state"))
+			body = `{"status":"success","data":{"activeTargets":[{"scrapeUrl":"http://a/metrics","health":"up","lastError":""},` +
+				`{"scrapeUrl":"http://b/metrics","health":"down","lastError":"connection refused"}],"droppedTargets":[]}}`
+		case "/api/v1/rules":
+			body = `{"status":"success","data":{"groups":[{"name":"g","file":"/r/x.yml","rules":[{"name":"a:b:rate5m","type":"recording"},{"name":"HighErrors","type":"alerting"}]}]}}`
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+		_, err := w.Write([]byte(body))
+		assert.NoError(t, err)
+	}))
+	defer srv.Close()
+	targets, err := Targets(context.Background(), srv.URL)
+	require.NoError(t, err)
+	assert.Equal(t, []Target{
+		{ScrapeURL: "http://a/metrics", Health: "up"},
+		{ScrapeURL: "http://b/metrics", Health: "down", LastError: "connection refused"},
+	}, targets)
+	groups, err := Rules(context.Background(), srv.URL)
+	require.NoError(t, err)
+	assert.Equal(t, []RuleGroup{{Name: "g", File: "/r/x.yml", Rules: []string{"a:b:rate5m", "HighErrors"}}}, groups)
+}

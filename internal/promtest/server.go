@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // SyncBuffer is a bytes.Buffer safe for a process's writers and a test's
@@ -128,9 +127,6 @@ func run(t testing.TB, bin, config string, args ...string) *Server {
 	}
 }
 
-// readyTimeout bounds how long start waits for Prometheus's /-/ready.
-const readyTimeout = 60 * time.Second
-
 // start starts bin once with the configuration file file on a free loopback
 // port, stops it when the test ends, and waits until it is ready or has
 // exited (exited is then true).
@@ -165,27 +161,38 @@ func start(t testing.TB, bin, file string, args []string) (srv *Server, exited b
 		}
 	})
 	srv = &Server{URL: "http://" + listen, Out: out}
-	deadline := time.Now().Add(readyTimeout)
-	for time.Now().Before(deadline) {
+	state, ok := Poll(func(ctx context.Context) (bool, string) {
 		select {
 		case <-done:
-			return srv, true
-		case <-time.After(50 * time.Millisecond):
+			exited = true
+			return true, "exited"
+		default:
 		}
-		if ready(srv.URL) {
-			return srv, false
+		if err := ready(ctx, srv.URL); err != nil {
+			return false, "not ready (" + err.Error() + ")"
 		}
+		return true, "ready"
+	})
+	if !ok {
+		t.Fatalf("prometheus was still %s after %v:\n%s", state, Patience, out.String())
 	}
-	t.Fatalf("prometheus was not ready after %v:\n%s", readyTimeout, out.String())
-	return nil, false
+	return srv, exited
 }
 
-// ready reports whether the Prometheus at base answers /-/ready with 200.
-func ready(base string) bool {
-	resp, err := http.Get(base + "/-/ready")
+// ready returns nil if the Prometheus at base answers /-/ready with 200,
+// else what it answered.
+func ready(ctx context.Context, base string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/-/ready", nil)
 	if err != nil {
-		return false
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/-/ready: HTTP %d", resp.StatusCode)
+	}
+	return nil
 }

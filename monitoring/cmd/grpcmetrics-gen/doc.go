@@ -5,7 +5,9 @@
 //
 // run from the monitoring module, rewrites the checked-in
 // dashboards/{milvus,generic,milvus26,a66}.json and
-// rules/{milvus,generic,milvus26,a66}.rules.yml. The milvus flavour is generated
+// rules/{milvus,generic,milvus26,a66}.rules.yml, and writes nothing else
+// under rules/, so that rules/*.yml is the rule files (their promtool unit
+// tests, written by hand, are in rules-tests/). The milvus flavour is generated
 // from the built-in Milvus route table (registry.New and methodmap.Default);
 // the generic flavour from the metric names of go-grpc-middleware's
 // prometheus provider; the milvus26 flavour from Milvus 2.6's request
