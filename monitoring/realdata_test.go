@@ -20,6 +20,18 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/monitoring/mixin"
 )
 
+// realDataInterval is how often the real-data tests' Prometheus scrapes
+// and evaluates rules. The in-process servers serve /metrics under the race
+// detector, a megabyte or more for gRPC's own metrics (A66) over every
+// method: on a busy two-core machine a scrape of one takes seconds, and a
+// scrape that takes longer than the interval fails.
+const realDataInterval = 5 * time.Second
+
+// realDataCallEvery paces the traffic of each in-process server: a call
+// every 100 ms reaches each of the 49 methods every 5 s, so every rate
+// over a minute moves, and leaves the cores to the servers and Prometheus.
+const realDataCallEvery = 100 * time.Millisecond
+
 // check is one query the real-data test runs, and what makes its answer
 // sane.
 type check struct {
@@ -163,7 +175,8 @@ func ruleChecks(t *testing.T, f mixin.Flavour, job string) []check {
 // stats handler, and its client side on the traffic's connection), with
 // traffic: one with the set alone, in the text format; one with the set
 // beside the provider's families and Milvus v2.0's counters in one
-// install, in OpenMetrics. Prometheus scrapes them every second.
+// install, in OpenMetrics. Prometheus scrapes them every realDataInterval;
+// each in-process server's traffic is one call every realDataCallEvery.
 //
 // Every dashboard query, for each instance (template variables
 // substituted), and every recording rule's expression goes through the
@@ -206,7 +219,7 @@ func TestQueriesOnRealData(t *testing.T) {
 	tctx, stopTraffic := context.WithCancel(context.Background())
 	var waits []func() trafficCount
 	for _, s := range append(append(append([]*stack{milvusOM}, generic...), milvus26...), a66...) {
-		waits = append(waits, traffic(tctx, 100*time.Millisecond, s))
+		waits = append(waits, traffic(tctx, realDataCallEvery, s))
 	}
 	t.Cleanup(func() { // before the servers stop
 		stopTraffic()

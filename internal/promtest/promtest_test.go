@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +102,9 @@ scrape_configs:
           - "127.0.0.1:3"
 `
 	assert.Equal(t, want, c.config())
+
+	c.Interval = 5 * time.Second
+	assert.Equal(t, strings.ReplaceAll(want, ": 1s\n", ": 5s\n"), c.config())
 }
 
 func TestQueryExemplars(t *testing.T) {

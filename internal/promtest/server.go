@@ -11,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // SyncBuffer is a bytes.Buffer safe for a process's writers and a test's
@@ -41,10 +44,15 @@ type Job struct {
 }
 
 // Config says what a Prometheus server started by [Start] scrapes and which
-// rule files it loads. Scrapes and rule evaluations run every second.
+// rule files it loads, and how often it scrapes and evaluates them.
 type Config struct {
 	Jobs      []Job
-	RuleFiles []string // absolute paths
+	RuleFiles []string // absolute paths, or globs of them
+	// Interval is the scrape interval, the scrape timeout and the rule
+	// evaluation interval; zero means a second. A target whose /metrics
+	// is large takes long to serve on a busy machine, the more so under
+	// the race detector: give it an interval it can answer in.
+	Interval time.Duration
 	// Features are turned on with --enable-feature, such as
 	// "exemplar-storage" (see [ExemplarStorage]).
 	Features []string
@@ -65,7 +73,11 @@ type Server struct {
 // config renders c as a Prometheus configuration file.
 func (c Config) config() string {
 	var b strings.Builder
-	b.WriteString("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n")
+	every := c.Interval
+	if every <= 0 {
+		every = time.Second
+	}
+	fmt.Fprintf(&b, "global:\n  scrape_interval: %[1]v\n  scrape_timeout: %[1]v\n  evaluation_interval: %[1]v\n", model.Duration(every))
 	if len(c.RuleFiles) > 0 {
 		b.WriteString("rule_files:\n")
 		for _, f := range c.RuleFiles {
