@@ -304,8 +304,10 @@ func TestNewA66RefusesWhatIsNotItsOwn(t *testing.T) {
 		opts []interceptor.A66Option
 		want string
 	}{
-		{"histogram", []interceptor.A66Option{interceptor.WithHistogram(interceptor.Histogram{})}, "WithHistogram do not apply to A66"},
-		{"status", []interceptor.A66Option{interceptor.WithStatus(func(any) bool { return false })}, "WithStatus do not apply to A66"},
+		{"histogram", []interceptor.A66Option{interceptor.WithHistogram(interceptor.Histogram{})}, "NewA66 does not take WithHistogram: A66 reads codes only and has gRPC's own histograms"},
+		{"status", []interceptor.A66Option{interceptor.WithStatus(func(any) bool { return false })}, "NewA66 does not take WithStatus: "},
+		{"status and histogram", []interceptor.A66Option{interceptor.WithStatus(func(any) bool { return false }), interceptor.WithHistogram(interceptor.Histogram{})},
+			"NewA66 does not take WithStatus or WithHistogram: "},
 		{"nil option", []interceptor.A66Option{nil}, "option 0 is nil"},
 		{"nil logger", []interceptor.A66Option{interceptor.WithLogger(nil)}, "WithLogger: nil logger"},
 		{"nil service", []interceptor.A66Option{interceptor.WithClientServices(nil)}, "WithClientServices: descriptor 0 is nil"},

@@ -128,7 +128,7 @@ func TestQueryExemplars(t *testing.T) {
 	}, got)
 }
 
-func TestTargetsAndRules(t *testing.T) {
+func TestTargetsMetadataAndRules(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body string
 		switch r.URL.Path {
@@ -136,6 +136,8 @@ func TestTargetsAndRules(t *testing.T) {
 			assert.Equal(t, "active", r.URL.Query().Get("state"))
 			body = `{"status":"success","data":{"activeTargets":[{"scrapeUrl":"http://a/metrics","health":"up","lastError":""},` +
 				`{"scrapeUrl":"http://b/metrics","health":"down","lastError":"connection refused"}],"droppedTargets":[]}}`
+		case "/api/v1/metadata":
+			body = `{"status":"success","data":{"a_count":[{"type":"unknown","help":"h","unit":""}],"b_total":[{"type":"counter","help":"h","unit":""}]}}`
 		case "/api/v1/rules":
 			body = `{"status":"success","data":{"groups":[{"name":"g","file":"/r/x.yml","rules":[{"name":"a:b:rate5m","type":"recording"},{"name":"HighErrors","type":"alerting"}]}]}}`
 		default:
@@ -151,6 +153,9 @@ func TestTargetsAndRules(t *testing.T) {
 		{ScrapeURL: "http://a/metrics", Health: "up"},
 		{ScrapeURL: "http://b/metrics", Health: "down", LastError: "connection refused"},
 	}, targets)
+	types, err := Metadata(context.Background(), srv.URL)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"a_count": "unknown", "b_total": "counter"}, types)
 	groups, err := Rules(context.Background(), srv.URL)
 	require.NoError(t, err)
 	assert.Equal(t, []RuleGroup{{Name: "g", File: "/r/x.yml", Rules: []string{"a:b:rate5m", "HighErrors"}}}, groups)

@@ -128,6 +128,25 @@ func Targets(ctx context.Context, base string) ([]Target, error) {
 	return r.ActiveTargets, nil
 }
 
+// Metadata returns the type that the Prometheus server at base records
+// for each metric it has scraped, by metric name ("counter", "gauge",
+// "histogram", "unknown", …), from /api/v1/metadata.
+func Metadata(ctx context.Context, base string) (map[string]string, error) {
+	var r map[string][]struct {
+		Type string `json:"type"`
+	}
+	if err := get(ctx, base+"/api/v1/metadata", "metadata", &r); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(r))
+	for name, entries := range r {
+		if len(entries) > 0 {
+			out[name] = entries[0].Type
+		}
+	}
+	return out, nil
+}
+
 // RuleGroup is one rule group a Prometheus server has loaded, as
 // /api/v1/rules reports it: its name, the file it came from and the names
 // of its rules (a recording rule's record, an alert's alert).
