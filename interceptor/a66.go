@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/stats"
+
+	"github.com/grpcmetrics/grpcmetrics/interceptor/internal/grpcrecorder"
 )
 
 // The metric set of gRPC's own metrics (gRFC A66), as grpc-go v1.85.0's
@@ -168,12 +170,24 @@ func a66Code(err error) codes.Code {
 // count under [A66Other]). The bound is the A66's, both sides together: at
 // most Limit tuples are kept across all methods, targets and sides; a
 // call whose tuple finds no room counts with every context label set to
-// [ContextLabelOverflow], and in
-// grpcmetrics_a66_context_labels_overflow_total (once per side that counts
-// it); grpcmetrics_a66_context_labels_kept is the number of tuples kept,
-// and [A66.RemoveContextLabels] forgets one. A kept tuple's series are
+// [ContextLabelOverflow]. Values are repaired and cut, and a failed Values
+// counted, as [ContextLabels] says. Each call counted under
+// [ContextLabelOverflow], for whatever reason (a removal of its tuple
+// while it runs too: see [A66.RemoveContextLabels]), counts in
+// grpcmetrics_a66_context_labels_overflow_total once per side that counts
+// it: once the calls have ended, it equals the count of
+// grpc_server_call_duration_seconds plus that of
+// grpc_client_call_duration_seconds under [ContextLabelOverflow].
+// grpcmetrics_a66_context_labels_kept is the number of tuples kept, and
+// [A66.RemoveContextLabels] forgets one. A kept tuple's series are
 // resolved once per method (and target) and tuple, and a call of a kept
 // tuple allocates nothing more, whatever Values allocates.
+//
+// With [WithGRPCMetrics] (off by default), the set writes too the metrics
+// that grpc-go records for a channel rather than a call (connection
+// attempts, disconnections, open connections, load balancing policies'),
+// each metric named, as grpc-go's plugin writes them; its stats handlers
+// are then grpc-go's metrics recorders too (see [GRPCMetrics]).
 //
 // Install each side once: the A66 alone (its ServerStatsHandler and
 // DialOptions), or its server side through a [Server] with other sets;
@@ -195,15 +209,17 @@ type A66 struct {
 	logger  *zap.Logger
 	warned  atomic.Bool // the first call before Init was logged
 
-	server *a66ServerHandler
+	server   *a66ServerHandler
+	serverSH stats.Handler          // server, a metrics recorder too with WithGRPCMetrics
+	grpc     *grpcrecorder.Recorder // nil unless WithGRPCMetrics
 	// clientMethods are the full methods of WithClientServices, labelled
 	// by their name without grpc.StaticMethod; nil without it.
 	clientMethods map[string]bool
 }
 
 // A66Option configures [NewA66]: an [Option] that applies to it
-// ([WithLogger]), a [SharedOption] ([WithInFlight], [WithContextLabels]), or
-// [WithClientServices]. [WithStatus] and
+// ([WithLogger]), a [SharedOption] ([WithInFlight], [WithContextLabels]),
+// [WithClientServices] or [WithGRPCMetrics]. [WithStatus] and
 // [WithHistogram] are refused: the set reads codes only, and its
 // histograms are gRPC's, with gRPC's buckets.
 type A66Option interface {
@@ -289,8 +305,12 @@ func NewA66(opts ...A66Option) (*A66, error) {
 		a.srvInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "grpc_server_call_in_flight", Help: "Number of server calls whose handler is running."}, append([]string{"grpc_method"}, extra...))
 		a.cliInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "grpc_client_call_in_flight", Help: "Number of client calls started by the application and not yet ended."}, append([]string{"grpc_method", "grpc_target"}, extra...))
 	}
+	if a.grpc, err = newGRPCRecorder(cfg); err != nil {
+		return nil, err
+	}
 	a.other = a.newServerRoute(A66Other)
 	a.server = &a66ServerHandler{a: a}
+	a.serverSH = a.withRecorder(a.server)
 	return a, nil
 }
 
@@ -328,7 +348,7 @@ func (a *A66) Init(srvs ...ServiceInfoProvider) error {
 
 // ServerStatsHandler returns the server side's stats handler, to install
 // with [grpc.StatsHandler]. It returns the same handler each time.
-func (a *A66) ServerStatsHandler() stats.Handler { return a.server }
+func (a *A66) ServerStatsHandler() stats.Handler { return a.serverSH }
 
 // DialOptions returns the client side for one connection, to give to
 // [grpc.NewClient]: a stats handler that counts each attempt and a unary
@@ -342,7 +362,7 @@ func (a *A66) DialOptions() []grpc.DialOption {
 	return []grpc.DialOption{
 		grpc.WithChainUnaryInterceptor(c.unary),
 		grpc.WithChainStreamInterceptor(c.stream),
-		grpc.WithStatsHandler(c),
+		grpc.WithStatsHandler(a.withRecorder(c)),
 	}
 }
 
@@ -363,6 +383,9 @@ func (a *A66) collectors() []prometheus.Collector {
 	}
 	if a.tuples != nil {
 		cs = append(cs, a.tuples.overflowTotal, a.tuples.kept)
+	}
+	if a.grpc != nil {
+		cs = append(cs, a.grpc)
 	}
 	return cs
 }

@@ -34,6 +34,10 @@ type a66ClientRoute struct {
 	started                   series
 	attempt, sent, rcvd, call [a66NumCodes]series
 	inFlight                  series // its vec is nil unless WithInFlight
+	// moved is set when the route is a tuple's of context labels and the
+	// tuple is removed: the overflow tuple's route of the same method and
+	// target, where the route's calls and attempts still running end.
+	moved atomic.Pointer[a66ClientRoute]
 }
 
 // newClientRoute makes the route of method and target, with the context
@@ -50,6 +54,34 @@ func (a *A66) newClientRoute(method, target string, extra ...string) *a66ClientR
 	}
 	if a.cliInFlight != nil {
 		r.inFlight = series{vec: a.cliInFlight.MetricVec, labels: append([]string{method, target}, extra...)}
+	}
+	if len(extra) > 0 { // a tuple's: resolved in order with its removal
+		r.each(func(s *series) { s.mu = &a.tuples.values.mu })
+	}
+	return r
+}
+
+// each calls f with each of the route's series.
+func (r *a66ClientRoute) each(f func(s *series)) {
+	f(&r.started)
+	for c := range a66NumCodes {
+		f(&r.attempt[c])
+		f(&r.sent[c])
+		f(&r.rcvd[c])
+		f(&r.call[c])
+	}
+	if r.inFlight.vec != nil {
+		f(&r.inFlight)
+	}
+}
+
+// ending returns the route where a call with r ends: the overflow tuple's
+// if r's tuple was removed while the call ran, counting the call in the
+// overflow counter, else r.
+func (r *a66ClientRoute) ending(a *A66) *a66ClientRoute {
+	if to := r.moved.Load(); to != nil {
+		a.tuples.overflowTotal.Inc()
+		return to
 	}
 	return r
 }
@@ -142,8 +174,8 @@ func (x *a66Client) unary(ctx context.Context, method string, req, reply any, cc
 	}
 	start := x.a.now()
 	err := invoker(call, method, req, reply, cc, opts...)
-	call.r.call[a66CodeIx(a66Code(err))].observer().Observe((x.a.now() - start).Seconds())
-	if call.r.inFlight.vec != nil {
+	call.r.ending(x.a).call[a66CodeIx(a66Code(err))].observer().Observe((x.a.now() - start).Seconds())
+	if call.r.inFlight.vec != nil { // the gauge the call entered
 		call.r.inFlight.gauge().Dec()
 	}
 	return err
@@ -185,7 +217,7 @@ func (x *a66Client) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.
 
 // finish records the stream's call duration; grpc-go calls it once.
 func (s *a66ClientStream) finish(err error) {
-	s.r.call[a66CodeIx(a66Code(err))].observer().Observe((s.a.now() - s.start).Seconds())
+	s.r.ending(s.a).call[a66CodeIx(a66Code(err))].observer().Observe((s.a.now() - s.start).Seconds())
 	s.leave()
 }
 
@@ -254,8 +286,16 @@ func (x *a66Client) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	case *stats.End:
 		d := (x.a.now() - t.start).Seconds()
 		ix := a66CodeIx(a66Code(st.Error))
-		t.r.attempt[ix].observer().Observe(d)
-		t.r.sent[ix].observer().Observe(float64(t.sent.Load()))
-		t.r.rcvd[ix].observer().Observe(float64(t.rcvd.Load()))
+		r := t.r
+		if to := r.moved.Load(); to != nil {
+			// The call's tuple was removed while the attempt ran: it ends
+			// under the overflow tuple, started there too (the call
+			// counts in the overflow counter as it ends).
+			to.started.counter().Inc()
+			r = to
+		}
+		r.attempt[ix].observer().Observe(d)
+		r.sent[ix].observer().Observe(float64(t.sent.Load()))
+		r.rcvd[ix].observer().Observe(float64(t.rcvd.Load()))
 	}
 }

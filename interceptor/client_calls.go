@@ -165,7 +165,7 @@ func (s *countedClientStream) SendMsg(m any) error {
 	err := s.ClientStream.SendMsg(m)
 	switch {
 	case err == nil:
-		s.ms.sent.counter().Inc()
+		s.ms.live().sent.counter().Inc()
 	case !errors.Is(err, io.EOF):
 		// grpc-go ends its streams here, and has called finish; this
 		// ends a stream that an inner interceptor serves itself.
@@ -177,7 +177,7 @@ func (s *countedClientStream) SendMsg(m any) error {
 func (s *countedClientStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
 	if err == nil {
-		s.ms.received.counter().Inc()
+		s.ms.live().received.counter().Inc()
 		if s.serverStreams {
 			return nil
 		}

@@ -47,6 +47,7 @@ import (
 //	WithInFlight         -     yes                yes                -             yes      -
 //	WithContextLabels    -     yes                yes                -             yes      -
 //	WithClientServices   -     -                  -                  -             yes      -
+//	WithGRPCMetrics      -     -                  -                  -             yes      -
 //
 // WithStatus, WithLogger, WithHistogram and WithCodeOnHistogram configure an install: the
 // set's own, when it is installed alone through its interceptor methods,
@@ -55,7 +56,8 @@ import (
 //
 // Of them [NewA66] takes WithLogger only: WithStatus, WithHistogram and
 // WithCodeOnHistogram have no meaning for gRPC's own metrics. Its own
-// options are [WithClientServices] and the [SharedOption]s.
+// options are [WithClientServices], [WithGRPCMetrics] and the
+// [SharedOption]s.
 type Option interface {
 	MilvusOption
 	ServerMetricsOption
@@ -150,6 +152,7 @@ type config struct {
 	rootCoord          bool // WithRootCoordDDL
 
 	a66Services []*grpc.ServiceDesc // WithClientServices
+	grpcMetrics *GRPCMetrics        // WithGRPCMetrics; nil: none
 }
 
 // WithLogger sets the logger for the interceptor's rare events: a panic in

@@ -2,7 +2,11 @@ package interceptor_test
 
 import (
 	"context"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -49,6 +53,30 @@ var otOptions = map[string]otOption{
 		Names: []string{"tenant"}, Values: func(context.Context) []string { return []string{"a"} }, Limit: 2,
 	}}},
 	"WithClientServices": {fn: interceptor.WithClientServices, args: []any{[]*grpc.ServiceDesc{{ServiceName: "a.B"}}}},
+	"WithGRPCMetrics":    {fn: interceptor.WithGRPCMetrics, args: []any{interceptor.GRPCMetrics{Metrics: axSubchannelMetrics()}}},
+}
+
+// otOptionFuncs returns the names of the package's exported functions
+// that make an option: every func With… of its non-test files.
+func otOptionFuncs(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("*.go")
+	require.NoError(t, err)
+	var names []string
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+		require.NoError(t, err)
+		for _, d := range file.Decls {
+			if fn, ok := d.(*ast.FuncDecl); ok && fn.Recv == nil && fn.Name.IsExported() && strings.HasPrefix(fn.Name.Name, "With") {
+				names = append(names, fn.Name.Name)
+			}
+		}
+	}
+	return names
 }
 
 // otConstructor is a column of the table: a constructor, as a function
@@ -126,7 +154,8 @@ func TestOptionsTable(t *testing.T) {
 	columns, cells := otTable(t)
 	constructors := otConstructors(t)
 	assert.ElementsMatch(t, mapsKeys(constructors), columns, "the table's constructors")
-	assert.ElementsMatch(t, mapsKeys(otOptions), mapsKeys(cells), "the table's options")
+	assert.ElementsMatch(t, otOptionFuncs(t), mapsKeys(cells), "the table's options: every With… of the package")
+	assert.ElementsMatch(t, mapsKeys(otOptions), mapsKeys(cells), "the options this test knows")
 	for name, row := range cells {
 		opt, ok := otOptions[name]
 		if !ok {

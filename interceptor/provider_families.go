@@ -3,6 +3,7 @@ package interceptor
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -115,6 +116,13 @@ type methodSeries struct {
 	// in a child.
 	tuples   *ctxTuples
 	children sync.Map // ctxKey → *methodSeries, the children kept
+	// owner is a child's set of tuples, nil in a method's own series;
+	// overflow is whether the child is the overflow tuple's. moved is set
+	// when the child's tuple is removed: the overflow tuple's child of the
+	// same method, where the child's calls still running end.
+	owner    *ctxTuples
+	overflow bool
+	moved    atomic.Pointer[methodSeries]
 	// request and reply are received and sent on a server, sent and
 	// received on a client: what a unary call counts as it begins and as
 	// it returns without error.
@@ -152,6 +160,32 @@ func newMethodSeries(f *families, typ int, service, method string, extra ...stri
 	if f.side == "client" {
 		m.request, m.reply = &m.sent, &m.received
 	}
+	if extra != nil { // a tuple's: resolved in order with its removal
+		m.each(func(s *series) { s.mu = &f.tuples.values.mu })
+	}
+	return m
+}
+
+// each calls f with each of the method's series.
+func (m *methodSeries) each(f func(s *series)) {
+	f(&m.started)
+	f(&m.received)
+	f(&m.sent)
+	f(&m.responseFailed)
+	for c := range m.handled {
+		f(&m.handled[c])
+	}
+	if m.inFlight.vec != nil {
+		f(&m.inFlight)
+	}
+}
+
+// live returns the series where a call with m counts now: the overflow
+// tuple's, once m's tuple is removed, else m.
+func (m *methodSeries) live() *methodSeries {
+	if to := m.moved.Load(); to != nil {
+		return to
+	}
 	return m
 }
 
@@ -184,18 +218,31 @@ func (m *methodSeries) began(unary bool) {
 	}
 }
 
-// ended counts a call as handled with the code the peer sees; a unary
-// call that returned without error also counts its reply, and the reply's
-// failing status (or a rule's panic) in response_failed.
+// ended counts a call that began with m as handled with the code the peer
+// sees; a unary call that returned without error also counts its reply,
+// and the reply's failing status (or a rule's panic) in response_failed.
+// If m's tuple was removed while the call ran, the call ends under the
+// overflow tuple, which counts it as started too (its start was deleted
+// with the tuple), and in the overflow counter.
 func (m *methodSeries) ended(how *ending, unary bool) {
+	to := m.moved.Load()
+	if to == nil {
+		to = m
+	} else {
+		to.started.counter().Inc()
+		if unary {
+			to.request.counter().Inc()
+		}
+		m.owner.overflowTotal.Inc()
+	}
 	if unary && how.err == nil && !how.panicked {
-		m.reply.counter().Inc()
+		to.reply.counter().Inc()
 		if how.bodyFailed || how.ruleFailed {
-			m.responseFailed.counter().Inc()
+			to.responseFailed.counter().Inc()
 		}
 	}
-	m.handledCode(how.code).Inc()
-	if m.inFlight.vec != nil {
+	to.handledCode(how.code).Inc()
+	if m.inFlight.vec != nil { // m's: the gauge the call entered
 		m.inFlight.gauge().Dec()
 	}
 }

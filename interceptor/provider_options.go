@@ -64,6 +64,10 @@ func (sharedOptionFunc) a66Option()           {}
 // name.
 const MaxContextLabels = 4
 
+// MaxContextLabelLength is the longest context label value, in bytes, that
+// a set exports; longer values are cut (see [ContextLabels].Values).
+const MaxContextLabelLength = 255
+
 // DefaultContextLabelLimit is the number of distinct tuples of context
 // label values that a set keeps when [ContextLabels].Limit is 0.
 const DefaultContextLabelLimit = 256
@@ -97,19 +101,35 @@ type ContextLabels struct {
 	// called once per call, before the handler (on a client, before the
 	// invoker), and must be safe for concurrent use. The slice it
 	// returns is read during the call only and kept nowhere: it stays
-	// the caller's. A slice of another length, or a panic (recovered and
-	// logged), counts the call under [ContextLabelOverflow]. Invalid
-	// UTF-8 is repaired (each invalid byte sequence becomes U+FFFD).
+	// the caller's.
+	//
+	// Each value becomes a label value: each run of bytes that is not
+	// valid UTF-8 is replaced by one U+FFFD (as [strings.ToValidUTF8]
+	// does), then a value longer than [MaxContextLabelLength] bytes is
+	// cut to at most that many, on a rune boundary. Values that give the
+	// same label values are one tuple. A valid value costs no allocation,
+	// cut or not; repairing one allocates.
+	//
+	// A slice of another length than Names, or a panic, is logged
+	// through [WithLogger], and the call is counted under
+	// [ContextLabelOverflow] and in the overflow counter (see Limit), as
+	// a call whose tuple finds no room is; the call itself goes on.
 	Values func(ctx context.Context) []string
 	// Limit is the number of distinct tuples of values the set keeps, 1
 	// to [MaxContextLabelLimit]; 0 means [DefaultContextLabelLimit]. The
 	// bound is per label set, that is per [ServerMetrics] or
 	// [ClientMetrics], across all its methods: a call whose tuple finds
 	// no room is counted with every context label set to
-	// [ContextLabelOverflow], and in
+	// [ContextLabelOverflow]. So each family has at most (Limit + 1)
+	// tuples per method and label values of its own.
+	//
 	// grpcmetrics_server_context_labels_overflow_total
-	// (grpcmetrics_client_… on a client). So each family has at most
-	// (Limit + 1) tuples per method and label values of its own.
+	// (grpcmetrics_client_… on a client) counts each call counted under
+	// [ContextLabelOverflow], once, whatever put it there: no room, a
+	// failed Values (above), values that are [ContextLabelOverflow] in
+	// every place, or the removal of its tuple while it ran (see
+	// [ServerMetrics.RemoveContextLabels]). Once the calls have ended, it
+	// equals the calls counted as handled under [ContextLabelOverflow].
 	// grpcmetrics_server_context_labels_kept is the number of tuples
 	// kept, and RemoveContextLabels forgets one, freeing its place.
 	Limit int
