@@ -38,7 +38,7 @@ var omUnknownCounters = []string{
 // omNotes are the files whose OpenMetrics notes name the counters typed
 // unknown, each with a line that starts the note.
 var omNotes = map[string]string{
-	filepath.Join("httpserver", "options.go"): "A counter whose name does not end in _total",
+	filepath.Join("httpserver", "options.go"):  "A counter whose name does not end in _total",
 	filepath.Join("interceptor", "latency.go"): "counters whose name does not end in _total",
 	filepath.Join("docs", "wiring.md"):         "A counter whose name does not end in `_total`",
 	filepath.Join("docs", "metrics.md"):        "Served in OpenMetrics",
@@ -75,7 +75,9 @@ func TestOpenMetricsUnknownTypes(t *testing.T) {
 		require.NoError(t, set.Register(prometheus.WrapRegistererWith(prometheus.Labels{"server": tc.name}, reg)))
 		_, err = set.UnaryServerInterceptor()(context.Background(), &milvuspb.HasCollectionRequest{CollectionName: "c"},
 			&grpc.UnaryServerInfo{FullMethod: tc.method},
-			func(context.Context, any) (any, error) { return &milvuspb.BoolResponse{Status: &commonpb.Status{}}, nil })
+			func(context.Context, any) (any, error) {
+				return &milvuspb.BoolResponse{Status: &commonpb.Status{}}, nil
+			})
 		require.NoError(t, err)
 		gatherers = append(gatherers, reg)
 	}
