@@ -86,33 +86,21 @@ func multiRules(t *testing.T) string {
 }
 
 // waitVector polls query on srv until its result, keyed by the value of
-// label, equals want, and fails the test with the last result after 60s.
+// label, equals want, and fails the test with the last result after
+// promtest.Patience.
 func waitVector(t *testing.T, srv *promtest.Server, query, label string, want map[string]float64) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var got map[string]float64
-	var err error
-	for {
-		var samples []promtest.Sample
-		qctx, qcancel := context.WithTimeout(ctx, 5*time.Second)
-		samples, err = promtest.Query(qctx, srv.URL, query)
-		qcancel()
-		if err == nil {
-			got = map[string]float64{}
-			for _, s := range samples {
-				got[s.Metric[label]] += s.Value
-			}
-			if assert.ObjectsAreEqual(want, got) {
-				return
-			}
+	promtest.Await(t, query+" by "+label, func(ctx context.Context) (bool, string) {
+		samples, err := promtest.Query(ctx, srv.URL, query)
+		if err != nil {
+			return false, err.Error()
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s by %s: got %v (last error: %v), want %v after 60s", query, label, got, err, want)
-		case <-time.After(250 * time.Millisecond):
+		got := map[string]float64{}
+		for _, s := range samples {
+			got[s.Metric[label]] += s.Value
 		}
-	}
+		return assert.ObjectsAreEqual(want, got), fmt.Sprintf("got %v, want %v", got, want)
+	})
 }
 
 // multiCheck checks on srv, which holds the instances' series through
@@ -153,28 +141,21 @@ func multiCheckRate(t *testing.T, srv *promtest.Server, insts []multiInstance) {
 	t.Helper()
 	multiCalls(t, &insts[0], 4, 1)
 	multiCheck(t, srv, insts)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
 	query := fmt.Sprintf(`job:milvus_rootcoord_create_collection:rate5m{job=%q, type="total"}`, multiJob)
-	for {
+	promtest.Await(t, query, func(ctx context.Context) (bool, string) {
 		samples, err := promtest.Query(ctx, srv.URL, query)
-		require.NoError(t, err)
-		if len(samples) == 1 && samples[0].Value > 0 {
-			return
+		if err != nil {
+			return false, err.Error()
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: %v, want one positive sample", query, samples)
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+		return len(samples) == 1 && samples[0].Value > 0, fmt.Sprintf("%v, want one positive sample", samples)
+	})
 }
 
 // TestManyInstances has one real Prometheus scrape three instances, with
 // the example recording rules loaded, and checks per instance sums and the
-// rules against the calls made.
+// rules against the calls made. It runs alone, as every test here that
+// runs a Prometheus.
 func TestManyInstances(t *testing.T) {
-	t.Parallel()
 	bin := promtest.RequireBinary(t, "prometheus")
 	insts := multiStart(t)
 	srv := promtest.Start(t, bin, promtest.Config{
@@ -188,9 +169,9 @@ func TestManyInstances(t *testing.T) {
 // TestAgentToCentral runs the tiered layout of examples/prometheus/agent.yml:
 // a Prometheus agent scrapes three instances and remote-writes to a central
 // Prometheus, which evaluates the example recording rules; the central's
-// answers must equal the calls made.
+// answers must equal the calls made. It runs alone, as every test here
+// that runs a Prometheus.
 func TestAgentToCentral(t *testing.T) {
-	t.Parallel()
 	bin := promtest.RequireBinary(t, "prometheus")
 	insts := multiStart(t)
 	central := promtest.StartReceiver(t, bin, promtest.Config{RuleFiles: []string{multiRules(t)}})

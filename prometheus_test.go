@@ -193,8 +193,10 @@ var prSettings = []struct {
 // and one scrape job for each, one Prometheus for both. Through OpenMetrics
 // the exemplars of the server-side histogram reach Prometheus, exactly the
 // trace IDs the calls carried; through the text format none do.
+//
+// Like every test here that runs a Prometheus, it runs alone (no
+// t.Parallel), so that one stack at a time competes for the machine.
 func TestRealPrometheus(t *testing.T) {
-	t.Parallel()
 	bin := promtest.RequireBinary(t, "prometheus")
 	stacks := make([]*promStack, len(prSettings))
 	wants := make([]promWant, len(prSettings))
@@ -216,26 +218,16 @@ func TestRealPrometheus(t *testing.T) {
 }
 
 // prWait polls query on srv until it answers want, and fails the test
-// after 60s.
+// after promtest.Patience.
 func prWait(t *testing.T, srv *promtest.Server, query, want string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	var got string
-	var lastErr error
-	for {
-		qctx, qcancel := context.WithTimeout(ctx, 5*time.Second)
-		got, lastErr = promtest.QueryValue(qctx, srv.URL, query)
-		qcancel()
-		if got == want {
-			return
+	promtest.Await(t, query, func(ctx context.Context) (bool, string) {
+		got, err := promtest.QueryValue(ctx, srv.URL, query)
+		if err != nil {
+			return false, err.Error()
 		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: still %q (last error: %v), want %s after 60s", query, got, lastErr, want)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+		return got == want, fmt.Sprintf("%q, want %s", got, want)
+	})
 }
 
 // prCheckCounts checks the counts of job, which scraped a stack that
@@ -266,7 +258,7 @@ func prCheckCounts(t *testing.T, srv *promtest.Server, job string, w promWant) {
 		{`sum(grpc_client_handling_seconds_count{` + j + `grpc_method="CreateCollection"})`, w.rcCreateOK + w.rcCreateFail},
 		{`sum(grpcmetrics_client_response_failed_total{` + j + `grpc_method="CreateCollection"})`, w.rcCreateFail},
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), promtest.Patience)
 	defer cancel()
 	for _, c := range checks {
 		got, err := promtest.QueryValue(ctx, srv.URL, c.query)
@@ -289,7 +281,7 @@ const prTraced = 4
 // OpenMetrics, le="1" in the text format.
 func prCheckExemplars(t *testing.T, srv *promtest.Server, job string, s *promStack, w promWant, openMetrics bool, start time.Time) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), promtest.Patience)
 	defer cancel()
 	observed := w.rcCreateOK + w.rcCreateFail + w.proxyHasOK + w.proxyHasFail
 	countQuery := fmt.Sprintf(`sum(grpc_server_handling_seconds_count{job=%q})`, job)

@@ -56,7 +56,7 @@ func (b *arBoth) diff(t *testing.T) []string {
 // size sum.
 func TestArEqualToPlugin(t *testing.T) {
 	b := newArBoth(t)
-	arDrive(t, b.conn)
+	arDrive(t, b.arStack)
 	require.Empty(t, b.diff(t), "the expositions differ")
 }
 

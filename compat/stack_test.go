@@ -88,26 +88,45 @@ type stack struct {
 // callTracker counts the server's calls from outside every other
 // interceptor, so a test can wait until the server has finished (and
 // counted) every call, including those whose client gave up first.
-type callTracker struct{ started, finished atomic.Int64 }
+type callTracker struct {
+	started, finished atomic.Int64
+	// entered receives a value as each call reaches the server, for a
+	// test that must act once it has (see enteredBuffer).
+	entered chan struct{}
+}
+
+// enteredBuffer is how many calls a callTracker tells of: far more than a
+// scenario makes. Calls beyond it still count, untold.
+const enteredBuffer = 64
+
+func (c *callTracker) enter() {
+	c.started.Add(1)
+	select {
+	case c.entered <- struct{}{}:
+	default:
+	}
+}
 
 func (c *callTracker) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-	c.started.Add(1)
+	c.enter()
 	defer c.finished.Add(1)
 	return h(ctx, req)
 }
 
 func (c *callTracker) stream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
-	c.started.Add(1)
+	c.enter()
 	defer c.finished.Add(1)
 	return h(srv, ss)
 }
 
-// waitServer waits until the server has started and finished n calls.
+// waitServer waits until the server has started and finished n calls. A
+// call that the client gave up on ends on the server a moment later, in
+// grpc-go's time: the minute only bounds a hang.
 func (s *stack) waitServer(t *testing.T, n int64) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		return s.calls.started.Load() == n && s.calls.finished.Load() == n
-	}, 5*time.Second, time.Millisecond, "the server did not finish %d calls", n)
+	}, time.Minute, time.Millisecond, "the server did not finish %d calls", n)
 }
 
 // startStack serves the test services through m, with go-grpc-middleware's
@@ -115,7 +134,7 @@ func (s *stack) waitServer(t *testing.T, n int64) {
 // client interceptors.
 func startStack(t *testing.T, m metricsUnderTest) *stack {
 	t.Helper()
-	calls := &callTracker{}
+	calls := &callTracker{entered: make(chan struct{}, enteredBuffer)}
 	srv := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(calls.unary, recovery.UnaryServerInterceptor(), m.unaryServer),
 		grpc.ChainStreamInterceptor(calls.stream, recovery.StreamServerInterceptor(), m.streamServer),

@@ -162,12 +162,14 @@ type Options struct {
 	//     continuity. Prometheus 3 writes both spellings as "1.0".
 	//   - A counter whose name does not end in _total is exposed with
 	//     "# TYPE <name> unknown": OpenMetrics requires a counter's samples to
-	//     end in _total. Three of Milvus v2.0's names do
+	//     end in _total. Three of Milvus v2.0's names do not
 	//     (milvus_proxy_create_index_counter,
 	//     milvus_proxy_describe_index_counter and
-	//     milvus_proxy_get_index_state_counter): their samples keep their
-	//     names, labels and values, but Prometheus records their type as
-	//     unknown instead of counter.
+	//     milvus_proxy_get_index_state_counter), nor do Milvus 2.6's
+	//     request counters (milvus_proxy_req_count, and
+	//     milvus_rootcoord_ddl_req_count of the rootcoord): their samples
+	//     keep their names, labels and values, but Prometheus records their
+	//     type as unknown instead of counter.
 	OpenMetrics bool
 
 	// OpenMetricsCreatedSamples adds, in OpenMetrics only, a <name>_created

@@ -258,7 +258,7 @@ func NewA66(opts ...A66Option) (*A66, error) {
 		return nil, err
 	}
 	if names := cfg.installOptions(); len(names) > 0 {
-		return nil, fmt.Errorf("interceptor: NewA66: %s do not apply to A66, which reads codes only and has gRPC's own histograms", strings.Join(names, " and "))
+		return nil, fmt.Errorf("interceptor: NewA66 does not take %s: A66 reads codes only and has gRPC's own histograms", strings.Join(names, " or "))
 	}
 	a := &A66{epoch: time.Now(), logger: cfg.logger}
 	for i, d := range cfg.a66Services {

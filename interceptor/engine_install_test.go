@@ -179,8 +179,9 @@ func TestNewServerRefusesWhatIsNotItsOwn(t *testing.T) {
 		want []string
 	}{
 		{"no set", interceptor.ServerSets{}, nil, []string{"no metric set"}},
-		{"a set with its own histogram", interceptor.ServerSets{Milvus: withHistogram}, nil, []string{"ServerSets.Milvus", "WithHistogram", "give them to NewServer"}},
-		{"a set with its own status rule", interceptor.ServerSets{Provider: withStatus}, nil, []string{"ServerSets.Provider", "WithStatus"}},
+		{"a set with its own histogram", interceptor.ServerSets{Milvus: withHistogram}, nil,
+			[]string{"ServerSets.Milvus was built with WithHistogram; a set that NewServer installs takes no option of an install: give such options to NewServer instead"}},
+		{"a set with its own status rule", interceptor.ServerSets{Provider: withStatus}, nil, []string{"ServerSets.Provider was built with WithStatus;"}},
 		{"a nil option", interceptor.ServerSets{Provider: plain}, []interceptor.Option{nil}, []string{"option 0 is nil"}},
 	}
 	for _, tt := range tests {

@@ -68,11 +68,12 @@ type Histogram struct {
 //     queries over a range that spans the switch lose their continuity
 //     (Prometheus 3 writes both as "1.0");
 //   - counters whose name does not end in _total are typed unknown
-//     ("# TYPE … unknown"), among them three of Milvus v2.0's counters:
+//     ("# TYPE … unknown"): three of Milvus v2.0's counters,
 //     milvus_proxy_create_index_counter,
 //     milvus_proxy_describe_index_counter and
-//     milvus_proxy_get_index_state_counter. Their samples keep their names
-//     and values.
+//     milvus_proxy_get_index_state_counter, and Milvus 2.6's request
+//     counters, milvus_proxy_req_count and milvus_rootcoord_ddl_req_count.
+//     Their samples keep their names and values.
 type Exemplar struct {
 	Label string
 	Value func(ctx context.Context) string

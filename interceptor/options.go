@@ -13,43 +13,53 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 )
 
-// Option configures an install: every constructor takes it ([New],
-// [NewServerMetrics], [NewClientMetrics], [NewMilvus26] and [NewServer]).
-// The options of one metric set have types of their own, so that giving
-// one to another constructor is a compile-time error: [MilvusOption] for
-// [New], [ServerMetricsOption] for [NewServerMetrics],
-// [ClientMetricsOption] for [NewClientMetrics], [ProviderOption] for
-// both of the provider's, [Milvus26Option] for [NewMilvus26].
+// Option configures an install: [New], [NewServerMetrics],
+// [NewClientMetrics], [NewMilvus26] and [NewServer] take it. The options
+// of one metric set have types of their own, so that giving one to another
+// set's constructor is a compile-time error: [MilvusOption] for [New],
+// [ServerMetricsOption] for [NewServerMetrics], [ClientMetricsOption] for
+// [NewClientMetrics], [ProviderOption] for both of the provider's,
+// [Milvus26Option] for [NewMilvus26], [A66Option] for [NewA66]. An Option
+// is an option of every one of these types, A66Option included: [NewA66]
+// takes WithLogger, and NewA66(WithStatus(…)) compiles but returns an
+// error, as it does for WithHistogram and WithCodeOnHistogram.
 //
 // Options are applied once, in order, by the constructor; when two options
 // set the same thing, the last one wins. None of them is consulted again per
 // call. Invalid values make the constructor return an error that names
-// them. Which constructor takes which:
+// them. Which constructor takes which (yes: it takes it; error: the call
+// compiles and the constructor returns an error; -: the call does not
+// compile):
 //
-//	option               New   NewServerMetrics   NewClientMetrics   NewMilvus26   NewServer
-//	WithStatus           yes   yes                yes                yes           yes
-//	WithLogger           yes   yes                yes                yes           yes
-//	WithHistogram        yes   yes                yes                yes           yes
-//	WithCodeOnHistogram  yes   yes                yes                yes           yes
-//	WithClientID         yes   -                  -                  -             -
-//	WithClientLimit      yes   -                  -                  -             -
-//	WithOutcome          yes   -                  -                  -             -
-//	WithInitialSeries    -     yes                -                  -             -
-//	WithNodeID           -     -                  -                  yes           -
-//	WithCollectionLimit  -     -                  -                  yes           -
-//	WithLine             -     -                  -                  yes           -
-//	WithGRPCLatency      -     -                  -                  yes           -
-//	WithInFlight         -     yes                yes                -             -
-//	WithContextLabels    -     yes                yes                -             -
+//	option               New   NewServerMetrics   NewClientMetrics   NewMilvus26   NewA66   NewServer
+//	WithStatus           yes   yes                yes                yes           error    yes
+//	WithLogger           yes   yes                yes                yes           yes      yes
+//	WithHistogram        yes   yes                yes                yes           error    yes
+//	WithCodeOnHistogram  yes   yes                yes                yes           error    yes
+//	WithClientID         yes   -                  -                  -             -        -
+//	WithClientLimit      yes   -                  -                  -             -        -
+//	WithOutcome          yes   -                  -                  -             -        -
+//	WithInitialSeries    -     yes                -                  -             -        -
+//	WithNodeID           -     -                  -                  yes           -        -
+//	WithCollectionLimit  -     -                  -                  yes           -        -
+//	WithReqLatency       -     -                  -                  yes           -        -
+//	WithRootCoordDDL     -     -                  -                  yes           -        -
+//	WithLine             -     -                  -                  yes           -        -
+//	WithGRPCLatency      -     -                  -                  yes           -        -
+//	WithInFlight         -     yes                yes                -             yes      -
+//	WithContextLabels    -     yes                yes                -             yes      -
+//	WithClientServices   -     -                  -                  -             yes      -
+//	WithGRPCMetrics      -     -                  -                  -             yes      -
 //
 // WithStatus, WithLogger, WithHistogram and WithCodeOnHistogram configure an install: the
 // set's own, when it is installed alone through its interceptor methods,
 // or a [Server] of several sets, which reads the status once and the clock
 // once for all of them.
 //
-// An Option is an [A66Option] too, but of them [NewA66] takes WithLogger
-// only: it refuses WithStatus, WithHistogram and WithCodeOnHistogram, which have no meaning for
-// gRPC's own metrics. [WithClientServices] and [WithGRPCMetrics] are its own options.
+// Of them [NewA66] takes WithLogger only: WithStatus, WithHistogram and
+// WithCodeOnHistogram have no meaning for gRPC's own metrics. Its own
+// options are [WithClientServices], [WithGRPCMetrics] and the
+// [SharedOption]s.
 type Option interface {
 	MilvusOption
 	ServerMetricsOption
@@ -241,9 +251,10 @@ func WithHistogram(h Histogram) Option {
 //	histogram_quantile(0.99, sum by (le) (rate(grpc_server_handling_seconds_bucket{grpc_code="OK"}[5m])))
 //
 // It is off by default, as in go-grpc-middleware's provider, whose
-// dashboards and rules read the histogram without it. A histogram child
-// per method and code observed costs more series: up to 17 per method
-// instead of one. It needs [WithHistogram], or the constructor returns an
+// dashboards and rules read the histogram without it. It costs a histogram
+// per method and code observed, up to 17 per method instead of one, each
+// of its buckets (+Inf included), _sum and _count: 20 series with
+// [DefaultBuckets]. It needs [WithHistogram], or the constructor returns an
 // error; like WithHistogram it configures an install, so a set given to
 // [NewServer] must not have it (give it to NewServer), and [NewA66],
 // whose duration histograms have grpc_status already, refuses it.
@@ -254,9 +265,13 @@ func WithCodeOnHistogram() Option {
 // WithInitialSeries makes [ServerMetrics.Init] create every registered
 // method's series at zero, as Prometheus recommends for series known in
 // advance, so that rate() and absent() work from the first scrape. It costs
-// 21 series per method, up to 39 with the histogram, [WithCodeOnHistogram]
-// and [WithInFlight] (see [MaxInitialSeries], which bounds them). The
-// [Interceptor]'s Milvus counters always start at zero and do not take it.
+// 21 series per method (started, received, sent, response_failed and
+// handled for each of the 17 codes); a classic histogram adds its buckets
+// (+Inf included), _sum and _count, 20 series with [DefaultBuckets]: 41
+// with [WithHistogram], 361 with [WithCodeOnHistogram] (a histogram per
+// code), 362 with [WithInFlight] too. [MaxInitialSeries] bounds them,
+// counting a histogram as one. The [Interceptor]'s Milvus counters always
+// start at zero and do not take it.
 func WithInitialSeries() ServerMetricsOption {
 	return serverMetricsOptionFunc(func(c *config) { c.initialSeries = true })
 }

@@ -95,7 +95,7 @@ func NewServer(sets ServerSets, opts ...Option) (*Server, error) {
 		{"ServerSets.Milvus26", milvus26Options},
 	} {
 		if len(set.options) > 0 {
-			errs = append(errs, fmt.Errorf("%s was built with %s, which configure an install of the set alone: give them to NewServer instead",
+			errs = append(errs, fmt.Errorf("%s was built with %s; a set that NewServer installs takes no option of an install: give such options to NewServer instead",
 				set.name, strings.Join(set.options, " and ")))
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 )
@@ -14,7 +15,7 @@ import (
 const prExampleDir = "../examples/prometheus"
 
 // prExampleLayout is the example's prometheus.yml as shipped, made runnable
-// by a test: scrapes and rule evaluations every second instead of every 15s,
+// by a test: scrapes and rule evaluations every [realDataInterval] instead of every 15s,
 // rule files by absolute path (the example names them relative to its own
 // folder), and the targets of each scrape job replaced by the test's
 // servers, in order, each keeping the labels (instance) of the target it
@@ -119,15 +120,15 @@ func (l *prExampleLayout) addJob(name string, targets []string) {
 	})
 }
 
-// yaml renders the layout for Prometheus, with every interval at one
-// second.
+// yaml renders the layout for Prometheus, with every interval at
+// realDataInterval.
 func (l *prExampleLayout) yaml(t *testing.T) string {
 	t.Helper()
 	if l.Global == nil {
 		l.Global = map[string]any{}
 	}
 	for _, k := range []string{"scrape_interval", "scrape_timeout", "evaluation_interval"} {
-		l.Global[k] = "1s"
+		l.Global[k] = model.Duration(realDataInterval).String()
 	}
 	out, err := yaml.Marshal(l)
 	require.NoError(t, err)

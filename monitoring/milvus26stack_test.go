@@ -187,8 +187,11 @@ func mmStatusOf(m protoreflect.Message) protoreflect.Message {
 // recording rule must answer with a non-empty vector of finite,
 // non-negative values, ratios within [0, 1] and rates above 0 where
 // traffic flows, as in TestQueriesOnRealData; the alerts must evaluate.
+//
+// Like the other real-data tests it runs alone (no t.Parallel), queries
+// once Prometheus has scraped both servers three times, and waits on what
+// Prometheus answers, bounded only by [promtest.Patience].
 func TestMilvus26CauseQueriesOnRealData(t *testing.T) {
-	t.Parallel()
 	bin := promtest.RequireBinary(t, "prometheus")
 	c := mixin.DefaultConfig(mixin.Milvus26)
 	c.Milvus26Line = mixin.Milvus26V2621
@@ -215,13 +218,15 @@ func TestMilvus26CauseQueriesOnRealData(t *testing.T) {
 	srv := promtest.Start(t, bin, promtest.Config{
 		Jobs:      []promtest.Job{{Name: job, Targets: []string{stacks[0].metrics, stacks[1].metrics}}},
 		RuleFiles: []string{rules},
+		Interval:  realDataInterval,
 	})
 	var checks []check
 	for _, s := range stacks {
 		checks = append(checks, dashboardChecks(t, c.Name(), job, s.metrics)...)
 	}
 	checks = append(checks, ruleChecks(t, c.Name(), job)...)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	srv.WaitScraped(t, len(stacks), 3)
+	ctx, cancel := context.WithTimeout(context.Background(), promtest.Patience)
 	defer cancel()
 	query := queryOf(ctx, srv.URL)
 	last := pollChecks(ctx, query, checks)

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,7 +29,7 @@ func ruleFiles() []string {
 func promtool(t *testing.T, dir string, args ...string) string {
 	t.Helper()
 	bin := promtest.RequireBinary(t, "promtool")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), promtest.Patience)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
@@ -41,25 +40,69 @@ func promtool(t *testing.T, dir string, args ...string) string {
 	return string(out)
 }
 
-// TestPromtoolCheckRules runs "promtool check rules" on every checked-in
-// rule file.
+// TestPromtoolCheckRules runs "promtool check rules monitoring/rules/*.yml"
+// from the root of the repository, the glob as a user types it into a
+// shell: every file the glob reaches must be a valid rule file, and the
+// glob must reach every checked-in rule file.
 func TestPromtoolCheckRules(t *testing.T) {
-	for _, file := range ruleFiles() {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			out := promtool(t, ".", "check", "rules", file)
-			t.Log(out)
-		})
+	matches, err := filepath.Glob(filepath.Join("rules", "*.yml"))
+	require.NoError(t, err)
+	assert.ElementsMatch(t, ruleFiles(), matches, "what rules/*.yml reaches")
+	bin := promtest.RequireBinary(t, "promtool")
+	ctx, cancel := context.WithTimeout(context.Background(), promtest.Patience)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "sh", "-c", `"$0" check rules monitoring/rules/*.yml`, bin)
+	cmd.Dir = ".." // the root of the repository
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "promtool check rules monitoring/rules/*.yml:\n%s", out)
+	for _, f := range ruleFiles() {
+		assert.Contains(t, string(out), "Checking monitoring/"+filepath.ToSlash(f), "promtool checked %s", f)
 	}
+	t.Log(string(out))
 }
 
-// TestPromtoolTestRules runs the checked-in promtool unit tests, which show
-// every alert of each rule file firing and staying quiet.
+// TestPrometheusLoadsRulesGlob starts a real Prometheus whose rule_files is
+// the glob rules/*.yml of this folder, as a user would load the generated
+// rules: it must become ready and have loaded every group of every rule
+// file, from that file.
+func TestPrometheusLoadsRulesGlob(t *testing.T) {
+	bin := promtest.RequireBinary(t, "prometheus")
+	dir, err := filepath.Abs("rules")
+	require.NoError(t, err)
+	srv := promtest.Start(t, bin, promtest.Config{RuleFiles: []string{filepath.Join(dir, "*.yml")}})
+
+	want := map[string][]string{} // group name: "file: rule names"
+	for _, c := range mixin.Variants() {
+		file := filepath.Join(dir, c.Name()+".rules.yml")
+		for _, g := range readRules(t, c.Name()).Groups {
+			var names []string
+			for _, r := range g.Rules {
+				names = append(names, r.Record+r.Alert)
+			}
+			want[g.Name] = append([]string{file}, names...)
+		}
+	}
+	require.NotEmpty(t, want)
+	ctx, cancel := context.WithTimeout(context.Background(), promtest.Patience)
+	defer cancel()
+	groups, err := promtest.Rules(ctx, srv.URL)
+	require.NoError(t, err)
+	got := map[string][]string{}
+	for _, g := range groups {
+		got[g.Name] = append([]string{g.File}, g.Rules...)
+	}
+	assert.Equal(t, want, got)
+}
+
+// TestPromtoolTestRules runs the checked-in promtool unit tests of
+// rules-tests/, which show every alert of each rule file firing and staying
+// quiet.
 func TestPromtoolTestRules(t *testing.T) {
 	t.Parallel()
 	for _, c := range mixin.Variants() {
 		t.Run(c.Name(), func(t *testing.T) {
 			t.Parallel()
-			promtool(t, "rules", "test", "rules", c.Name()+"_test.yml")
+			promtool(t, "rules-tests", "test", "rules", c.Name()+"_test.yml")
 		})
 	}
 }
@@ -70,7 +113,7 @@ func TestPromtoolTestRules(t *testing.T) {
 func TestEveryAlertIsUnitTested(t *testing.T) {
 	for _, c := range mixin.Variants() {
 		t.Run(c.Name(), func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("rules", c.Name()+"_test.yml"))
+			data, err := os.ReadFile(filepath.Join("rules-tests", c.Name()+"_test.yml"))
 			require.NoError(t, err)
 			var tests struct {
 				RuleFiles []string `yaml:"rule_files"`
@@ -82,7 +125,7 @@ func TestEveryAlertIsUnitTested(t *testing.T) {
 				} `yaml:"tests"`
 			}
 			require.NoError(t, yaml.Unmarshal(data, &tests))
-			assert.Equal(t, []string{c.Name() + ".rules.yml"}, tests.RuleFiles)
+			assert.Equal(t, []string{"../rules/" + c.Name() + ".rules.yml"}, tests.RuleFiles)
 			fires, quiet := map[string]bool{}, map[string]bool{}
 			for _, tc := range tests.Tests {
 				for _, a := range tc.AlertRuleTest {

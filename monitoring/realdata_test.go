@@ -20,6 +20,18 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/monitoring/mixin"
 )
 
+// realDataInterval is how often the real-data tests' Prometheus scrapes
+// and evaluates rules. The in-process servers serve /metrics under the race
+// detector, a megabyte or more for gRPC's own metrics (A66) over every
+// method: on a busy two-core machine a scrape of one takes seconds, and a
+// scrape that takes longer than the interval fails.
+const realDataInterval = 5 * time.Second
+
+// realDataCallEvery paces the traffic of each in-process server: a call
+// every 100 ms reaches each of the 49 methods every 5 s, so every rate
+// over a minute moves, and leaves the cores to the servers and Prometheus.
+const realDataCallEvery = 100 * time.Millisecond
+
 // check is one query the real-data test runs, and what makes its answer
 // sane.
 type check struct {
@@ -203,7 +215,8 @@ func pollChecks(ctx context.Context, query func(string) ([]promtest.Sample, erro
 // stats handler, and its client side on the traffic's connection), with
 // traffic: one with the set alone, in the text format; one with the set
 // beside the provider's families and Milvus v2.0's counters in one
-// install, in OpenMetrics. Prometheus scrapes them every second.
+// install, in OpenMetrics. Prometheus scrapes them every realDataInterval;
+// each in-process server's traffic is one call every realDataCallEvery.
 //
 // Every flavour's panels that read its recorded series must also answer
 // for the demo's instance in the example job: one scrape job of an
@@ -215,9 +228,15 @@ func pollChecks(ctx context.Context, query func(string) ([]promtest.Sample, erro
 // non-negative values, ratios within [0, 1], and rates above 0 where
 // traffic flows. The generic job's grpcmetrics_server_response_failed_total
 // must move. The alert expressions must evaluate without error.
+//
+// The test runs alone (no t.Parallel), so that its servers, its traffic and
+// its Prometheus have the machine's cores to themselves, and builds the demo
+// before it starts anything. It queries once Prometheus has scraped every
+// target three times, and it waits on what Prometheus answers, bounded only
+// by [promtest.Patience].
 func TestQueriesOnRealData(t *testing.T) {
-	t.Parallel()
 	bin := promtest.RequireBinary(t, "prometheus")
+	demoBin := buildDemo(t) // before anything starts: a cold build takes the cores
 	// The in-process servers of each flavour have a job of their own; the
 	// example layout's one job serves the demo, every set at once.
 	jobs := map[mixin.Flavour]string{mixin.Generic: "grpc", mixin.Milvus26: "milvus26", mixin.A66: "a66"}
@@ -255,7 +274,7 @@ func TestQueriesOnRealData(t *testing.T) {
 		}
 	}
 
-	milvusDemo := startDemo(t)
+	milvusDemo := startDemo(t, demoBin)
 	milvusOM := prNewMilvusStack(t, true)
 	generic := []*stack{newGenericStack(t, false), newGenericStack(t, true)}
 	milvus26 := []*stack{mmNewMilvus26Stack(t, false, false), mmNewMilvus26Stack(t, true, true)}
@@ -263,7 +282,7 @@ func TestQueriesOnRealData(t *testing.T) {
 	tctx, stopTraffic := context.WithCancel(context.Background())
 	var waits []func() trafficCount
 	for _, s := range append(append(append([]*stack{milvusOM}, generic...), milvus26...), a66...) {
-		waits = append(waits, traffic(tctx, 100*time.Millisecond, s))
+		waits = append(waits, traffic(tctx, realDataCallEvery, s))
 	}
 	t.Cleanup(func() { // before the servers stop
 		stopTraffic()
@@ -350,13 +369,38 @@ func TestQueriesOnRealData(t *testing.T) {
 		})
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	defer cancel()
-	query := queryOf(ctx, srv.URL)
+	// Every target scraped three times: two samples for a rate, and one
+	// more for a rate that moved.
+	targets := 0
+	for _, in := range instances {
+		targets += len(in)
+	}
+	srv.WaitScraped(t, targets, 3)
 
+	// Poll every check until its answer is sane, or Patience passes.
 	start := time.Now()
-	last := pollChecks(ctx, query, checks)
-	t.Logf("%d queries sane after %v", len(checks), time.Since(start).Round(100*time.Millisecond))
+	last := make([]string, len(checks))
+	done := make([]bool, len(checks))
+	pending := len(checks)
+	state, _ := promtest.Poll(func(ctx context.Context) (bool, string) {
+		for i, c := range checks {
+			if done[i] {
+				continue
+			}
+			samples, err := promtest.Query(ctx, srv.URL, c.expr)
+			if err != nil {
+				last[i] = err.Error()
+				continue
+			}
+			last[i] = c.verdict(samples)
+			if last[i] == "" {
+				done[i] = true
+				pending--
+			}
+		}
+		return pending == 0, fmt.Sprintf("%d queries not sane yet", pending)
+	})
+	t.Logf("%d of %d queries sane after %v (%s)", len(checks)-pending, len(checks), time.Since(start).Round(100*time.Millisecond), state)
 
 	for i, c := range checks {
 		t.Run(c.name, func(t *testing.T) {
@@ -367,9 +411,9 @@ func TestQueriesOnRealData(t *testing.T) {
 	}
 
 	// Alert expressions run without error on the same data.
-	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), promtest.Patience)
 	defer cancel()
-	query = queryOf(ctx, srv.URL)
+	query := queryOf(ctx, srv.URL)
 	for _, f := range mixin.Flavours() {
 		for _, g := range readRules(t, string(f)).Groups {
 			for _, r := range g.Rules {

@@ -234,43 +234,41 @@ type trafficCount struct {
 	calls, errors int
 }
 
-// traffic calls every method of s, round after round, until ctx is done.
-// The returned function waits for it to stop and says what it did.
+// traffic calls the methods of s in turn, one call every every, until ctx
+// is done: paced, so that a test's servers, their traffic and the
+// Prometheus that scrapes them leave a busy machine time to answer. The
+// returned function waits for it to stop and says what it did.
 func traffic(ctx context.Context, every time.Duration, s *stack) func() trafficCount {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var count trafficCount
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		tick := time.NewTicker(every)
 		defer tick.Stop()
-		for i := 0; ; i++ {
-			for j, m := range s.methods {
-				n := i*len(s.methods) + j
-				cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-				if mode := faultFor(n); mode != fault.None {
-					cctx = fault.AppendToOutgoingContext(cctx, mode)
-				}
-				err := m.conn.Invoke(cctx, m.fullName, m.request(n), m.out.New().Interface())
-				cancel()
-				if ctx.Err() != nil {
-					return
-				}
-				mu.Lock()
-				count.calls++
-				if err != nil {
-					count.errors++
-				}
-				mu.Unlock()
+		for n := 0; ; n++ {
+			m := s.methods[n%len(s.methods)]
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if mode := faultFor(n); mode != fault.None {
+				cctx = fault.AppendToOutgoingContext(cctx, mode)
 			}
+			err := m.conn.Invoke(cctx, m.fullName, m.request(n), m.out.New().Interface())
+			cancel()
+			if ctx.Err() != nil {
+				return
+			}
+			mu.Lock()
+			count.calls++
+			if err != nil {
+				count.errors++
+			}
+			mu.Unlock()
 			select {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
 			}
 		}
-	}()
+	})
 	return func() trafficCount {
 		wg.Wait()
 		mu.Lock()

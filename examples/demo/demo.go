@@ -44,6 +44,9 @@ type config struct {
 	verbose       bool          // log every call, and the panics' stacks
 	sets          metricSets    // the metric sets served
 	logs          io.Writer     // where logs go; nil: stderr
+	// steadyDone, if set, is told the tally after each steady call, in
+	// the goroutine that sends them (tests stop the demo on it).
+	steadyDone func(*tally)
 }
 
 // demo is the running pair of servers, the /metrics endpoint and the

@@ -100,7 +100,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	}
 	fmt.Fprintf(out, "\nSending a steady mix (one call every %v from %d clients) and serving http://%s/metrics — Ctrl-C to stop.\n",
 		cfg.interval, steadyClients, d.metricsAddr())
-	t, err := steady(ctx, d, cfg.interval, out)
+	t, err := steady(ctx, d, cfg.interval, out, cfg.steadyDone)
 	if err != nil {
 		return err
 	}

@@ -133,8 +133,9 @@ func steadyMix(d *demo, src int64) []steadyCall {
 // every steadyPanicEvery-th call. It prints what it sent every
 // steadyReportEvery and returns the tally of what every call ended as,
 // which the counters must equal. A call in flight when ctx ends still runs
-// to its end, so the tally stays exact.
-func steady(ctx context.Context, d *demo, interval time.Duration, out io.Writer) (*tally, error) {
+// to its end, so the tally stays exact. If done is not nil, it is given
+// the tally after each call of the mix (and each panic).
+func steady(ctx context.Context, d *demo, interval time.Duration, out io.Writer, done func(*tally)) (*tally, error) {
 	t := newTally()
 	var mixes [][]steadyCall // by client, from SourceID 1
 	var panics []steadyCall
@@ -183,6 +184,9 @@ func steady(ctx context.Context, d *demo, interval time.Duration, out io.Writer)
 		}
 		if ok := t.do(ctx, c, src); !ok {
 			d.logger.Warn("steady call ended unlike the mix expected", zap.String("metric", c.metric), zap.Int64("source_id", src), zap.Bool("want_fail", c.wantFail))
+		}
+		if done != nil {
+			done(t)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -29,9 +30,21 @@ import (
 func started(t *testing.T) (grpcAddr, metricsAddr string, logs *observer.ObservedLogs, stop func() error) {
 	t.Helper()
 	core, logs := observer.New(zap.InfoLevel)
+	// serving is told when run logs "serving" (after the observer has the
+	// entry): the event the test waits for.
+	serving := make(chan struct{}, 1)
+	logger := zap.New(core, zap.Hooks(func(e zapcore.Entry) error {
+		if e.Message == "serving" {
+			select {
+			case serving <- struct{}{}:
+			default:
+			}
+		}
+		return nil
+	}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, "127.0.0.1:0", "127.0.0.1:0", zap.New(core)) }()
+	go func() { done <- run(ctx, "127.0.0.1:0", "127.0.0.1:0", logger) }()
 	stopped := false
 	stop = func() error {
 		if stopped {
@@ -42,31 +55,26 @@ func started(t *testing.T) (grpcAddr, metricsAddr string, logs *observer.Observe
 		select {
 		case err := <-done:
 			return err
-		case <-time.After(10 * time.Second):
+		case <-time.After(time.Minute): // only bounds a hang: run stops within 10 s
 			return context.DeadlineExceeded
 		}
 	}
 	t.Cleanup(func() { assert.NoError(t, stop()) })
 
-	deadline := time.After(10 * time.Second)
-	for {
-		if entries := logs.FilterMessage("serving").All(); len(entries) > 0 {
-			fields := entries[0].ContextMap()
-			grpcAddr, _ = fields["grpc"].(string)
-			metricsAddr, _ = fields["metrics"].(string)
-			require.NotEmpty(t, grpcAddr, "serving entry without a grpc address: %v", fields)
-			require.NotEmpty(t, metricsAddr, "serving entry without a metrics address: %v", fields)
-			return grpcAddr, metricsAddr, logs, stop
-		}
-		select {
-		case err := <-done:
-			stopped = true
-			require.FailNow(t, "run returned before serving", "error: %v", err)
-		case <-deadline:
-			require.FailNow(t, "run did not log \"serving\" within 10s")
-		case <-time.After(5 * time.Millisecond):
-		}
+	select {
+	case <-serving:
+	case err := <-done:
+		stopped = true
+		require.FailNow(t, "run returned before serving", "error: %v", err)
 	}
+	entries := logs.FilterMessage("serving").All()
+	require.Len(t, entries, 1)
+	fields := entries[0].ContextMap()
+	grpcAddr, _ = fields["grpc"].(string)
+	metricsAddr, _ = fields["metrics"].(string)
+	require.NotEmpty(t, grpcAddr, "serving entry without a grpc address: %v", fields)
+	require.NotEmpty(t, metricsAddr, "serving entry without a metrics address: %v", fields)
+	return grpcAddr, metricsAddr, logs, stop
 }
 
 // TestRun runs the program, calls it over real gRPC and checks that

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,6 +102,9 @@ scrape_configs:
           - "127.0.0.1:3"
 `
 	assert.Equal(t, want, c.config())
+
+	c.Interval = 5 * time.Second
+	assert.Equal(t, strings.ReplaceAll(want, ": 1s\n", ": 5s\n"), c.config())
 }
 
 func TestQueryExemplars(t *testing.T) {
@@ -122,4 +126,37 @@ func TestQueryExemplars(t *testing.T) {
 		{Series: series, Labels: map[string]string{"trace_id": "t1"}, Value: 0.5},
 		{Series: series, Labels: map[string]string{"trace_id": "t2"}, Value: 0.7},
 	}, got)
+}
+
+func TestTargetsMetadataAndRules(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body string
+		switch r.URL.Path {
+		case "/api/v1/targets":
+			assert.Equal(t, "active", r.URL.Query().Get("state"))
+			body = `{"status":"success","data":{"activeTargets":[{"scrapeUrl":"http://a/metrics","health":"up","lastError":""},` +
+				`{"scrapeUrl":"http://b/metrics","health":"down","lastError":"connection refused"}],"droppedTargets":[]}}`
+		case "/api/v1/metadata":
+			body = `{"status":"success","data":{"a_count":[{"type":"unknown","help":"h","unit":""}],"b_total":[{"type":"counter","help":"h","unit":""}]}}`
+		case "/api/v1/rules":
+			body = `{"status":"success","data":{"groups":[{"name":"g","file":"/r/x.yml","rules":[{"name":"a:b:rate5m","type":"recording"},{"name":"HighErrors","type":"alerting"}]}]}}`
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+		_, err := w.Write([]byte(body))
+		assert.NoError(t, err)
+	}))
+	defer srv.Close()
+	targets, err := Targets(context.Background(), srv.URL)
+	require.NoError(t, err)
+	assert.Equal(t, []Target{
+		{ScrapeURL: "http://a/metrics", Health: "up"},
+		{ScrapeURL: "http://b/metrics", Health: "down", LastError: "connection refused"},
+	}, targets)
+	types, err := Metadata(context.Background(), srv.URL)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]string{"a_count": "unknown", "b_total": "counter"}, types)
+	groups, err := Rules(context.Background(), srv.URL)
+	require.NoError(t, err)
+	assert.Equal(t, []RuleGroup{{Name: "g", File: "/r/x.yml", Rules: []string{"a:b:rate5m", "HighErrors"}}}, groups)
 }

@@ -109,6 +109,79 @@ func QueryExemplars(ctx context.Context, base, query string, start, end time.Tim
 	return out, nil
 }
 
+// Target is one of the targets a Prometheus server scrapes, as
+// /api/v1/targets reports it.
+type Target struct {
+	ScrapeURL string `json:"scrapeUrl"`
+	Health    string `json:"health"` // "up", "down" or "unknown"
+	LastError string `json:"lastError"`
+}
+
+// Targets returns the active targets of the Prometheus server at base.
+func Targets(ctx context.Context, base string) ([]Target, error) {
+	var r struct {
+		ActiveTargets []Target `json:"activeTargets"`
+	}
+	if err := get(ctx, base+"/api/v1/targets?state=active", "targets", &r); err != nil {
+		return nil, err
+	}
+	return r.ActiveTargets, nil
+}
+
+// Metadata returns the type that the Prometheus server at base records
+// for each metric it has scraped, by metric name ("counter", "gauge",
+// "histogram", "unknown", …), from /api/v1/metadata.
+func Metadata(ctx context.Context, base string) (map[string]string, error) {
+	var r map[string][]struct {
+		Type string `json:"type"`
+	}
+	if err := get(ctx, base+"/api/v1/metadata", "metadata", &r); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(r))
+	for name, entries := range r {
+		if len(entries) > 0 {
+			out[name] = entries[0].Type
+		}
+	}
+	return out, nil
+}
+
+// RuleGroup is one rule group a Prometheus server has loaded, as
+// /api/v1/rules reports it: its name, the file it came from and the names
+// of its rules (a recording rule's record, an alert's alert).
+type RuleGroup struct {
+	Name  string
+	File  string
+	Rules []string
+}
+
+// Rules returns the rule groups that the Prometheus server at base has
+// loaded.
+func Rules(ctx context.Context, base string) ([]RuleGroup, error) {
+	var r struct {
+		Groups []struct {
+			Name  string `json:"name"`
+			File  string `json:"file"`
+			Rules []struct {
+				Name string `json:"name"`
+			} `json:"rules"`
+		} `json:"groups"`
+	}
+	if err := get(ctx, base+"/api/v1/rules", "rules", &r); err != nil {
+		return nil, err
+	}
+	out := make([]RuleGroup, 0, len(r.Groups))
+	for _, g := range r.Groups {
+		rg := RuleGroup{Name: g.Name, File: g.File}
+		for _, rule := range g.Rules {
+			rg.Rules = append(rg.Rules, rule.Name)
+		}
+		out = append(out, rg)
+	}
+	return out, nil
+}
+
 // get asks the Prometheus HTTP API for url and decodes the "data" of a
 // successful answer into data; what names the request in errors.
 func get(ctx context.Context, url, what string, data any) error {

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // SyncBuffer is a bytes.Buffer safe for a process's writers and a test's
@@ -44,10 +46,15 @@ type Job struct {
 }
 
 // Config says what a Prometheus server started by [Start] scrapes and which
-// rule files it loads. Scrapes and rule evaluations run every second.
+// rule files it loads, and how often it scrapes and evaluates them.
 type Config struct {
 	Jobs      []Job
-	RuleFiles []string // absolute paths
+	RuleFiles []string // absolute paths, or globs of them
+	// Interval is the scrape interval, the scrape timeout and the rule
+	// evaluation interval; zero means a second. A target whose /metrics
+	// is large takes long to serve on a busy machine, the more so under
+	// the race detector: give it an interval it can answer in.
+	Interval time.Duration
 	// Features are turned on with --enable-feature, such as
 	// "exemplar-storage" (see [ExemplarStorage]).
 	Features []string
@@ -72,7 +79,11 @@ type Server struct {
 // config renders c as a Prometheus configuration file.
 func (c Config) config() string {
 	var b strings.Builder
-	b.WriteString("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n")
+	every := c.Interval
+	if every <= 0 {
+		every = time.Second
+	}
+	fmt.Fprintf(&b, "global:\n  scrape_interval: %[1]v\n  scrape_timeout: %[1]v\n  evaluation_interval: %[1]v\n", model.Duration(every))
 	if len(c.ExternalLabels) > 0 {
 		b.WriteString("  external_labels:\n")
 		for _, k := range slices.Sorted(maps.Keys(c.ExternalLabels)) {
@@ -140,9 +151,6 @@ func run(t testing.TB, bin, config string, args ...string) *Server {
 	}
 }
 
-// readyTimeout bounds how long start waits for Prometheus's /-/ready.
-const readyTimeout = 60 * time.Second
-
 // start starts bin once with the configuration file file on a free loopback
 // port, stops it when the test ends, and waits until it is ready or has
 // exited (exited is then true).
@@ -177,27 +185,38 @@ func start(t testing.TB, bin, file string, args []string) (srv *Server, exited b
 		}
 	})
 	srv = &Server{URL: "http://" + listen, Out: out}
-	deadline := time.Now().Add(readyTimeout)
-	for time.Now().Before(deadline) {
+	state, ok := Poll(func(ctx context.Context) (bool, string) {
 		select {
 		case <-done:
-			return srv, true
-		case <-time.After(50 * time.Millisecond):
+			exited = true
+			return true, "exited"
+		default:
 		}
-		if ready(srv.URL) {
-			return srv, false
+		if err := ready(ctx, srv.URL); err != nil {
+			return false, "not ready (" + err.Error() + ")"
 		}
+		return true, "ready"
+	})
+	if !ok {
+		t.Fatalf("prometheus was still %s after %v:\n%s", state, Patience, out.String())
 	}
-	t.Fatalf("prometheus was not ready after %v:\n%s", readyTimeout, out.String())
-	return nil, false
+	return srv, exited
 }
 
-// ready reports whether the Prometheus at base answers /-/ready with 200.
-func ready(base string) bool {
-	resp, err := http.Get(base + "/-/ready")
+// ready returns nil if the Prometheus at base answers /-/ready with 200,
+// else what it answered.
+func ready(ctx context.Context, base string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/-/ready", nil)
 	if err != nil {
-		return false
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/-/ready: HTTP %d", resp.StatusCode)
+	}
+	return nil
 }

@@ -9,7 +9,9 @@
 // 2.6 flavour on its default release line, and on the lines with the cause
 // label; a line's rule file records what milvus26.rules.yml records, under
 // the same grpcmetrics_flavour="milvus26", and more, so it replaces that
-// file: load one of the two). The milvus flavour is generated
+// file: load one of the two), and writes nothing else under rules/, so that
+// rules/*.yml is the rule files (their promtool unit tests, written by hand,
+// are in rules-tests/). The milvus flavour is generated
 // from the built-in Milvus route table (registry.New and methodmap.Default);
 // the generic flavour from the metric names of go-grpc-middleware's
 // prometheus provider; the milvus26 flavour from Milvus 2.6's request
