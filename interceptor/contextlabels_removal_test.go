@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
@@ -210,7 +211,11 @@ func TestA66RemovalDuringCallStaysBounded(t *testing.T) {
 			removed++
 		}
 	}}
-	client := clrServe(t, svc, []grpc.ServerOption{grpc.StatsHandler(a.ServerStatsHandler())}, a.DialOptions(),
+	// grpc-go tells the server's stats handlers that a call ended after
+	// the client may have its answer: ends, told after A66's handler, says
+	// when A66 has seen every end.
+	ends := &clrEnds{ended: make(chan struct{}, 4*tenants)}
+	client := clrServe(t, svc, []grpc.ServerOption{grpc.StatsHandler(a.ServerStatsHandler()), grpc.StatsHandler(ends)}, a.DialOptions(),
 		func(s *grpc.Server) { require.NoError(t, a.Init(s)) })
 	for i := range tenants {
 		clrCallBoth(t, client, fmt.Sprint("t", i))
@@ -218,6 +223,13 @@ func TestA66RemovalDuringCallStaysBounded(t *testing.T) {
 	require.Equal(t, 2*tenants, removed, "every tuple was kept, then removed")
 
 	const calls = 2 * tenants // a unary call and a stream per tenant
+	for range calls {
+		select {
+		case <-ends.ended:
+		case <-t.Context().Done():
+			t.Fatal("the server's calls did not all end")
+		}
+	}
 	for _, name := range []string{
 		"grpc_server_call_started_total", "grpc_server_call_duration_seconds",
 		"grpc_server_call_sent_total_compressed_message_size_bytes", "grpc_server_call_rcvd_total_compressed_message_size_bytes",
@@ -369,4 +381,17 @@ func TestA66RemovalRacingCalls(t *testing.T) {
 		}
 	}
 	t.Logf("%v calls under overflow, both sides", over)
+}
+
+// clrEnds is a server stats handler that sends on ended at the end of
+// each call, after the handlers installed before it.
+type clrEnds struct{ ended chan struct{} }
+
+func (*clrEnds) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context   { return ctx }
+func (*clrEnds) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context { return ctx }
+func (*clrEnds) HandleConn(context.Context, stats.ConnStats)                       {}
+func (e *clrEnds) HandleRPC(_ context.Context, s stats.RPCStats) {
+	if _, ok := s.(*stats.End); ok {
+		e.ended <- struct{}{}
+	}
 }
