@@ -48,6 +48,8 @@ var otOptions = map[string]otOption{
 	"WithCollectionLimit": {fn: interceptor.WithCollectionLimit, args: []any{8}},
 	"WithReqLatency":      {fn: interceptor.WithReqLatency},
 	"WithRootCoordDDL":    {fn: interceptor.WithRootCoordDDL},
+	"WithLine":            {fn: interceptor.WithLine, args: []any{interceptor.MilvusV2621}},
+	"WithGRPCLatency":     {fn: interceptor.WithGRPCLatency},
 	"WithInFlight":        {fn: interceptor.WithInFlight},
 	"WithContextLabels": {fn: interceptor.WithContextLabels, args: []any{interceptor.ContextLabels{
 		Names: []string{"tenant"}, Values: func(context.Context) []string { return []string{"a"} }, Limit: 2,
