@@ -7,31 +7,106 @@ import (
 	"slices"
 
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
+	"github.com/grpcmetrics/grpcmetrics/bench/internal/frozen/interceptor/internal/msgshape"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 )
 
-// Option configures an [Interceptor], a [ServerMetrics] or a [ClientMetrics].
+// Option configures an install: every constructor takes it ([New],
+// [NewServerMetrics], [NewClientMetrics], [NewMilvus26] and [NewServer]).
+// The options of one metric set have types of their own, so that giving
+// one to another constructor is a compile-time error: [MilvusOption] for
+// [New], [ServerMetricsOption] for [NewServerMetrics],
+// [ClientMetricsOption] for [NewClientMetrics], [ProviderOption] for
+// both of the provider's, [Milvus26Option] for [NewMilvus26].
+//
 // Options are applied once, in order, by the constructor; when two options
 // set the same thing, the last one wins. None of them is consulted again per
-// call. Invalid values, and options that a constructor does not take, make
-// it return an error that names them. Which constructor takes which:
+// call. Invalid values make the constructor return an error that names
+// them. Which constructor takes which:
 //
-//	option               New   NewServerMetrics   NewClientMetrics
-//	WithStatus           yes   yes                yes
-//	WithLogger           yes   yes                yes
-//	WithHistogram        yes   yes                yes
-//	WithClientID         yes   -                  -
-//	WithClientLimit      yes   -                  -
-//	WithOutcome          yes   -                  -
-//	WithInitialSeries    -     yes                -
+//	option               New   NewServerMetrics   NewClientMetrics   NewMilvus26   NewServer
+//	WithStatus           yes   yes                yes                yes           yes
+//	WithLogger           yes   yes                yes                yes           yes
+//	WithHistogram        yes   yes                yes                yes           yes
+//	WithCodeOnHistogram  yes   yes                yes                yes           yes
+//	WithClientID         yes   -                  -                  -             -
+//	WithClientLimit      yes   -                  -                  -             -
+//	WithOutcome          yes   -                  -                  -             -
+//	WithInitialSeries    -     yes                -                  -             -
+//	WithNodeID           -     -                  -                  yes           -
+//	WithCollectionLimit  -     -                  -                  yes           -
+//	WithInFlight         -     yes                yes                -             -
+//	WithContextLabels    -     yes                yes                -             -
+//
+// WithStatus, WithLogger, WithHistogram and WithCodeOnHistogram configure an install: the
+// set's own, when it is installed alone through its interceptor methods,
+// or a [Server] of several sets, which reads the status once and the clock
+// once for all of them.
+//
+// An Option is an [A66Option] too, but of them [NewA66] takes WithLogger
+// only: it refuses WithStatus, WithHistogram and WithCodeOnHistogram, which have no meaning for
+// gRPC's own metrics. [WithClientServices] is its own option.
 type Option interface {
-	apply(*config)
+	MilvusOption
+	ServerMetricsOption
+	ClientMetricsOption
+	Milvus26Option
+	A66Option
 }
 
-type optionFunc func(*config)
+// MilvusOption configures the Milvus counters, [New]: an [Option], or
+// [WithClientID], [WithClientLimit] or [WithOutcome].
+type MilvusOption interface {
+	apply(*config)
+	milvusOption()
+}
 
-func (f optionFunc) apply(c *config) { f(c) }
+// ServerMetricsOption configures [NewServerMetrics]: an [Option], or
+// [WithInitialSeries].
+type ServerMetricsOption interface {
+	apply(*config)
+	serverMetricsOption()
+}
+
+// ClientMetricsOption configures [NewClientMetrics]: an [Option], or a
+// [ProviderOption].
+type ClientMetricsOption interface {
+	apply(*config)
+	clientMetricsOption()
+}
+
+// ProviderOption configures the provider's families on either side:
+// [NewServerMetrics] and [NewClientMetrics] take it, and no other
+// constructor. [WithInFlight] and [WithContextLabels] are such options,
+// and [SharedOption]s, which [NewA66] takes too.
+type ProviderOption interface {
+	ServerMetricsOption
+	ClientMetricsOption
+}
+
+// optionFunc is an [Option]; milvusOptionFunc and serverMetricsOptionFunc
+// are options of one set (sharedOptionFunc, of the sets a [SharedOption]
+// configures).
+type (
+	optionFunc              func(*config)
+	milvusOptionFunc        func(*config)
+	serverMetricsOptionFunc func(*config)
+)
+
+func (f optionFunc) apply(c *config)    { f(c) }
+func (optionFunc) milvusOption()        {}
+func (optionFunc) serverMetricsOption() {}
+func (optionFunc) milvus26Option()      {}
+func (optionFunc) a66Option()           {}
+func (optionFunc) clientMetricsOption() {}
+
+func (f milvusOptionFunc) apply(c *config) { f(c) }
+func (milvusOptionFunc) milvusOption()     {}
+
+func (f serverMetricsOptionFunc) apply(c *config)    { f(c) }
+func (serverMetricsOptionFunc) serverMetricsOption() {}
 
 // DefaultClientLimit is the number of distinct client_id values an
 // [Interceptor] tracks unless [WithClientLimit] says otherwise. Milvus
@@ -52,47 +127,33 @@ type config struct {
 	status      StatusFunc // nil: the default rule
 	statusSet   bool
 	histogram   *Histogram // nil: no histogram
+	codeOnHist  bool       // WithCodeOnHistogram
+
+	inFlight      bool           // WithInFlight
+	contextLabels *ContextLabels // WithContextLabels; nil: none
 
 	initialSeries bool
 	limitSet      bool
+
+	nodeID             int64 // WithNodeID
+	collectionLimit    int   // WithCollectionLimit
+	collectionLimitSet bool
+	reqLatency         bool // WithReqLatency
+	rootCoord          bool // WithRootCoordDDL
+
+	a66Services []*grpc.ServiceDesc // WithClientServices
 }
 
 // WithLogger sets the logger for the interceptor's rare events: a panic in
-// a [Classifier], a [StatusFunc], a [ClientIDFunc], an [Exemplar]'s Value or
-// the default rules, each logged at error level with the method and the
-// panic value. Nothing is logged per ordinary call. The default is
+// a [Classifier], a [StatusFunc], a [ClientIDFunc] or the default rules,
+// each logged at error level with the method and the panic value; a panic
+// in an [Exemplar]'s Value or a [ContextLabels]' Values, at error level
+// with the panic value; and, for [ServerMetrics] and [A66], the first call
+// before Init, at warn level. Nothing is logged per ordinary call. The default is
 // [zap.NewNop], which logs nothing; a nil logger is an error.
 func WithLogger(l *zap.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
 }
-
-// Outcome is the judgement of one call.
-type Outcome uint8
-
-const (
-	// Default asks for the default rule: fail on an error or a failing
-	// status, success otherwise.
-	Default Outcome = iota
-	// Success counts the call as success.
-	Success
-	// Fail counts the call as fail.
-	Fail
-)
-
-// Classifier judges one finished call of the method given to [WithOutcome].
-// It is called once per call that returns, with resp and err as the handler
-// (and any interceptor inside this one) returned them: for a unary call, the
-// response (usually nil when err is not nil); for a stream, resp is nil. It
-// is not called when the handler panics; the call is then fail.
-//
-// It returns [Success] or [Fail] to decide, or [Default] to apply the rule
-// of every other method: fail on an error, otherwise the status rule
-// ([WithStatus] or the default rule). Any other value counts as [Default].
-// It must be safe for concurrent use, and should not allocate if the
-// interceptor is to stay allocation-free. A panic in it is recovered, logged
-// through [WithLogger] and counts the call as fail; resp and err still reach
-// the caller unchanged.
-type Classifier func(resp any, err error) Outcome
 
 // WithOutcome overrides the outcome rule for one full method name, which must
 // be in the method map. Milvus, for example, counted DescribeIndex's "index
@@ -110,8 +171,8 @@ type Classifier func(resp any, err error) Outcome
 // A panic in the classifier is recovered, logged and counted as fail; the
 // handler's response and error still reach the caller unchanged. Given
 // twice for one method, the last one wins; a nil classifier is an error.
-func WithOutcome(fullMethod string, classify Classifier) Option {
-	return optionFunc(func(c *config) {
+func WithOutcome(fullMethod string, classify Classifier) MilvusOption {
+	return milvusOptionFunc(func(c *config) {
 		if c.outcomes == nil {
 			c.outcomes = make(map[string]Classifier)
 		}
@@ -141,8 +202,8 @@ func WithStatus(fn StatusFunc) Option {
 // route, before the handler, with the call's context and request (see
 // [ClientIDFunc]); other routes never call it. The client limit applies to
 // its values too. A nil fn is an error; only [New] takes it.
-func WithClientID(fn ClientIDFunc) Option {
-	return optionFunc(func(c *config) { c.clientID, c.clientIDSet = fn, true })
+func WithClientID(fn ClientIDFunc) MilvusOption {
+	return milvusOptionFunc(func(c *config) { c.clientID, c.clientIDSet = fn, true })
 }
 
 // WithClientLimit sets how many distinct client_id values are tracked, from 1
@@ -152,20 +213,50 @@ func WithClientID(fn ClientIDFunc) Option {
 // is [Label](registry.OverflowClientLabel) does not). The fixed values do not
 // count towards the limit, and [Interceptor.RemoveClient] frees a slot.
 // Only [New] takes it.
-func WithClientLimit(n int) Option {
-	return optionFunc(func(c *config) { c.clientLimit, c.limitSet = n, true })
+func WithClientLimit(n int) MilvusOption {
+	return milvusOptionFunc(func(c *config) { c.clientLimit, c.limitSet = n, true })
+}
+
+// WithHistogram turns on the handling-time histogram,
+// grpc_server_handling_seconds (grpc_client_handling_seconds for
+// [ClientMetrics]) with labels grpc_type, grpc_service and grpc_method. The
+// clock is read only when it is on. Invalid buckets, native settings or
+// exemplar labels are an error from the constructor.
+func WithHistogram(h Histogram) Option {
+	return optionFunc(func(c *config) { hh := h; c.histogram = &hh })
+}
+
+// WithCodeOnHistogram adds the grpc_code label to the handling-time
+// histogram that [WithHistogram] turns on: grpc_server_handling_seconds
+// (grpc_client_handling_seconds) gets the labels grpc_type, grpc_service,
+// grpc_method and grpc_code, the code counted as in
+// grpc_server_handled_total (see [ServerMetrics]), so that the latency of
+// the successful calls is one query:
+//
+//	histogram_quantile(0.99, sum by (le) (rate(grpc_server_handling_seconds_bucket{grpc_code="OK"}[5m])))
+//
+// It is off by default, as in go-grpc-middleware's provider, whose
+// dashboards and rules read the histogram without it. A histogram child
+// per method and code observed costs more series: up to 17 per method
+// instead of one. It needs [WithHistogram], or the constructor returns an
+// error; like WithHistogram it configures an install, so a set given to
+// [NewServer] must not have it (give it to NewServer), and [NewA66],
+// whose duration histograms have grpc_status already, refuses it.
+func WithCodeOnHistogram() Option {
+	return optionFunc(func(c *config) { c.codeOnHist = true })
 }
 
 // WithInitialSeries makes [ServerMetrics.Init] create every registered
 // method's series at zero, as Prometheus recommends for series known in
 // advance, so that rate() and absent() work from the first scrape. It costs
-// up to 22 series per method (see [MaxInitialSeries] for the bound). The
+// 21 series per method, up to 39 with the histogram, [WithCodeOnHistogram]
+// and [WithInFlight] (see [MaxInitialSeries], which bounds them). The
 // [Interceptor]'s Milvus counters always start at zero and do not take it.
-func WithInitialSeries() Option {
-	return optionFunc(func(c *config) { c.initialSeries = true })
+func WithInitialSeries() ServerMetricsOption {
+	return serverMetricsOptionFunc(func(c *config) { c.initialSeries = true })
 }
 
-func newConfig(m *methodmap.Map, opts []Option) (*config, error) {
+func newConfig(m *methodmap.Map, opts []MilvusOption) (*config, error) {
 	if m == nil {
 		return nil, errors.New("interceptor: nil method map")
 	}
@@ -191,9 +282,6 @@ func newConfig(m *methodmap.Map, opts []Option) (*config, error) {
 	if c.clientLimit < 1 || c.clientLimit > MaxClientLimit {
 		errs = append(errs, fmt.Errorf("WithClientLimit: %d is out of range [1, %d]", c.clientLimit, MaxClientLimit))
 	}
-	if c.initialSeries {
-		errs = append(errs, errors.New("WithInitialSeries: New's Milvus counters always start at zero; the option is for NewServerMetrics"))
-	}
 	errs = append(errs, c.validateShared()...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("interceptor: %w", err)
@@ -215,34 +303,51 @@ func (c *config) validateShared() []error {
 			errs = append(errs, err)
 		}
 	}
+	if c.codeOnHist && c.histogram == nil {
+		errs = append(errs, errors.New("WithCodeOnHistogram: no histogram (give WithHistogram too)"))
+	}
+	if c.contextLabels != nil {
+		if err := c.contextLabels.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errs
 }
 
-// newGenericConfig applies and checks the options of NewServerMetrics and
-// NewClientMetrics, which have no client labels and no method map.
-func newGenericConfig(ctor string, opts []Option) (*config, error) {
+// newGenericConfig applies and checks the options of NewServerMetrics,
+// NewClientMetrics and NewServer, which have no client labels and no
+// method map.
+func newGenericConfig[O interface{ apply(*config) }](ctor string, opts []O) (*config, error) {
 	c := &config{logger: zap.NewNop()}
 	for i, o := range opts {
-		if o == nil {
+		if any(o) == nil {
 			return nil, fmt.Errorf("interceptor: %s: option %d is nil", ctor, i)
 		}
 		o.apply(c)
 	}
-	errs := c.validateShared()
-	if c.clientIDSet {
-		errs = append(errs, errors.New("WithClientID: generic metrics have no client_id label"))
-	}
-	if c.limitSet {
-		errs = append(errs, errors.New("WithClientLimit: generic metrics have no client_id label"))
-	}
-	if len(c.outcomes) > 0 {
-		errs = append(errs, errors.New("WithOutcome: generic metrics report gRPC codes; use WithStatus for the response-body rule"))
-	}
-	if c.initialSeries && ctor != "NewServerMetrics" {
-		errs = append(errs, errors.New("WithInitialSeries: only NewServerMetrics knows its methods in advance"))
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(c.validateShared()...); err != nil {
 		return nil, fmt.Errorf("interceptor: %s: %w", ctor, err)
 	}
 	return c, nil
+}
+
+// rules returns the status rule and logger of the install cfg configures.
+func (c *config) rules() rules {
+	return rules{status: c.status, shapes: new(msgshape.Cache), logger: c.logger}
+}
+
+// installOptions names the options given that belong to the install
+// rather than to a metric set: a set given to [NewServer] must have none.
+func (c *config) installOptions() []string {
+	var names []string
+	if c.statusSet {
+		names = append(names, "WithStatus")
+	}
+	if c.histogram != nil {
+		names = append(names, "WithHistogram")
+	}
+	if c.codeOnHist {
+		names = append(names, "WithCodeOnHistogram")
+	}
+	return names
 }

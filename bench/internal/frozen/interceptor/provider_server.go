@@ -1,16 +1,17 @@
 package interceptor
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
+
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
 )
 
 // ServerMetrics counts the calls of any gRPC server under the metric names
@@ -46,52 +47,67 @@ import (
 // from the start, and the first of them is logged at warn level through
 // [WithLogger]'s logger.
 //
+// [WithInFlight] adds grpc_server_in_flight, the calls whose handler runs;
+// [WithContextLabels] adds labels taken from each call's context, bounded
+// (see [ContextLabels]); [WithCodeOnHistogram] adds grpc_code to the
+// histogram. All three are off by default.
+//
 // Coming from go-grpc-middleware's provider: its InitializeMetrics is
 // optional and creates every method's series at zero. Here Init is
 // required, since it builds the table that names each call's method, and
 // it creates no series unless [WithInitialSeries] is given; with it, Init
 // creates every method's series at zero, as InitializeMetrics did.
 type ServerMetrics struct {
-	side
+	fam     *families
 	initial bool // WithInitialSeries
+	logger  *zap.Logger
+	solo    *serverEngine // the install of this set alone
+	// latency is the histogram of the set's own install, nil without
+	// WithHistogram.
+	latency *latency
 
-	methods atomic.Pointer[map[string]*serverMethod] // set once by Init
-	unknown [numTypes]*serverMethod                  // by typeIndex
+	methods atomic.Pointer[map[string]*methodSeries] // set once by Init
+	unknown [numTypes]*methodSeries                  // by typeIndex
 
 	beforeInit prometheus.Counter // grpcmetrics_server_calls_before_init_total
 	warned     atomic.Bool        // the first call before Init was logged
-}
 
-// serverMethod is one method of the server.
-type serverMethod struct {
-	series   *methodSeries
-	lastResp atomic.Pointer[shape]
+	mu       sync.Mutex      // guards installs, and orders Init with new installs
+	installs []*serverEngine // the installs that count into this set
+
+	installOptions []string // the options of its own install it was given, for NewServer
 }
 
 // MaxInitialSeries bounds [WithInitialSeries]: Init refuses a server whose
 // methods would start with more series than this. Each method starts with
 // 21 series (started, received, sent, response_failed and 17 handled, one
-// per code), and one more, the histogram (whose buckets are more series in
-// the text exposition), when that is on.
+// per code), one more, the histogram (whose buckets are more series in
+// the text exposition), when that is on (17, one per code, with
+// [WithCodeOnHistogram]), and one more, the in-flight gauge, with
+// [WithInFlight].
 const MaxInitialSeries = 100_000
 
-// NewServerMetrics builds the server metrics. It accepts [WithStatus],
-// [WithHistogram], [WithInitialSeries] and [WithLogger]; other options are
-// an error, as are invalid values.
-func NewServerMetrics(opts ...Option) (*ServerMetrics, error) {
+// NewServerMetrics builds the server metrics. It takes every [Option]
+// ([WithStatus], [WithHistogram], [WithCodeOnHistogram], [WithLogger]),
+// [WithInitialSeries], and the provider's options, [WithInFlight] and
+// [WithContextLabels]; invalid values are an error.
+func NewServerMetrics(opts ...ServerMetricsOption) (*ServerMetrics, error) {
 	cfg, err := newGenericConfig("NewServerMetrics", opts)
 	if err != nil {
 		return nil, err
 	}
-	s := &ServerMetrics{initial: cfg.initialSeries}
-	s.init("server", cfg)
+	s := &ServerMetrics{fam: newFamilies("server", cfg.inFlight, cfg.contextLabels, cfg.logger), initial: cfg.initialSeries, logger: cfg.logger, installOptions: cfg.installOptions()}
 	s.beforeInit = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "grpcmetrics_server_calls_before_init_total",
 		Help: "Total number of RPCs that reached the server's interceptors before ServerMetrics.Init, counted under grpc_service and grpc_method \"unknown\".",
 	})
 	for ix := range numTypes {
-		s.unknown[ix] = &serverMethod{series: newMethodSeries(s.fam, grpcType(ix), UnknownMethod, UnknownMethod)}
+		s.unknown[ix] = newMethodSeries(s.fam, ix, UnknownMethod, UnknownMethod)
 	}
+	if cfg.histogram != nil {
+		s.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist)
+	}
+	s.solo = newServerEngine(nil, s, nil, cfg.rules(), s.latency)
 	return s, nil
 }
 
@@ -118,55 +134,80 @@ func (s *ServerMetrics) Init(srvs ...ServiceInfoProvider) error {
 	if len(srvs) == 0 {
 		return errors.New("interceptor: ServerMetrics.Init: no server")
 	}
-	table := make(map[string]*serverMethod)
+	table := make(map[string]*methodSeries)
 	for i, srv := range srvs {
 		if isNilProvider(srv) {
 			return fmt.Errorf("interceptor: ServerMetrics.Init: server %d is nil (%T)", i, srv)
 		}
 		for svc, info := range srv.GetServiceInfo() {
 			for _, mi := range info.Methods {
-				typ := streamType(mi.IsClientStream, mi.IsServerStream)
-				table["/"+svc+"/"+mi.Name] = &serverMethod{series: newMethodSeries(s.fam, typ, svc, mi.Name)}
+				table["/"+svc+"/"+mi.Name] = newMethodSeries(s.fam, typeIndex(mi.IsClientStream, mi.IsServerStream), svc, mi.Name)
 			}
 		}
 	}
 	if s.initial {
 		perMethod := 4 + numCodes // started, received, sent, response_failed, handled by code
-		if s.clock != nil {
+		if s.latency != nil {
 			perMethod++ // the histogram
+			if s.latency.byCode {
+				perMethod += numCodes - 1 // one per code
+			}
+		}
+		if s.fam.inFlight != nil {
+			perMethod++
 		}
 		if n := len(table) * perMethod; n > MaxInitialSeries {
 			return fmt.Errorf("interceptor: ServerMetrics.Init: %d methods would start with %d series, more than MaxInitialSeries (%d)", len(table), n, MaxInitialSeries)
 		}
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.methods.CompareAndSwap(nil, &table) {
 		return errors.New("interceptor: ServerMetrics.Init called twice")
 	}
 	if s.initial {
 		for _, m := range table {
-			m.series.initialise()
+			m.initialise()
 		}
+	}
+	for _, e := range s.installs {
+		e.rebuild() // creates the histogram's series at zero too, with WithInitialSeries
 	}
 	return nil
 }
 
-// method returns the method of fullMethod, or the unknown method of
-// grpc_type grpcType(typ). Before Init, it counts the call in
-// grpcmetrics_server_calls_before_init_total and logs the first.
-func (s *ServerMetrics) method(fullMethod string, typ int) *serverMethod {
-	t := s.methods.Load()
-	if t == nil {
+// addInstall makes e count into s: e's routes are built now, and again
+// when Init finds the server's methods.
+func (s *ServerMetrics) addInstall(e *serverEngine) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.installs = append(s.installs, e)
+	e.rebuild()
+}
+
+// initialSeries reports whether Init creates the series at zero.
+func (s *ServerMetrics) initialSeries() bool { return s.initial }
+
+// registered returns the methods Init found, nil before Init.
+func (s *ServerMetrics) registered() map[string]*methodSeries {
+	if t := s.methods.Load(); t != nil {
+		return *t
+	}
+	return nil
+}
+
+// began counts a call of the method ms as started (and a unary call's
+// request), and, before Init, in grpcmetrics_server_calls_before_init_total,
+// logging the first such call.
+func (s *ServerMetrics) began(ms *methodSeries, unary bool, fullMethod string) {
+	if s.methods.Load() == nil {
 		s.beforeInit.Inc()
 		if s.warned.CompareAndSwap(false, true) {
 			s.logger.Warn("grpcmetrics: a call reached ServerMetrics before Init; calls before Init are counted under grpc_service and grpc_method \"unknown\" (see grpcmetrics_server_calls_before_init_total): call Init after registering the services and before serving",
 				zap.String("method", fullMethod))
 		}
-		return s.unknown[typ]
 	}
-	if m := (*t)[fullMethod]; m != nil {
-		return m
-	}
-	return s.unknown[typ]
+	ms.began(unary)
 }
 
 // UnaryServerInterceptor returns the unary interceptor. Place it inside any
@@ -174,38 +215,7 @@ func (s *ServerMetrics) method(fullMethod string, typ int) *serverMethod {
 // Unknown (what a client sees when go-grpc-middleware's recovery, with its
 // default handler, turns the panic into an error) and passed on.
 func (s *ServerMetrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-		m := s.method(info.FullMethod, 0)
-		ms := m.series
-		ms.started.get().Inc()
-		ms.received.get().Inc()
-		start := s.clock.start()
-		// As in Interceptor.intercept: a handler's panic is counted and
-		// goes on; a panic of the status rule is recovered, logged, and
-		// counts the response as failed.
-		stage := inHandler
-		defer func() {
-			switch stage {
-			case inHandler:
-				s.end(ctx, ms, codes.Unknown, start)
-			case judging:
-				if p := recover(); p != nil {
-					s.ruleFailed(ctx, info.FullMethod, ms, start, p)
-				}
-			}
-		}()
-		resp, err = handler(ctx, req)
-		stage = judging
-		if err == nil {
-			ms.sent.get().Inc()
-			if s.bodyFailed(&m.lastResp, resp) {
-				ms.responseFailed.get().Inc()
-			}
-		}
-		stage = ended
-		s.end(ctx, ms, codeOf(err), start)
-		return resp, err
-	}
+	return s.solo.unary
 }
 
 // StreamServerInterceptor returns the stream interceptor. A stream counts
@@ -215,22 +225,7 @@ func (s *ServerMetrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // expired deadline with DeadlineExceeded: whatever the handler returns. The
 // response-body rule does not apply to streamed messages.
 func (s *ServerMetrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		ms := s.method(info.FullMethod, typeIndex(info.IsClientStream, info.IsServerStream)).series
-		ms.started.get().Inc()
-		start := s.clock.start()
-		ctx := ss.Context()
-		finished := false
-		defer func() {
-			if !finished {
-				s.end(ctx, ms, codes.Unknown, start)
-			}
-		}()
-		err := handler(srv, &countedServerStream{ServerStream: ss, received: &ms.received, sent: &ms.sent})
-		finished = true
-		s.end(ctx, ms, codeOf(err), start)
-		return err
-	}
+	return s.solo.stream
 }
 
 // Register registers the server metrics on r. Registering them twice on r
@@ -241,45 +236,24 @@ func (s *ServerMetrics) Register(r prometheus.Registerer) error {
 	return register(r, "ServerMetrics", s)
 }
 
+// collectors returns the set's own metrics, without its install's histogram.
+func (s *ServerMetrics) collectors() []prometheus.Collector {
+	return append(s.fam.collectors(), s.beforeInit)
+}
+
 // Describe implements [prometheus.Collector].
 func (s *ServerMetrics) Describe(ch chan<- *prometheus.Desc) {
-	s.describe(ch)
-	s.beforeInit.Describe(ch)
+	describe(ch, s.collectors(), s.latency)
 }
 
 // Collect implements [prometheus.Collector].
 func (s *ServerMetrics) Collect(ch chan<- prometheus.Metric) {
-	s.collect(ch)
-	s.beforeInit.Collect(ch)
-}
-
-// countedServerStream counts a server stream's messages.
-type countedServerStream struct {
-	grpc.ServerStream
-	received, sent *lazyCounter
-}
-
-func (c *countedServerStream) RecvMsg(m any) error {
-	err := c.ServerStream.RecvMsg(m)
-	if err == nil {
-		c.received.get().Inc()
-	}
-	return err
-}
-
-func (c *countedServerStream) SendMsg(m any) error {
-	err := c.ServerStream.SendMsg(m)
-	if err == nil {
-		c.sent.get().Inc()
-	}
-	return err
+	collect(ch, s.collectors(), s.latency)
 }
 
 // ServiceInfoProvider is what [ServerMetrics.Init] needs of a server;
-// [*grpc.Server] has it.
-type ServiceInfoProvider interface {
-	GetServiceInfo() map[string]grpc.ServiceInfo
-}
+// [*grpc.Server] has it. It is [methodmap.ServiceInfoProvider].
+type ServiceInfoProvider = methodmap.ServiceInfoProvider
 
 // isNilProvider reports whether srv is nil or holds a nil pointer or func,
 // whose GetServiceInfo would panic.

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"go.uber.org/zap"
+	"google.golang.org/grpc/codes"
 )
 
 // DefaultBuckets returns the handling-time histogram's classic buckets, in
@@ -77,15 +78,7 @@ type Exemplar struct {
 	Value func(ctx context.Context) string
 }
 
-// WithHistogram turns on the handling-time histogram,
-// grpc_server_handling_seconds (grpc_client_handling_seconds for
-// [ClientMetrics]) with labels grpc_type, grpc_service and grpc_method. The
-// clock is read only when it is on. Invalid buckets, native settings or
-// exemplar labels are an error from the constructor.
-func WithHistogram(h Histogram) Option {
-	return optionFunc(func(c *config) { hh := h; c.histogram = &hh })
-}
-
+// validate checks h, for WithHistogram.
 func (h *Histogram) validate() error {
 	var errs []error
 	for i, b := range h.Buckets {
@@ -117,42 +110,104 @@ func (h *Histogram) validate() error {
 	return nil
 }
 
-// newVec builds the handling-time histogram of one side.
-func (h *Histogram) newVec(side, help string) *prometheus.HistogramVec {
+// latency is the handling-time histogram of an install, and the clock
+// that fills it. A nil *latency is an install without one: its clock is
+// never read.
+//
+// The clock measures from an epoch of its own: time.Since on a time with
+// a monotonic reading reads only the monotonic clock, where time.Now reads
+// the wall clock too.
+type latency struct {
+	vec      *prometheus.HistogramVec
+	epoch    time.Time
+	exemplar *Exemplar // a copy of the option's, nil without one
+	// exemplarRoom is the runes an exemplar's value may take beside its
+	// label's name.
+	exemplarRoom int
+	logger       *zap.Logger
+	byCode       bool // WithCodeOnHistogram: a grpc_code label after grpc_method
+}
+
+// newLatency builds the histogram of one side, "server" or "client", with
+// the grpc_code label if byCode.
+func newLatency(h *Histogram, side string, logger *zap.Logger, byCode bool) *latency {
 	buckets := h.Buckets
 	if buckets == nil {
 		buckets = DefaultBuckets()
 	}
-	return prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	help := "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server."
+	if side == "client" {
+		help = "Histogram of response latency (seconds) of the gRPC until it is finished by the application."
+	}
+	labels := []string{labelType, labelService, labelMethod}
+	if byCode {
+		labels = append(labels, labelCode)
+	}
+	vec := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:                            "grpc_" + side + "_handling_seconds",
 		Help:                            help,
 		Buckets:                         buckets,
 		NativeHistogramBucketFactor:     h.NativeBucketFactor,
 		NativeHistogramMaxBucketNumber:  h.NativeMaxBuckets,
 		NativeHistogramMinResetDuration: h.NativeMinResetDuration,
-	}, []string{labelType, labelService, labelMethod})
+	}, labels)
+	l := &latency{vec: vec, epoch: time.Now(), logger: logger, byCode: byCode}
+	if h.Exemplar != nil {
+		ex := *h.Exemplar
+		l.exemplar = &ex
+		l.exemplarRoom = prometheus.ExemplarMaxRunes - utf8.RuneCountInString(ex.Label)
+	}
+	return l
 }
 
-// clock times calls when the histogram is on; it is nil when it is off.
-// It measures from an epoch of its own: time.Since on a time with a
-// monotonic reading reads only the monotonic clock, where time.Now reads
-// the wall clock too.
-type clock struct {
-	epoch    time.Time
-	exemplar *Exemplar
-	logger   *zap.Logger
+// methodLatency is one method's series in the histogram, of one kind of
+// call: one, or one per code with the grpc_code label.
+type methodLatency struct {
+	all    series
+	byCode *[numCodes]series // nil without the grpc_code label
 }
 
-func newClock(h *Histogram, logger *zap.Logger) *clock {
-	return &clock{epoch: time.Now(), exemplar: h.Exemplar, logger: logger}
+// newMethodLatency makes the series of a method of kind typ.
+func (k *latency) newMethodLatency(typ int, service, method string) methodLatency {
+	if !k.byCode {
+		return methodLatency{all: series{vec: k.vec.MetricVec, labels: []string{grpcType(typ), service, method}}}
+	}
+	byCode := new([numCodes]series)
+	for c := range numCodes {
+		byCode[c] = series{vec: k.vec.MetricVec, labels: []string{grpcType(typ), service, method, codes.Code(c).String()}}
+	}
+	return methodLatency{byCode: byCode}
+}
+
+// of returns the series of a call that ended with code c; codes beyond
+// Unauthenticated count as Unknown, as in the handled counters.
+func (m *methodLatency) of(c codes.Code) *series {
+	if m.byCode == nil {
+		return &m.all
+	}
+	if int(c) >= numCodes {
+		c = codes.Unknown
+	}
+	return &m.byCode[c]
+}
+
+// initialise creates the method's series at zero.
+func (m *methodLatency) initialise() {
+	if m.byCode == nil {
+		m.all.get()
+		return
+	}
+	for c := range m.byCode {
+		m.byCode[c].get()
+	}
 }
 
 // now returns the time since the clock's epoch.
-func (k *clock) now() time.Duration { return time.Since(k.epoch) }
+func (k *latency) now() time.Duration { return time.Since(k.epoch) }
 
-// start returns the start of a call: now, or 0 without a clock (the
-// histogram is off), so that the clock is read only when it is on.
-func (k *clock) start() time.Duration {
+// start returns the start of a call: now, or 0 without a histogram, so
+// that the clock is read only when it is on.
+func (k *latency) start() time.Duration {
 	if k == nil {
 		return 0
 	}
@@ -161,8 +216,13 @@ func (k *clock) start() time.Duration {
 
 // observe records the time since start (a reading of now) on obs, with an
 // exemplar if one is configured and found.
-func (k *clock) observe(ctx context.Context, obs prometheus.Observer, start time.Duration) {
-	d := (k.now() - start).Seconds()
+func (k *latency) observe(ctx context.Context, obs prometheus.Observer, start time.Duration) {
+	k.observeElapsed(ctx, obs, k.now()-start)
+}
+
+// observeElapsed records elapsed on obs, as observe does.
+func (k *latency) observeElapsed(ctx context.Context, obs prometheus.Observer, elapsed time.Duration) {
+	d := elapsed.Seconds()
 	if k.exemplar != nil {
 		if v := k.exemplarValue(ctx); v != "" {
 			if eo, ok := obs.(prometheus.ExemplarObserver); ok {
@@ -176,7 +236,7 @@ func (k *clock) observe(ctx context.Context, obs prometheus.Observer, start time
 
 // exemplarValue returns the exemplar's value for ctx, repaired and cut to
 // fit beside the label name; "" if there is none or the function panicked.
-func (k *clock) exemplarValue(ctx context.Context) (v string) {
+func (k *latency) exemplarValue(ctx context.Context) (v string) {
 	defer func() {
 		if p := recover(); p != nil {
 			k.logger.Error("grpcmetrics: the exemplar function panicked; observing without an exemplar", zap.Any("panic", p))
@@ -184,7 +244,7 @@ func (k *clock) exemplarValue(ctx context.Context) (v string) {
 		}
 	}()
 	v = k.exemplar.Value(ctx)
-	room := prometheus.ExemplarMaxRunes - utf8.RuneCountInString(k.exemplar.Label)
+	room := k.exemplarRoom
 	if len(v) <= room && utf8.ValidString(v) {
 		return v // fits: no more runes than bytes
 	}

@@ -1,0 +1,377 @@
+package interceptor
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/stats"
+)
+
+// The metric set of gRPC's own metrics (gRFC A66), as grpc-go v1.85.0's
+// stats/opentelemetry plugin records them and the OpenTelemetry Prometheus
+// exporter writes them. Unlike the other sets, its server side is counted
+// from a stats handler (a66_server.go), not from the interceptors'
+// lifecycle: its events come from the transport, for calls no interceptor
+// sees too. Its client side is the plugin's pair, an interceptor for the
+// call and a stats handler for each attempt (a66_client.go).
+
+// A66Other is the grpc_method label value of [A66]'s calls of a method no
+// server registers (on the server), and of calls that do not carry
+// [grpc.StaticMethod] (on the client), as grpc-go's plugin writes it.
+const A66Other = "other"
+
+// a66NumCodes is the number of grpc_status values: OK to
+// UNAUTHENTICATED. Codes above are counted as UNKNOWN.
+const a66NumCodes = int(codes.Unauthenticated) + 1
+
+// a66CodeNames are the canonical names of the codes, as gRPC writes them
+// in grpc_status.
+var a66CodeNames = [a66NumCodes]string{
+	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
+	"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+	"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
+	"INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+}
+
+// a66LatencyBuckets returns grpc-go's latency bounds, in seconds.
+func a66LatencyBuckets() []float64 {
+	return []float64{0, 0.00001, 0.00005, 0.0001, 0.0003, 0.0006, 0.0008, 0.001, 0.002,
+		0.003, 0.004, 0.005, 0.006, 0.008, 0.01, 0.013, 0.016, 0.02, 0.025, 0.03, 0.04, 0.05, 0.065,
+		0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.65, 0.8, 1, 2, 5, 10, 20, 50, 100}
+}
+
+// a66SizeBuckets returns grpc-go's size bounds, in bytes.
+func a66SizeBuckets() []float64 {
+	return []float64{0, 1024, 2048, 4096, 16384, 65536, 262144, 1048576, 4194304,
+		16777216, 67108864, 268435456, 1073741824, 4294967296}
+}
+
+// a66CodeIx returns the index of the grpc_status series of c: c itself, or
+// Unknown for a code above Unauthenticated.
+func a66CodeIx(c codes.Code) int {
+	if int(c) >= a66NumCodes {
+		return int(codes.Unknown)
+	}
+	return int(c)
+}
+
+// a66Code returns status.Code(err), the code grpc-go's plugin records,
+// without allocating: OK for nil; else the code of the first error in
+// err's tree with a GRPCStatus method (Unknown if that returns nil); else
+// Unknown, for context errors too (where [ServerMetrics] and
+// [ClientMetrics] read DeadlineExceeded or Canceled, as a grpc-go server
+// sends them). As codeOf, it asks an error's As method for an error with a
+// GRPCStatus method.
+func a66Code(err error) codes.Code {
+	c, _ := statusCode(err) // Unknown when there is no status
+	return c
+}
+
+// A66 counts a gRPC server's and client's calls as gRPC itself defines
+// them in gRFC A66, under the names, labels, label values, help strings and
+// buckets that grpc-go v1.85.0's OpenTelemetry plugin
+// (google.golang.org/grpc/stats/opentelemetry, under its default options)
+// writes through the OpenTelemetry Prometheus exporter, from Prometheus
+// collectors of its own: no OpenTelemetry SDK. On a server:
+//
+//	grpc_server_call_started_total{grpc_method}
+//	grpc_server_call_duration_seconds{grpc_method, grpc_status}
+//	grpc_server_call_sent_total_compressed_message_size_bytes{grpc_method, grpc_status}
+//	grpc_server_call_rcvd_total_compressed_message_size_bytes{grpc_method, grpc_status}
+//
+// and on a client:
+//
+//	grpc_client_attempt_started_total{grpc_method, grpc_target}
+//	grpc_client_attempt_duration_seconds{grpc_method, grpc_target, grpc_status}
+//	grpc_client_attempt_sent_total_compressed_message_size_bytes{grpc_method, grpc_target, grpc_status}
+//	grpc_client_attempt_rcvd_total_compressed_message_size_bytes{grpc_method, grpc_target, grpc_status}
+//	grpc_client_call_duration_seconds{grpc_method, grpc_target, grpc_status}
+//
+// Durations are in seconds, in buckets from 0 to 100 s; sizes are the sums
+// of the compressed lengths of a call's (or attempt's) messages, in bytes,
+// in buckets from 0 to 4 GiB: grpc-go's. grpc_status is the canonical name
+// of the code ("OK", "CANCELLED", "DEADLINE_EXCEEDED"), read from the error
+// as status.Code reads it.
+//
+// The server side is a [stats.Handler], [A66.ServerStatsHandler] (or
+// [Server.StatsHandler] with [ServerSets].A66), since gRPC's events are
+// the transport's: a call is started when its header arrives, before the
+// method is looked up, and its duration runs from then until grpc-go ends
+// it, for calls that no interceptor sees too (a request that fails to
+// decode, an unknown compressor, a reply that fails to send). grpc_method
+// is the full method without its leading slash for the methods that
+// [A66.Init] finds registered, and [A66Other] for any other. A method no
+// server registers gets no End from grpc-go (without an unknown-service
+// handler), so its started count stays ahead of its duration count, as in
+// the plugin. Stop the server gracefully before reading the final counts:
+// grpc-go ends a call after its status is written.
+//
+// The client side is [A66.DialOptions]: an interceptor pair that times the
+// call as the application sees it (a stream ends through [grpc.OnFinish])
+// and a stats handler that counts each attempt. grpc_target is the
+// connection's canonical target ([grpc.ClientConn.CanonicalTarget]);
+// grpc_method is the full method without its leading slash for calls that
+// carry [grpc.StaticMethod] (as recent protoc-gen-go-grpc stubs do;
+// v1.3.0's, milvus-proto v2.6's among them, do not), [A66Other] otherwise. An attempt starts only when grpc-go makes one: a
+// call whose context is done before, or that fails before any attempt, has
+// a call duration and no attempt; a retry adds attempts.
+//
+// Where it differs from the plugin, on purpose:
+//   - codes above UNAUTHENTICATED (16), which the plugin writes as
+//     "CODE(n)" for any n a peer sends, are counted as UNKNOWN, so that
+//     the series stay bounded;
+//   - method and target label values that are not valid UTF-8 are
+//     repaired (each invalid byte sequence becomes U+FFFD);
+//   - the exporter's otel_scope_* labels and target_info family are not
+//     written;
+//   - with [WithClientServices], a client call of a listed method is
+//     labelled with its method without [grpc.StaticMethod], where the
+//     plugin writes "other" (it is off by default).
+//
+// With [WithInFlight] (off by default), the set has a gauge of the calls
+// in progress on each side, which is not part of gRFC A66 nor written by
+// grpc-go's plugin; its names follow A66's:
+//
+//	grpc_server_call_in_flight{grpc_method}
+//	grpc_client_call_in_flight{grpc_method, grpc_target}
+//
+// On a server, a call counts in it from grpc-go's Begin event, once
+// grpc-go has found the call's method and before the handler (and its
+// interceptors) run, until its End event, however it ends: with an error,
+// a panic a recovery interceptor turns into an error, or a cancelled
+// stream. A call of a method no server registers gets no Begin, so it
+// never counts (unlike grpc_server_call_started_total, counted at the
+// header). On a client, a call counts from the moment the interceptor
+// starts it until it ends as its call duration does: a unary call when
+// the invoker returns, a stream when grpc-go finishes it (an abandoned
+// stream stays in flight until its context ends or its connection
+// closes), or when the streamer fails to create it. When no call is
+// running the gauge is 0.
+//
+// With [WithContextLabels] (off by default), every family of both sides,
+// the in-flight gauges too, has the [ContextLabels] after its own labels
+// (after grpc_status where it has it). On a server, Values is called with
+// the context grpc-go gives the stats handler's TagRPC, as the call's
+// header arrives: it carries the call's incoming metadata
+// ([google.golang.org/grpc/metadata.FromIncomingContext]) and peer, but nothing the server's
+// interceptors add. On a client, it is called with the context given to
+// the call, in the interceptor, before the invoker. Every call A66 counts
+// calls it once per side, calls of methods no server registers too (they
+// count under [A66Other]). The bound is the A66's, both sides together: at
+// most Limit tuples are kept across all methods, targets and sides; a
+// call whose tuple finds no room counts with every context label set to
+// [ContextLabelOverflow], and in
+// grpcmetrics_a66_context_labels_overflow_total (once per side that counts
+// it); grpcmetrics_a66_context_labels_kept is the number of tuples kept,
+// and [A66.RemoveContextLabels] forgets one. A kept tuple's series are
+// resolved once per method (and target) and tuple, and a call of a kept
+// tuple allocates nothing more, whatever Values allocates.
+//
+// Install each side once: the A66 alone (its ServerStatsHandler and
+// DialOptions), or its server side through a [Server] with other sets;
+// each install counts the calls it sees.
+type A66 struct {
+	epoch time.Time // the clock measures from it (see latency)
+
+	srvStarted                    *prometheus.CounterVec
+	srvDuration, srvSent, srvRcvd *prometheus.HistogramVec
+	cliStarted                    *prometheus.CounterVec
+	cliDuration, cliSent, cliRcvd *prometheus.HistogramVec
+	cliCallDuration               *prometheus.HistogramVec
+	srvInFlight, cliInFlight      *prometheus.GaugeVec // nil unless WithInFlight
+	tuples                        *ctxTuples           // nil unless WithContextLabels
+
+	methods atomic.Pointer[map[string]*a66ServerRoute] // by full method; set once by Init
+	other   *a66ServerRoute
+	mu      sync.Mutex // orders Init
+	logger  *zap.Logger
+	warned  atomic.Bool // the first call before Init was logged
+
+	server *a66ServerHandler
+	// clientMethods are the full methods of WithClientServices, labelled
+	// by their name without grpc.StaticMethod; nil without it.
+	clientMethods map[string]bool
+}
+
+// A66Option configures [NewA66]: an [Option] that applies to it
+// ([WithLogger]), a [SharedOption] ([WithInFlight], [WithContextLabels]), or
+// [WithClientServices]. [WithStatus] and
+// [WithHistogram] are refused: the set reads codes only, and its
+// histograms are gRPC's, with gRPC's buckets.
+type A66Option interface {
+	apply(*config)
+	a66Option()
+}
+
+// a66OptionFunc is an option of [NewA66] alone.
+type a66OptionFunc func(*config)
+
+func (f a66OptionFunc) apply(c *config) { f(c) }
+func (a66OptionFunc) a66Option()        {}
+
+// WithClientServices names the methods of services whose client calls
+// [A66] labels by their method even without [grpc.StaticMethod]: the
+// methods of stubs that do not pass it, such as protoc-gen-go-grpc
+// v1.3.0's (milvus-proto v2.6's), whose calls grpc-go's plugin labels
+// [A66Other].
+// Give each service's descriptor, such as
+// &milvuspb.MilvusService_ServiceDesc. It is a difference from the plugin,
+// on purpose: a call of a listed method is labelled with its method, where
+// the plugin writes "other". Calls that carry grpc.StaticMethod are
+// labelled by their method either way. Only [NewA66] takes it; a nil
+// descriptor, or one without a service name, is an error.
+func WithClientServices(descs ...*grpc.ServiceDesc) A66Option {
+	return a66OptionFunc(func(c *config) { c.a66Services = append(c.a66Services, descs...) })
+}
+
+// NewA66 builds gRPC's own metrics (see [A66]). It takes [WithLogger],
+// for the one event it logs (a call before [A66.Init]);
+// [WithStatus], [WithHistogram] and [WithCodeOnHistogram], which have no
+// meaning for it, and nil options are an error.
+func NewA66(opts ...A66Option) (*A66, error) {
+	cfg, err := newGenericConfig("NewA66", opts)
+	if err != nil {
+		return nil, err
+	}
+	if names := cfg.installOptions(); len(names) > 0 {
+		return nil, fmt.Errorf("interceptor: NewA66: %s do not apply to A66, which reads codes only and has gRPC's own histograms", strings.Join(names, " and "))
+	}
+	a := &A66{epoch: time.Now(), logger: cfg.logger}
+	for i, d := range cfg.a66Services {
+		if d == nil || d.ServiceName == "" {
+			return nil, fmt.Errorf("interceptor: NewA66: WithClientServices: descriptor %d is nil or has no service name", i)
+		}
+		if a.clientMethods == nil {
+			a.clientMethods = make(map[string]bool)
+		}
+		for _, m := range d.Methods {
+			a.clientMethods["/"+d.ServiceName+"/"+m.MethodName] = true
+		}
+		for _, m := range d.Streams {
+			a.clientMethods["/"+d.ServiceName+"/"+m.StreamName] = true
+		}
+	}
+	var extra []string // the context labels' names, after A66's own labels
+	if cl := cfg.contextLabels; cl != nil {
+		if err := a66CheckContextLabels(cl); err != nil {
+			return nil, err
+		}
+		extra = cl.Names
+		a.tuples = newCtxTuplesNamed("grpcmetrics_a66", cl, cfg.logger)
+	}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, append(labels, extra...))
+	}
+	histogram := func(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, append(labels, extra...))
+	}
+	// The help strings are the plugin's descriptions, which the exporter
+	// writes as they are.
+	a.srvStarted = counter("grpc_server_call_started_total", "Number of server calls started.", "grpc_method")
+	a.srvDuration = histogram("grpc_server_call_duration_seconds", "End-to-end time taken to complete a call from server transport's perspective.", a66LatencyBuckets(), "grpc_method", "grpc_status")
+	a.srvSent = histogram("grpc_server_call_sent_total_compressed_message_size_bytes", "Compressed message bytes sent per server call.", a66SizeBuckets(), "grpc_method", "grpc_status")
+	a.srvRcvd = histogram("grpc_server_call_rcvd_total_compressed_message_size_bytes", "Compressed message bytes received per server call.", a66SizeBuckets(), "grpc_method", "grpc_status")
+	a.cliStarted = counter("grpc_client_attempt_started_total", "Number of client call attempts started.", "grpc_method", "grpc_target")
+	a.cliDuration = histogram("grpc_client_attempt_duration_seconds", "End-to-end time taken to complete a client call attempt.", a66LatencyBuckets(), "grpc_method", "grpc_target", "grpc_status")
+	a.cliSent = histogram("grpc_client_attempt_sent_total_compressed_message_size_bytes", "Compressed message bytes sent per client call attempt.", a66SizeBuckets(), "grpc_method", "grpc_target", "grpc_status")
+	a.cliRcvd = histogram("grpc_client_attempt_rcvd_total_compressed_message_size_bytes", "Compressed message bytes received per call attempt.", a66SizeBuckets(), "grpc_method", "grpc_target", "grpc_status")
+	a.cliCallDuration = histogram("grpc_client_call_duration_seconds", "Time taken by gRPC to complete an RPC from application's perspective.", a66LatencyBuckets(), "grpc_method", "grpc_target", "grpc_status")
+	if cfg.inFlight {
+		// Not part of gRFC A66: named in its style, grpcmetrics's own.
+		a.srvInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "grpc_server_call_in_flight", Help: "Number of server calls whose handler is running."}, append([]string{"grpc_method"}, extra...))
+		a.cliInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "grpc_client_call_in_flight", Help: "Number of client calls started by the application and not yet ended."}, append([]string{"grpc_method", "grpc_target"}, extra...))
+	}
+	a.other = a.newServerRoute(A66Other)
+	a.server = &a66ServerHandler{a: a}
+	return a, nil
+}
+
+// Init takes the methods registered on srvs (usually the [*grpc.Server]
+// the stats handler is installed on), as grpc-go's plugin asks the server
+// whether a method is registered: unary and stream methods alike. Call it
+// once, after registering the services and before serving. Calls of
+// methods no server registers count under [A66Other], and so do calls
+// before Init, the first of which is logged at warn level through
+// [WithLogger]'s logger. A second call, no server, or a nil server is an
+// error.
+func (a *A66) Init(srvs ...ServiceInfoProvider) error {
+	if len(srvs) == 0 {
+		return errors.New("interceptor: A66.Init: no server")
+	}
+	table := make(map[string]*a66ServerRoute)
+	for i, srv := range srvs {
+		if isNilProvider(srv) {
+			return fmt.Errorf("interceptor: A66.Init: server %d is nil (%T)", i, srv)
+		}
+		for svc, info := range srv.GetServiceInfo() {
+			for _, mi := range info.Methods {
+				full := "/" + svc + "/" + mi.Name
+				table[full] = a.newServerRoute(strings.TrimLeft(full, "/"))
+			}
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.methods.CompareAndSwap(nil, &table) {
+		return errors.New("interceptor: A66.Init called twice")
+	}
+	return nil
+}
+
+// ServerStatsHandler returns the server side's stats handler, to install
+// with [grpc.StatsHandler]. It returns the same handler each time.
+func (a *A66) ServerStatsHandler() stats.Handler { return a.server }
+
+// DialOptions returns the client side for one connection, to give to
+// [grpc.NewClient]: a stats handler that counts each attempt and a unary
+// and a stream interceptor that time each call, as grpc-go's plugin
+// installs them. Call it once per connection: the options keep the
+// connection's target, worked out on its first call. Options shared by
+// several connections count each call correctly, but work the target out
+// again whenever a call comes from another connection than the last.
+func (a *A66) DialOptions() []grpc.DialOption {
+	c := &a66Client{a: a}
+	return []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(c.unary),
+		grpc.WithChainStreamInterceptor(c.stream),
+		grpc.WithStatsHandler(c),
+	}
+}
+
+// Register registers the set's families, the server's and the client's,
+// on r. A family without series is not written. Registering the set twice
+// on r is a no-op; another collector of the same metrics is an error that
+// says so, and so is a nil r. A66 is a [prometheus.Collector], so
+// r.Register(a) works too.
+func (a *A66) Register(r prometheus.Registerer) error {
+	return register(r, "A66", a)
+}
+
+func (a *A66) collectors() []prometheus.Collector {
+	cs := []prometheus.Collector{a.srvStarted, a.srvDuration, a.srvSent, a.srvRcvd,
+		a.cliStarted, a.cliDuration, a.cliSent, a.cliRcvd, a.cliCallDuration}
+	if a.srvInFlight != nil {
+		cs = append(cs, a.srvInFlight, a.cliInFlight)
+	}
+	if a.tuples != nil {
+		cs = append(cs, a.tuples.overflowTotal, a.tuples.kept)
+	}
+	return cs
+}
+
+// Describe implements [prometheus.Collector].
+func (a *A66) Describe(ch chan<- *prometheus.Desc) { describe(ch, a.collectors(), nil) }
+
+// Collect implements [prometheus.Collector].
+func (a *A66) Collect(ch chan<- prometheus.Metric) { collect(ch, a.collectors(), nil) }
+
+// now returns the time since the set's epoch.
+func (a *A66) now() time.Duration { return time.Since(a.epoch) }

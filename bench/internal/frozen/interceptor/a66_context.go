@@ -1,0 +1,115 @@
+package interceptor
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The context labels of [A66] ([WithContextLabels]): one set of tuples for
+// both sides, bounded by the machinery of the provider's families
+// (ctxTuples over boundedValues). A tuple's entry keeps the children of the
+// routes it was counted with (ctxEntry.a66), so a call resolves its series
+// once per route and tuple.
+
+// a66Reserved reports whether a context label of an A66 may not take name:
+// A66's own labels.
+func a66Reserved(name string) bool {
+	switch name {
+	case "grpc_method", "grpc_status", "grpc_target":
+		return true
+	}
+	return false
+}
+
+// a66CheckContextLabels checks the names of cl against A66's own labels.
+func a66CheckContextLabels(cl *ContextLabels) error {
+	for i, name := range cl.Names {
+		if a66Reserved(name) {
+			return fmt.Errorf("interceptor: NewA66: WithContextLabels: ContextLabels.Names[%d] %q is reserved: A66's families have a label of that name", i, name)
+		}
+	}
+	return nil
+}
+
+// a66Entry returns the entry of the call's tuple: its own if it is kept,
+// else admitted if the limit allows, else the overflow tuple's. A tuple
+// with a value that is not valid UTF-8 is the overflow tuple's.
+func (t *ctxTuples) a66Entry(ctx context.Context) *ctxEntry {
+	k := t.keyOf(ctx)
+	if e, ok := t.values.load(k); ok {
+		return e
+	}
+	t.values.mu.Lock()
+	defer t.values.mu.Unlock()
+	return t.entryLocked(k)
+}
+
+// a66Child returns the child in e of the base route that key names, made
+// by newChild on its first use (under the tuples' lock, so that a removal
+// does not miss it).
+func a66Child[K comparable, R any](t *ctxTuples, e *ctxEntry, key K, newChild func(extra []string) *R) *R {
+	if v, ok := e.a66.Load(key); ok {
+		return v.(*R)
+	}
+	t.values.mu.Lock()
+	defer t.values.mu.Unlock()
+	if v, ok := e.a66.Load(key); ok {
+		return v.(*R)
+	}
+	child := newChild(e.key[:len(t.names)])
+	e.a66.Store(key, child)
+	return child
+}
+
+// a66ClientBase names a client route by its label values rather than by
+// its pointer: options shared by several connections make the routes of a
+// connection anew each time calls switch connections (see
+// [A66.DialOptions]), and a tuple's children must not grow with them.
+type a66ClientBase struct{ method, target string }
+
+// serverRouteFor returns the route of a server call of fullMethod with
+// the call's context: the method's, or its child for the call's tuple of
+// context labels.
+func (a *A66) serverRouteFor(ctx context.Context, fullMethod string) *a66ServerRoute {
+	r := a.serverRoute(fullMethod)
+	if a.tuples == nil {
+		return r
+	}
+	return a66Child(a.tuples, a.tuples.a66Entry(ctx), r, func(extra []string) *a66ServerRoute {
+		return a.newServerRoute(r.method, extra...)
+	})
+}
+
+// clientRouteFor returns the child of a client route r for the call's
+// tuple of context labels, or r without them.
+func (a *A66) clientRouteFor(ctx context.Context, r *a66ClientRoute) *a66ClientRoute {
+	if a.tuples == nil {
+		return r
+	}
+	return a66Child(a.tuples, a.tuples.a66Entry(ctx), a66ClientBase{r.method, r.target}, func(extra []string) *a66ClientRoute {
+		return a.newClientRoute(r.method, r.target, extra...)
+	})
+}
+
+// RemoveContextLabels forgets a tuple of context label values (one value
+// per [ContextLabels].Names, in order) and deletes its series from every
+// family of both sides, freeing its place under the limit; it reports
+// whether the tuple was kept. The overflow tuple is never removed. A call
+// that starts after it returns counts the tuple anew; a call in progress
+// may still count into the deleted series, which are then lost.
+func (a *A66) RemoveContextLabels(values ...string) bool {
+	return a.tuples.forget(values, func(_ *ctxEntry, match prometheus.Labels) {
+		for _, c := range a.collectors() {
+			switch v := c.(type) {
+			case *prometheus.CounterVec:
+				v.DeletePartialMatch(match)
+			case *prometheus.HistogramVec:
+				v.DeletePartialMatch(match)
+			case *prometheus.GaugeVec:
+				v.DeletePartialMatch(match)
+			}
+		}
+	})
+}

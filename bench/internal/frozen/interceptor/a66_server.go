@@ -1,0 +1,127 @@
+package interceptor
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"google.golang.org/grpc/stats"
+)
+
+// a66ServerRoute is one grpc_method value's series on the server, each
+// resolved on its first use.
+type a66ServerRoute struct {
+	method               string // the grpc_method value
+	started              series
+	duration, sent, rcvd [a66NumCodes]series
+	inFlight             series // its vec is nil unless WithInFlight
+}
+
+// newServerRoute makes the route of method, with the context label values
+// extra (none: the method's own).
+func (a *A66) newServerRoute(method string, extra ...string) *a66ServerRoute {
+	method = strings.ToValidUTF8(method, "\uFFFD")
+	r := &a66ServerRoute{method: method, started: series{vec: a.srvStarted.MetricVec, labels: append([]string{method}, extra...)}}
+	for c := range a66NumCodes {
+		lv := append([]string{method, a66CodeNames[c]}, extra...)
+		r.duration[c] = series{vec: a.srvDuration.MetricVec, labels: lv}
+		r.sent[c] = series{vec: a.srvSent.MetricVec, labels: lv}
+		r.rcvd[c] = series{vec: a.srvRcvd.MetricVec, labels: lv}
+	}
+	if a.srvInFlight != nil {
+		r.inFlight = series{vec: a.srvInFlight.MetricVec, labels: append([]string{method}, extra...)}
+	}
+	return r
+}
+
+// serverRoute returns the route of a full method: its own if Init found
+// it registered, else the route of A66Other. The first call before Init
+// is logged.
+func (a *A66) serverRoute(fullMethod string) *a66ServerRoute {
+	t := a.methods.Load()
+	if t == nil {
+		if a.warned.CompareAndSwap(false, true) {
+			a.logger.Warn("grpcmetrics: a call reached A66 before Init; calls before Init are counted under grpc_method \"other\": call Init after registering the services and before serving",
+				zap.String("method", fullMethod))
+		}
+		return a.other
+	}
+	if r := (*t)[fullMethod]; r != nil {
+		return r
+	}
+	return a.other
+}
+
+// a66ServerHandler is the server side's stats handler.
+type a66ServerHandler struct{ a *A66 }
+
+// a66ServerKey is the context key of a server call's state: of one
+// handler's, so that two A66 on one server each find their own.
+type a66ServerKey struct{ h *a66ServerHandler }
+
+// a66ServerCall is the state of one server call, inline in the one
+// context node that TagRPC adds: the call's only allocation.
+type a66ServerCall struct {
+	context.Context
+	h          *a66ServerHandler // whose state it is
+	r          *a66ServerRoute
+	start      time.Duration
+	sent, rcvd atomic.Int64
+	inFlight   atomic.Bool // counted in the in-flight gauge, at Begin
+}
+
+// Value returns the call itself for its key, and asks the parent for any
+// other.
+func (c *a66ServerCall) Value(key any) any {
+	if k, ok := key.(a66ServerKey); ok && k.h == c.h {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+func (h *a66ServerHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+
+func (h *a66ServerHandler) HandleConn(context.Context, stats.ConnStats) {}
+
+// TagRPC starts the call's clock and finds its method's series (with the
+// context labels, from ctx, which carries the call's incoming metadata).
+func (h *a66ServerHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	return &a66ServerCall{Context: ctx, h: h, r: h.a.serverRouteFor(ctx, info.FullMethodName), start: h.a.now()}
+}
+
+// HandleRPC counts the call as started at its header, adds up its
+// messages' compressed lengths, and records its duration and sizes at its
+// end, with its status.
+func (h *a66ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
+	c, ok := ctx.(*a66ServerCall)
+	if !ok || c.h != h {
+		if c, ok = ctx.Value(a66ServerKey{h}).(*a66ServerCall); !ok {
+			return // not tagged by this handler: nothing to count
+		}
+	}
+	switch st := rs.(type) {
+	case *stats.InHeader:
+		c.r.started.counter().Inc()
+	case *stats.Begin:
+		if c.r.inFlight.vec != nil && c.inFlight.CompareAndSwap(false, true) {
+			c.r.inFlight.gauge().Inc()
+		}
+	case *stats.InPayload:
+		c.rcvd.Add(int64(st.CompressedLength))
+	case *stats.OutPayload:
+		c.sent.Add(int64(st.CompressedLength))
+	case *stats.End:
+		d := (h.a.now() - c.start).Seconds()
+		ix := a66CodeIx(a66Code(st.Error))
+		c.r.duration[ix].observer().Observe(d)
+		c.r.sent[ix].observer().Observe(float64(c.sent.Load()))
+		c.r.rcvd[ix].observer().Observe(float64(c.rcvd.Load()))
+		if c.inFlight.CompareAndSwap(true, false) {
+			c.r.inFlight.gauge().Dec()
+		}
+	}
+}
