@@ -1,6 +1,7 @@
 package interceptor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -102,7 +103,7 @@ func a66Code(err error) codes.Code {
 // as status.Code reads it.
 //
 // The server side is a [stats.Handler], [A66.ServerStatsHandler] (or
-// [Server.StatsHandler] with [ServerSets].A66), since gRPC's events are
+// [ServerInstall.StatsHandler] with [ServerSets].A66), since gRPC's events are
 // the transport's: a call is started when its header arrives, before the
 // method is looked up, and its duration runs from then until grpc-go ends
 // it, for calls that no interceptor sees too (a request that fails to
@@ -176,7 +177,7 @@ func a66Code(err error) codes.Code {
 // tuple allocates nothing more, whatever Values allocates.
 //
 // Install each side once: the A66 alone (its ServerStatsHandler and
-// DialOptions), or its server side through a [Server] with other sets;
+// DialOptions), or its server side through a [ServerInstall] with other sets;
 // each install counts the calls it sees.
 type A66 struct {
 	epoch time.Time // the clock measures from it (see latency)
@@ -199,6 +200,12 @@ type A66 struct {
 	// clientMethods are the full methods of WithClientServices, labelled
 	// by their name without grpc.StaticMethod; nil without it.
 	clientMethods map[string]bool
+
+	// serverValues and clientValues give the context labels' values of
+	// each side; nil without context labels, or for a side without a
+	// function.
+	serverValues, clientValues func(context.Context) []string
+	serverSide, clientSide     belonging
 }
 
 // A66Option configures [NewA66]: an [Option] that applies to it
@@ -260,6 +267,21 @@ func NewA66(opts ...A66Option) (*A66, error) {
 		}
 	}
 	var extra []string // the context labels' names, after A66's own labels
+	if acl := cfg.a66ContextLabels; acl != nil {
+		values := acl.Server
+		if values == nil {
+			values = acl.Client
+		}
+		if cfg.contextLabels == nil {
+			cfg.contextLabels = &ContextLabels{Names: acl.Names, Values: values, Limit: acl.Limit}
+		}
+		if err := cfg.contextLabels.validate(); err != nil {
+			return nil, fmt.Errorf("interceptor: NewA66: WithA66ContextLabels: %w", err)
+		}
+		a.serverValues, a.clientValues = acl.Server, acl.Client
+	} else if cl := cfg.contextLabels; cl != nil {
+		a.serverValues, a.clientValues = cl.Values, cl.Values
+	}
 	if cl := cfg.contextLabels; cl != nil {
 		if err := a66CheckContextLabels(cl); err != nil {
 			return nil, err

@@ -23,6 +23,45 @@ func a66Reserved(name string) bool {
 	return false
 }
 
+// A66ContextLabels are labels that a call's context gives, such as a
+// tenant, added to every family of an [A66] on both sides, the in-flight
+// gauges too, after A66's own labels (after grpc_status where a family has
+// it). [WithA66ContextLabels] turns them on.
+//
+// The two sides read the values from contexts of different kinds, so
+// each has its function: on a server, Server is called with the context
+// grpc-go gives the stats handler as the call's header arrives, which
+// carries the call's incoming metadata
+// ([google.golang.org/grpc/metadata.FromIncomingContext]) and peer, but
+// nothing the server's interceptors add; on a client, Client is called
+// with the context given to the call, before the invoker, which carries
+// the outgoing metadata ([google.golang.org/grpc/metadata.FromOutgoingContext])
+// and whatever the application put there. A function that reads the
+// incoming metadata finds none on a client, and every client series would
+// carry empty values: so an A66 whose context labels have no Client
+// function is refused by [NewClientInstall], and one without Server by
+// [NewServerInstall].
+//
+// Names and Limit are as in [ContextLabels], minus A66's own label names
+// grpc_method, grpc_status and grpc_target; the bound is the A66's, both
+// sides together.
+type A66ContextLabels struct {
+	Names          []string
+	Server, Client func(ctx context.Context) []string
+	Limit          int
+}
+
+// WithA66ContextLabels adds labels from each call's context to every
+// family of an [A66] (see [A66ContextLabels]). Names and the functions
+// are copied at construction; invalid names, no function at all, or an
+// invalid Limit are an error from [NewA66].
+func WithA66ContextLabels(cl A66ContextLabels) A66Option {
+	return a66OptionFunc(func(c *config) {
+		cl.Names = append([]string(nil), cl.Names...)
+		c.a66ContextLabels = &cl
+	})
+}
+
 // a66CheckContextLabels checks the names of cl against A66's own labels.
 func a66CheckContextLabels(cl *ContextLabels) error {
 	for i, name := range cl.Names {
@@ -36,8 +75,8 @@ func a66CheckContextLabels(cl *ContextLabels) error {
 // a66Entry returns the entry of the call's tuple: its own if it is kept,
 // else admitted if the limit allows, else the overflow tuple's. A tuple
 // with a value that is not valid UTF-8 is the overflow tuple's.
-func (t *ctxTuples) a66Entry(ctx context.Context) *ctxEntry {
-	k := t.keyOf(ctx)
+func (t *ctxTuples) a66Entry(ctx context.Context, valuesOf func(context.Context) []string) *ctxEntry {
+	k := t.keyWith(ctx, valuesOf)
 	if e, ok := t.values.load(k); ok {
 		return e
 	}
@@ -77,7 +116,7 @@ func (a *A66) serverRouteFor(ctx context.Context, fullMethod string) *a66ServerR
 	if a.tuples == nil {
 		return r
 	}
-	return a66Child(a.tuples, a.tuples.a66Entry(ctx), r, func(extra []string) *a66ServerRoute {
+	return a66Child(a.tuples, a.tuples.a66Entry(ctx, a.serverValues), r, func(extra []string) *a66ServerRoute {
 		return a.newServerRoute(r.method, extra...)
 	})
 }
@@ -88,7 +127,7 @@ func (a *A66) clientRouteFor(ctx context.Context, r *a66ClientRoute) *a66ClientR
 	if a.tuples == nil {
 		return r
 	}
-	return a66Child(a.tuples, a.tuples.a66Entry(ctx), a66ClientBase{r.method, r.target}, func(extra []string) *a66ClientRoute {
+	return a66Child(a.tuples, a.tuples.a66Entry(ctx, a.clientValues), a66ClientBase{r.method, r.target}, func(extra []string) *a66ClientRoute {
 		return a.newClientRoute(r.method, r.target, extra...)
 	})
 }

@@ -153,22 +153,29 @@ func TestServerCountsA66ProviderAndMilvusAtOnce(t *testing.T) {
 // ServerOptions give the interceptors when a set counts from them, and
 // the stats handler when a set needs one.
 func TestServerOptionsGiveWhatTheSetsNeed(t *testing.T) {
-	a, err := interceptor.NewA66()
-	require.NoError(t, err)
-	sm, err := interceptor.NewServerMetrics()
-	require.NoError(t, err)
 	for _, tc := range []struct {
-		name    string
-		sets    interceptor.ServerSets
-		handler bool
-		options int
+		name          string
+		a66, provider bool
+		handler       bool
+		options       int
 	}{
-		{"A66 alone", interceptor.ServerSets{A66: a}, true, 1},
-		{"provider alone", interceptor.ServerSets{Provider: sm}, false, 2},
-		{"both", interceptor.ServerSets{Provider: sm, A66: a}, true, 3},
+		{"A66 alone", true, false, true, 1},
+		{"provider alone", false, true, false, 2},
+		{"both", true, true, true, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := interceptor.NewServer(tc.sets)
+			var sets interceptor.ServerSets
+			if tc.a66 {
+				a, err := interceptor.NewA66()
+				require.NoError(t, err)
+				sets.A66 = a
+			}
+			if tc.provider {
+				sm, err := interceptor.NewServerMetrics()
+				require.NoError(t, err)
+				sets.Provider = sm
+			}
+			s, err := interceptor.NewServer(sets)
 			require.NoError(t, err)
 			assert.Equal(t, tc.handler, s.StatsHandler() != nil)
 			assert.Len(t, s.ServerOptions(), tc.options)

@@ -71,14 +71,20 @@ func newCtxTuplesNamed(prefix string, cl *ContextLabels, logger *zap.Logger) *ct
 
 // keyOf returns the tuple of the call's context, or the overflow tuple if
 // the function gives a slice of another length or panics.
-func (t *ctxTuples) keyOf(ctx context.Context) (k ctxKey) {
+func (t *ctxTuples) keyOf(ctx context.Context) ctxKey {
+	return t.keyWith(ctx, t.valuesOf)
+}
+
+// keyWith returns the tuple that valuesOf gives for the call's context,
+// as keyOf does.
+func (t *ctxTuples) keyWith(ctx context.Context, valuesOf func(context.Context) []string) (k ctxKey) {
 	defer func() {
 		if p := recover(); p != nil {
 			t.logger.Error("grpcmetrics: the context labels' Values function panicked; counting the call under the overflow value", zap.Any("panic", p))
 			k = t.overflowKey
 		}
 	}()
-	vals := t.valuesOf(ctx)
+	vals := valuesOf(ctx)
 	if len(vals) != len(t.names) {
 		return t.overflowKey
 	}

@@ -1,12 +1,12 @@
 // Package interceptor counts gRPC calls into Prometheus metrics, with no
 // metric call in any handler: into the Milvus counters of the registry
-// package ([Interceptor]), or, for any service, under the metric names of
+// package ([MilvusCounters]), or, for any service, under the metric names of
 // go-grpc-middleware's prometheus provider ([ServerMetrics] and
 // [ClientMetrics]).
 //
 // # Milvus counters
 //
-// An [Interceptor] is built once from a [methodmap.Map] by [New] and
+// An [MilvusCounters] is built once from a [methodmap.Map] by [New] and
 // installed as a unary server interceptor:
 //
 //	m := registry.New()
@@ -47,9 +47,9 @@
 //
 // At most [DefaultClientLimit] (see [WithClientLimit]) distinct client_id
 // values are tracked; further clients count under a single overflow value,
-// and [Interceptor.RemoveClient] forgets a client that left.
+// and [MilvusCounters.RemoveClient] forgets a client that left.
 //
-// [Interceptor.StreamServerInterceptor] counts streaming methods that a map
+// [MilvusCounters.StreamServerInterceptor] counts streaming methods that a map
 // holds by the same rules.
 //
 // # Any service
@@ -92,8 +92,8 @@
 //     number of values kept. One exported value is one client, however it
 //     was named: [SourceID](7) and [Label]("client_7") are one client, and a
 //     [Label] equal to a fixed value is that fixed value (a call labelled
-//     client_overflow is not an overflow and does not move the counter). Both are registered by [Interceptor.Register].
-//   - [Interceptor.RemoveClient] deletes a departed client's series (pair it
+//     client_overflow is not an overflow and does not move the counter). Both are registered by [MilvusCounters.Register].
+//   - [MilvusCounters.RemoveClient] deletes a departed client's series (pair it
 //     with the registry's RootCoord.RemoveProxy). Every call that starts
 //     after it returns is counted, in new series. The fixed labels
 //     client_unknown and client_overflow are never removed.
@@ -123,7 +123,7 @@
 // opens and as handled, with its code, when it ends; every message sent or
 // received without error counts in grpc_*_msg_sent_total or
 // grpc_*_msg_received_total, with no allocation per message.
-// [Interceptor.StreamServerInterceptor] counts streaming methods that a map
+// [MilvusCounters.StreamServerInterceptor] counts streaming methods that a map
 // holds (Milvus v2.0's table has none): total when the stream opens, success
 // or fail when the handler returns.
 //
@@ -153,7 +153,7 @@
 //
 // Latency is opt-in. [WithHistogram] adds a handling-time histogram,
 // grpc_server_handling_seconds{grpc_type, grpc_service, grpc_method}, to an
-// install: a set installed alone, or a [Server] of several
+// install: a set installed alone, or a [ServerInstall] of several
 // (grpc_client_handling_seconds for clients). The names and labels are
 // go-grpc-middleware's, and the Milvus counters use the same histogram,
 // since Milvus v2.0's counters carry no latency. Without the option the
@@ -246,7 +246,7 @@
 // The Milvus counters, Milvus 2.6's and the provider's families are metric
 // sets: each counts the same calls in its own dialect. Installed alone, through
 // its own interceptor methods, a set has its own status rule, logger and
-// histogram. A [Server] installs several sets at once, from one pair of
+// histogram. A [ServerInstall] installs several sets at once, from one pair of
 // interceptors:
 //
 //	ic, err := interceptor.New(methods)               // the sets, without WithStatus or WithHistogram
@@ -264,8 +264,8 @@
 // Register says so if both try.)
 //
 // [A66] joins them as ServerSets.A66: it counts from the Server's stats
-// handler, [Server.StatsHandler], so install the whole Server with
-// [Server.ServerOptions], which gives the interceptors and the handler.
+// handler, [ServerInstall.StatsHandler], so install the whole Server with
+// [ServerInstall.ServerOptions], which gives the interceptors and the handler.
 //
 // # Cost
 //

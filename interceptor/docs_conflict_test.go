@@ -50,7 +50,7 @@ func TestConflictErrorsSayWhatCollides(t *testing.T) {
 		{
 			name:  "ServerMetrics and the Milvus interceptor, both with a histogram",
 			first: server, second: milvus,
-			want: []string{"Interceptor.Register", "grpc_server_handling_seconds", "WithHistogram to one of them"},
+			want: []string{"MilvusCounters.Register", "grpc_server_handling_seconds", "WithHistogram to one of them"},
 		},
 		{
 			name: "a collector of the caller's under a provider name",

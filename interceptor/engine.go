@@ -19,7 +19,7 @@ package interceptor
 //     nowhere else on the request path, logged, and counts the call as
 //     failed.
 //
-// A metric set is a dialect: the Milvus v2.0 counters ([Interceptor],
+// A metric set is a dialect: the Milvus v2.0 counters ([MilvusCounters],
 // milvus_counters.go), Milvus 2.6's request counters ([Milvus26],
 // milvus26.go) and the provider's families ([ServerMetrics],
 // [ClientMetrics], provider_families.go). A set holds no lifecycle code (no
@@ -37,11 +37,11 @@ package interceptor
 // its client side is the plugin's pair, an interceptor for the call and a
 // stats handler for each attempt (a66_client.go). Their per-call state is
 // inline in the one context node that TagRPC (or the client interceptor)
-// adds: the call's only allocation. A [Server] with ServerSets.A66 gives
+// adds: the call's only allocation. A [ServerInstall] with ServerSets.A66 gives
 // its handler beside the interceptors.
 //
 // An install is one engine with the sets it serves: each set alone
-// (its UnaryServerInterceptor and friends), or several at once ([Server]).
+// (its UnaryServerInterceptor and friends), or several at once ([ServerInstall]).
 // Label values that calls bring (client_id, Milvus 2.6's db_name and
 // collection_name pair, and the tuples of [ContextLabels] in the provider's
 // families and in [A66]) are bounded by [boundedValues], whatever the set.

@@ -19,7 +19,7 @@ import (
 // and in latency.exemplarValue, which guards the user's exemplar function
 // (the lifecycle's end runs it, also from the deferred function, where a
 // second recover of the lifecycle's own could not catch it), and
-// ctxTuples.keyOf, which guards the user's context labels function (which
+// ctxTuples.keyWith, which guards the user's context labels function (which
 // a client stream's lifecycle, with no deferred function of its own while
 // it is open, runs too). The metric sets have none.
 func TestRecoverOnlyInLifecycles(t *testing.T) {
@@ -28,7 +28,7 @@ func TestRecoverOnlyInLifecycles(t *testing.T) {
 		"(*serverEngine).streamCall": 2,
 		"(*clientEngine).unary":      1,
 		"(*latency).exemplarValue":   1,
-		"(*ctxTuples).keyOf":         1,
+		"(*ctxTuples).keyWith":       1,
 	}
 	got := map[string]int{}
 	files, err := filepath.Glob("*.go")

@@ -2,6 +2,7 @@ package interceptor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -69,7 +70,7 @@ func m26StatusName(ix int) string {
 //	milvus_proxy_req_latency{node_id, function_name}   (milliseconds)
 //
 // Build it with [NewMilvus26] and install [Milvus26.UnaryServerInterceptor]
-// (or give it to [NewServer] in [ServerSets].Milvus26, beside other sets).
+// (or give it to [NewServerInstall] in [ServerSets].Milvus26, beside other sets).
 // It counts every unary method of every service it sees, with no table to
 // maintain; stream calls are not counted, as in Milvus.
 //
@@ -168,6 +169,7 @@ type Milvus26 struct {
 	latency *latency      // solo's histogram; nil unless WithHistogram
 
 	installOptions []string // the options of its own install it was given, for NewServer
+	member         belonging
 }
 
 // m26Pair is a call's (db_name, collection_name), as it brings them.
@@ -226,7 +228,7 @@ func (milvus26OptionFunc) milvus26Option()   {}
 // whose series these replace, so that dashboards find them. Only
 // [NewMilvus26] takes it.
 func WithNodeID(id int64) Milvus26Option {
-	return milvus26OptionFunc(func(c *config) { c.nodeID = id })
+	return milvus26OptionFunc(func(c *config) { c.nodeID, c.nodeIDSet = id, true })
 }
 
 // WithCollectionLimit sets how many distinct (db_name, collection_name)
@@ -277,6 +279,9 @@ func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 	cfg, err := newGenericConfig("NewMilvus26", opts)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.rootCoord && (cfg.nodeIDSet || cfg.collectionLimitSet) {
+		return nil, errors.New("interceptor: NewMilvus26: WithNodeID and WithCollectionLimit do not apply with WithRootCoordDDL, whose families have no node_id, db_name or collection_name")
 	}
 	limit := DefaultCollectionLimit
 	if cfg.collectionLimitSet {

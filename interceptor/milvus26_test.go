@@ -215,7 +215,7 @@ func TestMilvus26CountsAsMilvus(t *testing.T) {
 // every method is this set's rule.
 func TestMilvus26RootCoordDDL(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithRootCoordDDL(), interceptor.WithReqLatency(), interceptor.WithNodeID(7))
+	m26, err := interceptor.NewMilvus26(interceptor.WithRootCoordDDL(), interceptor.WithReqLatency())
 	require.NoError(t, err)
 	require.NoError(t, m26.Register(reg))
 	cli := mxServe(t, m26.UnaryServerInterceptor(), nil)

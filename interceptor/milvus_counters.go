@@ -17,13 +17,13 @@ import (
 // The metric set of Milvus v2.0's counters: the counters of a
 // [methodmap.Map], and the client_id values of client-labelled routes.
 
-// Interceptor counts the calls of the methods in a [methodmap.Map] into the
+// MilvusCounters counts the calls of the methods in a [methodmap.Map] into the
 // map's counters. Build it with [New] and install
-// [Interceptor.UnaryServerInterceptor] (and, for streaming methods in the
-// map, [Interceptor.StreamServerInterceptor]) on a server. It is also a
-// [prometheus.Collector] of its own metrics, which [Interceptor.Register]
+// [MilvusCounters.UnaryServerInterceptor] (and, for streaming methods in the
+// map, [MilvusCounters.StreamServerInterceptor]) on a server. It is also a
+// [prometheus.Collector] of its own metrics, which [MilvusCounters.Register]
 // registers.
-type Interceptor struct {
+type MilvusCounters struct {
 	routes   map[string]*milvusRoute // by full method name; never written after New
 	clientID ClientIDFunc            // nil: the default rule
 	shapes   msgshape.Cache          // the default client rule's shapes
@@ -35,6 +35,7 @@ type Interceptor struct {
 	latency       *latency      // solo's histogram; nil unless WithHistogram
 
 	installOptions []string // the options of its own install it was given, for NewServer
+	member         belonging
 }
 
 // milvusRoute is one mapped method, as the Milvus counters count it.
@@ -140,12 +141,12 @@ func (how *ending) milvusFailed() bool {
 // New returns an error naming every problem: a nil map or option, an
 // outcome rule for a method the map does not have, a nil function, or a
 // client limit out of range.
-func New(m *methodmap.Map, opts ...MilvusOption) (*Interceptor, error) {
+func NewMilvusCounters(m *methodmap.Map, opts ...MilvusOption) (*MilvusCounters, error) {
 	cfg, err := newConfig(m, opts)
 	if err != nil {
 		return nil, err
 	}
-	i := &Interceptor{
+	i := &MilvusCounters{
 		routes:         make(map[string]*milvusRoute, m.Len()),
 		clientID:       cfg.clientID,
 		installOptions: cfg.installOptions(),
@@ -184,7 +185,7 @@ func New(m *methodmap.Map, opts ...MilvusOption) (*Interceptor, error) {
 // [grpc.ChainUnaryInterceptor]. Place it inside any recovery interceptor, so
 // that it sees (and counts) a handler's panic before recovery turns it into
 // an error.
-func (i *Interceptor) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+func (i *MilvusCounters) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return i.solo.unary
 }
 
@@ -198,7 +199,7 @@ func (i *Interceptor) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // [WithClientID] that reads the context, client-labelled streams count
 // under [registry.UnknownClientLabel]. The histogram, when on, labels a
 // stream's time with grpc_type from the stream's kind.
-func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
+func (i *MilvusCounters) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return i.solo.stream
 }
 
@@ -207,7 +208,7 @@ func (i *Interceptor) StreamServerInterceptor() grpc.StreamServerInterceptor {
 // the call is unidentified: if the rule panicked for it once already. It
 // may panic (in a [ClientIDFunc] or the default rule); the lifecycle
 // recovers, logs, and runs the call again, unidentified.
-func (i *Interceptor) clientCounts(ctx context.Context, req any, r *milvusRoute, unidentified bool) *counts {
+func (i *MilvusCounters) clientCounts(ctx context.Context, req any, r *milvusRoute, unidentified bool) *counts {
 	var id ClientID
 	switch {
 	case unidentified:
@@ -234,7 +235,7 @@ func (i *Interceptor) clientCounts(ctx context.Context, req any, r *milvusRoute,
 // client still in flight may count into a deleted series. The fixed clients,
 // [registry.UnknownClientLabel] and [registry.OverflowClientLabel], are never
 // removed: for them RemoveClient reports false.
-func (i *Interceptor) RemoveClient(id ClientID) bool {
+func (i *MilvusCounters) RemoveClient(id ClientID) bool {
 	return i.clients.remove(id)
 }
 
@@ -246,22 +247,22 @@ func (i *Interceptor) RemoveClient(id ClientID) bool {
 // (give each its own registry, or wrap r with
 // [prometheus.WrapRegistererWith] and a distinguishing label), and for a
 // nil r.
-func (i *Interceptor) Register(r prometheus.Registerer) error {
-	return register(r, "Interceptor", i)
+func (i *MilvusCounters) Register(r prometheus.Registerer) error {
+	return register(r, "MilvusCounters", i)
 }
 
 // collectors returns the set's own metrics, without its install's histogram.
-func (i *Interceptor) collectors() []prometheus.Collector {
+func (i *MilvusCounters) collectors() []prometheus.Collector {
 	return []prometheus.Collector{i.overflowTotal, i.tracked}
 }
 
 // Describe implements [prometheus.Collector].
-func (i *Interceptor) Describe(ch chan<- *prometheus.Desc) {
+func (i *MilvusCounters) Describe(ch chan<- *prometheus.Desc) {
 	describe(ch, i.collectors(), i.latency)
 }
 
 // Collect implements [prometheus.Collector].
-func (i *Interceptor) Collect(ch chan<- prometheus.Metric) {
+func (i *MilvusCounters) Collect(ch chan<- prometheus.Metric) {
 	collect(ch, i.collectors(), i.latency)
 }
 

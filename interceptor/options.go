@@ -14,7 +14,7 @@ import (
 )
 
 // Option configures an install: every constructor takes it ([New],
-// [NewServerMetrics], [NewClientMetrics], [NewMilvus26] and [NewServer]).
+// [NewServerMetrics], [NewClientMetrics], [NewMilvus26] and [NewServerInstall]).
 // The options of one metric set have types of their own, so that giving
 // one to another constructor is a compile-time error: [MilvusOption] for
 // [New], [ServerMetricsOption] for [NewServerMetrics],
@@ -42,7 +42,7 @@ import (
 //
 // WithStatus, WithLogger, WithHistogram and WithCodeOnHistogram configure an install: the
 // set's own, when it is installed alone through its interceptor methods,
-// or a [Server] of several sets, which reads the status once and the clock
+// or a [ServerInstall] of several sets, which reads the status once and the clock
 // once for all of them.
 //
 // An Option is an [A66Option] too, but of them [NewA66] takes WithLogger
@@ -109,7 +109,7 @@ func (f serverMetricsOptionFunc) apply(c *config)    { f(c) }
 func (serverMetricsOptionFunc) serverMetricsOption() {}
 
 // DefaultClientLimit is the number of distinct client_id values an
-// [Interceptor] tracks unless [WithClientLimit] says otherwise. Milvus
+// [MilvusCounters] tracks unless [WithClientLimit] says otherwise. Milvus
 // clusters run tens of proxies and coordinators; 1024 leaves room for churn
 // while bounding the series a hostile SourceID flood can create to 1024 per
 // client-labelled method and call label value.
@@ -129,14 +129,16 @@ type config struct {
 	histogram   *Histogram // nil: no histogram
 	codeOnHist  bool       // WithCodeOnHistogram
 
-	inFlight      bool           // WithInFlight
-	contextLabels *ContextLabels // WithContextLabels; nil: none
+	inFlight         bool              // WithInFlight
+	contextLabels    *ContextLabels    // WithContextLabels; nil: none
+	a66ContextLabels *A66ContextLabels // WithA66ContextLabels; nil: none
 
 	initialSeries bool
 	limitSet      bool
 
 	nodeID             int64 // WithNodeID
-	collectionLimit    int   // WithCollectionLimit
+	nodeIDSet          bool
+	collectionLimit    int // WithCollectionLimit
 	collectionLimitSet bool
 	reqLatency         bool // WithReqLatency
 	rootCoord          bool // WithRootCoordDDL
@@ -211,7 +213,7 @@ func WithClientID(fn ClientIDFunc) MilvusOption {
 // clients are counted under [registry.OverflowClientLabel], and each such call
 // increments grpcmetrics_client_id_overflow_total (a call whose own client
 // is [Label](registry.OverflowClientLabel) does not). The fixed values do not
-// count towards the limit, and [Interceptor.RemoveClient] frees a slot.
+// count towards the limit, and [MilvusCounters.RemoveClient] frees a slot.
 // Only [New] takes it.
 func WithClientLimit(n int) MilvusOption {
 	return milvusOptionFunc(func(c *config) { c.clientLimit, c.limitSet = n, true })
@@ -240,7 +242,7 @@ func WithHistogram(h Histogram) Option {
 // per method and code observed costs more series: up to 17 per method
 // instead of one. It needs [WithHistogram], or the constructor returns an
 // error; like WithHistogram it configures an install, so a set given to
-// [NewServer] must not have it (give it to NewServer), and [NewA66],
+// [NewServerInstall] must not have it (give it to NewServer), and [NewA66],
 // whose duration histograms have grpc_status already, refuses it.
 func WithCodeOnHistogram() Option {
 	return optionFunc(func(c *config) { c.codeOnHist = true })
@@ -251,7 +253,7 @@ func WithCodeOnHistogram() Option {
 // advance, so that rate() and absent() work from the first scrape. It costs
 // 21 series per method, up to 39 with the histogram, [WithCodeOnHistogram]
 // and [WithInFlight] (see [MaxInitialSeries], which bounds them). The
-// [Interceptor]'s Milvus counters always start at zero and do not take it.
+// [MilvusCounters]'s Milvus counters always start at zero and do not take it.
 func WithInitialSeries() ServerMetricsOption {
 	return serverMetricsOptionFunc(func(c *config) { c.initialSeries = true })
 }
@@ -337,7 +339,7 @@ func (c *config) rules() rules {
 }
 
 // installOptions names the options given that belong to the install
-// rather than to a metric set: a set given to [NewServer] must have none.
+// rather than to a metric set: a set given to [NewServerInstall] must have none.
 func (c *config) installOptions() []string {
 	var names []string
 	if c.statusSet {

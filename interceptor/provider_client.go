@@ -12,7 +12,7 @@ import (
 // [WithHistogram], grpc_client_handling_seconds; plus
 // grpcmetrics_client_response_failed_total for calls that ended with code OK
 // whose response carried a failing status, by the same rule as
-// [Interceptor]. A Milvus proxy counts its calls to rootcoord this way.
+// [MilvusCounters]. A Milvus proxy counts its calls to rootcoord this way.
 //
 // The grpc_code of a call is the code of the error it ends with, which
 // for grpc-go's own errors is what status.Code gives the caller. An error
@@ -35,6 +35,9 @@ type ClientMetrics struct {
 	fam     *families
 	solo    *clientEngine // the install of this set alone
 	latency *latency      // solo's histogram; nil unless WithHistogram
+	member  belonging
+
+	installOptions []string // the options of its own install it was given, for NewClientInstall
 }
 
 // NewClientMetrics builds the client metrics. It takes every [Option]
@@ -46,7 +49,7 @@ func NewClientMetrics(opts ...ClientMetricsOption) (*ClientMetrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &ClientMetrics{fam: newFamilies("client", cfg.inFlight, cfg.contextLabels, cfg.logger)}
+	c := &ClientMetrics{fam: newFamilies("client", cfg.inFlight, cfg.contextLabels, cfg.logger), installOptions: cfg.installOptions()}
 	if cfg.histogram != nil {
 		c.latency = newLatency(cfg.histogram, "client", cfg.logger, cfg.codeOnHist)
 	}

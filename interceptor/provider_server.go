@@ -23,7 +23,7 @@ import (
 //
 // It adds grpcmetrics_server_response_failed_total: calls that ended with
 // code OK but whose response carried a failing status, by the same rule as
-// [Interceptor] ([WithStatus], or the default rule). The provider's
+// [MilvusCounters] ([WithStatus], or the default rule). The provider's
 // families are left as the provider fills them, so an error ratio that
 // counts body failures too is
 // (handled{grpc_code!="OK"} + response_failed) / handled.
@@ -76,6 +76,7 @@ type ServerMetrics struct {
 	installs []*serverEngine // the installs that count into this set
 
 	installOptions []string // the options of its own install it was given, for NewServer
+	member         belonging
 }
 
 // MaxInitialSeries bounds [WithInitialSeries]: Init refuses a server whose

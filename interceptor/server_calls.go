@@ -15,9 +15,9 @@ import (
 // serverEngine is one install on a server: the lifecycles of unary and
 // stream server calls, and the sets they count into (see engine.go).
 type serverEngine struct {
-	milvus   *Interceptor   // nil: not installed
-	provider *ServerMetrics // nil: not installed
-	milvus26 *Milvus26      // nil: not installed
+	milvus   *MilvusCounters // nil: not installed
+	provider *ServerMetrics  // nil: not installed
+	milvus26 *Milvus26       // nil: not installed
 	rules
 	latency *latency // nil: no histogram
 	// timed: the clock is read, for the histogram or Milvus26; it measures
@@ -51,7 +51,7 @@ type serverCall struct {
 	how      ending // how it ended, once it has
 }
 
-func newServerEngine(milvus *Interceptor, provider *ServerMetrics, milvus26 *Milvus26, rs rules, l *latency) *serverEngine {
+func newServerEngine(milvus *MilvusCounters, provider *ServerMetrics, milvus26 *Milvus26, rs rules, l *latency) *serverEngine {
 	e := &serverEngine{milvus: milvus, provider: provider, milvus26: milvus26, rules: rs, latency: l}
 	e.timed, e.epoch = l != nil || (milvus26 != nil && milvus26.reqLatency != nil), time.Now()
 	if provider != nil {

@@ -4,71 +4,73 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+
+	"go.uber.org/zap"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/stats"
 )
 
-// ServerSets are the metric sets that one [Server] counts into. A nil
-// field is a set left out; at least one must be given.
+// ServerSets are the metric sets that one [ServerInstall] counts into. A
+// nil field is a set left out; at least one must be given. A set belongs
+// to one install: giving it to a second one is an error.
 type ServerSets struct {
-	// Milvus is Milvus v2.0's counters, from [New].
-	Milvus *Interceptor
+	// Milvus is Milvus v2.0's counters, from [NewMilvusCounters].
+	Milvus *MilvusCounters
 	// Provider is go-grpc-middleware's provider families, from
-	// [NewServerMetrics]. Call its Init as usual: the Server counts by
-	// the methods Init finds.
+	// [NewServerMetrics]. It counts by the methods that
+	// [ServerInstall.Init] finds registered.
 	Provider *ServerMetrics
 	// Milvus26 is Milvus 2.6's request counters, from [NewMilvus26]. It
-	// counts every unary method the Server sees.
+	// counts every unary method the install sees.
 	Milvus26 *Milvus26
-	// A66 is gRPC's own metrics, from [NewA66]. It is counted from the
-	// Server's stats handler ([Server.StatsHandler]), not from its
-	// interceptors: install both, or [Server.ServerOptions]. Call its Init
-	// as usual.
+	// A66 is gRPC's own metrics, from [NewA66], their server side. It is
+	// counted from the install's stats handler, which
+	// [ServerInstall.ServerOptions] gives beside the interceptors.
 	A66 *A66
 }
 
-// Server counts the calls of a gRPC server into several metric sets at
-// once, from one pair of interceptors: Milvus v2.0's counters and the
-// provider's families, say. Each call is counted by every set as it would
-// count it installed alone, with one route lookup, one reading of the
-// response's status, and (with [WithHistogram] or [Milvus26]) one reading
-// of the clock at each end, whatever the number of sets.
+// ServerInstall counts the calls of a gRPC server into one or several
+// metric sets at once: Milvus v2.0's counters, the provider's families,
+// Milvus 2.6's request counters and gRPC's own metrics. It is what a
+// server installs, whole, with [ServerInstall.ServerOptions]. Each call is
+// counted by every set as it would count it in an install of its own,
+// with one route lookup, one reading of the response's status, and (with
+// [WithHistogram], [WithReqLatency] or [A66]) one reading of the clock at
+// each end, whatever the number of sets.
 //
 // What belongs to the install rather than to a set is given to
-// [NewServer]: the status rule ([WithStatus]), the logger ([WithLogger])
-// and the latency histogram ([WithHistogram]). The histogram is
-// grpc_server_handling_seconds{grpc_type, grpc_service, grpc_method}, one
-// family for all the sets, observed once per call: for every method with
-// the provider's families (unregistered methods under [UnknownMethod]),
-// for the mapped methods without them, and for every unary method with
-// [Milvus26] (which observes its own milvus_proxy_req_latency besides).
+// [NewServerInstall]: the status rule ([WithStatus]), the logger
+// ([WithLogger]) and the latency histogram ([WithHistogram]). The
+// histogram is grpc_server_handling_seconds{grpc_type, grpc_service,
+// grpc_method}, one family for all the sets, observed once per call: for
+// every method with the provider's families (unregistered methods under
+// [UnknownMethod]), for the mapped methods without them, and for every
+// unary method with [Milvus26] (which observes its own
+// milvus_proxy_req_latency besides).
 //
-// [ServerSets].A66, gRPC's own metrics, counts from grpc-go's events
-// rather than from the interceptors: the Server gives its stats handler,
-// [Server.StatsHandler], and [Server.ServerOptions] gives the whole
-// install, interceptors and handler.
-//
-// Install a set either alone or in one Server, not both: each install
-// counts the calls it sees.
-type Server struct {
+// Use it in four steps: build it, register its metrics
+// ([ServerInstall.Register]), give [ServerInstall.ServerOptions] to
+// [grpc.NewServer], and, once the services are registered on the server,
+// call [ServerInstall.Init] before serving.
+type ServerInstall struct {
 	sets    ServerSets
 	engine  *serverEngine
 	latency *latency // nil unless WithHistogram
+	logger  *zap.Logger
+
+	mu     sync.Mutex // orders Init
+	inited bool
 }
 
-// NewServer builds one install of the sets. It takes the options of an
-// install, [Option]: [WithStatus], [WithLogger], [WithHistogram] and
-// [WithCodeOnHistogram]; the
-// options of a set ([MilvusOption], [ServerMetricsOption]) go to the set's
-// own constructor. It is an error to give no set, and to give a set built
-// with [WithStatus], [WithHistogram] or [WithCodeOnHistogram], whose rule
-// or histogram the Server would not use. The provider's own options,
-// [WithInFlight] and [WithContextLabels], stay with its set and work in a
-// Server as alone.
-func NewServer(sets ServerSets, opts ...Option) (*Server, error) {
-	cfg, err := newGenericConfig("NewServer", opts)
+// NewServerInstall builds one install of the sets. It takes the options
+// of an install: [WithStatus], [WithLogger] and [WithHistogram]; the
+// options of a set go to the set's own constructor. It is an error to
+// give no set, and to give a set that belongs to another install already.
+func NewServerInstall(sets ServerSets, opts ...InstallOption) (*ServerInstall, error) {
+	cfg, err := newGenericConfig("NewServerInstall", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -95,30 +97,119 @@ func NewServer(sets ServerSets, opts ...Option) (*Server, error) {
 		{"ServerSets.Milvus26", milvus26Options},
 	} {
 		if len(set.options) > 0 {
-			errs = append(errs, fmt.Errorf("%s was built with %s, which configure an install of the set alone: give them to NewServer instead",
+			errs = append(errs, fmt.Errorf("%s was built with %s, which configure an install of the set alone: give them to NewServerInstall instead",
 				set.name, strings.Join(set.options, " and ")))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("interceptor: NewServer: %w", err)
+	if a := sets.A66; a != nil && a.tuples != nil && a.serverValues == nil {
+		errs = append(errs, errors.New("ServerSets.A66 has context labels without a Server function (A66ContextLabels.Server)"))
 	}
-	s := &Server{sets: sets}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("interceptor: NewServerInstall: %w", err)
+	}
+	// Each set joins the install, all or none.
+	var joined []*belonging
+	for _, m := range []struct {
+		name string
+		b    *belonging
+	}{
+		{"ServerSets.Milvus", sets.Milvus.belonging()},
+		{"ServerSets.Provider", sets.Provider.belonging()},
+		{"ServerSets.Milvus26", sets.Milvus26.belonging()},
+		{"ServerSets.A66", sets.A66.serverBelonging()},
+	} {
+		if m.b == nil {
+			continue
+		}
+		if err := m.b.join(); err != nil {
+			for _, b := range joined {
+				b.leave()
+			}
+			return nil, fmt.Errorf("interceptor: NewServerInstall: %s %w", m.name, err)
+		}
+		joined = append(joined, m.b)
+	}
+	s := &ServerInstall{sets: sets, logger: cfg.logger}
 	if cfg.histogram != nil {
-		s.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist)
+		s.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist || cfg.histogram.CodeLabel)
 	}
 	s.engine = newServerEngine(sets.Milvus, sets.Provider, sets.Milvus26, cfg.rules(), s.latency)
 	return s, nil
 }
 
+// Init readies the install for the services registered on srvs (usually
+// the [*grpc.Server] the install is given to, or every server that shares
+// it): the provider's families and gRPC's own metrics take the methods
+// registered there. Call it once, after registering the services and
+// before serving. It is an error to call it twice, with no server, with a
+// nil one, with servers that register no service (Init called before the
+// services were registered), or with servers of which no method is one
+// that a set of the install counts: none in Milvus v2.0's method map, for
+// an install of those counters alone, or no unary method, for one of
+// Milvus 2.6's alone.
+//
+// Calls that arrive before Init are counted as each set documents (the
+// provider's under [UnknownMethod] and in
+// grpcmetrics_server_calls_before_init_total, gRPC's own under
+// [A66Other]), and the first is logged at warn level.
+func (s *ServerInstall) Init(srvs ...ServiceInfoProvider) error {
+	if len(srvs) == 0 {
+		return errors.New("interceptor: ServerInstall.Init: no server")
+	}
+	var methods, unary int
+	mapped := false
+	for i, srv := range srvs {
+		if isNilProvider(srv) {
+			return fmt.Errorf("interceptor: ServerInstall.Init: server %d is nil (%T)", i, srv)
+		}
+		for svc, info := range srv.GetServiceInfo() {
+			for _, mi := range info.Methods {
+				methods++
+				if !mi.IsClientStream && !mi.IsServerStream {
+					unary++
+				}
+				if s.sets.Milvus != nil && s.sets.Milvus.routes["/"+svc+"/"+mi.Name] != nil {
+					mapped = true
+				}
+			}
+		}
+	}
+	switch {
+	case methods == 0:
+		return errors.New("interceptor: ServerInstall.Init: the server registers no service: call Init after registering the services, before serving")
+	case s.sets.Provider == nil && s.sets.A66 == nil && s.sets.Milvus26 == nil && !mapped:
+		return errors.New("interceptor: ServerInstall.Init: none of the server's methods is in Milvus v2.0's method map, so the install would count nothing")
+	case s.sets.Provider == nil && s.sets.A66 == nil && s.sets.Milvus == nil && unary == 0:
+		return errors.New("interceptor: ServerInstall.Init: the server registers no unary method, so Milvus 2.6's counters would count nothing")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inited {
+		return errors.New("interceptor: ServerInstall.Init called twice")
+	}
+	if s.sets.Provider != nil {
+		if err := s.sets.Provider.Init(srvs...); err != nil {
+			return err
+		}
+	}
+	if s.sets.A66 != nil {
+		if err := s.sets.A66.Init(srvs...); err != nil {
+			return err
+		}
+	}
+	s.inited = true
+	return nil
+}
+
 // UnaryServerInterceptor returns the unary interceptor. Place it inside any
 // recovery interceptor, so that it sees (and counts) a handler's panic
 // before recovery turns it into an error.
-func (s *Server) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+func (s *ServerInstall) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return s.engine.unary
 }
 
 // StreamServerInterceptor returns the stream interceptor.
-func (s *Server) StreamServerInterceptor() grpc.StreamServerInterceptor {
+func (s *ServerInstall) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return s.engine.stream
 }
 
@@ -126,8 +217,8 @@ func (s *Server) StreamServerInterceptor() grpc.StreamServerInterceptor {
 // grpc-go's events rather than from the interceptors: [ServerSets].A66's
 // ([A66.ServerStatsHandler]). It returns nil when no such set is given.
 // Install it with [grpc.StatsHandler], beside the interceptors, or use
-// [Server.ServerOptions], which gives them all.
-func (s *Server) StatsHandler() stats.Handler {
+// [ServerInstall.ServerOptions], which gives them all.
+func (s *ServerInstall) StatsHandler() stats.Handler {
 	if s.sets.A66 == nil {
 		return nil
 	}
@@ -139,8 +230,8 @@ func (s *Server) StatsHandler() stats.Handler {
 // [grpc.ChainUnaryInterceptor] and [grpc.ChainStreamInterceptor] (so they
 // run after the interceptors of earlier options, inside them, and before
 // those of later ones), when a set counts from them; and the stats
-// handler, when a set needs one ([Server.StatsHandler]).
-func (s *Server) ServerOptions() []grpc.ServerOption {
+// handler, when a set needs one ([ServerInstall.StatsHandler]).
+func (s *ServerInstall) ServerOptions() []grpc.ServerOption {
 	var opts []grpc.ServerOption
 	if s.sets.Milvus != nil || s.sets.Provider != nil || s.sets.Milvus26 != nil {
 		opts = append(opts,
@@ -156,7 +247,7 @@ func (s *Server) ServerOptions() []grpc.ServerOption {
 // Register registers every set's metrics, as each set's Register does, and
 // the install's histogram, on r. Registering them twice on r is a no-op;
 // another collector of the same metrics is an error that says so.
-func (s *Server) Register(r prometheus.Registerer) error {
+func (s *ServerInstall) Register(r prometheus.Registerer) error {
 	if isNilRegisterer(r) {
 		return errors.New("interceptor: Server.Register: nil prometheus.Registerer")
 	}
