@@ -74,25 +74,20 @@ type ending struct {
 	panicked bool
 	// bodyFailed: the response carried a failing status.
 	bodyFailed bool
-	// ruleFailed: a rule panicked while the call was judged; every set
-	// counts the call as failed.
+	// ruleFailed: the status rule, which every set shares, panicked while
+	// the call was judged; every set counts the call as failed. (A set's
+	// own rule, such as a classifier, decides that set's count alone.)
 	ruleFailed bool
-	// verdict is the method's [Classifier]'s, for the Milvus counters.
-	verdict Outcome
-	// unidentified: the client rule panicked, and the call counts under
-	// the unknown client, as failed, in the Milvus counters.
-	unidentified bool
-	// statusCode is the integer code of a failing status (bodyFailed),
-	// for Milvus 2.6's counters; 0 when it has none or cannot be read.
+	// statusCode is the integer code of a failing status (bodyFailed);
+	// 0 when it has none or cannot be read.
 	statusCode int64
 }
 
 // Stages of a call, for its lifecycle's deferred function.
 const (
-	identifying = iota // the sets find the call's series; the client rule may panic
-	inHandler          // the handler runs; its panic goes on
-	judging            // the rules judge the result; their panic is recovered
-	ended              // counted
+	inHandler = iota // the handler runs; its panic goes on
+	judging // the status rule judges the result; its panic is recovered
+	ended   // counted
 )
 
 // rules are an install's status rule and its logger.

@@ -137,12 +137,12 @@ func m26StatusName(ix int) string {
 //
 // A request whose GetDbName or GetCollectionName panics (generated getters
 // do not) is counted under the pair ("", ""), and the panic is logged
-// through [WithLogger] as a client rule's panic is. The two rules run
-// before the handler, and a panic there is the call's, not one set's: in
-// an install with the Milvus v2.0 counters, those then count the call as
-// they count one whose client rule panicked, and a panic of their client
-// rule counts the call under ("", "") here. A status rule that panics counts the call as
-// "fail" (as "rejected" if the handler returned an error).
+// through [WithLogger] as a client rule's panic is. The getters are this
+// set's own rule: their panic changes no other set's count, and no other
+// set's rule (the Milvus v2.0 counters' client rule or classifier)
+// changes this set's. A status rule, which every set of the install
+// shares, that panics counts the call as "fail" (as "rejected" if the
+// handler returned an error).
 //
 // The status rule is the install's ([WithStatus], or the default rule,
 // which reads any Milvus-style status message without importing Milvus).
@@ -443,9 +443,9 @@ func (m *Milvus26) route(fullMethod string) *m26Route {
 
 // seriesOf returns the series of a call of route r with request req: of
 // the pair req brings, or of the pair ("", "") if the call is
-// unidentified (a request's getter panicked for it once already). It may
-// panic in a request's getter; the lifecycle recovers, logs, and runs the
-// call again, unidentified.
+// unidentified (a request's getter panicked for it already). It may
+// panic in a request's getter; the engine recovers, logs, and asks again,
+// unidentified.
 func (m *Milvus26) seriesOf(ctx context.Context, req any, r *m26Route, unidentified bool) *m26Series {
 	var p m26Pair
 	if !unidentified && !m.rootCoord { // rootcoord's families have no pair

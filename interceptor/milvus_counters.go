@@ -112,15 +112,6 @@ func (cs *counts) ended(fail bool) {
 	c.Inc()
 }
 
-// milvusFailed reads how a call ended as the Milvus counters do: fail if
-// the client rule panicked, else as the method's classifier says, else by
-// the common rule (an error, a panic, a failing status, a rule's panic).
-// A classifier's verdict is Default unless the call returned and the rules
-// judged it without a panic.
-func (how *ending) milvusFailed() bool {
-	return how.unidentified || how.verdict == Fail || (how.verdict != Success && how.failed)
-}
-
 // New builds an interceptor over m. Without options it:
 //   - judges a call fail if the handler returns an error, panics, or returns
 //     a response that is a Milvus status or has a "status" field holding
@@ -205,9 +196,9 @@ func (i *MilvusCounters) StreamServerInterceptor() grpc.StreamServerInterceptor 
 
 // clientCounts returns the series of a call of the client-labelled route r,
 // for the client that the client rule names, or for the unknown client if
-// the call is unidentified: if the rule panicked for it once already. It
-// may panic (in a [ClientIDFunc] or the default rule); the lifecycle
-// recovers, logs, and runs the call again, unidentified.
+// the call is unidentified: if the rule panicked for it already. It may
+// panic (in a [ClientIDFunc] or the default rule); the engine recovers,
+// logs, and asks again, unidentified.
 func (i *MilvusCounters) clientCounts(ctx context.Context, req any, r *milvusRoute, unidentified bool) *counts {
 	var id ClientID
 	switch {

@@ -40,7 +40,8 @@ type serverRoute struct {
 	lastResp msgshape.Last // the default status rule's last shape
 }
 
-// serverCall is the state of one call, on its lifecycle's stack.
+// serverCall is the state of one call, on its lifecycle's stack: the
+// series each set counts it in, and how it ended.
 type serverCall struct {
 	r        *serverRoute
 	typ      int
@@ -49,6 +50,20 @@ type serverCall struct {
 	milvus26 *m26Series    // nil: Milvus26 does not count it
 	start    time.Duration
 	how      ending // how it ended, once it has
+	// The Milvus counters' own rules: whether their client rule panicked
+	// (the call then counts under the unknown client, as fail), and their
+	// classifier's verdict. They decide the Milvus counters' count alone.
+	milvusUnidentified bool
+	milvusVerdict      Outcome
+}
+
+// milvusFailed reads how the call ended as the Milvus counters do: fail
+// if their client rule panicked, else as the method's classifier says,
+// else by the common rule (an error, a panic, a failing status, a shared
+// rule's panic).
+func (c *serverCall) milvusFailed() bool {
+	v := c.milvusVerdict
+	return c.milvusUnidentified || v == Fail || (v != Success && c.how.failed)
 }
 
 func newServerEngine(milvus *MilvusCounters, provider *ServerMetrics, milvus26 *Milvus26, rs rules, l *latency) *serverEngine {
@@ -179,56 +194,29 @@ func (e *serverEngine) findProvider(c *serverCall) {
 	}
 }
 
-// unary is the unary server interceptor.
-func (e *serverEngine) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	return e.unaryCall(ctx, req, info, handler, false)
-}
-
-// unaryCall is the lifecycle of a unary server call. unidentified is true
-// only when it runs the call again, after the client rule panicked.
-func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler, unidentified bool) (resp any, err error) {
-	c := serverCall{typ: unaryIx, how: ending{unidentified: unidentified}}
+// unary is the unary server interceptor, and the lifecycle of a unary
+// server call.
+func (e *serverEngine) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	c := serverCall{typ: unaryIx}
 	if !e.find(&c, info.FullMethod) {
 		return handler(ctx, req)
 	}
-	stage := identifying
+	e.identify(ctx, &c, req, info.FullMethod)
+	stage := inHandler
 	defer func() {
 		switch stage {
-		case identifying: // the client rule panicked: the call again, unidentified
-			if p := recover(); p != nil {
-				e.logClientPanic(info.FullMethod, p)
-				resp, err = e.unaryCall(ctx, req, info, handler, true)
-			}
 		case inHandler: // the handler panicked: counted, and the panic goes on
 			c.how.code, c.how.failed, c.how.panicked = codes.Unknown, true, true
 			e.end(ctx, &c)
-		case judging:
+		case judging: // the status rule, which every set shares, panicked
 			if p := recover(); p != nil {
 				e.logRulePanic(info.FullMethod, p)
 				c.how.code, c.how.failed, c.how.err, c.how.ruleFailed = codeOf(err), true, err, true
-				c.how.bodyFailed, c.how.verdict = false, Default
+				c.how.bodyFailed, c.how.statusCode = false, 0
 				e.end(ctx, &c)
 			}
 		}
 	}()
-	if mr := c.r.milvus; mr != nil {
-		if c.milvus = mr.fixed; c.milvus == nil {
-			c.milvus = e.milvus.clientCounts(ctx, req, mr, unidentified)
-		}
-	}
-	if mr := c.r.milvus26; mr != nil {
-		c.milvus26 = e.milvus26.seriesOf(ctx, req, mr, unidentified)
-	}
-	if c.milvus != nil { // each set is told that the call began
-		c.milvus.began()
-	}
-	if c.provider != nil {
-		c.provider = c.provider.forContext(ctx) // the child of the call's context labels
-		e.provider.began(c.provider, c.typ == unaryIx, info.FullMethod)
-	}
-	if c.milvus26 != nil {
-		c.milvus26.began()
-	}
 	c.start = e.start()
 	stage = inHandler
 	resp, err = handler(ctx, req)
@@ -247,14 +235,14 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 		}
 		c.how.failed = c.how.bodyFailed
 	}
-	if c.milvus != nil {
-		c.how.verdict = c.r.milvus.classify(resp, err)
-	}
 	stage = ended
+	if c.milvus != nil && c.r.milvus.classifier != nil {
+		e.classify(&c, resp, err, info.FullMethod)
+	}
 	// end's body, written out as begin's is above: the unary path is the
 	// hot one, and a call here costs a measurable share of it.
 	if c.milvus != nil {
-		c.milvus.ended(c.how.milvusFailed())
+		c.milvus.ended(c.milvusFailed())
 	}
 	if c.provider != nil {
 		c.provider.ended(&c.how, true)
@@ -272,65 +260,97 @@ func (e *serverEngine) unaryCall(ctx context.Context, req any, info *grpc.UnaryS
 	return resp, err
 }
 
-// stream is the stream server interceptor.
-func (e *serverEngine) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	return e.streamCall(srv, ss, info, handler, false)
-}
-
-// streamCall is the lifecycle of a stream server call, as unaryCall. A
-// stream has no response to judge: the status rule does not see it, and a
-// classifier sees a nil response.
-func (e *serverEngine) streamCall(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler, unidentified bool) (err error) {
-	c := serverCall{typ: typeIndex(info.IsClientStream, info.IsServerStream), how: ending{unidentified: unidentified}}
-	if !e.find(&c, info.FullMethod) {
-		return handler(srv, ss)
-	}
-	ctx := ss.Context()
-	stage := identifying
-	defer func() {
-		switch stage {
-		case identifying:
-			if p := recover(); p != nil {
-				e.logClientPanic(info.FullMethod, p)
-				err = e.streamCall(srv, ss, info, handler, true)
-			}
-		case inHandler:
-			c.how.code, c.how.failed, c.how.panicked = codes.Unknown, true, true
-			e.end(ctx, &c)
-		case judging:
-			if p := recover(); p != nil {
-				e.logRulePanic(info.FullMethod, p)
-				c.how.code, c.how.failed, c.how.err, c.how.ruleFailed = codeOf(err), true, err, true
-				c.how.bodyFailed, c.how.verdict = false, Default
-				e.end(ctx, &c)
-			}
-		}
-	}()
+// identify finds the call's series in each set that counts it, each set
+// by its own rules, and tells each set that the call began. A panic of a
+// set's rule (the Milvus counters' client rule, Milvus 2.6's getters, the
+// context labels' function) is that set's alone: it is recovered where
+// the rule runs, and changes no other set's count.
+func (e *serverEngine) identify(ctx context.Context, c *serverCall, req any, fullMethod string) {
 	if mr := c.r.milvus; mr != nil {
 		if c.milvus = mr.fixed; c.milvus == nil {
-			c.milvus = e.milvus.clientCounts(ctx, nil, mr, unidentified)
+			e.identifyMilvus(ctx, c, req, fullMethod)
 		}
+	}
+	if c.typ == unaryIx && c.r.milvus26 != nil {
+		e.identifyMilvus26(ctx, c, req, fullMethod)
 	}
 	if c.milvus != nil { // each set is told that the call began
 		c.milvus.began()
 	}
 	if c.provider != nil {
 		c.provider = c.provider.forContext(ctx) // the child of the call's context labels
-		e.provider.began(c.provider, c.typ == unaryIx, info.FullMethod)
+		e.provider.began(c.provider, c.typ == unaryIx, fullMethod)
 	}
+	if c.milvus26 != nil {
+		c.milvus26.began()
+	}
+}
+
+// identifyMilvus finds the Milvus counters' series of a call of a
+// client-labelled route, by their client rule; if it panics, the call
+// counts under the unknown client, as fail, in those counters.
+func (e *serverEngine) identifyMilvus(ctx context.Context, c *serverCall, req any, fullMethod string) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.logClientPanic(fullMethod, p)
+			c.milvus, c.milvusUnidentified = e.milvus.clientCounts(ctx, req, c.r.milvus, true), true
+		}
+	}()
+	c.milvus = e.milvus.clientCounts(ctx, req, c.r.milvus, false)
+}
+
+// identifyMilvus26 finds Milvus 2.6's series of a call, by the request's
+// getters; if one panics, the call counts under the pair ("", "").
+func (e *serverEngine) identifyMilvus26(ctx context.Context, c *serverCall, req any, fullMethod string) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.logClientPanic(fullMethod, p)
+			c.milvus26 = e.milvus26.seriesOf(ctx, req, c.r.milvus26, true)
+		}
+	}()
+	c.milvus26 = e.milvus26.seriesOf(ctx, req, c.r.milvus26, false)
+}
+
+// classify asks the method's classifier, the Milvus counters' own rule,
+// for its verdict; if it panics, the call is fail in those counters alone.
+func (e *serverEngine) classify(c *serverCall, resp any, err error, fullMethod string) {
+	defer func() {
+		if p := recover(); p != nil {
+			e.logRulePanic(fullMethod, p)
+			c.milvusVerdict = Fail
+		}
+	}()
+	c.milvusVerdict = c.r.milvus.classify(resp, err)
+}
+
+// stream is the stream server interceptor, and the lifecycle of a stream
+// server call, as unary. A stream has no response to judge: the status
+// rule does not see it, and a classifier sees a nil response.
+func (e *serverEngine) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	c := serverCall{typ: typeIndex(info.IsClientStream, info.IsServerStream)}
+	if !e.find(&c, info.FullMethod) {
+		return handler(srv, ss)
+	}
+	ctx := ss.Context()
+	e.identify(ctx, &c, nil, info.FullMethod)
+	returned := false
+	defer func() {
+		if !returned { // the handler panicked: counted, and the panic goes on
+			c.how.code, c.how.failed, c.how.panicked = codes.Unknown, true, true
+			e.end(ctx, &c)
+		}
+	}()
 	c.start = e.start()
-	stage = inHandler
 	if c.provider != nil {
 		err = handler(srv, &countedServerStream{ServerStream: ss, received: &c.provider.received, sent: &c.provider.sent})
 	} else {
 		err = handler(srv, ss)
 	}
-	stage = judging
+	returned = true
 	c.how.code, c.how.failed, c.how.err = codeOf(err), err != nil, err
-	if c.milvus != nil {
-		c.how.verdict = c.r.milvus.classify(nil, err)
+	if c.milvus != nil && c.r.milvus.classifier != nil {
+		e.classify(&c, nil, err, info.FullMethod)
 	}
-	stage = ended
 	e.end(ctx, &c)
 	return err
 }
@@ -338,7 +358,7 @@ func (e *serverEngine) streamCall(srv any, ss grpc.ServerStream, info *grpc.Stre
 // end tells each set how the call ended, c.how, and observes its latency.
 func (e *serverEngine) end(ctx context.Context, c *serverCall) {
 	if c.milvus != nil {
-		c.milvus.ended(c.how.milvusFailed())
+		c.milvus.ended(c.milvusFailed())
 	}
 	if c.provider != nil {
 		c.provider.ended(&c.how, c.typ == unaryIx)
