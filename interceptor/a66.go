@@ -7,13 +7,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/stats"
 )
 
 // The metric set of gRPC's own metrics (gRFC A66), as grpc-go v1.85.0's
@@ -180,8 +178,6 @@ func a66Code(err error) codes.Code {
 // DialOptions), or its server side through a [ServerInstall] with other sets;
 // each install counts the calls it sees.
 type A66 struct {
-	epoch time.Time // the clock measures from it (see latency)
-
 	srvStarted                    *prometheus.CounterVec
 	srvDuration, srvSent, srvRcvd *prometheus.HistogramVec
 	cliStarted                    *prometheus.CounterVec
@@ -196,7 +192,6 @@ type A66 struct {
 	logger  *zap.Logger
 	warned  atomic.Bool // the first call before Init was logged
 
-	server *a66ServerHandler
 	// clientMethods are the full methods of WithClientServices, labelled
 	// by their name without grpc.StaticMethod; nil without it.
 	clientMethods map[string]bool
@@ -206,6 +201,10 @@ type A66 struct {
 	// function.
 	serverValues, clientValues func(context.Context) []string
 	serverSide, clientSide     belonging
+
+	soloMu  sync.Mutex // the installs of the former API
+	soloSrv *ServerInstall
+	soloCli *ClientInstall
 }
 
 // A66Option configures [NewA66]: an [Option] that applies to it
@@ -251,7 +250,7 @@ func NewA66(opts ...A66Option) (*A66, error) {
 	if names := cfg.installOptions(); len(names) > 0 {
 		return nil, fmt.Errorf("interceptor: NewA66: %s do not apply to A66, which reads codes only and has gRPC's own histograms", strings.Join(names, " and "))
 	}
-	a := &A66{epoch: time.Now(), logger: cfg.logger}
+	a := &A66{logger: cfg.logger}
 	for i, d := range cfg.a66Services {
 		if d == nil || d.ServiceName == "" {
 			return nil, fmt.Errorf("interceptor: NewA66: WithClientServices: descriptor %d is nil or has no service name", i)
@@ -312,7 +311,6 @@ func NewA66(opts ...A66Option) (*A66, error) {
 		a.cliInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "grpc_client_call_in_flight", Help: "Number of client calls started by the application and not yet ended."}, append([]string{"grpc_method", "grpc_target"}, extra...))
 	}
 	a.other = a.newServerRoute(A66Other)
-	a.server = &a66ServerHandler{a: a}
 	return a, nil
 }
 
@@ -336,7 +334,9 @@ func (a *A66) Init(srvs ...ServiceInfoProvider) error {
 		for svc, info := range srv.GetServiceInfo() {
 			for _, mi := range info.Methods {
 				full := "/" + svc + "/" + mi.Name
-				table[full] = a.newServerRoute(strings.TrimLeft(full, "/"))
+				r := a.newServerRoute(strings.TrimLeft(full, "/"))
+				r.registered = true
+				table[full] = r
 			}
 		}
 	}
@@ -346,26 +346,6 @@ func (a *A66) Init(srvs ...ServiceInfoProvider) error {
 		return errors.New("interceptor: A66.Init called twice")
 	}
 	return nil
-}
-
-// ServerStatsHandler returns the server side's stats handler, to install
-// with [grpc.StatsHandler]. It returns the same handler each time.
-func (a *A66) ServerStatsHandler() stats.Handler { return a.server }
-
-// DialOptions returns the client side for one connection, to give to
-// [grpc.NewClient]: a stats handler that counts each attempt and a unary
-// and a stream interceptor that time each call, as grpc-go's plugin
-// installs them. Call it once per connection: the options keep the
-// connection's target, worked out on its first call. Options shared by
-// several connections count each call correctly, but work the target out
-// again whenever a call comes from another connection than the last.
-func (a *A66) DialOptions() []grpc.DialOption {
-	c := &a66Client{a: a}
-	return []grpc.DialOption{
-		grpc.WithChainUnaryInterceptor(c.unary),
-		grpc.WithChainStreamInterceptor(c.stream),
-		grpc.WithStatsHandler(c),
-	}
 }
 
 // Register registers the set's families, the server's and the client's,
@@ -394,6 +374,3 @@ func (a *A66) Describe(ch chan<- *prometheus.Desc) { describe(ch, a.collectors()
 
 // Collect implements [prometheus.Collector].
 func (a *A66) Collect(ch chan<- prometheus.Metric) { collect(ch, a.collectors(), nil) }
-
-// now returns the time since the set's epoch.
-func (a *A66) now() time.Duration { return time.Since(a.epoch) }

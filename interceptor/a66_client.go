@@ -14,8 +14,10 @@ import (
 // a66Client is the client side of one DialOptions: its interceptors and
 // its stats handler, and the connection it last served.
 type a66Client struct {
-	a    *A66
-	conn atomic.Pointer[a66Conn]
+	a      *A66
+	clock  clock // the install's
+	report *incomplete
+	conn   atomic.Pointer[a66Conn]
 }
 
 // a66Conn is a connection's target and its routes.
@@ -112,87 +114,58 @@ func (c *a66Conn) addRoute(a *A66, method string) *a66ClientRoute {
 	return r
 }
 
-// a66ClientKey is the context key of a client call's state: of one
-// DialOptions', so that two A66 on one connection each find their own.
-type a66ClientKey struct{ x *a66Client }
+// a66ClientKey is the context key of a client call's state: of one A66,
+// whose client side belongs to one install, so that two A66 on one
+// connection each find their own, and an install's interceptor and its
+// stats handler, taken one by one, find each other.
+type a66ClientKey struct{ a *A66 }
 
-// a66ClientCall is the state of one client call, inline in the context
-// node the interceptor adds: a unary call's first allocation.
+// a66ClientCall is A66's state of one client call, the context node that
+// the install's interceptor gives the invoker, where the stats handler
+// finds it: a unary call's one allocation.
 type a66ClientCall struct {
 	context.Context
 	x *a66Client // whose state it is
 	r *a66ClientRoute
+	// attempted: the stats handler saw an attempt of the call.
+	attempted atomic.Bool
 }
 
 // Value returns the call itself for its key, and asks the parent for any
 // other.
 func (c *a66ClientCall) Value(key any) any {
-	if k, ok := key.(a66ClientKey); ok && k.x == c.x {
+	if k, ok := key.(a66ClientKey); ok && k.a == c.x.a {
 		return c
 	}
 	return c.Context.Value(key)
 }
 
-// unary is the unary client interceptor: it times the call, from before
-// the invoker to after, and records it with status.Code of its error.
-func (x *a66Client) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	call := &a66ClientCall{Context: ctx, x: x, r: x.a.clientRouteFor(ctx, x.route(cc, method, opts))}
-	if call.r.inFlight.vec != nil {
-		call.r.inFlight.gauge().Inc()
-	}
-	start := x.a.now()
-	err := invoker(call, method, req, reply, cc, opts...)
-	call.r.call[a66CodeIx(a66Code(err))].observer().Observe((x.a.now() - start).Seconds())
-	if call.r.inFlight.vec != nil {
-		call.r.inFlight.gauge().Dec()
-	}
-	return err
+// routeFor returns the route of a call of method on cc with opts and the
+// call's context labels.
+func (x *a66Client) routeFor(ctx context.Context, cc *grpc.ClientConn, method string, opts []grpc.CallOption) *a66ClientRoute {
+	return x.a.clientRouteFor(ctx, x.route(cc, method, opts))
 }
 
-// a66ClientStream is a client stream's state: its call's, and what its
-// end needs.
-type a66ClientStream struct {
-	a66ClientCall
-	a     *A66
-	start time.Duration
-	// opts holds the call options passed to the streamer, when they fit.
-	opts [4]grpc.CallOption
-	// inFlight is whether the stream counts in the in-flight gauge: set
-	// as it starts, cleared once, by finish or by a failed streamer.
-	inFlight atomic.Bool
+// begin returns the state of a unary call that begins, counted in flight.
+func (x *a66Client) begin(ctx context.Context, cc *grpc.ClientConn, method string, opts []grpc.CallOption) *a66ClientCall {
+	c := &a66ClientCall{Context: ctx, x: x, r: x.routeFor(ctx, cc, method, opts)}
+	c.began()
+	return c
 }
 
-// stream is the stream client interceptor: it times the stream until
-// grpc-go ends it, through grpc.OnFinish, as the plugin does; a stream
-// that grpc-go never creates has no call duration, as in the plugin.
-func (x *a66Client) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	s := &a66ClientStream{a: x.a}
-	s.Context, s.x, s.r = ctx, x, x.a.clientRouteFor(ctx, x.route(cc, method, opts))
-	s.start = x.a.now()
-	// opts may be shared with other calls: copied, never appended to.
-	withFinish := append(append(s.opts[:0], grpc.OnFinish(s.finish)), opts...)
-	if s.r.inFlight.vec != nil {
-		s.inFlight.Store(true)
-		s.r.inFlight.gauge().Inc()
+// began counts the call in flight.
+func (c *a66ClientCall) began() {
+	if c.r.inFlight.vec != nil {
+		c.r.inFlight.gauge().Inc()
 	}
-	cs, err := streamer(&s.a66ClientCall, desc, cc, method, withFinish...)
-	if err != nil {
-		// grpc-go may fail before it would call finish.
-		s.leave()
-	}
-	return cs, err
 }
 
-// finish records the stream's call duration; grpc-go calls it once.
-func (s *a66ClientStream) finish(err error) {
-	s.r.call[a66CodeIx(a66Code(err))].observer().Observe((s.a.now() - s.start).Seconds())
-	s.leave()
-}
-
-// leave takes the stream out of the in-flight gauge, once.
-func (s *a66ClientStream) leave() {
-	if s.inFlight.CompareAndSwap(true, false) {
-		s.r.inFlight.gauge().Dec()
+// ended records a call's duration, with status.Code of its error (Unknown
+// for a panic), and takes it out of the in-flight gauge.
+func (r *a66ClientRoute) ended(how *ending, elapsed time.Duration) {
+	r.call[a66CodeIx(a66Code(how.err))].observer().Observe(elapsed.Seconds())
+	if r.inFlight.vec != nil {
+		r.inFlight.gauge().Dec()
 	}
 }
 
@@ -207,12 +180,12 @@ type a66Attempt struct {
 }
 
 // a66AttemptKey is the context key of an attempt's state, as a66ClientKey.
-type a66AttemptKey struct{ x *a66Client }
+type a66AttemptKey struct{ a *A66 }
 
 // Value returns the attempt itself for its key, and asks the parent for
 // any other.
 func (t *a66Attempt) Value(key any) any {
-	if k, ok := key.(a66AttemptKey); ok && k.x == t.x {
+	if k, ok := key.(a66AttemptKey); ok && k.a == t.x.a {
 		return t
 	}
 	return t.Context.Value(key)
@@ -225,13 +198,18 @@ func (x *a66Client) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.C
 func (x *a66Client) HandleConn(context.Context, stats.ConnStats) {}
 
 // TagRPC starts an attempt of the call the interceptor began; an attempt
-// of a call it did not see is not counted.
-func (x *a66Client) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context {
-	call, ok := ctx.Value(a66ClientKey{x}).(*a66ClientCall)
+// of a call it did not see is not counted, and reported: the install's
+// interceptors are missing.
+func (x *a66Client) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	call, ok := ctx.Value(a66ClientKey{x.a}).(*a66ClientCall)
 	if !ok {
+		x.report.missing(partInterceptors, info.FullMethodName)
 		return ctx
 	}
-	return &a66Attempt{Context: ctx, x: x, r: call.r, start: x.a.now()}
+	if !call.attempted.Load() {
+		call.attempted.Store(true)
+	}
+	return &a66Attempt{Context: ctx, x: x, r: call.r, start: x.clock.now()}
 }
 
 // HandleRPC counts the attempt as started at its Begin, adds up its
@@ -239,8 +217,8 @@ func (x *a66Client) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Con
 // end, with its status.
 func (x *a66Client) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	t, ok := ctx.(*a66Attempt)
-	if !ok || t.x != x {
-		if t, ok = ctx.Value(a66AttemptKey{x}).(*a66Attempt); !ok {
+	if !ok || t.x.a != x.a {
+		if t, ok = ctx.Value(a66AttemptKey{x.a}).(*a66Attempt); !ok {
 			return
 		}
 	}
@@ -252,7 +230,7 @@ func (x *a66Client) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	case *stats.InPayload:
 		t.rcvd.Add(int64(st.CompressedLength))
 	case *stats.End:
-		d := (x.a.now() - t.start).Seconds()
+		d := (x.clock.now() - t.start).Seconds()
 		ix := a66CodeIx(a66Code(st.Error))
 		t.r.attempt[ix].observer().Observe(d)
 		t.r.sent[ix].observer().Observe(float64(t.sent.Load()))

@@ -117,7 +117,9 @@ func (a *A66) serverRouteFor(ctx context.Context, fullMethod string) *a66ServerR
 		return r
 	}
 	return a66Child(a.tuples, a.tuples.a66Entry(ctx, a.serverValues), r, func(extra []string) *a66ServerRoute {
-		return a.newServerRoute(r.method, extra...)
+		child := a.newServerRoute(r.method, extra...)
+		child.registered = r.registered
+		return child
 	})
 }
 

@@ -17,6 +17,7 @@ type a66ServerRoute struct {
 	started              series
 	duration, sent, rcvd [a66NumCodes]series
 	inFlight             series // its vec is nil unless WithInFlight
+	registered           bool   // a method Init found registered
 }
 
 // newServerRoute makes the route of method, with the context label values
@@ -54,8 +55,16 @@ func (a *A66) serverRoute(fullMethod string) *a66ServerRoute {
 	return a.other
 }
 
-// a66ServerHandler is the server side's stats handler.
-type a66ServerHandler struct{ a *A66 }
+// a66ServerHandler is the server side's stats handler, the install's
+// front for grpc-go's events.
+type a66ServerHandler struct {
+	a      *A66
+	clock  clock // the install's
+	report *incomplete
+	// intercepts: the install has interceptors, which see every call of
+	// a registered method that its handler returns from.
+	intercepts bool
+}
 
 // a66ServerKey is the context key of a server call's state: of one
 // handler's, so that two A66 on one server each find their own.
@@ -70,6 +79,19 @@ type a66ServerCall struct {
 	start      time.Duration
 	sent, rcvd atomic.Int64
 	inFlight   atomic.Bool // counted in the in-flight gauge, at Begin
+	// intercepted: the install's interceptors saw the call.
+	intercepted atomic.Bool
+}
+
+// intercepted marks the call of ctx as seen by the install's interceptors,
+// or reports that the stats handler did not tag it: it is not installed.
+func (h *a66ServerHandler) intercepted(ctx context.Context, fullMethod string) {
+	c, ok := ctx.Value(a66ServerKey{h}).(*a66ServerCall)
+	if !ok {
+		h.report.missing(partStatsHandler, fullMethod)
+		return
+	}
+	c.intercepted.Store(true)
 }
 
 // Value returns the call itself for its key, and asks the parent for any
@@ -90,7 +112,7 @@ func (h *a66ServerHandler) HandleConn(context.Context, stats.ConnStats) {}
 // TagRPC starts the call's clock and finds its method's series (with the
 // context labels, from ctx, which carries the call's incoming metadata).
 func (h *a66ServerHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	return &a66ServerCall{Context: ctx, h: h, r: h.a.serverRouteFor(ctx, info.FullMethodName), start: h.a.now()}
+	return &a66ServerCall{Context: ctx, h: h, r: h.a.serverRouteFor(ctx, info.FullMethodName), start: h.clock.now()}
 }
 
 // HandleRPC counts the call as started at its header, adds up its
@@ -115,13 +137,16 @@ func (h *a66ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	case *stats.OutPayload:
 		c.sent.Add(int64(st.CompressedLength))
 	case *stats.End:
-		d := (h.a.now() - c.start).Seconds()
+		d := (h.clock.now() - c.start).Seconds()
 		ix := a66CodeIx(a66Code(st.Error))
 		c.r.duration[ix].observer().Observe(d)
 		c.r.sent[ix].observer().Observe(float64(c.sent.Load()))
 		c.r.rcvd[ix].observer().Observe(float64(c.rcvd.Load()))
 		if c.inFlight.CompareAndSwap(true, false) {
 			c.r.inFlight.gauge().Dec()
+		}
+		if h.intercepts && st.Error == nil && c.r.registered && !c.intercepted.Load() {
+			h.report.missing(partInterceptors, c.r.method)
 		}
 	}
 }

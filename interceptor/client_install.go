@@ -1,13 +1,13 @@
 package interceptor
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/stats"
 )
 
 // ClientSets are the metric sets that one [ClientInstall] counts into. A
@@ -33,8 +33,8 @@ type ClientSets struct {
 // grpc_client_handling_seconds{grpc_type, grpc_service, grpc_method}.
 type ClientInstall struct {
 	sets    ClientSets
-	engine  *clientEngine // nil without the provider's families
-	latency *latency      // nil unless WithHistogram
+	engine  *clientEngine
+	latency *latency // nil unless WithHistogram
 }
 
 // NewClientInstall builds one install of the sets. It takes the options of
@@ -86,9 +86,7 @@ func NewClientInstall(sets ClientSets, opts ...InstallOption) (*ClientInstall, e
 	if cfg.histogram != nil {
 		c.latency = newLatency(cfg.histogram, "client", cfg.logger, cfg.codeOnHist || cfg.histogram.CodeLabel)
 	}
-	if sets.Provider != nil {
-		c.engine = &clientEngine{provider: sets.Provider, rules: cfg.rules(), latency: c.latency}
-	}
+	c.engine = newClientEngine(sets.Provider, sets.A66, cfg.rules(), c.latency)
 	return c, nil
 }
 
@@ -98,61 +96,45 @@ func NewClientInstall(sets ClientSets, opts ...InstallOption) (*ClientInstall, e
 // (so they run inside the interceptors of earlier options), and, with
 // [ClientSets].A66, the stats handler that counts each attempt. Call it
 // once per connection: A66's side keeps the connection's target, worked
-// out on its first call.
+// out on its first call. Options shared by several connections count each
+// call correctly, but work the target out again whenever a call comes
+// from another connection than the last.
 func (c *ClientInstall) DialOptions() []grpc.DialOption {
-	var unary []grpc.UnaryClientInterceptor
-	var stream []grpc.StreamClientInterceptor
-	if c.engine != nil {
-		unary, stream = append(unary, c.engine.unary), append(stream, c.engine.stream)
+	f := c.engine.front()
+	opts := []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(f.unary),
+		grpc.WithChainStreamInterceptor(f.stream),
 	}
-	var opts []grpc.DialOption
-	if c.sets.A66 != nil {
-		x := &a66Client{a: c.sets.A66}
-		unary, stream = append(unary, x.unary), append(stream, x.stream)
-		opts = append(opts, grpc.WithStatsHandler(x))
+	if f.x != nil {
+		opts = append(opts, grpc.WithStatsHandler(f.x))
 	}
-	return append([]grpc.DialOption{
-		grpc.WithChainUnaryInterceptor(unary...),
-		grpc.WithChainStreamInterceptor(stream...),
-	}, opts...)
+	return opts
 }
 
-// UnaryClientInterceptor returns the install's unary client interceptor,
-// for tests and benchmarks that call it directly; a client installs
-// [ClientInstall.DialOptions], which with [ClientSets].A66 holds a stats
-// handler too.
+// UnaryClientInterceptor returns the unary client interceptor of a new
+// connection's install, for a chain that must place it itself; with
+// [ClientSets].A66, install [ClientInstall.StatsHandler] of the same
+// connection too, or use [ClientInstall.DialOptions], which gives them
+// all. A call that one part sees and another does not is counted in
+// grpcmetrics_client_install_incomplete_total, and the first is logged.
 func (c *ClientInstall) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
-	if c.sets.A66 == nil {
-		return c.engine.unary
-	}
-	x := &a66Client{a: c.sets.A66}
-	if c.engine == nil {
-		return x.unary
-	}
-	outer := c.engine.unary
-	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		return outer(ctx, method, req, reply, cc, func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, opts ...grpc.CallOption) error {
-			return x.unary(ctx, method, req, reply, cc, invoker, opts...)
-		}, opts...)
-	}
+	return c.engine.front().unary
 }
 
-// StreamClientInterceptor returns the install's stream client
-// interceptor, as [ClientInstall.UnaryClientInterceptor] does the unary.
+// StatsHandler returns the stats handler that counts the attempts of
+// [ClientSets].A66, as [ClientInstall.UnaryClientInterceptor] does the
+// unary interceptor; nil without A66.
+func (c *ClientInstall) StatsHandler() stats.Handler {
+	if f := c.engine.front(); f.x != nil {
+		return f.x
+	}
+	return nil
+}
+
+// StreamClientInterceptor returns the stream client interceptor, as
+// [ClientInstall.UnaryClientInterceptor] does the unary one.
 func (c *ClientInstall) StreamClientInterceptor() grpc.StreamClientInterceptor {
-	if c.sets.A66 == nil {
-		return c.engine.stream
-	}
-	x := &a66Client{a: c.sets.A66}
-	if c.engine == nil {
-		return x.stream
-	}
-	outer := c.engine.stream
-	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-		return outer(ctx, desc, cc, method, func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-			return x.stream(ctx, desc, cc, method, streamer, opts...)
-		}, opts...)
-	}
+	return c.engine.front().stream
 }
 
 // Register registers every set's metrics and the install's histogram on
@@ -172,6 +154,9 @@ func (c *ClientInstall) Register(r prometheus.Registerer) error {
 		if err := c.sets.A66.Register(r); err != nil {
 			return err
 		}
+	}
+	if err := register(r, "ClientInstall", c.engine.report.vec); err != nil {
+		return err
 	}
 	if c.latency != nil {
 		return register(r, "ClientInstall", c.latency.vec)

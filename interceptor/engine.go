@@ -86,8 +86,8 @@ type ending struct {
 // Stages of a call, for its lifecycle's deferred function.
 const (
 	inHandler = iota // the handler runs; its panic goes on
-	judging // the status rule judges the result; its panic is recovered
-	ended   // counted
+	judging          // the status rule judges the result; its panic is recovered
+	ended            // counted
 )
 
 // rules are an install's status rule and its logger.

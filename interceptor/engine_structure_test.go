@@ -29,7 +29,7 @@ func TestRecoverOnlyInLifecycles(t *testing.T) {
 		"(*serverEngine).identifyMilvus":   1,
 		"(*serverEngine).identifyMilvus26": 1,
 		"(*serverEngine).classify":         1,
-		"(*clientEngine).unary":            1,
+		"(*clientFront).unary":             1,
 		"(*latency).exemplarValue":         1,
 		"(*ctxTuples).keyWith":             1,
 	}

@@ -347,7 +347,7 @@ func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 	if cfg.histogram != nil {
 		m.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist)
 	}
-	m.solo = newServerEngine(nil, nil, m, cfg.rules(), m.latency)
+	m.solo = newServerEngine(nil, nil, m, nil, cfg.rules(), m.latency)
 	return m, nil
 }
 

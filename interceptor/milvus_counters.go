@@ -168,7 +168,7 @@ func NewMilvusCounters(m *methodmap.Map, opts ...MilvusOption) (*MilvusCounters,
 	if cfg.histogram != nil {
 		i.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist)
 	}
-	i.solo = newServerEngine(i, nil, nil, cfg.rules(), i.latency)
+	i.solo = newServerEngine(i, nil, nil, nil, cfg.rules(), i.latency)
 	return i, nil
 }
 

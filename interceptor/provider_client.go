@@ -33,8 +33,8 @@ import (
 // [grpc.WithChainStreamInterceptor].
 type ClientMetrics struct {
 	fam     *families
-	solo    *clientEngine // the install of this set alone
-	latency *latency      // solo's histogram; nil unless WithHistogram
+	solo    *clientFront // the install of this set alone
+	latency *latency     // solo's histogram; nil unless WithHistogram
 	member  belonging
 
 	installOptions []string // the options of its own install it was given, for NewClientInstall
@@ -53,7 +53,7 @@ func NewClientMetrics(opts ...ClientMetricsOption) (*ClientMetrics, error) {
 	if cfg.histogram != nil {
 		c.latency = newLatency(cfg.histogram, "client", cfg.logger, cfg.codeOnHist)
 	}
-	c.solo = &clientEngine{provider: c, rules: cfg.rules(), latency: c.latency}
+	c.solo = newClientEngine(c, nil, cfg.rules(), c.latency).front()
 	return c, nil
 }
 

@@ -108,7 +108,7 @@ func NewServerMetrics(opts ...ServerMetricsOption) (*ServerMetrics, error) {
 	if cfg.histogram != nil {
 		s.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist)
 	}
-	s.solo = newServerEngine(nil, s, nil, cfg.rules(), s.latency)
+	s.solo = newServerEngine(nil, s, nil, nil, cfg.rules(), s.latency)
 	return s, nil
 }
 

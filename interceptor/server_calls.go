@@ -20,10 +20,13 @@ type serverEngine struct {
 	milvus26 *Milvus26       // nil: not installed
 	rules
 	latency *latency // nil: no histogram
-	// timed: the clock is read, for the histogram or Milvus26; it measures
-	// from epoch, as latency's does (see latency).
+	// timed: the clock is read, for the histogram or Milvus26.
 	timed bool
-	epoch time.Time
+	clock clock // the install's, A66's handler's too
+	// a66 is the install's stats handler, the front for grpc-go's
+	// events; nil without A66.
+	a66    *a66ServerHandler
+	report *incomplete
 
 	routes  atomic.Pointer[map[string]*serverRoute] // by full method; replaced, never written
 	unknown [numTypes]*serverRoute                  // the provider's methods no server registers
@@ -66,9 +69,13 @@ func (c *serverCall) milvusFailed() bool {
 	return c.milvusUnidentified || v == Fail || (v != Success && c.how.failed)
 }
 
-func newServerEngine(milvus *MilvusCounters, provider *ServerMetrics, milvus26 *Milvus26, rs rules, l *latency) *serverEngine {
-	e := &serverEngine{milvus: milvus, provider: provider, milvus26: milvus26, rules: rs, latency: l}
-	e.timed, e.epoch = l != nil || (milvus26 != nil && milvus26.reqLatency != nil), time.Now()
+func newServerEngine(milvus *MilvusCounters, provider *ServerMetrics, milvus26 *Milvus26, a66 *A66, rs rules, l *latency) *serverEngine {
+	e := &serverEngine{milvus: milvus, provider: provider, milvus26: milvus26, rules: rs, latency: l, clock: newClock()}
+	e.timed = l != nil || (milvus26 != nil && milvus26.reqLatency != nil)
+	e.report = newIncomplete("server", rs.logger)
+	if a66 != nil {
+		e.a66 = &a66ServerHandler{a: a66, clock: e.clock, report: e.report, intercepts: milvus != nil || provider != nil || milvus26 != nil}
+	}
 	if provider != nil {
 		for ix := range numTypes {
 			e.unknown[ix] = e.newRoute(UnknownMethod, UnknownMethod)
@@ -198,6 +205,9 @@ func (e *serverEngine) findProvider(c *serverCall) {
 // server call.
 func (e *serverEngine) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 	c := serverCall{typ: unaryIx}
+	if e.a66 != nil {
+		e.a66.intercepted(ctx, info.FullMethod)
+	}
 	if !e.find(&c, info.FullMethod) {
 		return handler(ctx, req)
 	}
@@ -328,6 +338,9 @@ func (e *serverEngine) classify(c *serverCall, resp any, err error, fullMethod s
 // rule does not see it, and a classifier sees a nil response.
 func (e *serverEngine) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 	c := serverCall{typ: typeIndex(info.IsClientStream, info.IsServerStream)}
+	if e.a66 != nil {
+		e.a66.intercepted(ss.Context(), info.FullMethod)
+	}
 	if !e.find(&c, info.FullMethod) {
 		return handler(srv, ss)
 	}
@@ -381,12 +394,12 @@ func (e *serverEngine) start() time.Duration {
 	if !e.timed {
 		return 0
 	}
-	return time.Since(e.epoch)
+	return e.clock.now()
 }
 
 // since returns the time since start, a reading of start.
 func (e *serverEngine) since(start time.Duration) time.Duration {
-	return time.Since(e.epoch) - start
+	return e.clock.now() - start
 }
 
 // countedServerStream counts a server stream's messages.

@@ -133,7 +133,7 @@ func NewServerInstall(sets ServerSets, opts ...InstallOption) (*ServerInstall, e
 	if cfg.histogram != nil {
 		s.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist || cfg.histogram.CodeLabel)
 	}
-	s.engine = newServerEngine(sets.Milvus, sets.Provider, sets.Milvus26, cfg.rules(), s.latency)
+	s.engine = newServerEngine(sets.Milvus, sets.Provider, sets.Milvus26, sets.A66, cfg.rules(), s.latency)
 	return s, nil
 }
 
@@ -213,16 +213,19 @@ func (s *ServerInstall) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return s.engine.stream
 }
 
-// StatsHandler returns the stats handler of the sets that count from
-// grpc-go's events rather than from the interceptors: [ServerSets].A66's
-// ([A66.ServerStatsHandler]). It returns nil when no such set is given.
-// Install it with [grpc.StatsHandler], beside the interceptors, or use
-// [ServerInstall.ServerOptions], which gives them all.
+// StatsHandler returns the install's stats handler, which counts
+// [ServerSets].A66 from grpc-go's events; nil without A66. Install it
+// with [grpc.StatsHandler], beside the interceptors, or use
+// [ServerInstall.ServerOptions], which gives them all. With A66, a call
+// that the interceptors see and the handler does not (or that the handler
+// ends without the interceptors having seen it) counts in
+// grpcmetrics_server_install_incomplete_total, and the first is logged:
+// the install is only partly installed.
 func (s *ServerInstall) StatsHandler() stats.Handler {
-	if s.sets.A66 == nil {
+	if s.engine.a66 == nil {
 		return nil
 	}
-	return s.sets.A66.ServerStatsHandler()
+	return s.engine.a66
 }
 
 // ServerOptions returns the whole install, to give to [grpc.NewServer]:
@@ -249,7 +252,7 @@ func (s *ServerInstall) ServerOptions() []grpc.ServerOption {
 // another collector of the same metrics is an error that says so.
 func (s *ServerInstall) Register(r prometheus.Registerer) error {
 	if isNilRegisterer(r) {
-		return errors.New("interceptor: Server.Register: nil prometheus.Registerer")
+		return errors.New("interceptor: ServerInstall.Register: nil prometheus.Registerer")
 	}
 	if s.sets.Milvus != nil {
 		if err := s.sets.Milvus.Register(r); err != nil {
@@ -271,8 +274,11 @@ func (s *ServerInstall) Register(r prometheus.Registerer) error {
 			return err
 		}
 	}
+	if err := register(r, "ServerInstall", s.engine.report.vec); err != nil {
+		return err
+	}
 	if s.latency != nil {
-		return register(r, "Server", s.latency.vec)
+		return register(r, "ServerInstall", s.latency.vec)
 	}
 	return nil
 }
