@@ -34,6 +34,12 @@ type boundedValues[K comparable, E any] struct {
 	entries sync.Map // K → *E, the fixed values too
 	fixed   map[K]bool
 
+	// keyOf, if set before any call, returns the key, equal to the call's,
+	// that a new entry is kept under: one the entry holds, cloned out of
+	// the call, so that the table keeps no memory the call's key shares
+	// (with a request, say). Without it the call's key is kept.
+	keyOf func(*E) K
+
 	mu   sync.Mutex
 	kept int // values in entries, fixed ones excluded; guarded by mu
 }
@@ -69,6 +75,9 @@ func (b *boundedValues[K, E]) admitLocked(k K, newEntry func() *E) *E {
 		return b.overflow
 	}
 	e := newEntry()
+	if b.keyOf != nil {
+		k = b.keyOf(e)
+	}
 	b.entries.Store(k, e)
 	b.kept++
 	return e

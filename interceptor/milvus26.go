@@ -124,8 +124,14 @@ func m26StatusName(ix int) string {
 //     grpcmetrics_collections is the number of pairs kept. Call
 //     [Milvus26.RemoveCollection] when a collection is dropped. Milvus
 //     bounds neither, so a flood of names grows its series without end.
-//     Values that are not valid UTF-8 are repaired (each invalid byte
-//     becomes U+FFFD), and values longer than 255 bytes are cut.
+//   - A db_name or collection_name that is not valid UTF-8 is repaired
+//     first, each run of bytes that are not UTF-8 becoming one U+FFFD (as
+//     [strings.ToValidUTF8] does), then cut to at most 255 bytes, at a
+//     rune boundary. Pairs are kept by these label values: two names that
+//     export the same values are one pair, with one place under the limit
+//     and one set of series, and [Milvus26.RemoveCollection] of either
+//     removes it. A kept pair holds its label values alone, not the names
+//     the calls brought.
 //   - A handler's panic counts as "rejected", the outcome of the error
 //     that a recovery interceptor outside this one makes of it. Milvus's
 //     own interceptor, which the panic passes through, counts it only as
@@ -172,21 +178,21 @@ type Milvus26 struct {
 	member         belonging
 }
 
-// m26Pair is a call's (db_name, collection_name), as it brings them.
+// m26Pair is a call's (db_name, collection_name) label values, as
+// [m26Label] makes them of the names the call brings.
 type m26Pair struct{ db, coll string }
 
-// m26Entry is a kept pair, with its label values.
+// m26Entry is a kept pair.
 type m26Entry struct {
-	key      m26Pair // the pair, cloned out of the request
-	db, coll string  // the label values
-	removed  bool    // guarded by the pairs' mu
+	key     m26Pair // the label values, cloned out of the request
+	removed bool    // guarded by the pairs' mu
 }
 
 // m26Route is one method as Milvus26 counts it.
 type m26Route struct {
 	name     string   // function_name
 	latency  series   // milvus_proxy_req_latency{node_id, function_name}; unset unless WithReqLatency
-	children sync.Map // m26Pair → *m26Series, the kept pairs' series
+	children sync.Map // m26Pair (label values) → *m26Series, the kept pairs' series
 	overflow *m26Series
 	lastReq  atomic.Pointer[m26ReqType] // the method's last request type
 }
@@ -335,8 +341,9 @@ func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 		Help:      `Calls counted under db_name and collection_name "` + OverflowCollectionLabel + `" in milvus_proxy_req_count because the collection limit was reached.`,
 	})
 	m.discard = prometheus.NewCounter(prometheus.CounterOpts{Name: "grpcmetrics_discarded", Help: "Never registered."})
-	overflow := &m26Entry{key: m26Pair{OverflowCollectionLabel, OverflowCollectionLabel}, db: OverflowCollectionLabel, coll: OverflowCollectionLabel}
+	overflow := &m26Entry{key: m26Pair{OverflowCollectionLabel, OverflowCollectionLabel}}
 	m.pairs = newBoundedValues[m26Pair](limit, overflow, m.overflowTotal)
+	m.pairs.keyOf = func(e *m26Entry) m26Pair { return e.key } // cloned, not the request's
 	m.pairs.fix(m26Pair{}, &m26Entry{})
 	m.pairs.fix(overflow.key, overflow)
 	m.kept = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -374,16 +381,18 @@ func (m *Milvus26) Register(r prometheus.Registerer) error {
 // milvus_proxy_req_count whose db_name and collection_name are the pair's
 // label values, so that a dropped collection leaves no series behind. Give
 // the database as calls name it: "default" for Milvus's default database.
-// It reports whether anything was removed. Every call that starts after
-// RemoveCollection returns is counted, in new series; a call of that
-// collection still in flight may count into a deleted series. The pair
-// ("", "") and the overflow pair are never removed: for them
-// RemoveCollection reports false.
+// The names are repaired and cut as the calls' are (see [Milvus26]): the
+// pair removed is the one whose series the calls of these names count in,
+// however they spell it. It reports whether anything was removed. Every
+// call that starts after RemoveCollection returns is counted, in new
+// series; a call of that collection still in flight may count into a
+// deleted series. The pair ("", "") and the overflow pair are never
+// removed: for them RemoveCollection reports false.
 func (m *Milvus26) RemoveCollection(db, collection string) bool {
 	if m.rootCoord {
 		return false // rootcoord's families carry no collection
 	}
-	p := m26Pair{db, collection}
+	p := m26Pair{m26Label(db), m26Label(collection)}
 	m.pairs.mu.Lock()
 	defer m.pairs.mu.Unlock()
 	if m.pairs.fixed[p] {
@@ -397,7 +406,7 @@ func (m *Milvus26) RemoveCollection(db, collection string) bool {
 			return true
 		})
 	}
-	if m.reqCount.DeletePartialMatch(prometheus.Labels{"db_name": m26Label(db), "collection_name": m26Label(collection)}) > 0 {
+	if m.reqCount.DeletePartialMatch(prometheus.Labels{"db_name": p.db, "collection_name": p.coll}) > 0 {
 		removed = true
 	}
 	return removed
@@ -442,14 +451,15 @@ func (m *Milvus26) route(fullMethod string) *m26Route {
 }
 
 // seriesOf returns the series of a call of route r with request req: of
-// the pair req brings, or of the pair ("", "") if the call is
-// unidentified (a request's getter panicked for it already). It may
-// panic in a request's getter; the engine recovers, logs, and asks again,
-// unidentified.
+// the label values of the pair req brings, or of the pair ("", "") if the
+// call is unidentified (a request's getter panicked for it already). It
+// may panic in a request's getter; the engine recovers, logs, and asks
+// again, unidentified.
 func (m *Milvus26) seriesOf(ctx context.Context, req any, r *m26Route, unidentified bool) *m26Series {
 	var p m26Pair
 	if !unidentified && !m.rootCoord { // rootcoord's families have no pair
 		p = r.pairOf(ctx, req)
+		p = m26Pair{m26Label(p.db), m26Label(p.coll)}
 	}
 	if v, ok := r.children.Load(p); ok {
 		return v.(*m26Series)
@@ -457,8 +467,9 @@ func (m *Milvus26) seriesOf(ctx context.Context, req any, r *m26Route, unidentif
 	return m.admit(r, p)
 }
 
-// admit admits p if it is new and the limit allows, and returns its
-// series of route r: the overflow series if p finds no place.
+// admit admits the label values p if they are new and the limit allows,
+// and returns their series of route r: the overflow series if p finds no
+// place.
 func (m *Milvus26) admit(r *m26Route, p m26Pair) *m26Series {
 	m.pairs.mu.Lock()
 	defer m.pairs.mu.Unlock()
@@ -466,10 +477,10 @@ func (m *Milvus26) admit(r *m26Route, p m26Pair) *m26Series {
 		return v.(*m26Series)
 	}
 	e := m.pairs.admitLocked(p, func() *m26Entry {
-		// Clone: the pair outlives the call, and its strings may share
-		// memory with the request or the metadata.
-		key := m26Pair{strings.Clone(p.db), strings.Clone(p.coll)}
-		return &m26Entry{key: key, db: m26Label(key.db), coll: m26Label(key.coll)}
+		// Clone: the pair outlives the call, and its label values may
+		// share memory with the request or the metadata (a name's first
+		// 255 bytes, say, which would keep the whole name alive).
+		return &m26Entry{key: m26Pair{strings.Clone(p.db), strings.Clone(p.coll)}}
 	})
 	if e == m.pairs.overflow {
 		if p == e.key { // the overflow pair itself, fixed: kept like any other
@@ -544,17 +555,24 @@ func m26FillsDB(name protoreflect.FullName) bool {
 	return false
 }
 
-// m26Label returns a db_name or collection_name label value for s: cut to
-// maxNameLabel bytes at a rune boundary, invalid UTF-8 repaired.
+// m26Label returns the db_name or collection_name label value of a name
+// s: s itself if it is valid UTF-8 of at most maxNameLabel bytes (without
+// allocating); else s repaired, each run of invalid bytes becoming one
+// U+FFFD, then cut to at most maxNameLabel bytes at a rune boundary. The
+// result may share memory with s.
 func m26Label(s string) string {
+	if len(s) <= maxNameLabel && utf8.ValidString(s) {
+		return s
+	}
+	s = strings.ToValidUTF8(s, string(utf8.RuneError))
 	if len(s) > maxNameLabel {
 		cut := maxNameLabel
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
+		for !utf8.RuneStart(s[cut]) { // s is valid: a rune starts within 3 bytes
 			cut--
 		}
 		s = s[:cut]
 	}
-	return strings.ToValidUTF8(s, string(utf8.RuneError))
+	return s
 }
 
 // began counts a call as total.
@@ -598,7 +616,7 @@ func (m *Milvus26) resolve(s *m26Series, st int) prometheus.Counter {
 	if m.rootCoord {
 		c = &m26Counter{m.reqCount.WithLabelValues(s.route.name, m26StatusName(st))}
 	} else {
-		c = &m26Counter{m.reqCount.WithLabelValues(m.nodeID, s.route.name, m26StatusName(st), s.entry.db, s.entry.coll)}
+		c = &m26Counter{m.reqCount.WithLabelValues(m.nodeID, s.route.name, m26StatusName(st), s.entry.key.db, s.entry.key.coll)}
 	}
 	s.status[st].Store(c)
 	return c.Counter
