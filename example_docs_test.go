@@ -27,9 +27,16 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
+// logPanic is recovery's handler in the examples: it logs a handler's
+// panic on the server, and the client learns nothing but Internal.
+func logPanic(p any) error {
+	log.Printf("handler panic: %v", p)
+	return status.Error(codes.Internal, "internal error")
+}
+
 // A Milvus server counted into Milvus v2.0's own counters: register the
-// collectors, build the method table over them, and install the interceptor
-// inside go-grpc-middleware's recovery. README.md shows this function's body.
+// collectors, build the method table over them, and give the counters to a
+// server install. README.md shows this function's body.
 func Example_milvusCounters() {
 	reg := prometheus.NewRegistry()
 	m := registry.New() // Milvus v2.0's collectors, created but not yet registered
@@ -40,21 +47,22 @@ func Example_milvusCounters() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ic, err := interceptor.New(methods)
+	ic, err := interceptor.NewMilvusCounters(methods)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := ic.Register(reg); err != nil { // the interceptor's own two metrics
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus: ic})
+	if err != nil {
 		log.Fatal(err)
 	}
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(
-		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandler(func(p any) error {
-			log.Printf("handler panic: %v", p) // on the server; the client learns nothing
-			return status.Error(codes.Internal, "internal error")
-		})),
-		ic.UnaryServerInterceptor(),
-	))
-	rootcoord.New().Register(srv) // your services
+	if err := install.Register(reg); err != nil { // the counters' own two metrics
+		log.Fatal(err)
+	}
+	srv := grpc.NewServer(install.ServerOptions()...) // inside recovery in a real server: see Example_anyService
+	rootcoord.New().Register(srv)                     // your services
+	if err := install.Init(srv); err != nil {         // after registering the services, before serving
+		log.Fatal(err)
+	}
 	// Output:
 }
 
@@ -62,24 +70,26 @@ func Example_milvusCounters() {
 // the latency histogram on. README.md shows this function's body.
 func Example_anyService() {
 	reg := prometheus.NewRegistry()
-	sm, err := interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{}))
+	sm, err := interceptor.NewServerMetrics()
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := sm.Register(reg); err != nil {
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Provider: sm},
+		interceptor.WithHistogram(interceptor.Histogram{}))
+	if err != nil {
 		log.Fatal(err)
 	}
-	onPanic := recovery.WithRecoveryHandler(func(p any) error {
-		log.Printf("handler panic: %v", p) // on the server; the client learns nothing
-		return status.Error(codes.Internal, "internal error")
-	})
-	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(onPanic), sm.UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(onPanic), sm.StreamServerInterceptor()),
-	)
+	if err := install.Register(reg); err != nil {
+		log.Fatal(err)
+	}
+	onPanic := recovery.WithRecoveryHandler(logPanic)
+	srv := grpc.NewServer(append([]grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(onPanic)),
+		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(onPanic)),
+	}, install.ServerOptions()...)...) // the install inside recovery
 	healthpb.RegisterHealthServer(srv, health.NewServer()) // your services
 	// Init is required: after registering the services, before serving.
-	if err := sm.Init(srv); err != nil {
+	if err := install.Init(srv); err != nil {
 		log.Fatal(err)
 	}
 	// Output:
@@ -90,21 +100,22 @@ func Example_anyService() {
 // this function's body.
 func Example_client() {
 	reg := prometheus.NewRegistry()
-	cm, err := interceptor.NewClientMetrics(
+	cm, err := interceptor.NewClientMetrics()
+	if err != nil {
+		log.Fatal(err)
+	}
+	install, err := interceptor.NewClientInstall(interceptor.ClientSets{Provider: cm},
 		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
 		interceptor.WithHistogram(interceptor.Histogram{}),
 	)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := cm.Register(reg); err != nil {
+	if err := install.Register(reg); err != nil {
 		log.Fatal(err)
 	}
-	conn, err := grpc.NewClient("localhost:53100",
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(cm.UnaryClientInterceptor()),
-		grpc.WithChainStreamInterceptor(cm.StreamClientInterceptor()),
-	)
+	conn, err := grpc.NewClient("localhost:53100", append(install.DialOptions(), // once per connection
+		grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -120,15 +131,21 @@ func Example_selector() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Provider: sm})
+	if err != nil {
+		log.Fatal(err)
+	}
 	counted := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
 		return c.Service != healthpb.Health_ServiceDesc.ServiceName && !strings.HasPrefix(c.Service, "grpc.reflection.")
 	})
+	// The install's interceptors taken one by one, to place them behind
+	// the selector: the install has no stats handler to leave out.
 	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(selector.UnaryServerInterceptor(sm.UnaryServerInterceptor(), counted)),
-		grpc.ChainStreamInterceptor(selector.StreamServerInterceptor(sm.StreamServerInterceptor(), counted)),
+		grpc.ChainUnaryInterceptor(selector.UnaryServerInterceptor(install.UnaryServerInterceptor(), counted)),
+		grpc.ChainStreamInterceptor(selector.StreamServerInterceptor(install.StreamServerInterceptor(), counted)),
 	)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
-	if err := sm.Init(srv); err != nil {
+	if err := install.Init(srv); err != nil {
 		log.Fatal(err)
 	}
 	// Output:
@@ -140,25 +157,29 @@ func Example_fromProvider() {
 	reg := prometheus.NewRegistry()
 	// before: srvMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	sm, err := interceptor.NewServerMetrics(
-		interceptor.WithHistogram(interceptor.Histogram{}),
 		interceptor.WithInitialSeries(), // every method's series at zero, as InitializeMetrics did
 	)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := sm.Register(reg); err != nil { // before: reg.MustRegister(srvMetrics)
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Provider: sm},
+		interceptor.WithHistogram(interceptor.Histogram{})) // the install's: the histogram, the status rule, the logger
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := install.Register(reg); err != nil { // before: reg.MustRegister(srvMetrics)
 		log.Fatal(err)
 	}
 	onPanic := recovery.WithRecoveryHandler(func(p any) error {
 		log.Printf("handler panic: %v", p) // on the server; the client learns nothing
 		return status.Error(codes.Internal, "internal error")
 	})
-	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(onPanic), sm.UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(onPanic), sm.StreamServerInterceptor()),
-	)
+	srv := grpc.NewServer(append([]grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(onPanic)),
+		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(onPanic)),
+	}, install.ServerOptions()...)...) // before: srvMetrics.UnaryServerInterceptor() and the stream one
 	healthpb.RegisterHealthServer(srv, health.NewServer())
-	if err := sm.Init(srv); err != nil { // before: srvMetrics.InitializeMetrics(srv), which was optional
+	if err := install.Init(srv); err != nil { // before: srvMetrics.InitializeMetrics(srv), which was optional
 		log.Fatal(err)
 	}
 	// Output:
@@ -166,7 +187,7 @@ func Example_fromProvider() {
 
 // On a Milvus newer than v2.0, Milvus v2.0's counters count the methods
 // their table maps, and the provider's families count every method, both
-// from one install (interceptor.NewServer), which reads each call's status
+// from one install (interceptor.NewServerInstall), which reads each call's status
 // and clock once and gives both sets one latency histogram.
 // docs/wiring.md shows this function's body.
 func Example_newerMilvus() {
@@ -179,7 +200,7 @@ func Example_newerMilvus() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	ic, err := interceptor.New(methods) // Milvus v2.0's counters
+	ic, err := interceptor.NewMilvusCounters(methods) // Milvus v2.0's counters
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -187,7 +208,7 @@ func Example_newerMilvus() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	both, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm},
+	both, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus: ic, Provider: sm},
 		interceptor.WithHistogram(interceptor.Histogram{})) // latency for both
 	if err != nil {
 		log.Fatal(err)
@@ -195,11 +216,11 @@ func Example_newerMilvus() {
 	if err := both.Register(reg); err != nil {
 		log.Fatal(err)
 	}
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(both.UnaryServerInterceptor()))
+	srv := grpc.NewServer(both.ServerOptions()...)
 	proxy.New().Register(srv) // your services
 	rootcoord.New().Register(srv)
 	datanode.New().Register(srv)
-	if err := sm.Init(srv); err != nil {
+	if err := both.Init(srv); err != nil {
 		log.Fatal(err)
 	}
 	if cov := methods.Check(srv); !cov.OK() { // information, not a reason to stop
@@ -220,21 +241,23 @@ func Example_exemplars() {
 		}
 		return "" // no exemplar
 	}
-	sm, err := interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{
-		Exemplar: &interceptor.Exemplar{Label: "trace_id", Value: traceID},
-	}))
+	sm, err := interceptor.NewServerMetrics()
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := sm.Register(reg); err != nil {
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Provider: sm},
+		interceptor.WithHistogram(interceptor.Histogram{
+			Exemplar: &interceptor.Exemplar{Label: "trace_id", Value: traceID},
+		}))
+	if err != nil {
 		log.Fatal(err)
 	}
-	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(sm.UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(sm.StreamServerInterceptor()),
-	)
+	if err := install.Register(reg); err != nil {
+		log.Fatal(err)
+	}
+	srv := grpc.NewServer(install.ServerOptions()...)
 	healthpb.RegisterHealthServer(srv, health.NewServer()) // your services
-	if err := sm.Init(srv); err != nil {
+	if err := install.Init(srv); err != nil {
 		log.Fatal(err)
 	}
 	// OpenMetrics also changes the series Prometheus stores: bucket bounds

@@ -41,20 +41,19 @@ import (
 
 // config is one way of building the interceptor.
 type config struct {
-	name string
-	opts []interceptor.MilvusOption
+	name    string
+	opts    []interceptor.MilvusOption
+	install []interceptor.InstallOption
 }
 
 var configs = []config{
 	{name: "default"},
-	{name: "helpers", opts: []interceptor.MilvusOption{
-		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
-		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
-	}},
-	{name: "func", opts: []interceptor.MilvusOption{
-		interceptor.WithStatus(milvustype.Status),
-		interceptor.WithClientID(milvustype.Client),
-	}},
+	{name: "helpers",
+		opts:    []interceptor.MilvusOption{interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]())},
+		install: []interceptor.InstallOption{interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())}},
+	{name: "func",
+		opts:    []interceptor.MilvusOption{interceptor.WithClientID(milvustype.Client)},
+		install: []interceptor.InstallOption{interceptor.WithStatus(milvustype.Status)}},
 }
 
 // stack is one server with the interceptor and its clients.
@@ -82,25 +81,27 @@ func newStack(t *testing.T, cfg config, extra func(*grpc.Server)) *stack {
 	methods, err := methodmap.Default(s.m)
 	require.NoError(t, err)
 	s.methods = methods
-	ic, err := interceptor.New(methods, cfg.opts...)
+	ic, err := interceptor.NewMilvusCounters(methods, cfg.opts...)
 	require.NoError(t, err)
-	require.NoError(t, ic.Register(s.reg))
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus: ic}, cfg.install...)
+	require.NoError(t, err)
+	require.NoError(t, install.Register(s.reg))
 
 	s.proxy, s.rc, s.dn = proxy.New(), rootcoord.New(), datanode.New()
 	// go-grpc-middleware's recovery, outside, turns the panic the
 	// interceptor passed on into codes.Internal.
-	s.srv = grpc.NewServer(grpc.ChainUnaryInterceptor(
+	s.srv = grpc.NewServer(append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(
 		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandler(func(p any) error {
 			return status.Errorf(codes.Internal, "panic: %v", p)
 		})),
-		ic.UnaryServerInterceptor(),
-	))
+	)}, install.ServerOptions()...)...)
 	s.proxy.Register(s.srv)
 	s.rc.Register(s.srv)
 	s.dn.Register(s.srv)
 	if extra != nil {
 		extra(s.srv)
 	}
+	require.NoError(t, install.Init(s.srv))
 
 	lis := bufconn.Listen(1 << 20)
 	done := make(chan error, 1)

@@ -120,34 +120,35 @@ func notHealthOrReflection(_ context.Context, c interceptors.CallMeta) bool {
 func newGenericStack(t *testing.T) *genericStack {
 	t.Helper()
 	s := &genericStack{serverReg: prometheus.NewPedanticRegistry(), clientReg: prometheus.NewPedanticRegistry()}
-	sm, err := interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{}))
+	sm, err := interceptor.NewServerMetrics()
 	require.NoError(t, err)
-	require.NoError(t, sm.Register(s.serverReg))
-	cm, err := interceptor.NewClientMetrics(interceptor.WithHistogram(interceptor.Histogram{}))
+	server, err := interceptor.NewServerInstall(interceptor.ServerSets{Provider: sm}, interceptor.WithHistogram(interceptor.Histogram{}))
 	require.NoError(t, err)
-	require.NoError(t, cm.Register(s.clientReg))
+	require.NoError(t, server.Register(s.serverReg))
+	cm, err := interceptor.NewClientMetrics()
+	require.NoError(t, err)
+	client, err := interceptor.NewClientInstall(interceptor.ClientSets{Provider: cm}, interceptor.WithHistogram(interceptor.Histogram{}))
+	require.NoError(t, err)
+	require.NoError(t, client.Register(s.clientReg))
 
 	match := selector.MatchFunc(notHealthOrReflection)
 	s.srv = grpc.NewServer(
 		grpc.ChainUnaryInterceptor(
 			recovery.UnaryServerInterceptor(), // outside: sees the panic that ServerMetrics counted and passed on
-			selector.UnaryServerInterceptor(sm.UnaryServerInterceptor(), match),
+			selector.UnaryServerInterceptor(server.UnaryServerInterceptor(), match),
 		),
 		grpc.ChainStreamInterceptor(
 			recovery.StreamServerInterceptor(),
-			selector.StreamServerInterceptor(sm.StreamServerInterceptor(), match),
+			selector.StreamServerInterceptor(server.StreamServerInterceptor(), match),
 		),
 	)
 	testpb.RegisterTestServiceServer(s.srv, testService{})
 	proxy.New().Register(s.srv)
 	healthpb.RegisterHealthServer(s.srv, health.NewServer())
 	reflection.Register(s.srv)
-	require.NoError(t, sm.Init(s.srv))
+	require.NoError(t, server.Init(s.srv))
 
-	s.conn = serveBufconn(t, s.srv,
-		grpc.WithChainUnaryInterceptor(cm.UnaryClientInterceptor()),
-		grpc.WithChainStreamInterceptor(cm.StreamClientInterceptor()),
-	)
+	s.conn = serveBufconn(t, s.srv, client.DialOptions()...)
 	return s
 }
 
@@ -400,15 +401,17 @@ func TestRecoveryOrdering(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sm, err := interceptor.NewServerMetrics()
 			require.NoError(t, err)
+			install, err := interceptor.NewServerInstall(interceptor.ServerSets{Provider: sm})
+			require.NoError(t, err)
 			reg := prometheus.NewPedanticRegistry()
-			require.NoError(t, sm.Register(reg))
-			chain := []grpc.UnaryServerInterceptor{sm.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(rec)}
+			require.NoError(t, install.Register(reg))
+			chain := []grpc.UnaryServerInterceptor{install.UnaryServerInterceptor(), recovery.UnaryServerInterceptor(rec)}
 			if tt.outside {
-				chain = []grpc.UnaryServerInterceptor{recovery.UnaryServerInterceptor(rec), sm.UnaryServerInterceptor()}
+				chain = []grpc.UnaryServerInterceptor{recovery.UnaryServerInterceptor(rec), install.UnaryServerInterceptor()}
 			}
 			srv := grpc.NewServer(grpc.ChainUnaryInterceptor(chain...))
 			testpb.RegisterTestServiceServer(srv, testService{})
-			require.NoError(t, sm.Init(srv))
+			require.NoError(t, install.Init(srv))
 			conn := serveBufconn(t, srv)
 
 			_, err = testpb.NewTestServiceClient(conn).UnaryCall(context.Background(), &testpb.SimpleRequest{Payload: &testpb.Payload{Body: []byte("panic")}})
@@ -433,7 +436,7 @@ func TestClientRuleSeesTheChainsContext(t *testing.T) {
 	m := suRegistered(t)
 	methods, err := methodmap.Default(m)
 	require.NoError(t, err)
-	ic, err := interceptor.New(methods, interceptor.WithClientID(func(ctx context.Context, _ any) interceptor.ClientID {
+	ic, err := interceptor.NewMilvusCounters(methods, interceptor.WithClientID(func(ctx context.Context, _ any) interceptor.ClientID {
 		tenant, _ := ctx.Value(tenantKey{}).(string)
 		return interceptor.Label(tenant)
 	}))
@@ -441,8 +444,11 @@ func TestClientRuleSeesTheChainsContext(t *testing.T) {
 	auth := func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
 		return h(context.WithValue(ctx, tenantKey{}, "tenant-a"), req)
 	}
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(auth, ic.UnaryServerInterceptor()))
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus: ic})
+	require.NoError(t, err)
+	srv := grpc.NewServer(append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(auth)}, install.ServerOptions()...)...)
 	rootcoord.New().Register(srv)
+	require.NoError(t, install.Init(srv))
 	conn := serveBufconn(t, srv)
 
 	rc := rootcoordpb.NewRootCoordClient(conn)

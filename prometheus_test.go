@@ -71,29 +71,28 @@ func promNewStack(t *testing.T, openMetrics bool) *promStack {
 	require.NoError(t, err)
 	status := interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())
 	latency := interceptor.WithHistogram(interceptor.Histogram{})
-	ic, err := interceptor.New(methods, status,
-		interceptor.WithHistogram(interceptor.Histogram{Exemplar: &interceptor.Exemplar{Label: "trace_id", Value: prTraceID}}),
-		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
-	)
+	ic, err := interceptor.NewMilvusCounters(methods, interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()))
 	require.NoError(t, err)
-	require.NoError(t, ic.Register(reg))
 	// The generic families ride along on the same servers and clients, so
 	// that every name grpcmetrics adds is in the exposition promtool checks.
-	// Only one of the two server-side counters may have the histogram:
-	// they would export the same grpc_server_handling_seconds.
-	sm, err := interceptor.NewServerMetrics(status)
+	sm, err := interceptor.NewServerMetrics()
 	require.NoError(t, err)
-	require.NoError(t, sm.Register(reg))
-	cm, err := interceptor.NewClientMetrics(status, latency)
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus: ic, Provider: sm}, status,
+		interceptor.WithHistogram(interceptor.Histogram{Exemplar: &interceptor.Exemplar{Label: "trace_id", Value: prTraceID}}))
 	require.NoError(t, err)
-	require.NoError(t, cm.Register(reg))
-	chain := grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverylog.Option(zap.NewNop())), sm.UnaryServerInterceptor(), ic.UnaryServerInterceptor())
+	require.NoError(t, install.Register(reg))
+	cm, err := interceptor.NewClientMetrics()
+	require.NoError(t, err)
+	clients, err := interceptor.NewClientInstall(interceptor.ClientSets{Provider: cm}, status, latency)
+	require.NoError(t, err)
+	require.NoError(t, clients.Register(reg))
+	opts := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverylog.Option(zap.NewNop())))}, install.ServerOptions()...)
 
-	proxySrv := proxy.New().NewGRPCServer(chain)
-	rcSrv := rootcoord.New().NewGRPCServer(chain)
-	require.NoError(t, sm.Init(proxySrv, rcSrv))
-	proxyConn := promServe(t, proxySrv, cm)
-	rcConn := promServe(t, rcSrv, cm)
+	proxySrv := proxy.New().NewGRPCServer(opts...)
+	rcSrv := rootcoord.New().NewGRPCServer(opts...)
+	require.NoError(t, install.Init(proxySrv, rcSrv))
+	proxyConn := promServe(t, proxySrv, clients)
+	rcConn := promServe(t, rcSrv, clients)
 
 	metrics := promtest.ServeMetricsWith(t, reg, httpserver.Options{OpenMetrics: openMetrics})
 	return &promStack{
@@ -105,15 +104,14 @@ func promNewStack(t *testing.T, openMetrics bool) *promStack {
 
 // promServe serves srv on a loopback TCP port and returns a client
 // connection to it; both are stopped on cleanup.
-func promServe(t *testing.T, srv *grpc.Server, cm *interceptor.ClientMetrics) *grpc.ClientConn {
+func promServe(t *testing.T, srv *grpc.Server, clients *interceptor.ClientInstall) *grpc.ClientConn {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(lis) }()
-	conn, err := grpc.NewClient(lis.Addr().String(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(cm.UnaryClientInterceptor()))
+	conn, err := grpc.NewClient(lis.Addr().String(), append(clients.DialOptions(),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		srv.Stop()
 		<-done

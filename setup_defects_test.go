@@ -60,30 +60,44 @@ func suEmptyService(svc string) *grpc.ServiceDesc {
 	}
 }
 
-// suServe serves svc counted by sm (inside a recovery interceptor that
-// fails the test on any panic) over bufconn; the client is counted by cm
-// when cm is not nil. With init, sm.Init runs before serving.
-func suServe(t *testing.T, sm *interceptor.ServerMetrics, cm *interceptor.ClientMetrics, svc string, init bool) *grpc.ClientConn {
+// suServe serves svc counted by the install server (inside a recovery
+// interceptor that fails the test on any panic) over bufconn; the client
+// is counted by the install client when it is not nil. With init,
+// server.Init runs before serving.
+func suServe(t *testing.T, server *interceptor.ServerInstall, client *interceptor.ClientInstall, svc string, init bool) *grpc.ClientConn {
 	t.Helper()
 	onPanic := recovery.WithRecoveryHandler(func(p any) error {
 		t.Errorf("panic on the server's request path: %v", p)
 		return status.Error(codes.Internal, "internal error")
 	})
-	srv := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(onPanic), sm.UnaryServerInterceptor()),
-		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(onPanic), sm.StreamServerInterceptor()),
-	)
+	srv := grpc.NewServer(append([]grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(onPanic)),
+		grpc.ChainStreamInterceptor(recovery.StreamServerInterceptor(onPanic)),
+	}, server.ServerOptions()...)...)
 	srv.RegisterService(suEmptyService(svc), struct{}{})
 	if init {
-		require.NoError(t, sm.Init(srv))
+		require.NoError(t, server.Init(srv))
 	}
 	var opts []grpc.DialOption
-	if cm != nil {
-		opts = append(opts,
-			grpc.WithChainUnaryInterceptor(cm.UnaryClientInterceptor()),
-			grpc.WithChainStreamInterceptor(cm.StreamClientInterceptor()))
+	if client != nil {
+		opts = client.DialOptions()
 	}
 	return serveBufconn(t, srv, opts...)
+}
+
+// suInstalls returns a server install of new server metrics and a client
+// install of new client metrics, with opts.
+func suInstalls(t *testing.T, opts ...interceptor.InstallOption) (*interceptor.ServerInstall, *interceptor.ClientInstall) {
+	t.Helper()
+	sm, err := interceptor.NewServerMetrics()
+	require.NoError(t, err)
+	server, err := interceptor.NewServerInstall(interceptor.ServerSets{Provider: sm}, opts...)
+	require.NoError(t, err)
+	cm, err := interceptor.NewClientMetrics()
+	require.NoError(t, err)
+	client, err := interceptor.NewClientInstall(interceptor.ClientSets{Provider: cm}, opts...)
+	require.NoError(t, err)
+	return server, client
 }
 
 // suCallUnary makes one unary call of svc's Echo with a raw Invoke.
@@ -120,15 +134,12 @@ func TestSetupInvalidUTF8ServiceName(t *testing.T) {
 		{"stream", suCallStream, interceptor.ServerStream, "Stream"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			sm, err := interceptor.NewServerMetrics()
-			require.NoError(t, err)
+			server, client := suInstalls(t)
 			serverReg := prometheus.NewPedanticRegistry()
-			require.NoError(t, sm.Register(serverReg))
-			cm, err := interceptor.NewClientMetrics()
-			require.NoError(t, err)
+			require.NoError(t, server.Register(serverReg))
 			clientReg := prometheus.NewPedanticRegistry()
-			require.NoError(t, cm.Register(clientReg))
-			conn := suServe(t, sm, cm, suBadService, true)
+			require.NoError(t, client.Register(clientReg))
+			conn := suServe(t, server, client, suBadService, true)
 
 			require.NotPanics(t, func() { tt.call(t, conn, suBadService) })
 
@@ -148,7 +159,8 @@ func suRegistered(t testing.TB) *registry.Metrics {
 }
 
 // TestSetupInitTypedNilServer gives Init a nil *grpc.Server, which must be
-// an error naming it, not a panic.
+// an error naming it, not a panic; and Init before the services are
+// registered, an error that says so.
 func TestSetupInitTypedNilServer(t *testing.T) {
 	for _, tt := range []struct {
 		name string
@@ -157,12 +169,14 @@ func TestSetupInitTypedNilServer(t *testing.T) {
 	}{
 		{"typed nil", []interceptor.ServiceInfoProvider{(*grpc.Server)(nil)}, "server 0 is nil"},
 		{"typed nil after a server", []interceptor.ServiceInfoProvider{grpc.NewServer(), (*grpc.Server)(nil)}, "server 1 is nil"},
+		{"no server", nil, "no server"},
+		{"no service registered yet", []interceptor.ServiceInfoProvider{grpc.NewServer()}, "registers no service: call Init after registering the services"},
 		{"untyped nil", []interceptor.ServiceInfoProvider{nil}, "server 0 is nil"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			sm, err := interceptor.NewServerMetrics()
-			require.NoError(t, err)
-			require.NotPanics(t, func() { err = sm.Init(tt.srvs...) })
+			server, _ := suInstalls(t)
+			var err error
+			require.NotPanics(t, func() { err = server.Init(tt.srvs...) })
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
@@ -173,14 +187,13 @@ func TestSetupInitTypedNilServer(t *testing.T) {
 // logger warns once.
 func TestSetupCallsBeforeInit(t *testing.T) {
 	core, logs := observer.New(zapcore.WarnLevel)
-	sm, err := interceptor.NewServerMetrics(interceptor.WithLogger(zap.New(core)))
-	require.NoError(t, err)
+	server, _ := suInstalls(t, interceptor.WithLogger(zap.New(core)))
 	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, sm.Register(reg))
+	require.NoError(t, server.Register(reg))
 	const family = "grpcmetrics_server_calls_before_init_total"
 	require.Contains(t, suFamilies(t, reg), family, "exposed at zero before any call")
 
-	conn := suServe(t, sm, nil, "grpcmetrics.su.Early", false)
+	conn := suServe(t, server, nil, "grpcmetrics.su.Early", false)
 	for range 2 {
 		suCallUnary(t, conn, "grpcmetrics.su.Early")
 		suCallStream(t, conn, "grpcmetrics.su.Early")

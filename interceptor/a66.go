@@ -2,14 +2,11 @@ package interceptor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 )
@@ -188,9 +185,6 @@ type A66 struct {
 
 	methods atomic.Pointer[map[string]*a66ServerRoute] // by full method; set once by Init
 	other   *a66ServerRoute
-	mu      sync.Mutex // orders Init
-	logger  *zap.Logger
-	warned  atomic.Bool // the first call before Init was logged
 
 	// clientMethods are the full methods of WithClientServices, labelled
 	// by their name without grpc.StaticMethod; nil without it.
@@ -200,28 +194,29 @@ type A66 struct {
 	// each side; nil without context labels, or for a side without a
 	// function.
 	serverValues, clientValues func(context.Context) []string
-	serverSide, clientSide     belonging
+	serverSide, clientSide     belonging // the installs each side belongs to
 
-	soloMu  sync.Mutex // the installs of the former API
-	soloSrv *ServerInstall
-	soloCli *ClientInstall
+	metrics *setCollector // the set's metrics, both sides', as one collector
 }
 
-// A66Option configures [NewA66]: an [Option] that applies to it
-// ([WithLogger]), a [SharedOption] ([WithInFlight], [WithContextLabels]), or
-// [WithClientServices]. [WithStatus] and
-// [WithHistogram] are refused: the set reads codes only, and its
-// histograms are gRPC's, with gRPC's buckets.
+// A66Option configures [NewA66]: [WithA66ContextLabels],
+// [WithClientServices], or a [SharedOption] ([WithInFlight]). No other
+// constructor takes it but those that [SharedOption] names.
 type A66Option interface {
-	apply(*config)
-	a66Option()
+	applyA66(*a66Config)
 }
 
 // a66OptionFunc is an option of [NewA66] alone.
-type a66OptionFunc func(*config)
+type a66OptionFunc func(*a66Config)
 
-func (f a66OptionFunc) apply(c *config) { f(c) }
-func (a66OptionFunc) a66Option()        {}
+func (f a66OptionFunc) applyA66(c *a66Config) { f(c) }
+
+// a66Config is what the options of [NewA66] set.
+type a66Config struct {
+	inFlight      bool
+	contextLabels *A66ContextLabels // nil: none
+	services      []*grpc.ServiceDesc
+}
 
 // WithClientServices names the methods of services whose client calls
 // [A66] labels by their method even without [grpc.StaticMethod]: the
@@ -235,23 +230,22 @@ func (a66OptionFunc) a66Option()        {}
 // labelled by their method either way. Only [NewA66] takes it; a nil
 // descriptor, or one without a service name, is an error.
 func WithClientServices(descs ...*grpc.ServiceDesc) A66Option {
-	return a66OptionFunc(func(c *config) { c.a66Services = append(c.a66Services, descs...) })
+	return a66OptionFunc(func(c *a66Config) { c.services = append(c.services, descs...) })
 }
 
-// NewA66 builds gRPC's own metrics (see [A66]). It takes [WithLogger],
-// for the one event it logs (a call before [A66.Init]);
-// [WithStatus], [WithHistogram] and [WithCodeOnHistogram], which have no
-// meaning for it, and nil options are an error.
+// NewA66 builds gRPC's own metrics (see [A66]). It takes [WithInFlight],
+// [WithA66ContextLabels] and [WithClientServices]; invalid values and nil
+// options are an error.
 func NewA66(opts ...A66Option) (*A66, error) {
-	cfg, err := newGenericConfig("NewA66", opts)
-	if err != nil {
-		return nil, err
+	cfg := &a66Config{}
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("interceptor: NewA66: option %d is nil", i)
+		}
+		o.applyA66(cfg)
 	}
-	if names := cfg.installOptions(); len(names) > 0 {
-		return nil, fmt.Errorf("interceptor: NewA66: %s do not apply to A66, which reads codes only and has gRPC's own histograms", strings.Join(names, " and "))
-	}
-	a := &A66{logger: cfg.logger}
-	for i, d := range cfg.a66Services {
+	a := &A66{}
+	for i, d := range cfg.services {
 		if d == nil || d.ServiceName == "" {
 			return nil, fmt.Errorf("interceptor: NewA66: WithClientServices: descriptor %d is nil or has no service name", i)
 		}
@@ -266,27 +260,13 @@ func NewA66(opts ...A66Option) (*A66, error) {
 		}
 	}
 	var extra []string // the context labels' names, after A66's own labels
-	if acl := cfg.a66ContextLabels; acl != nil {
-		values := acl.Server
-		if values == nil {
-			values = acl.Client
-		}
-		if cfg.contextLabels == nil {
-			cfg.contextLabels = &ContextLabels{Names: acl.Names, Values: values, Limit: acl.Limit}
-		}
-		if err := cfg.contextLabels.validate(); err != nil {
-			return nil, fmt.Errorf("interceptor: NewA66: WithA66ContextLabels: %w", err)
-		}
-		a.serverValues, a.clientValues = acl.Server, acl.Client
-	} else if cl := cfg.contextLabels; cl != nil {
-		a.serverValues, a.clientValues = cl.Values, cl.Values
-	}
-	if cl := cfg.contextLabels; cl != nil {
-		if err := a66CheckContextLabels(cl); err != nil {
+	if acl := cfg.contextLabels; acl != nil {
+		if err := a66CheckContextLabels(acl); err != nil {
 			return nil, err
 		}
-		extra = cl.Names
-		a.tuples = newCtxTuplesNamed("grpcmetrics_a66", cl, cfg.logger)
+		a.serverValues, a.clientValues = acl.Server, acl.Client
+		extra = acl.Names
+		a.tuples = newCtxTuples("grpcmetrics_a66", acl.Names, acl.Limit)
 	}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, append(labels, extra...))
@@ -311,26 +291,17 @@ func NewA66(opts ...A66Option) (*A66, error) {
 		a.cliInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "grpc_client_call_in_flight", Help: "Number of client calls started by the application and not yet ended."}, append([]string{"grpc_method", "grpc_target"}, extra...))
 	}
 	a.other = a.newServerRoute(A66Other)
+	a.metrics = &setCollector{cs: a.collectors()}
 	return a, nil
 }
 
-// Init takes the methods registered on srvs (usually the [*grpc.Server]
-// the stats handler is installed on), as grpc-go's plugin asks the server
-// whether a method is registered: unary and stream methods alike. Call it
-// once, after registering the services and before serving. Calls of
-// methods no server registers count under [A66Other], and so do calls
-// before Init, the first of which is logged at warn level through
-// [WithLogger]'s logger. A second call, no server, or a nil server is an
-// error.
-func (a *A66) Init(srvs ...ServiceInfoProvider) error {
-	if len(srvs) == 0 {
-		return errors.New("interceptor: A66.Init: no server")
-	}
+// init takes the methods that srvs register (checked by
+// [ServerInstall.Init]), as grpc-go's plugin asks the server whether a
+// method is registered: unary and stream methods alike. Calls of methods
+// no server registers count under [A66Other], and so do calls before it.
+func (a *A66) init(srvs []ServiceInfoProvider) {
 	table := make(map[string]*a66ServerRoute)
-	for i, srv := range srvs {
-		if isNilProvider(srv) {
-			return fmt.Errorf("interceptor: A66.Init: server %d is nil (%T)", i, srv)
-		}
+	for _, srv := range srvs {
 		for svc, info := range srv.GetServiceInfo() {
 			for _, mi := range info.Methods {
 				full := "/" + svc + "/" + mi.Name
@@ -340,23 +311,11 @@ func (a *A66) Init(srvs ...ServiceInfoProvider) error {
 			}
 		}
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !a.methods.CompareAndSwap(nil, &table) {
-		return errors.New("interceptor: A66.Init called twice")
-	}
-	return nil
+	a.methods.Store(&table)
 }
 
-// Register registers the set's families, the server's and the client's,
-// on r. A family without series is not written. Registering the set twice
-// on r is a no-op; another collector of the same metrics is an error that
-// says so, and so is a nil r. A66 is a [prometheus.Collector], so
-// r.Register(a) works too.
-func (a *A66) Register(r prometheus.Registerer) error {
-	return register(r, "A66", a)
-}
-
+// collectors returns the families of both sides, and the context labels'
+// counter and gauge.
 func (a *A66) collectors() []prometheus.Collector {
 	cs := []prometheus.Collector{a.srvStarted, a.srvDuration, a.srvSent, a.srvRcvd,
 		a.cliStarted, a.cliDuration, a.cliSent, a.cliRcvd, a.cliCallDuration}
@@ -368,9 +327,3 @@ func (a *A66) collectors() []prometheus.Collector {
 	}
 	return cs
 }
-
-// Describe implements [prometheus.Collector].
-func (a *A66) Describe(ch chan<- *prometheus.Desc) { describe(ch, a.collectors(), nil) }
-
-// Collect implements [prometheus.Collector].
-func (a *A66) Collect(ch chan<- prometheus.Metric) { collect(ch, a.collectors(), nil) }

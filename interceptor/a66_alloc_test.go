@@ -22,7 +22,7 @@ const axUnary = "/grpc.testing.TestService/UnaryCall"
 // axNew builds an A66 registered on a new registry.
 func axNew(t testing.TB) (*interceptor.A66, *prometheus.Registry) {
 	t.Helper()
-	a, err := interceptor.NewA66()
+	a, err := interceptor.LegacyA66()
 	require.NoError(t, err)
 	reg := prometheus.NewRegistry()
 	require.NoError(t, a.Register(reg))

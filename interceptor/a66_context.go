@@ -2,6 +2,7 @@ package interceptor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,22 +53,35 @@ type A66ContextLabels struct {
 }
 
 // WithA66ContextLabels adds labels from each call's context to every
-// family of an [A66] (see [A66ContextLabels]). Names and the functions
-// are copied at construction; invalid names, no function at all, or an
-// invalid Limit are an error from [NewA66].
+// family of an [A66] (see [A66ContextLabels]). Names are copied at
+// construction; invalid names, no function at all, or an invalid Limit are
+// an error from [NewA66].
 func WithA66ContextLabels(cl A66ContextLabels) A66Option {
-	return a66OptionFunc(func(c *config) {
+	return a66OptionFunc(func(c *a66Config) {
 		cl.Names = append([]string(nil), cl.Names...)
-		c.a66ContextLabels = &cl
+		c.contextLabels = &cl
 	})
 }
 
-// a66CheckContextLabels checks the names of cl against A66's own labels.
-func a66CheckContextLabels(cl *ContextLabels) error {
+// a66CheckContextLabels checks cl: the names as [ContextLabels] checks
+// them, none of A66's own, and a function for one side at least.
+func a66CheckContextLabels(cl *A66ContextLabels) error {
+	var errs []error
+	given := cl.Server != nil || cl.Client != nil
+	if !given {
+		errs = append(errs, errors.New("no Server nor Client function"))
+	}
+	check := ContextLabels{Names: cl.Names, Values: func(context.Context) []string { return nil }, Limit: cl.Limit}
+	if err := check.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	for i, name := range cl.Names {
 		if a66Reserved(name) {
-			return fmt.Errorf("interceptor: NewA66: WithContextLabels: ContextLabels.Names[%d] %q is reserved: A66's families have a label of that name", i, name)
+			errs = append(errs, fmt.Errorf("A66ContextLabels.Names[%d] %q is reserved: A66's families have a label of that name", i, name))
 		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("interceptor: NewA66: WithA66ContextLabels: %w", err)
 	}
 	return nil
 }
@@ -89,16 +103,16 @@ func (t *ctxTuples) a66Entry(ctx context.Context, valuesOf func(context.Context)
 // by newChild on its first use (under the tuples' lock, so that a removal
 // does not miss it).
 func a66Child[K comparable, R any](t *ctxTuples, e *ctxEntry, key K, newChild func(extra []string) *R) *R {
-	if v, ok := e.a66.Load(key); ok {
+	if v, ok := e.children.Load(key); ok {
 		return v.(*R)
 	}
 	t.values.mu.Lock()
 	defer t.values.mu.Unlock()
-	if v, ok := e.a66.Load(key); ok {
+	if v, ok := e.children.Load(key); ok {
 		return v.(*R)
 	}
 	child := newChild(e.key[:len(t.names)])
-	e.a66.Store(key, child)
+	e.children.Store(key, child)
 	return child
 }
 

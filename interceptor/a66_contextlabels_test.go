@@ -50,7 +50,7 @@ func ayTenantCall(t *testing.T, client testpb.TestServiceClient, tenant string) 
 // gauge and removal.
 func TestA66ContextLabelsFloodStaysBounded(t *testing.T) {
 	const limit, flood = 8, 2_000
-	a, err := interceptor.NewA66(interceptor.WithInFlight(), interceptor.WithContextLabels(interceptor.ContextLabels{
+	a, err := interceptor.LegacyA66(interceptor.WithInFlight(), interceptor.WithContextLabels(interceptor.ContextLabels{
 		Names: []string{"tenant"}, Values: ayTenant, Limit: limit,
 	}))
 	require.NoError(t, err)
@@ -109,7 +109,7 @@ func TestA66ContextLabelsFloodStaysBounded(t *testing.T) {
 func TestNewA66RefusesContextLabelsNamedAsItsOwn(t *testing.T) {
 	for _, name := range []string{"grpc_method", "grpc_status", "grpc_target", "bad-name", "__x"} {
 		t.Run(name, func(t *testing.T) {
-			_, err := interceptor.NewA66(interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{name}, Values: ayTenant}))
+			_, err := interceptor.LegacyA66(interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{name}, Values: ayTenant}))
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), name)
 		})
@@ -120,7 +120,7 @@ func TestNewA66RefusesContextLabelsNamedAsItsOwn(t *testing.T) {
 // label and the in-flight gauge on, a server call of a kept tuple still
 // allocates once (its context node), and counts under its tuple.
 func TestA66ContextLabelsServerCallAllocatesOnce(t *testing.T) {
-	a, err := interceptor.NewA66(interceptor.WithInFlight(), interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: ayTenant}))
+	a, err := interceptor.LegacyA66(interceptor.WithInFlight(), interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: ayTenant}))
 	require.NoError(t, err)
 	reg := prometheus.NewRegistry()
 	require.NoError(t, a.Register(reg))
@@ -154,9 +154,9 @@ func TestA66ContextLabelsClientAllocations(t *testing.T) {
 	if axRace {
 		t.Skip("the race detector moves allocation counts over bufconn; run without -race")
 	}
-	plain, err := interceptor.NewA66()
+	plain, err := interceptor.LegacyA66()
 	require.NoError(t, err)
-	withLabels, err := interceptor.NewA66(interceptor.WithInFlight(), interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: ayTenant}))
+	withLabels, err := interceptor.LegacyA66(interceptor.WithInFlight(), interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: ayTenant}))
 	require.NoError(t, err)
 	reg := prometheus.NewRegistry()
 	require.NoError(t, withLabels.Register(reg))

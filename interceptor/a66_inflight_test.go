@@ -57,7 +57,7 @@ func ayStart(t testing.TB, svc cxService, a *interceptor.A66) *grpc.ClientConn {
 // concurrently, and checks that A66's in-flight gauges show a blocked call
 // and come back to 0, with none for the unknown method.
 func TestA66InFlightReturnsToZero(t *testing.T) {
-	a, err := interceptor.NewA66(interceptor.WithInFlight())
+	a, err := interceptor.LegacyA66(interceptor.WithInFlight())
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, a.Register(reg))
@@ -122,7 +122,7 @@ func TestA66InFlightReturnsToZero(t *testing.T) {
 // TestA66InFlightIsOffByDefault checks that A66 has no in-flight gauge
 // without WithInFlight.
 func TestA66InFlightIsOffByDefault(t *testing.T) {
-	a, err := interceptor.NewA66()
+	a, err := interceptor.LegacyA66()
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, a.Register(reg))

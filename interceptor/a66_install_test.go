@@ -57,9 +57,9 @@ func TestServerCountsA66ProviderAndMilvusAtOnce(t *testing.T) {
 	require.NoError(t, err)
 	ic, err := interceptor.New(methods)
 	require.NoError(t, err)
-	sm, err := interceptor.NewServerMetrics()
+	sm, err := interceptor.LegacyServerMetrics()
 	require.NoError(t, err)
-	a, err := interceptor.NewA66()
+	a, err := interceptor.LegacyA66()
 	require.NoError(t, err)
 	install, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm, A66: a})
 	require.NoError(t, err)
@@ -166,12 +166,12 @@ func TestServerOptionsGiveWhatTheSetsNeed(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var sets interceptor.ServerSets
 			if tc.a66 {
-				a, err := interceptor.NewA66()
+				a, err := interceptor.LegacyA66()
 				require.NoError(t, err)
 				sets.A66 = a
 			}
 			if tc.provider {
-				sm, err := interceptor.NewServerMetrics()
+				sm, err := interceptor.LegacyServerMetrics()
 				require.NoError(t, err)
 				sets.Provider = sm
 			}

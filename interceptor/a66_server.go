@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.uber.org/zap"
 	"google.golang.org/grpc/stats"
 )
 
@@ -38,15 +37,10 @@ func (a *A66) newServerRoute(method string, extra ...string) *a66ServerRoute {
 }
 
 // serverRoute returns the route of a full method: its own if Init found
-// it registered, else the route of A66Other. The first call before Init
-// is logged.
+// it registered, else the route of A66Other.
 func (a *A66) serverRoute(fullMethod string) *a66ServerRoute {
 	t := a.methods.Load()
 	if t == nil {
-		if a.warned.CompareAndSwap(false, true) {
-			a.logger.Warn("grpcmetrics: a call reached A66 before Init; calls before Init are counted under grpc_method \"other\": call Init after registering the services and before serving",
-				zap.String("method", fullMethod))
-		}
 		return a.other
 	}
 	if r := (*t)[fullMethod]; r != nil {
@@ -112,6 +106,9 @@ func (h *a66ServerHandler) HandleConn(context.Context, stats.ConnStats) {}
 // TagRPC starts the call's clock and finds its method's series (with the
 // context labels, from ctx, which carries the call's incoming metadata).
 func (h *a66ServerHandler) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	if h.a.methods.Load() == nil {
+		h.report.beforeInit(info.FullMethodName)
+	}
 	return &a66ServerCall{Context: ctx, h: h, r: h.a.serverRouteFor(ctx, info.FullMethodName), start: h.clock.now()}
 }
 

@@ -153,7 +153,7 @@ func axCounts(t *testing.T, reg *prometheus.Registry, name string) map[string]fl
 // grpc.StaticMethod and a call whose context is done before it starts,
 // on both sides, and checks every family's counts.
 func TestA66CountsServerAndClientExactly(t *testing.T) {
-	a, err := interceptor.NewA66()
+	a, err := interceptor.LegacyA66()
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, a.Register(reg))
@@ -291,33 +291,34 @@ func TestA66RetryAddsAttempts(t *testing.T) {
 func TestNewA66RefusesWhatIsNotItsOwn(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		opts []interceptor.A66Option
+		opts []interceptor.Option
 		want string
 	}{
-		{"histogram", []interceptor.A66Option{interceptor.WithHistogram(interceptor.Histogram{})}, "WithHistogram do not apply to A66"},
-		{"status", []interceptor.A66Option{interceptor.WithStatus(func(any) bool { return false })}, "WithStatus do not apply to A66"},
-		{"nil option", []interceptor.A66Option{nil}, "option 0 is nil"},
-		{"nil logger", []interceptor.A66Option{interceptor.WithLogger(nil)}, "WithLogger: nil logger"},
-		{"nil service", []interceptor.A66Option{interceptor.WithClientServices(nil)}, "WithClientServices: descriptor 0 is nil"},
-		{"no service name", []interceptor.A66Option{interceptor.WithClientServices(&grpc.ServiceDesc{})}, "WithClientServices: descriptor 0 is nil or has no service name"},
+		{"nil option", []interceptor.Option{nil}, "option 0 is nil"},
+		{"nil service", []interceptor.Option{interceptor.WithClientServices(nil)}, "WithClientServices: descriptor 0 is nil"},
+		{"no service name", []interceptor.Option{interceptor.WithClientServices(&grpc.ServiceDesc{})}, "WithClientServices: descriptor 0 is nil or has no service name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := interceptor.NewA66(tc.opts...)
+			_, err := interceptor.LegacyA66(tc.opts...)
 			require.ErrorContains(t, err, tc.want)
 		})
 	}
-	a, err := interceptor.NewA66()
+	a, err := interceptor.LegacyA66()
 	require.NoError(t, err)
-	require.ErrorContains(t, a.Init(), "no server")
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{A66: a})
+	require.NoError(t, err)
+	require.ErrorContains(t, install.Init(), "no server")
 	var nilServer *grpc.Server
-	require.ErrorContains(t, a.Init(nilServer), "server 0 is nil")
-	require.NoError(t, a.Init(grpc.NewServer()))
-	require.ErrorContains(t, a.Init(grpc.NewServer()), "Init called twice")
+	require.ErrorContains(t, install.Init(nilServer), "server 0 is nil")
+	gs := grpc.NewServer()
+	testpb.RegisterTestServiceServer(gs, axService{})
+	require.NoError(t, install.Init(gs))
+	require.ErrorContains(t, install.Init(gs), "Init called twice")
 
 	// Two A66 on one registry: an error that says so.
 	reg := prometheus.NewRegistry()
 	require.NoError(t, a.Register(reg))
-	b, err := interceptor.NewA66()
+	b, err := interceptor.LegacyA66()
 	require.NoError(t, err)
 	require.ErrorContains(t, b.Register(reg), "two A66 on one registry?")
 	require.ErrorContains(t, a.Register(nil), "nil prometheus.Registerer")
@@ -330,7 +331,7 @@ func TestA66RegisterNamesTheConflict(t *testing.T) {
 	require.NoError(t, reg.Register(prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "grpc_server_call_started_total", Help: "Number of server calls started.",
 	}, []string{"grpc_method", "otel_scope_name"})))
-	a, err := interceptor.NewA66()
+	a, err := interceptor.LegacyA66()
 	require.NoError(t, err)
 	require.ErrorContains(t, a.Register(reg), "grpc_server_call_started_total is already registered on this registry by another collector (another A66's, the OpenTelemetry Prometheus exporter's of grpc-go's plugin, or one of your own)")
 }
@@ -339,7 +340,7 @@ func TestA66RegisterNamesTheConflict(t *testing.T) {
 // Init count under "other", and that the first of them is logged.
 func TestA66CallsBeforeInitAreOtherAndLoggedOnce(t *testing.T) {
 	core, logs := observer.New(zap.WarnLevel)
-	a, err := interceptor.NewA66(interceptor.WithLogger(zap.New(core)))
+	a, err := interceptor.LegacyA66(interceptor.WithLogger(zap.New(core)))
 	require.NoError(t, err)
 	reg := prometheus.NewRegistry()
 	require.NoError(t, a.Register(reg))
@@ -360,14 +361,14 @@ func TestA66CallsBeforeInitAreOtherAndLoggedOnce(t *testing.T) {
 func TestA66ClientServicesNameCallsWithoutStaticMethod(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		opts []interceptor.A66Option
+		opts []interceptor.Option
 		want string
 	}{
 		{"plugin's default", nil, "other"},
-		{"listed", []interceptor.A66Option{interceptor.WithClientServices(&testpb.TestService_ServiceDesc)}, "grpc.testing.TestService/EmptyCall"},
+		{"listed", []interceptor.Option{interceptor.WithClientServices(&testpb.TestService_ServiceDesc)}, "grpc.testing.TestService/EmptyCall"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			a, err := interceptor.NewA66(tc.opts...)
+			a, err := interceptor.LegacyA66(tc.opts...)
 			require.NoError(t, err)
 			reg := prometheus.NewRegistry()
 			require.NoError(t, a.Register(reg))

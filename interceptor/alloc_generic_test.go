@@ -16,10 +16,10 @@ import (
 // allocations.
 func TestGenericUnaryAllocatesNothing(t *testing.T) {
 	h := interceptor.WithHistogram(interceptor.Histogram{})
-	sm, err := interceptor.NewServerMetrics(h)
+	sm, err := interceptor.LegacyServerMetrics(h)
 	require.NoError(t, err)
 	require.NoError(t, sm.Init(fakeServer{"a.S": {Methods: []grpc.MethodInfo{{Name: "M"}}}}))
-	cm, err := interceptor.NewClientMetrics(h)
+	cm, err := interceptor.LegacyClientMetrics(h)
 	require.NoError(t, err)
 	ctx := context.Background()
 	resp := &response{Status: &status{}}

@@ -2,7 +2,10 @@ package interceptor
 
 import (
 	"errors"
+	"fmt"
 	"sync"
+
+	"go.uber.org/zap"
 )
 
 // belonging records that a set (or one side of [A66]) belongs to an
@@ -32,52 +35,30 @@ func (b *belonging) leave() {
 	b.joined = false
 }
 
-// belonging returns the set's membership; nil for a nil set.
-func (i *MilvusCounters) belonging() *belonging {
-	if i == nil {
-		return nil
-	}
-	return &i.member
+// member is a set (or a side of A66) that joins an install: its name in
+// the install's sets, its membership, and its context labels' tuples, if
+// any, which log through the install's logger.
+type member struct {
+	name   string
+	b      *belonging
+	tuples *ctxTuples
 }
 
-// belonging returns the set's membership; nil for a nil set.
-func (s *ServerMetrics) belonging() *belonging {
-	if s == nil {
-		return nil
+// joinAll makes every member belong to the install, all or none: an error
+// names the first member that belongs to another install already.
+func joinAll(members []member, logger *zap.Logger) error {
+	for i, m := range members {
+		if err := m.b.join(); err != nil {
+			for _, done := range members[:i] {
+				done.b.leave()
+			}
+			return fmt.Errorf("%s %w", m.name, err)
+		}
 	}
-	return &s.member
-}
-
-// belonging returns the set's membership; nil for a nil set.
-func (c *ClientMetrics) belonging() *belonging {
-	if c == nil {
-		return nil
+	for _, m := range members {
+		if m.tuples != nil {
+			m.tuples.logger = logger
+		}
 	}
-	return &c.member
-}
-
-// belonging returns the set's membership; nil for a nil set.
-func (m *Milvus26) belonging() *belonging {
-	if m == nil {
-		return nil
-	}
-	return &m.member
-}
-
-// serverBelonging returns the membership of the set's server side; nil
-// for a nil set.
-func (a *A66) serverBelonging() *belonging {
-	if a == nil {
-		return nil
-	}
-	return &a.serverSide
-}
-
-// clientBelonging returns the membership of the set's client side; nil
-// for a nil set.
-func (a *A66) clientBelonging() *belonging {
-	if a == nil {
-		return nil
-	}
-	return &a.clientSide
+	return nil
 }

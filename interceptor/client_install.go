@@ -3,7 +3,6 @@ package interceptor
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
@@ -43,7 +42,7 @@ type ClientInstall struct {
 // already, and to give an [A66] whose context labels have no Client
 // function (see [A66ContextLabels]).
 func NewClientInstall(sets ClientSets, opts ...InstallOption) (*ClientInstall, error) {
-	cfg, err := newGenericConfig("NewClientInstall", opts)
+	cfg, err := newInstallConfig("NewClientInstall", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -54,37 +53,25 @@ func NewClientInstall(sets ClientSets, opts ...InstallOption) (*ClientInstall, e
 	if a := sets.A66; a != nil && a.tuples != nil && a.clientValues == nil {
 		errs = append(errs, errors.New("ClientSets.A66 has context labels without a Client function (A66ContextLabels.Client): on a client the call's context carries outgoing metadata, not incoming"))
 	}
-	if sets.Provider != nil && len(sets.Provider.installOptions) > 0 {
-		errs = append(errs, fmt.Errorf("ClientSets.Provider was built with %s, which configure an install: give them to NewClientInstall instead", strings.Join(sets.Provider.installOptions, " and ")))
-	}
 	if cfg.histogram != nil && sets.Provider == nil {
 		errs = append(errs, errors.New("WithHistogram: the client histogram is the provider's family: give ClientSets.Provider too (A66 has histograms of its own)"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("interceptor: NewClientInstall: %w", err)
 	}
-	var joined []*belonging
-	for _, m := range []struct {
-		name string
-		b    *belonging
-	}{
-		{"ClientSets.Provider", sets.Provider.belonging()},
-		{"ClientSets.A66", sets.A66.clientBelonging()},
-	} {
-		if m.b == nil {
-			continue
-		}
-		if err := m.b.join(); err != nil {
-			for _, b := range joined {
-				b.leave()
-			}
-			return nil, fmt.Errorf("interceptor: NewClientInstall: %s %w", m.name, err)
-		}
-		joined = append(joined, m.b)
+	var members []member
+	if sets.Provider != nil {
+		members = append(members, member{"ClientSets.Provider", &sets.Provider.member, sets.Provider.fam.tuples})
+	}
+	if sets.A66 != nil {
+		members = append(members, member{"ClientSets.A66", &sets.A66.clientSide, sets.A66.tuples})
+	}
+	if err := joinAll(members, cfg.logger); err != nil {
+		return nil, fmt.Errorf("interceptor: NewClientInstall: %w", err)
 	}
 	c := &ClientInstall{sets: sets}
 	if cfg.histogram != nil {
-		c.latency = newLatency(cfg.histogram, "client", cfg.logger, cfg.codeOnHist || cfg.histogram.CodeLabel)
+		c.latency = newLatency(cfg.histogram, "client", cfg.logger)
 	}
 	c.engine = newClientEngine(sets.Provider, sets.A66, cfg.rules(), c.latency)
 	return c, nil
@@ -146,17 +133,19 @@ func (c *ClientInstall) Register(r prometheus.Registerer) error {
 		return errors.New("interceptor: ClientInstall.Register: nil prometheus.Registerer")
 	}
 	if c.sets.Provider != nil {
-		if err := c.sets.Provider.Register(r); err != nil {
+		if err := register(r, "ClientInstall (ClientSets.Provider)", c.sets.Provider.metrics); err != nil {
 			return err
 		}
 	}
 	if c.sets.A66 != nil {
-		if err := c.sets.A66.Register(r); err != nil {
+		if err := register(r, "ClientInstall (ClientSets.A66)", c.sets.A66.metrics); err != nil {
 			return err
 		}
 	}
-	if err := register(r, "ClientInstall", c.engine.report.vec); err != nil {
-		return err
+	if c.sets.A66 != nil {
+		if err := register(r, "ClientInstall", c.engine.report.vec); err != nil {
+			return err
+		}
 	}
 	if c.latency != nil {
 		return register(r, "ClientInstall", c.latency.vec)

@@ -60,13 +60,13 @@ type clStack struct {
 	rc      rootcoordpb.RootCoordClient
 }
 
-func clNewStack(t *testing.T, opts ...interceptor.MilvusOption) *clStack {
+func clNewStack(t *testing.T, opts ...interceptor.Option) *clStack {
 	t.Helper()
 	s := &clStack{metrics: registry.New(), reg: prometheus.NewPedanticRegistry()}
 	require.NoError(t, s.metrics.Register(s.reg))
 	methods, err := methodmap.Default(s.metrics)
 	require.NoError(t, err)
-	s.ic, err = interceptor.New(methods, append([]interceptor.MilvusOption{interceptor.WithClientID(clClientOf)}, opts...)...)
+	s.ic, err = interceptor.New(methods, append([]interceptor.Option{interceptor.WithClientID(clClientOf)}, opts...)...)
 	require.NoError(t, err)
 	require.NoError(t, s.ic.Register(s.reg))
 
@@ -233,7 +233,7 @@ func TestClientIDsThatExportOneLabelShareOneSlot(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var opts []interceptor.MilvusOption
+			var opts []interceptor.Option
 			if tt.limit > 0 {
 				opts = append(opts, interceptor.WithClientLimit(tt.limit))
 			}

@@ -82,7 +82,7 @@ type stClientStack struct {
 // placed inside ClientMetrics'; opts are more dial options.
 func stNewClientStack(t *testing.T, inner []grpc.StreamClientInterceptor, opts ...grpc.DialOption) *stClientStack {
 	t.Helper()
-	cm, err := interceptor.NewClientMetrics()
+	cm, err := interceptor.LegacyClientMetrics()
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, cm.Register(reg))
@@ -379,7 +379,7 @@ func stDrain(stream grpc.ServerStreamingClient[testpb.StreamingOutputCallRespons
 // callback, and the copy of the call options when there are more than
 // three.
 func TestStClientStreamOpenCost(t *testing.T) {
-	cm, err := interceptor.NewClientMetrics()
+	cm, err := interceptor.LegacyClientMetrics()
 	require.NoError(t, err)
 	desc := &grpc.StreamDesc{StreamName: "Chat", ClientStreams: true, ServerStreams: true}
 	var inner grpc.ClientStream = nopClientStream{t.Context()}

@@ -133,9 +133,9 @@ type stCodeStack struct {
 
 func stNewCodeStack(tb testing.TB, errOf func(body []byte) error) *stCodeStack {
 	tb.Helper()
-	sm, err := interceptor.NewServerMetrics()
+	sm, err := interceptor.LegacyServerMetrics()
 	require.NoError(tb, err)
-	cm, err := interceptor.NewClientMetrics()
+	cm, err := interceptor.LegacyClientMetrics()
 	require.NoError(tb, err)
 	s := &stCodeStack{sreg: prometheus.NewPedanticRegistry(), creg: prometheus.NewPedanticRegistry()}
 	require.NoError(tb, sm.Register(s.sreg))
@@ -339,9 +339,9 @@ func TestStCodesByDesign(t *testing.T) {
 // ends with each of stServerCodeCases allocates nothing, on the server and
 // on the client.
 func TestStCodeDerivationAllocatesNothing(t *testing.T) {
-	sm, err := interceptor.NewServerMetrics()
+	sm, err := interceptor.LegacyServerMetrics()
 	require.NoError(t, err)
-	cm, err := interceptor.NewClientMetrics()
+	cm, err := interceptor.LegacyClientMetrics()
 	require.NoError(t, err)
 	srv := sm.UnaryServerInterceptor()
 	cli := cm.UnaryClientInterceptor()

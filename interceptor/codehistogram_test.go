@@ -43,11 +43,11 @@ func TestCxCodeOnHistogram(t *testing.T) {
 		t.Run(map[bool]string{false: "off", true: "on"}[byCode], func(t *testing.T) {
 			opts := []interceptor.Option{interceptor.WithHistogram(interceptor.Histogram{})}
 			if byCode {
-				opts = append(opts, interceptor.WithCodeOnHistogram())
+				opts = append(opts, interceptor.LegacyCodeOnHistogram())
 			}
-			sm, err := interceptor.NewServerMetrics(enServerOptions(opts)...)
+			sm, err := interceptor.LegacyServerMetrics(enServerOptions(opts)...)
 			require.NoError(t, err)
-			cm, err := interceptor.NewClientMetrics(cxClientOptions(opts)...)
+			cm, err := interceptor.LegacyClientMetrics(cxClientOptions(opts)...)
 			require.NoError(t, err)
 			reg := prometheus.NewPedanticRegistry()
 			require.NoError(t, sm.Register(reg))
@@ -68,24 +68,4 @@ func TestCxCodeOnHistogram(t *testing.T) {
 			assert.Equal(t, want, cxHistogramCodes(t, reg, "grpc_client_handling_seconds"))
 		})
 	}
-}
-
-// TestCxCodeOnHistogramMisconfigured checks the constructors' errors.
-func TestCxCodeOnHistogramMisconfigured(t *testing.T) {
-	_, err := interceptor.NewServerMetrics(interceptor.WithCodeOnHistogram())
-	require.ErrorContains(t, err, "WithCodeOnHistogram: no histogram")
-	_, err = interceptor.NewClientMetrics(interceptor.WithCodeOnHistogram())
-	require.ErrorContains(t, err, "WithCodeOnHistogram: no histogram")
-	_, err = interceptor.NewA66(interceptor.WithCodeOnHistogram())
-	require.ErrorContains(t, err, "WithCodeOnHistogram")
-	sm, err := interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{}), interceptor.WithCodeOnHistogram())
-	require.NoError(t, err)
-	_, err = interceptor.NewServer(interceptor.ServerSets{Provider: sm})
-	require.ErrorContains(t, err, "WithCodeOnHistogram")
-	plain, err := interceptor.NewServerMetrics()
-	require.NoError(t, err)
-	srv, err := interceptor.NewServer(interceptor.ServerSets{Provider: plain},
-		interceptor.WithHistogram(interceptor.Histogram{}), interceptor.WithCodeOnHistogram())
-	require.NoError(t, err)
-	require.NotNil(t, srv)
 }

@@ -2,11 +2,14 @@ package interceptor
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
 	"go.uber.org/zap"
 )
 
@@ -14,45 +17,47 @@ import (
 // places beyond the set's number of names are "".
 type ctxKey [MaxContextLabels]string
 
-// ctxEntry is a tuple kept: its values, and the methods that have series
+// ctxEntry is a tuple kept: its values, and the series that sets resolved
 // for it (under ctxTuples.values.mu).
 type ctxEntry struct {
-	key   ctxKey
-	bases []*methodSeries
-	// a66 are the tuple's routes in an [A66]: a base route (of a server
-	// method or of a client's method and target) → its child for the
-	// tuple. Added to under ctxTuples.values.mu.
-	a66 sync.Map
+	key ctxKey
+	// bases are the routes that keep a child for the tuple, to forget on
+	// removal, for a set whose routes keep their children themselves.
+	bases []ctxChildren
+	// children are the tuple's children kept by the tuple itself, for a
+	// set that keeps them here: a base route → its child for the tuple.
+	children sync.Map
 }
 
-// ctxTuples are the tuples of context label values of one set's families,
-// bounded by [boundedValues] (see [ContextLabels]).
+// ctxChildren is a route that keeps a child per tuple.
+type ctxChildren interface {
+	forgetChild(k ctxKey)
+}
+
+// ctxTuples are the tuples of context label values of one set, bounded by
+// [boundedValues] (see [ContextLabels]): a limit, one overflow tuple, an
+// overflow counter, and removal. The set's own rule says which functions
+// give a call's values.
 type ctxTuples struct {
-	fam           *families
 	names         []string
-	valuesOf      func(ctx context.Context) []string
 	values        *boundedValues[ctxKey, ctxEntry]
 	overflowKey   ctxKey
 	overflowTotal prometheus.Counter
 	kept          prometheus.GaugeFunc
-	logger        *zap.Logger
+	// logger is the install's, told when the set joins it: it logs a
+	// panic of a values function.
+	logger *zap.Logger
 }
 
-func newCtxTuples(f *families, cl *ContextLabels, logger *zap.Logger) *ctxTuples {
-	t := newCtxTuplesNamed("grpcmetrics_"+f.side, cl, logger)
-	t.fam = f
-	return t
-}
-
-// newCtxTuplesNamed makes the tuples of cl, with their overflow counter
-// and kept gauge named after prefix; the caller sets fam, if any.
-func newCtxTuplesNamed(prefix string, cl *ContextLabels, logger *zap.Logger) *ctxTuples {
-	limit := cl.Limit
+// newCtxTuples makes the tuples of the labels names, at most limit of them
+// (0: [DefaultContextLabelLimit]), with their overflow counter and kept
+// gauge named after prefix.
+func newCtxTuples(prefix string, names []string, limit int) *ctxTuples {
 	if limit == 0 {
 		limit = DefaultContextLabelLimit
 	}
-	t := &ctxTuples{names: cl.Names, valuesOf: cl.Values, logger: logger}
-	for i := range cl.Names {
+	t := &ctxTuples{names: names, logger: zap.NewNop()}
+	for i := range names {
 		t.overflowKey[i] = ContextLabelOverflow
 	}
 	t.overflowTotal = prometheus.NewCounter(prometheus.CounterOpts{
@@ -67,12 +72,6 @@ func newCtxTuplesNamed(prefix string, cl *ContextLabels, logger *zap.Logger) *ct
 		Help: "Number of distinct tuples of context label values kept, at most the limit.",
 	}, func() float64 { return float64(t.values.len()) })
 	return t
-}
-
-// keyOf returns the tuple of the call's context, or the overflow tuple if
-// the function gives a slice of another length or panics.
-func (t *ctxTuples) keyOf(ctx context.Context) ctxKey {
-	return t.keyWith(ctx, t.valuesOf)
 }
 
 // keyWith returns the tuple that valuesOf gives for the call's context,
@@ -90,39 +89,6 @@ func (t *ctxTuples) keyWith(ctx context.Context, valuesOf func(context.Context) 
 	}
 	copy(k[:], vals)
 	return k
-}
-
-// forContext returns the series of a call of the method m with the
-// call's context: m's own without context labels, else the child of the
-// call's tuple, admitted on its first call.
-func (m *methodSeries) forContext(ctx context.Context) *methodSeries {
-	if m.tuples == nil {
-		return m
-	}
-	k := m.tuples.keyOf(ctx)
-	if v, ok := m.children.Load(k); ok {
-		return v.(*methodSeries)
-	}
-	return m.tuples.admit(m, k)
-}
-
-// admit admits k if it is new and the limit allows, and returns its child
-// of base: the overflow tuple's if k finds no place, or has a value that
-// is not valid UTF-8.
-func (t *ctxTuples) admit(base *methodSeries, k ctxKey) *methodSeries {
-	t.values.mu.Lock()
-	defer t.values.mu.Unlock()
-	if v, ok := base.children.Load(k); ok {
-		return v.(*methodSeries)
-	}
-	e := t.entryLocked(k)
-	if v, ok := base.children.Load(e.key); ok { // the overflow tuple's
-		return v.(*methodSeries)
-	}
-	child := newMethodSeries(t.fam, base.typ, base.service, base.method, e.key[:len(t.names)]...)
-	base.children.Store(e.key, child)
-	e.bases = append(e.bases, base)
-	return child
 }
 
 // entryLocked returns the entry of k, admitting it if it is new and the
@@ -153,23 +119,6 @@ func (t *ctxTuples) valid(k ctxKey) bool {
 	return true
 }
 
-// remove forgets the tuple values and deletes its series, in every family
-// and method; see RemoveContextLabels.
-func (t *ctxTuples) remove(values []string) bool {
-	return t.forget(values, func(e *ctxEntry, match prometheus.Labels) {
-		for _, base := range e.bases {
-			base.children.Delete(e.key)
-		}
-		f := t.fam
-		for _, vec := range []*prometheus.MetricVec{f.started.MetricVec, f.handled.MetricVec, f.received.MetricVec, f.sent.MetricVec, f.responseFailed.MetricVec} {
-			vec.DeletePartialMatch(match)
-		}
-		if f.inFlight != nil {
-			f.inFlight.DeletePartialMatch(match)
-		}
-	})
-}
-
 // forget forgets the tuple values, if it is kept, and calls deleteSeries
 // with its entry and the labels that match its series, under the tuples'
 // lock; it reports whether the tuple was kept.
@@ -193,18 +142,101 @@ func (t *ctxTuples) forget(values []string, deleteSeries func(e *ctxEntry, match
 	return true
 }
 
-// RemoveContextLabels forgets a tuple of context label values (one value
-// per [ContextLabels].Names, in order) and deletes its series from every
-// family, freeing its place under the limit; it reports whether the tuple
-// was kept. The overflow tuple is never removed. A call that starts after
-// it returns counts the tuple anew; a call in progress may still count
-// into the deleted series, which are then lost.
-func (s *ServerMetrics) RemoveContextLabels(values ...string) bool {
-	return s.fam.tuples.remove(values)
+// MaxContextLabels is the largest number of labels [ContextLabels] may
+// name.
+const MaxContextLabels = 4
+
+// DefaultContextLabelLimit is the number of distinct tuples of context
+// label values that a set keeps when [ContextLabels].Limit is 0.
+const DefaultContextLabelLimit = 256
+
+// MaxContextLabelLimit is the largest [ContextLabels].Limit.
+const MaxContextLabelLimit = 1 << 20
+
+// ContextLabelOverflow is the value of every context label of the calls
+// whose tuple of values finds no room (see [ContextLabels]).
+const ContextLabelOverflow = "overflow"
+
+// ContextLabels are labels that a call's context gives, such as a tenant, a
+// client class or a region, added to the provider's families after
+// grpc_type, grpc_service and grpc_method (after grpc_code, too, in
+// grpc_server_handled_total), and to the in-flight gauge of
+// [WithInFlight]. [WithContextLabels] turns them on. The handling-time
+// histogram, which belongs to the install ([WithHistogram]), does not
+// carry them. Since the tuples are known only as calls bring them,
+// [WithInitialSeries] creates no series with context labels.
+//
+// Each (method, tuple) has its series resolved once, on the tuple's first
+// call of the method, and kept: a call whose tuple is kept allocates
+// nothing, whatever Values itself allocates.
+type ContextLabels struct {
+	// Names are the labels' names, in order, fixed at construction: one
+	// to [MaxContextLabels] valid Prometheus label names, distinct, none
+	// of the families' own (grpc_type, grpc_service, grpc_method,
+	// grpc_code), none beginning with "__", and not "le" or "quantile".
+	Names []string
+	// Values returns the call's values, one per name, in order. It is
+	// called once per call, before the handler (on a client, before the
+	// invoker), and must be safe for concurrent use. The slice it
+	// returns is read during the call only and kept nowhere: it stays
+	// the caller's. A slice of another length, or a panic (recovered and
+	// logged), counts the call under [ContextLabelOverflow]. Invalid
+	// UTF-8 is repaired (each invalid byte sequence becomes U+FFFD).
+	Values func(ctx context.Context) []string
+	// Limit is the number of distinct tuples of values the set keeps, 1
+	// to [MaxContextLabelLimit]; 0 means [DefaultContextLabelLimit]. The
+	// bound is per label set, that is per [ServerMetrics] or
+	// [ClientMetrics], across all its methods: a call whose tuple finds
+	// no room is counted with every context label set to
+	// [ContextLabelOverflow], and in
+	// grpcmetrics_server_context_labels_overflow_total
+	// (grpcmetrics_client_… on a client). So each family has at most
+	// (Limit + 1) tuples per method and label values of its own.
+	// grpcmetrics_server_context_labels_kept is the number of tuples
+	// kept, and RemoveContextLabels forgets one, freeing its place.
+	Limit int
 }
 
-// RemoveContextLabels forgets a tuple of context label values, as
-// [ServerMetrics.RemoveContextLabels] does.
-func (c *ClientMetrics) RemoveContextLabels(values ...string) bool {
-	return c.fam.tuples.remove(values)
+// reservedLabel reports whether a context label may not take name.
+func reservedLabel(name string) bool {
+	switch name {
+	case labelType, labelService, labelMethod, labelCode, "le", "quantile":
+		return true
+	}
+	return false
+}
+
+// validate checks cl, for WithContextLabels.
+func (cl *ContextLabels) validate() error {
+	var errs []error
+	switch n := len(cl.Names); {
+	case n == 0:
+		errs = append(errs, errors.New("no Names"))
+	case n > MaxContextLabels:
+		errs = append(errs, fmt.Errorf("%d Names, more than MaxContextLabels (%d)", n, MaxContextLabels))
+	}
+	seen := make(map[string]bool)
+	for i, name := range cl.Names {
+		switch {
+		case !model.LegacyValidation.IsValidLabelName(name):
+			errs = append(errs, fmt.Errorf("ContextLabels.Names[%d] %q is not a valid label name", i, name))
+		case len(name) >= 2 && name[:2] == "__":
+			errs = append(errs, fmt.Errorf("ContextLabels.Names[%d] %q is reserved: names beginning with __ are Prometheus's", i, name))
+		case reservedLabel(name):
+			errs = append(errs, fmt.Errorf("ContextLabels.Names[%d] %q is reserved: the families have a label of that name", i, name))
+		case seen[name]:
+			errs = append(errs, fmt.Errorf("ContextLabels.Names[%d] %q is given twice", i, name))
+		}
+		seen[name] = true
+	}
+	if cl.Values == nil {
+		errs = append(errs, errors.New("ContextLabels.Values is nil"))
+	}
+	if cl.Limit < 0 || cl.Limit > MaxContextLabelLimit {
+		errs = append(errs, fmt.Errorf("ContextLabels.Limit %d is out of range [0, %d]", cl.Limit, MaxContextLabelLimit))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("WithContextLabels: %w", err)
+	}
+	return nil
 }

@@ -64,9 +64,9 @@ func cxByLabel(t testing.TB, reg prometheus.Gatherer, name, label string) map[st
 // the limit, the overflow value and counter, the kept gauge, and removal.
 func TestCxContextLabels(t *testing.T) {
 	cl := interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: cxTenant, Limit: 2})
-	sm, err := interceptor.NewServerMetrics(cl, interceptor.WithInFlight())
+	sm, err := interceptor.LegacyServerMetrics(cl, interceptor.WithInFlight())
 	require.NoError(t, err)
-	cm, err := interceptor.NewClientMetrics(cl)
+	cm, err := interceptor.LegacyClientMetrics(cl)
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, sm.Register(reg))
@@ -97,7 +97,7 @@ func TestCxContextLabels(t *testing.T) {
 	for _, side := range []string{"server", "client"} {
 		assert.Equal(t, map[string]float64{"a": 3, "c": 1, "overflow": 2}, cxByLabel(t, reg, "grpc_"+side+"_handled_total", "tenant"), side)
 	}
-	plain, err := interceptor.NewServerMetrics()
+	plain, err := interceptor.LegacyServerMetrics()
 	require.NoError(t, err)
 	assert.False(t, plain.RemoveContextLabels("a"), "no context labels")
 }
@@ -118,9 +118,9 @@ func TestCxContextLabelsBadValues(t *testing.T) {
 			return []string{v}
 		}
 	}
-	sm, err := interceptor.NewServerMetrics(interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: values}))
+	sm, err := interceptor.LegacyServerMetrics(interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: values}))
 	require.NoError(t, err)
-	cm, err := interceptor.NewClientMetrics(interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: values}))
+	cm, err := interceptor.LegacyClientMetrics(interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: values}))
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, sm.Register(reg))
@@ -154,9 +154,9 @@ func TestCxContextLabelsInvalid(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := interceptor.NewServerMetrics(interceptor.WithContextLabels(tt.cl))
+			_, err := interceptor.LegacyServerMetrics(interceptor.WithContextLabels(tt.cl))
 			require.ErrorContains(t, err, tt.want)
-			_, err = interceptor.NewClientMetrics(interceptor.WithContextLabels(tt.cl))
+			_, err = interceptor.LegacyClientMetrics(interceptor.WithContextLabels(tt.cl))
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
@@ -168,10 +168,10 @@ func TestCxContextLabelsInvalid(t *testing.T) {
 func TestCxContextLabelsAllocateNothing(t *testing.T) {
 	vals := []string{"tenant-a", "gold"}
 	cl := interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant", "class"}, Values: func(context.Context) []string { return vals }})
-	sm, err := interceptor.NewServerMetrics(cl, interceptor.WithInFlight(), interceptor.WithHistogram(interceptor.Histogram{}), interceptor.WithCodeOnHistogram())
+	sm, err := interceptor.LegacyServerMetrics(cl, interceptor.WithInFlight(), interceptor.WithHistogram(interceptor.Histogram{}), interceptor.LegacyCodeOnHistogram())
 	require.NoError(t, err)
 	require.NoError(t, sm.Init(fakeServer{"a.S": {Methods: []grpc.MethodInfo{{Name: "M"}}}}))
-	cm, err := interceptor.NewClientMetrics(cl, interceptor.WithInFlight())
+	cm, err := interceptor.LegacyClientMetrics(cl, interceptor.WithInFlight())
 	require.NoError(t, err)
 	ctx := context.Background()
 	resp := &response{Status: &status{}}
@@ -215,7 +215,7 @@ func cxFloodSize(t *testing.T) int {
 func TestCxContextLabelsFlood(t *testing.T) {
 	n := cxFloodSize(t)
 	const limit, workers = 100, 8
-	sm, err := interceptor.NewServerMetrics(interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: cxTenant, Limit: limit}), interceptor.WithInFlight())
+	sm, err := interceptor.LegacyServerMetrics(interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: cxTenant, Limit: limit}), interceptor.WithInFlight())
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, sm.Register(reg))
@@ -272,13 +272,13 @@ func TestCxContextLabelsFlood(t *testing.T) {
 // is counted by a Server with another set: the in-flight gauge and the
 // context labels, beside the install's histogram with the code.
 func TestCxServerInstall(t *testing.T) {
-	sm, err := interceptor.NewServerMetrics(interceptor.WithInFlight(),
+	sm, err := interceptor.LegacyServerMetrics(interceptor.WithInFlight(),
 		interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: cxTenant}))
 	require.NoError(t, err)
-	a66, err := interceptor.NewA66()
+	a66, err := interceptor.LegacyA66()
 	require.NoError(t, err)
 	install, err := interceptor.NewServer(interceptor.ServerSets{Provider: sm, A66: a66},
-		interceptor.WithHistogram(interceptor.Histogram{}), interceptor.WithCodeOnHistogram())
+		interceptor.WithHistogram(interceptor.Histogram{}), interceptor.LegacyCodeOnHistogram())
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, install.Register(reg))

@@ -106,24 +106,24 @@ func (p *panickyRequest) ProtoReflect() protoreflect.Message {
 func TestPanicsOnOurSideAreContained(t *testing.T) {
 	tests := []struct {
 		name   string
-		opts   []interceptor.MilvusOption
+		opts   []interceptor.Option
 		method string
 		req    any
 		resp   any
 	}{
 		{
 			name:   "StatusFunc",
-			opts:   []interceptor.MilvusOption{interceptor.WithStatus(func(any) bool { panic("status func") })},
+			opts:   []interceptor.Option{interceptor.WithStatus(func(any) bool { panic("status func") })},
 			method: proxyMethod, req: &request{}, resp: &status{},
 		},
 		{
 			name:   "MilvusStatus getter",
-			opts:   []interceptor.MilvusOption{interceptor.WithStatus(interceptor.MilvusStatus[*panickyStatus, errorCode]())},
+			opts:   []interceptor.Option{interceptor.WithStatus(interceptor.MilvusStatus[*panickyStatus, errorCode]())},
 			method: proxyMethod, req: &request{}, resp: &panickyStatus{boom: true},
 		},
 		{
 			name: "ClientIDFunc",
-			opts: []interceptor.MilvusOption{interceptor.WithClientID(func(context.Context, any) interceptor.ClientID {
+			opts: []interceptor.Option{interceptor.WithClientID(func(context.Context, any) interceptor.ClientID {
 				panic("client func")
 			})},
 			method: rcMethod, req: &request{}, resp: &status{},
@@ -227,7 +227,7 @@ func TestHandlerRunsAfterTheClientRulePanics(t *testing.T) {
 
 // newLogged builds an interceptor with opts over the default map of a new
 // registry.Metrics, logging to an observer of Error and above.
-func newLogged(t *testing.T, opts ...interceptor.MilvusOption) (*registry.Metrics, *methodmap.Map, *interceptor.Interceptor, *observer.ObservedLogs) {
+func newLogged(t *testing.T, opts ...interceptor.Option) (*registry.Metrics, *methodmap.Map, *interceptor.Interceptor, *observer.ObservedLogs) {
 	t.Helper()
 	core, logs := observer.New(zap.ErrorLevel)
 	m := suRegistered(t)

@@ -33,7 +33,7 @@ func TestConflictErrorsSayWhatCollides(t *testing.T) {
 		return ic
 	}
 	server := func(t *testing.T) docRegisterer {
-		sm, err := interceptor.NewServerMetrics(histogram)
+		sm, err := interceptor.LegacyServerMetrics(histogram)
 		require.NoError(t, err)
 		return sm
 	}

@@ -57,7 +57,7 @@ func enSets(t *testing.T, reg *prometheus.Registry, opts ...interceptor.Option) 
 	require.NoError(t, err)
 	ic, err := interceptor.New(methods)
 	require.NoError(t, err)
-	sm, err := interceptor.NewServerMetrics()
+	sm, err := interceptor.LegacyServerMetrics()
 	require.NoError(t, err)
 	srv, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm}, opts...)
 	require.NoError(t, err)
@@ -162,15 +162,7 @@ func TestServerCountsMilvusAndProviderAtOnce(t *testing.T) {
 
 // TestNewServerRefusesWhatIsNotItsOwn checks NewServer's errors.
 func TestNewServerRefusesWhatIsNotItsOwn(t *testing.T) {
-	m := registry.New()
-	require.NoError(t, m.Register(prometheus.NewRegistry()))
-	methods, err := methodmap.Default(m)
-	require.NoError(t, err)
-	withHistogram, err := interceptor.New(methods, interceptor.WithHistogram(interceptor.Histogram{}))
-	require.NoError(t, err)
-	withStatus, err := interceptor.NewServerMetrics(interceptor.WithStatus(func(any) bool { return false }))
-	require.NoError(t, err)
-	plain, err := interceptor.NewServerMetrics()
+	plain, err := interceptor.LegacyServerMetrics()
 	require.NoError(t, err)
 	tests := []struct {
 		name string
@@ -179,8 +171,6 @@ func TestNewServerRefusesWhatIsNotItsOwn(t *testing.T) {
 		want []string
 	}{
 		{"no set", interceptor.ServerSets{}, nil, []string{"no metric set"}},
-		{"a set with its own histogram", interceptor.ServerSets{Milvus: withHistogram}, nil, []string{"ServerSets.Milvus", "WithHistogram", "give them to NewServer"}},
-		{"a set with its own status rule", interceptor.ServerSets{Provider: withStatus}, nil, []string{"ServerSets.Provider", "WithStatus"}},
 		{"a nil option", interceptor.ServerSets{Provider: plain}, []interceptor.Option{nil}, []string{"option 0 is nil"}},
 	}
 	for _, tt := range tests {
@@ -215,8 +205,8 @@ func TestServerUnaryAllocatesNothing(t *testing.T) {
 }
 
 // enServerOptions returns opts as NewServerMetrics takes them.
-func enServerOptions(opts []interceptor.Option) []interceptor.ServerMetricsOption {
-	out := make([]interceptor.ServerMetricsOption, len(opts))
+func enServerOptions(opts []interceptor.Option) []interceptor.Option {
+	out := make([]interceptor.Option, len(opts))
 	for i, o := range opts {
 		out[i] = o
 	}

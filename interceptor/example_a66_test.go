@@ -6,8 +6,6 @@ import (
 	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	testpb "google.golang.org/grpc/interop/grpc_testing"
@@ -16,21 +14,32 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 )
 
-// gRPC's own metrics on a server and a client: the server's stats handler,
-// the client's dial options, one call, and the two started counters as
-// /metrics shows them.
+// gRPC's own metrics on a server and a client: one set, whose server side
+// goes to a server install and client side to a client install, one call,
+// and the two started counters as /metrics shows them.
 func ExampleNewA66() {
 	a, err := interceptor.NewA66()
 	if err != nil {
 		panic(err)
 	}
-	reg := prometheus.NewRegistry()
-	if err := a.Register(reg); err != nil {
+	server, err := interceptor.NewServerInstall(interceptor.ServerSets{A66: a})
+	if err != nil {
 		panic(err)
 	}
-	srv := grpc.NewServer(grpc.StatsHandler(a.ServerStatsHandler()))
+	client, err := interceptor.NewClientInstall(interceptor.ClientSets{A66: a})
+	if err != nil {
+		panic(err)
+	}
+	reg := prometheus.NewRegistry()
+	if err := server.Register(reg); err != nil {
+		panic(err)
+	}
+	if err := client.Register(reg); err != nil {
+		panic(err)
+	}
+	srv := grpc.NewServer(server.ServerOptions()...)
 	testpb.RegisterTestServiceServer(srv, axService{})
-	if err := a.Init(srv); err != nil { // after registering the services, before serving
+	if err := server.Init(srv); err != nil { // after registering the services, before serving
 		panic(err)
 	}
 	lis := bufconn.Listen(1 << 20)
@@ -39,7 +48,7 @@ func ExampleNewA66() {
 			panic(err)
 		}
 	}()
-	cc, err := grpc.NewClient("passthrough:///bufnet", append(a.DialOptions(),
+	cc, err := grpc.NewClient("passthrough:///bufnet", append(client.DialOptions(),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
@@ -53,11 +62,7 @@ func ExampleNewA66() {
 	}
 	srv.GracefulStop() // grpc-go ends a call after writing its status
 
-	text, err := testutil.CollectAndFormat(a, expfmt.TypeTextPlain, "grpc_server_call_started_total", "grpc_client_attempt_started_total")
-	if err != nil {
-		panic(err)
-	}
-	fmt.Print(string(text))
+	fmt.Print(axText(reg, "grpc_server_call_started_total", "grpc_client_attempt_started_total"))
 	// Output:
 	// # HELP grpc_client_attempt_started_total Number of client call attempts started.
 	// # TYPE grpc_client_attempt_started_total counter

@@ -13,41 +13,51 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 )
 
-// cxDocServer is the one service the examples' ServerMetrics.Init finds.
+// cxDocServer is the one service the examples' ServerInstall.Init finds.
 type cxDocServer struct{}
 
 func (cxDocServer) GetServiceInfo() map[string]grpc.ServiceInfo {
 	return map[string]grpc.ServiceInfo{"shop.Cart": {Methods: []grpc.MethodInfo{{Name: "Add"}}}}
 }
 
-// cxDocNew builds server metrics with opts, initialised and registered on
-// a registry of their own, which it returns.
-func cxDocNew(opts ...interceptor.ServerMetricsOption) (*interceptor.ServerMetrics, *prometheus.Registry) {
+// cxDocNew builds the server metrics sm in an install with opts,
+// initialised and registered on a registry of their own, and returns the
+// install's unary interceptor and the registry.
+func cxDocNew(sm *interceptor.ServerMetrics, opts ...interceptor.InstallOption) (grpc.UnaryServerInterceptor, *prometheus.Registry) {
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Provider: sm}, opts...)
+	if err != nil {
+		panic(err)
+	}
+	if err := install.Init(cxDocServer{}); err != nil {
+		panic(err)
+	}
+	reg := prometheus.NewRegistry()
+	if err := install.Register(reg); err != nil {
+		panic(err)
+	}
+	return install.UnaryServerInterceptor(), reg
+}
+
+// cxDocSet builds server metrics with opts.
+func cxDocSet(opts ...interceptor.ServerMetricsOption) *interceptor.ServerMetrics {
 	sm, err := interceptor.NewServerMetrics(opts...)
 	if err != nil {
 		panic(err)
 	}
-	if err := sm.Init(cxDocServer{}); err != nil {
-		panic(err)
-	}
-	reg := prometheus.NewRegistry()
-	if err := sm.Register(reg); err != nil {
-		panic(err)
-	}
-	return sm, reg
+	return sm
 }
 
 // The in-flight gauge counts the calls whose handler runs; here, one, read
 // from inside the handler.
 func ExampleWithInFlight() {
-	sm, reg := cxDocNew(interceptor.WithInFlight())
+	icpt, reg := cxDocNew(cxDocSet(interceptor.WithInFlight()))
 	handler := func(context.Context, any) (any, error) {
 		n, err := testutil.GatherAndCount(reg, "grpc_server_in_flight")
 		fmt.Println("series while running:", n, err)
 		fmt.Println("in flight:", cxDocInFlight(reg))
 		return nil, nil
 	}
-	if _, err := sm.UnaryServerInterceptor()(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: "/shop.Cart/Add"}, handler); err != nil {
+	if _, err := icpt(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: "/shop.Cart/Add"}, handler); err != nil {
 		panic(err)
 	}
 	fmt.Println("after:", cxDocInFlight(reg))
@@ -76,10 +86,10 @@ func cxDocInFlight(reg *prometheus.Registry) float64 {
 
 // With the code on the histogram, the latency of the successful calls is
 // the grpc_code="OK" series.
-func ExampleWithCodeOnHistogram() {
-	sm, reg := cxDocNew(interceptor.WithHistogram(interceptor.Histogram{}), interceptor.WithCodeOnHistogram())
+func ExampleHistogram_codeLabel() {
+	icpt, reg := cxDocNew(cxDocSet(), interceptor.WithHistogram(interceptor.Histogram{CodeLabel: true}))
 	ok := func(context.Context, any) (any, error) { return nil, nil }
-	if _, err := sm.UnaryServerInterceptor()(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: "/shop.Cart/Add"}, ok); err != nil {
+	if _, err := icpt(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: "/shop.Cart/Add"}, ok); err != nil {
 		panic(err)
 	}
 	mfs, err := reg.Gather()
@@ -112,15 +122,16 @@ func ExampleWithContextLabels() {
 		}
 		return []string{"none"}
 	}
-	sm, reg := cxDocNew(interceptor.WithContextLabels(interceptor.ContextLabels{
+	sm := cxDocSet(interceptor.WithContextLabels(interceptor.ContextLabels{
 		Names:  []string{"tenant"},
 		Values: tenant,
 		Limit:  2,
 	}))
+	icpt, reg := cxDocNew(sm)
 	ok := func(context.Context, any) (any, error) { return nil, nil }
 	for _, t := range []string{"acme", "globex", "acme", "initech"} {
 		ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-tenant", t))
-		if _, err := sm.UnaryServerInterceptor()(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/shop.Cart/Add"}, ok); err != nil {
+		if _, err := icpt(ctx, nil, &grpc.UnaryServerInfo{FullMethod: "/shop.Cart/Add"}, ok); err != nil {
 			panic(err)
 		}
 	}
@@ -168,9 +179,13 @@ func ExampleClientMetrics_RemoveContextLabels() {
 	if err != nil {
 		panic(err)
 	}
+	install, err := interceptor.NewClientInstall(interceptor.ClientSets{Provider: cm})
+	if err != nil {
+		panic(err)
+	}
 	invoker := func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error { return nil }
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-tenant", "acme")
-	if err := cm.UnaryClientInterceptor()(ctx, "/shop.Cart/Add", nil, nil, nil, invoker); err != nil {
+	if err := install.UnaryClientInterceptor()(ctx, "/shop.Cart/Add", nil, nil, nil, invoker); err != nil {
 		panic(err)
 	}
 	fmt.Println(cm.RemoveContextLabels("acme"), cm.RemoveContextLabels("acme"))

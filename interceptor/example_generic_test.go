@@ -17,23 +17,27 @@ import (
 )
 
 // ServerMetrics counts any service under the provider's metric names. Here
-// its interceptor is called directly, as gRPC would call it.
+// its install's interceptor is called directly, as gRPC would call it.
 func ExampleNewServerMetrics() {
 	sm, err := interceptor.NewServerMetrics()
 	if err != nil {
 		panic(err)
 	}
-	reg := prometheus.NewRegistry()
-	if err := sm.Register(reg); err != nil {
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Provider: sm})
+	if err != nil {
 		panic(err)
 	}
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(sm.UnaryServerInterceptor()))
+	reg := prometheus.NewRegistry()
+	if err := install.Register(reg); err != nil {
+		panic(err)
+	}
+	srv := grpc.NewServer(install.ServerOptions()...)
 	healthpb.RegisterHealthServer(srv, health.NewServer())
-	if err := sm.Init(srv); err != nil { // after registering, before serving
+	if err := install.Init(srv); err != nil { // after registering, before serving
 		panic(err)
 	}
 
-	icpt := sm.UnaryServerInterceptor()
+	icpt := install.UnaryServerInterceptor()
 	info := &grpc.UnaryServerInfo{FullMethod: "/grpc.health.v1.Health/Check"}
 	notFound := func(context.Context, any) (any, error) {
 		return nil, grpcstatus.Error(codes.NotFound, "no such service")
@@ -54,7 +58,11 @@ grpc_server_handled_total{grpc_code="NotFound",grpc_method="Check",grpc_service=
 // ClientMetrics counts a client's calls, and the response-body rule finds
 // failures that gRPC reports as OK.
 func ExampleNewClientMetrics() {
-	cm, err := interceptor.NewClientMetrics(interceptor.WithStatus(func(resp any) bool {
+	cm, err := interceptor.NewClientMetrics()
+	if err != nil {
+		panic(err)
+	}
+	install, err := interceptor.NewClientInstall(interceptor.ClientSets{Provider: cm}, interceptor.WithStatus(func(resp any) bool {
 		r, ok := resp.(*healthpb.HealthCheckResponse)
 		return ok && r.GetStatus() != healthpb.HealthCheckResponse_SERVING
 	}))
@@ -62,7 +70,7 @@ func ExampleNewClientMetrics() {
 		panic(err)
 	}
 	reg := prometheus.NewRegistry()
-	if err := cm.Register(reg); err != nil {
+	if err := install.Register(reg); err != nil {
 		panic(err)
 	}
 	notServing := func(_ context.Context, _ string, _, reply any, _ *grpc.ClientConn, _ ...grpc.CallOption) error {
@@ -70,7 +78,7 @@ func ExampleNewClientMetrics() {
 		return nil
 	}
 	reply := &healthpb.HealthCheckResponse{}
-	if err := cm.UnaryClientInterceptor()(context.Background(), "/grpc.health.v1.Health/Check", &healthpb.HealthCheckRequest{}, reply, nil, notServing); err != nil {
+	if err := install.UnaryClientInterceptor()(context.Background(), "/grpc.health.v1.Health/Check", &healthpb.HealthCheckRequest{}, reply, nil, notServing); err != nil {
 		panic(err)
 	}
 	err = testutil.GatherAndCompare(reg, strings.NewReader(`

@@ -16,10 +16,10 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/registry"
 )
 
-// A Server counts each call into Milvus v2.0's counters and the provider's
+// A ServerInstall counts each call into Milvus v2.0's counters and the provider's
 // families at once, with one latency histogram for both. Here its
 // interceptor is called directly, as gRPC would call it.
-func ExampleNewServer() {
+func ExampleNewServerInstall() {
 	reg := prometheus.NewRegistry()
 	m := registry.New()
 	if err := m.Register(reg); err != nil {
@@ -29,7 +29,7 @@ func ExampleNewServer() {
 	if err != nil {
 		panic(err)
 	}
-	ic, err := interceptor.New(methods)
+	ic, err := interceptor.NewMilvusCounters(methods)
 	if err != nil {
 		panic(err)
 	}
@@ -37,7 +37,7 @@ func ExampleNewServer() {
 	if err != nil {
 		panic(err)
 	}
-	both, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm},
+	both, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus: ic, Provider: sm},
 		interceptor.WithHistogram(interceptor.Histogram{}))
 	if err != nil {
 		panic(err)
@@ -45,9 +45,9 @@ func ExampleNewServer() {
 	if err := both.Register(reg); err != nil {
 		panic(err)
 	}
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(both.UnaryServerInterceptor()))
+	srv := grpc.NewServer(both.ServerOptions()...)
 	rootcoordpb.RegisterRootCoordServer(srv, rootcoordpb.UnimplementedRootCoordServer{})
-	if err := sm.Init(srv); err != nil {
+	if err := both.Init(srv); err != nil {
 		panic(err)
 	}
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/milvuspb"
+	"github.com/grpcmetrics/grpcmetrics/examples/proto/rootcoordpb"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 	"github.com/grpcmetrics/grpcmetrics/registry"
@@ -26,6 +27,23 @@ func docCall(icpt grpc.UnaryServerInterceptor, ctx context.Context, method strin
 	if _, got := icpt(ctx, req, &grpc.UnaryServerInfo{FullMethod: method}, handler); got != err {
 		panic(fmt.Sprintf("the interceptor returned %v, not the handler's %v", got, err))
 	}
+}
+
+// docInstall builds a server install of sets with opts, on a server that
+// registers Milvus's proxy and rootcoord services, after Init: its
+// interceptors are then called directly, as gRPC would call them.
+func docInstall(sets interceptor.ServerSets, opts ...interceptor.InstallOption) *interceptor.ServerInstall {
+	install, err := interceptor.NewServerInstall(sets, opts...)
+	if err != nil {
+		panic(err)
+	}
+	srv := grpc.NewServer(install.ServerOptions()...)
+	milvuspb.RegisterMilvusServiceServer(srv, milvuspb.UnimplementedMilvusServiceServer{})
+	rootcoordpb.RegisterRootCoordServer(srv, rootcoordpb.UnimplementedRootCoordServer{})
+	if err := install.Init(srv); err != nil { // after registering, before serving
+		panic(err)
+	}
+	return install
 }
 
 // docMilvus returns Milvus v2.0's collectors and table, registered on a
@@ -48,7 +66,7 @@ func docMilvus() (*registry.Metrics, *methodmap.Map) {
 func ExampleWithOutcome() {
 	m, methods := docMilvus()
 	const describeIndex = "/milvus.proto.milvus.MilvusService/DescribeIndex"
-	ic, err := interceptor.New(methods, interceptor.WithOutcome(describeIndex,
+	ic, err := interceptor.NewMilvusCounters(methods, interceptor.WithOutcome(describeIndex,
 		func(resp any, err error) interceptor.Outcome {
 			r, ok := resp.(*milvuspb.DescribeIndexResponse)
 			if ok && r.GetStatus().GetErrorCode() == commonpb.ErrorCode_IndexNotExist {
@@ -59,10 +77,11 @@ func ExampleWithOutcome() {
 	if err != nil {
 		panic(err)
 	}
+	icpt := docInstall(interceptor.ServerSets{Milvus: ic}).UnaryServerInterceptor()
 	notExist := &milvuspb.DescribeIndexResponse{Status: &commonpb.Status{ErrorCode: commonpb.ErrorCode_IndexNotExist}}
 	unexpected := &milvuspb.DescribeIndexResponse{Status: &commonpb.Status{ErrorCode: commonpb.ErrorCode_UnexpectedError}}
-	docCall(ic.UnaryServerInterceptor(), context.Background(), describeIndex, &milvuspb.DescribeIndexRequest{}, notExist, nil)
-	docCall(ic.UnaryServerInterceptor(), context.Background(), describeIndex, &milvuspb.DescribeIndexRequest{}, unexpected, nil)
+	docCall(icpt, context.Background(), describeIndex, &milvuspb.DescribeIndexRequest{}, notExist, nil)
+	docCall(icpt, context.Background(), describeIndex, &milvuspb.DescribeIndexRequest{}, unexpected, nil)
 	for _, v := range []string{registry.SuccessLabel, registry.FailLabel} {
 		fmt.Println(v, testutil.ToFloat64(m.Proxy.DescribeIndexCounter.WithLabelValues(v)))
 	}
@@ -75,16 +94,17 @@ func ExampleWithOutcome() {
 // than as an error. It sees only responses of calls that returned no error.
 func ExampleWithStatus() {
 	m, methods := docMilvus()
-	ic, err := interceptor.New(methods, interceptor.WithStatus(func(resp any) bool {
-		r, ok := resp.(*milvuspb.BoolResponse)
-		return ok && r.GetStatus().GetErrorCode() != commonpb.ErrorCode_Success
-	}))
+	ic, err := interceptor.NewMilvusCounters(methods)
 	if err != nil {
 		panic(err)
 	}
+	icpt := docInstall(interceptor.ServerSets{Milvus: ic}, interceptor.WithStatus(func(resp any) bool {
+		r, ok := resp.(*milvuspb.BoolResponse)
+		return ok && r.GetStatus().GetErrorCode() != commonpb.ErrorCode_Success
+	})).UnaryServerInterceptor()
 	const hasCollection = "/milvus.proto.milvus.MilvusService/HasCollection"
 	failing := &milvuspb.BoolResponse{Status: &commonpb.Status{ErrorCode: commonpb.ErrorCode_UnexpectedError}}
-	docCall(ic.UnaryServerInterceptor(), context.Background(), hasCollection, &milvuspb.HasCollectionRequest{}, failing, nil)
+	docCall(icpt, context.Background(), hasCollection, &milvuspb.HasCollectionRequest{}, failing, nil)
 	fmt.Println(testutil.ToFloat64(m.Proxy.HasCollectionCounter.WithLabelValues(registry.FailLabel)))
 	// Output:
 	// 1
@@ -96,7 +116,7 @@ func ExampleWithStatus() {
 // client_unknown.
 func ExampleWithClientID() {
 	m, methods := docMilvus()
-	ic, err := interceptor.New(methods, interceptor.WithClientID(func(ctx context.Context, _ any) interceptor.ClientID {
+	ic, err := interceptor.NewMilvusCounters(methods, interceptor.WithClientID(func(ctx context.Context, _ any) interceptor.ClientID {
 		if v := metadata.ValueFromIncomingContext(ctx, "x-client"); len(v) == 1 {
 			return interceptor.Label(v[0])
 		}
@@ -105,10 +125,11 @@ func ExampleWithClientID() {
 	if err != nil {
 		panic(err)
 	}
+	icpt := docInstall(interceptor.ServerSets{Milvus: ic}).UnaryServerInterceptor()
 	ctx := metadata.NewIncomingContext(context.Background(), metadata.Pairs("x-client", "indexer"))
 	const hasCollection = "/milvus.proto.rootcoord.RootCoord/HasCollection"
-	docCall(ic.UnaryServerInterceptor(), ctx, hasCollection, &milvuspb.HasCollectionRequest{}, &milvuspb.BoolResponse{}, nil)
-	docCall(ic.UnaryServerInterceptor(), context.Background(), hasCollection, &milvuspb.HasCollectionRequest{}, &milvuspb.BoolResponse{}, nil)
+	docCall(icpt, ctx, hasCollection, &milvuspb.HasCollectionRequest{}, &milvuspb.BoolResponse{}, nil)
+	docCall(icpt, context.Background(), hasCollection, &milvuspb.HasCollectionRequest{}, &milvuspb.BoolResponse{}, nil)
 	for _, client := range []string{"indexer", registry.UnknownClientLabel} {
 		fmt.Println(client, testutil.ToFloat64(m.RootCoord.HasCollectionCounter.WithLabelValues(client, registry.TotalLabel)))
 	}
@@ -122,14 +143,15 @@ func ExampleWithClientID() {
 // grpcmetrics_client_id_overflow_total.
 func ExampleWithClientLimit() {
 	m, methods := docMilvus()
-	ic, err := interceptor.New(methods, interceptor.WithClientLimit(1))
+	ic, err := interceptor.NewMilvusCounters(methods, interceptor.WithClientLimit(1))
 	if err != nil {
 		panic(err)
 	}
+	icpt := docInstall(interceptor.ServerSets{Milvus: ic}).UnaryServerInterceptor()
 	const hasCollection = "/milvus.proto.rootcoord.RootCoord/HasCollection"
 	for _, id := range []int64{1, 2} {
 		req := &milvuspb.HasCollectionRequest{Base: &commonpb.MsgBase{SourceID: id}}
-		docCall(ic.UnaryServerInterceptor(), context.Background(), hasCollection, req, &milvuspb.BoolResponse{}, nil)
+		docCall(icpt, context.Background(), hasCollection, req, &milvuspb.BoolResponse{}, nil)
 	}
 	for _, client := range []string{"client_1", registry.OverflowClientLabel} {
 		fmt.Println(client, testutil.ToFloat64(m.RootCoord.HasCollectionCounter.WithLabelValues(client, registry.TotalLabel)))
@@ -145,13 +167,14 @@ func ExampleWithClientLimit() {
 func ExampleWithLogger() {
 	m, methods := docMilvus()
 	logger := zap.NewExample()
-	ic, err := interceptor.New(methods, interceptor.WithLogger(logger),
-		interceptor.WithStatus(func(any) bool { panic("a bug in the rule") }))
+	ic, err := interceptor.NewMilvusCounters(methods)
 	if err != nil {
 		panic(err)
 	}
+	icpt := docInstall(interceptor.ServerSets{Milvus: ic}, interceptor.WithLogger(logger),
+		interceptor.WithStatus(func(any) bool { panic("a bug in the rule") })).UnaryServerInterceptor()
 	const hasCollection = "/milvus.proto.milvus.MilvusService/HasCollection"
-	docCall(ic.UnaryServerInterceptor(), context.Background(), hasCollection, &milvuspb.HasCollectionRequest{}, &milvuspb.BoolResponse{}, nil)
+	docCall(icpt, context.Background(), hasCollection, &milvuspb.HasCollectionRequest{}, &milvuspb.BoolResponse{}, nil)
 	fmt.Println(testutil.ToFloat64(m.Proxy.HasCollectionCounter.WithLabelValues(registry.FailLabel)))
 	// Output:
 	// {"level":"error","msg":"grpcmetrics: the outcome rule panicked; counting the call as fail","method":"/milvus.proto.milvus.MilvusService/HasCollection","panic":"a bug in the rule"}
@@ -163,7 +186,11 @@ func ExampleWithLogger() {
 // (from the context; a tracing library's span context in a real server).
 func ExampleWithHistogram() {
 	type traceKey struct{}
-	sm, err := interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{
+	sm, err := interceptor.NewServerMetrics()
+	if err != nil {
+		panic(err)
+	}
+	install := docInstall(interceptor.ServerSets{Provider: sm}, interceptor.WithHistogram(interceptor.Histogram{
 		// Buckets: nil means interceptor.DefaultBuckets(), 100µs to 30s.
 		NativeBucketFactor: 1.1, // also a native histogram, for a Prometheus that reads them
 		NativeMaxBuckets:   160,
@@ -175,15 +202,12 @@ func ExampleWithHistogram() {
 			},
 		},
 	}))
-	if err != nil {
-		panic(err)
-	}
 	reg := prometheus.NewRegistry()
-	if err := sm.Register(reg); err != nil {
+	if err := install.Register(reg); err != nil {
 		panic(err)
 	}
 	ctx := context.WithValue(context.Background(), traceKey{}, "4bf92f3577b34da6a3ce929d0e0e4736")
-	docCall(sm.UnaryServerInterceptor(), ctx, "/grpc.health.v1.Health/Check", nil, nil, nil)
+	docCall(install.UnaryServerInterceptor(), ctx, "/milvus.proto.milvus.MilvusService/HasCollection", nil, nil, nil)
 	n, err := testutil.GatherAndCount(reg, "grpc_server_handling_seconds")
 	fmt.Println(n, err)
 	// Output:
@@ -197,17 +221,21 @@ func ExampleWithInitialSeries() {
 	if err != nil {
 		panic(err)
 	}
-	reg := prometheus.NewRegistry()
-	if err := sm.Register(reg); err != nil {
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Provider: sm})
+	if err != nil {
 		panic(err)
 	}
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(sm.UnaryServerInterceptor()))
+	reg := prometheus.NewRegistry()
+	if err := install.Register(reg); err != nil {
+		panic(err)
+	}
+	srv := grpc.NewServer(install.ServerOptions()...)
 	srv.RegisterService(&grpc.ServiceDesc{
 		ServiceName: "example.Echo",
 		HandlerType: (*any)(nil),
 		Methods:     []grpc.MethodDesc{{MethodName: "Echo"}},
 	}, struct{}{})
-	if err := sm.Init(srv); err != nil {
+	if err := install.Init(srv); err != nil {
 		panic(err)
 	}
 	n, err := testutil.GatherAndCount(reg, "grpc_server_handled_total")
@@ -217,9 +245,9 @@ func ExampleWithInitialSeries() {
 }
 
 // Invalid options are an error from the constructor that names each one.
-func ExampleNew_invalidOptions() {
+func ExampleNewMilvusCounters_invalidOptions() {
 	_, methods := docMilvus()
-	_, err := interceptor.New(methods,
+	_, err := interceptor.NewMilvusCounters(methods,
 		interceptor.WithClientLimit(0),
 		interceptor.WithOutcome("/no.Such/Method", func(any, error) interceptor.Outcome { return interceptor.Default }),
 	)

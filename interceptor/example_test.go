@@ -18,7 +18,7 @@ import (
 // The interceptor judges a call by its error and by the Milvus status in
 // its response, and labels RootCoord calls with the caller's SourceID. Here
 // it is called directly, as gRPC would call it.
-func ExampleNew() {
+func ExampleNewMilvusCounters() {
 	m := registry.New()
 	if err := m.Register(prometheus.NewRegistry()); err != nil {
 		panic(err)
@@ -27,11 +27,11 @@ func ExampleNew() {
 	if err != nil {
 		panic(err)
 	}
-	ic, err := interceptor.New(methods)
+	ic, err := interceptor.NewMilvusCounters(methods)
 	if err != nil {
 		panic(err)
 	}
-	icpt := ic.UnaryServerInterceptor()
+	icpt := docInstall(interceptor.ServerSets{Milvus: ic}).UnaryServerInterceptor()
 
 	info := &grpc.UnaryServerInfo{FullMethod: "/milvus.proto.rootcoord.RootCoord/DescribeCollection"}
 	req := &milvuspb.DescribeCollectionRequest{Base: &commonpb.MsgBase{SourceID: 7}, CollectionName: "books"}
@@ -65,14 +65,13 @@ func ExampleMilvusStatus() {
 	if err != nil {
 		panic(err)
 	}
-	ic, err := interceptor.New(methods,
-		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
-		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
-	)
+	ic, err := interceptor.NewMilvusCounters(methods,
+		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()))
 	if err != nil {
 		panic(err)
 	}
-	icpt := ic.UnaryServerInterceptor()
+	icpt := docInstall(interceptor.ServerSets{Milvus: ic},
+		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())).UnaryServerInterceptor()
 
 	info := &grpc.UnaryServerInfo{FullMethod: "/milvus.proto.rootcoord.RootCoord/HasCollection"}
 	req := &milvuspb.HasCollectionRequest{Base: &commonpb.MsgBase{SourceID: 3}}
@@ -87,31 +86,36 @@ func ExampleMilvusStatus() {
 	// 1
 }
 
-// Register registers the interceptor's own metrics; a second interceptor on
-// the same registry is an error that says so.
-func ExampleInterceptor_Register() {
+// Register registers the install's metrics; a second install of other
+// sets with the same metrics on the same registry is an error that says
+// so, and a set given to a second install is an error where it is given.
+func ExampleServerInstall_Register() {
 	reg := prometheus.NewRegistry()
-	newInterceptor := func() *interceptor.Interceptor {
-		m := registry.New() // the Milvus counters, on a registry of their own
-		if err := m.Register(prometheus.NewRegistry()); err != nil {
-			panic(err)
-		}
-		methods, err := methodmap.Default(m)
-		if err != nil {
-			panic(err)
-		}
-		ic, err := interceptor.New(methods)
+	newCounters := func() *interceptor.MilvusCounters {
+		_, methods := docMilvus() // the Milvus counters, on a registry of their own
+		ic, err := interceptor.NewMilvusCounters(methods)
 		if err != nil {
 			panic(err)
 		}
 		return ic
 	}
-	first := newInterceptor()
+	ic := newCounters()
+	first, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus: ic})
+	if err != nil {
+		panic(err)
+	}
 	fmt.Println(first.Register(reg))
 	fmt.Println(first.Register(reg))
-	fmt.Println(newInterceptor().Register(reg) != nil)
+	second, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus: newCounters()})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(second.Register(reg) != nil)
+	_, err = interceptor.NewServerInstall(interceptor.ServerSets{Milvus: ic})
+	fmt.Println(err)
 	// Output:
 	// <nil>
 	// <nil>
 	// true
+	// interceptor: NewServerInstall: ServerSets.Milvus belongs to another install already: a set counts into one install, so that no call is counted twice
 }

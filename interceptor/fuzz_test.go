@@ -38,7 +38,7 @@ func FuzzOutcome(f *testing.F) {
 		ics  []grpc.UnaryServerInterceptor
 		vecs []*prometheus.CounterVec
 	)
-	for _, opts := range [][]interceptor.MilvusOption{nil, {
+	for _, opts := range [][]interceptor.Option{nil, {
 		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
 		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 	}} {

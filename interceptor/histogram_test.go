@@ -96,7 +96,7 @@ func mustGather(t *testing.T, g prometheus.Gatherer) []*dto.MetricFamily {
 }
 
 func TestPanickingExemplarIsContained(t *testing.T) {
-	sm, err := interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{
+	sm, err := interceptor.LegacyServerMetrics(interceptor.WithHistogram(interceptor.Histogram{
 		Exemplar: &interceptor.Exemplar{Label: "trace_id", Value: func(context.Context) string { panic("tracer bug") }},
 	}))
 	require.NoError(t, err)
@@ -128,14 +128,14 @@ func TestHistogramValidation(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := interceptor.New(methods, interceptor.WithHistogram(tt.h))
 			require.ErrorContains(t, err, tt.want)
-			_, err = interceptor.NewServerMetrics(interceptor.WithHistogram(tt.h))
+			_, err = interceptor.LegacyServerMetrics(interceptor.WithHistogram(tt.h))
 			require.ErrorContains(t, err, tt.want)
-			_, err = interceptor.NewClientMetrics(interceptor.WithHistogram(tt.h))
+			_, err = interceptor.LegacyClientMetrics(interceptor.WithHistogram(tt.h))
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
 	// The last WithHistogram wins: a valid one after an invalid one is fine.
-	_, err = interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{NativeBucketFactor: 1}), interceptor.WithHistogram(interceptor.Histogram{NativeBucketFactor: 1.1}))
+	_, err = interceptor.LegacyServerMetrics(interceptor.WithHistogram(interceptor.Histogram{NativeBucketFactor: 1}), interceptor.WithHistogram(interceptor.Histogram{NativeBucketFactor: 1.1}))
 	require.NoError(t, err)
 }
 
@@ -154,9 +154,9 @@ func TestGenericOptionValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := interceptor.NewServerMetrics(enServerOptions(tt.opts)...)
+			_, err := interceptor.LegacyServerMetrics(enServerOptions(tt.opts)...)
 			require.ErrorContains(t, err, tt.want)
-			_, err = interceptor.NewClientMetrics(cxClientOptions(tt.opts)...)
+			_, err = interceptor.LegacyClientMetrics(cxClientOptions(tt.opts)...)
 			require.ErrorContains(t, err, tt.want)
 		})
 	}
@@ -167,12 +167,12 @@ type fakeServer map[string]grpc.ServiceInfo
 func (f fakeServer) GetServiceInfo() map[string]grpc.ServiceInfo { return f }
 
 func TestServerMetricsInit(t *testing.T) {
-	sm, err := interceptor.NewServerMetrics(interceptor.WithInitialSeries())
+	sm, err := interceptor.LegacyServerMetrics(interceptor.WithInitialSeries())
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, sm.Register(reg))
 	require.NoError(t, sm.Register(reg), "twice is a no-op")
-	other, err := interceptor.NewServerMetrics()
+	other, err := interceptor.LegacyServerMetrics()
 	require.NoError(t, err)
 	require.ErrorContains(t, other.Register(reg), "another collector already registered these metrics")
 
@@ -184,7 +184,7 @@ func TestServerMetricsInit(t *testing.T) {
 	call("/a.S/M") // before Init: unknown
 	require.NoError(t, sm.Init(fakeServer{"a.S": {Methods: []grpc.MethodInfo{{Name: "M"}, {Name: "W", IsServerStream: true}}}}))
 	require.ErrorContains(t, sm.Init(fakeServer{}), "called twice")
-	fresh, err := interceptor.NewServerMetrics()
+	fresh, err := interceptor.LegacyServerMetrics()
 	require.NoError(t, err)
 	require.ErrorContains(t, fresh.Init(), "no server")
 	require.ErrorContains(t, fresh.Init(fakeServer{}, nil), "server 1 is nil")
@@ -241,9 +241,9 @@ func sample(t *testing.T, g prometheus.Gatherer, name string, labels map[string]
 // response counted as failed, the panic logged and contained.
 func TestGenericRulePanicsAreContained(t *testing.T) {
 	boom := interceptor.WithStatus(func(any) bool { panic("status rule") })
-	sm, err := interceptor.NewServerMetrics(boom)
+	sm, err := interceptor.LegacyServerMetrics(boom)
 	require.NoError(t, err)
-	cm, err := interceptor.NewClientMetrics(boom)
+	cm, err := interceptor.LegacyClientMetrics(boom)
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, sm.Register(reg))
@@ -271,7 +271,7 @@ func TestGenericRulePanicsAreContained(t *testing.T) {
 // valid UTF-8 or malformed: they count under UnknownMethod, and nothing
 // panics (a label that is not valid UTF-8 would make client_golang panic).
 func TestClientMethodNamesAreSafeLabels(t *testing.T) {
-	cm, err := interceptor.NewClientMetrics()
+	cm, err := interceptor.LegacyClientMetrics()
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, cm.Register(reg))

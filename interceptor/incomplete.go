@@ -18,12 +18,14 @@ const (
 // incomplete reports an install whose parts are not all installed: a call
 // that one part sees and the other does not counts in
 // grpcmetrics_<side>_install_incomplete_total{part}, and the first of
-// each part is logged at warn level.
+// each part is logged at warn level. Only an install with [A66] has two
+// parts that each see every call, so only such an install registers the
+// counter. It also logs the first call before Init.
 type incomplete struct {
 	side   string
 	vec    *prometheus.CounterVec
-	counts [numParts]prometheus.Counter
 	warned [numParts]atomic.Bool
+	early  atomic.Bool // a call before Init was logged
 	logger *zap.Logger
 }
 
@@ -33,21 +35,27 @@ func newIncomplete(side string, logger *zap.Logger) *incomplete {
 		Name: "grpcmetrics_" + side + "_install_incomplete_total",
 		Help: "Total number of RPCs that one part of an install saw and another did not, by the part missing: install every part (ServerOptions, DialOptions).",
 	}, []string{"part"})
-	for p, name := range [numParts]string{"stats_handler", "interceptors"} {
-		r.counts[p] = r.vec.WithLabelValues(name)
-	}
 	return r
 }
 
 // missing counts a call of method that part did not see.
 func (r *incomplete) missing(part int, method string) {
-	r.counts[part].Inc()
+	r.vec.WithLabelValues([numParts]string{"stats_handler", "interceptors"}[part]).Inc()
 	if r.warned[part].CompareAndSwap(false, true) {
 		what := [numParts]string{
 			"the install's stats handler is not installed: gRPC's own metrics (A66) count nothing",
 			"the install's interceptors are not installed: its other sets count nothing",
 		}[part]
 		r.logger.Warn("grpcmetrics: "+what+"; install the whole install, with ServerOptions or DialOptions (see grpcmetrics_"+r.side+"_install_incomplete_total)",
+			zap.String("method", method))
+	}
+}
+
+// beforeInit logs the first call of method that reaches the install
+// before its Init.
+func (r *incomplete) beforeInit(method string) {
+	if r.early.CompareAndSwap(false, true) {
+		r.logger.Warn("grpcmetrics: a call reached the install before Init; calls before Init are counted under grpc_service and grpc_method \"unknown\" (see grpcmetrics_server_calls_before_init_total) and grpc_method \"other\": call ServerInstall.Init after registering the services and before serving",
 			zap.String("method", method))
 	}
 }

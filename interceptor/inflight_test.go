@@ -114,9 +114,9 @@ func cxSum(t testing.TB, reg prometheus.Gatherer, name string) (sum float64, ser
 // that the server's and the client's in-flight gauges come back to 0, and
 // that a blocked call shows in them.
 func TestCxInFlightReturnsToZero(t *testing.T) {
-	sm, err := interceptor.NewServerMetrics(interceptor.WithInFlight())
+	sm, err := interceptor.LegacyServerMetrics(interceptor.WithInFlight())
 	require.NoError(t, err)
-	cm, err := interceptor.NewClientMetrics(interceptor.WithInFlight())
+	cm, err := interceptor.LegacyClientMetrics(interceptor.WithInFlight())
 	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, sm.Register(reg))

@@ -82,7 +82,7 @@ type fixture struct {
 
 // typedModes are the ways of reading the stand-ins' statuses and SourceIDs:
 // the generic helpers, and functions of the caller's own.
-var typedModes = map[string][]interceptor.MilvusOption{
+var typedModes = map[string][]interceptor.Option{
 	"helpers": {interceptor.WithStatus(interceptor.MilvusStatus[*status, errorCode]()), interceptor.WithClientID(interceptor.MilvusSourceID[*msgBase]())},
 	"func":    {interceptor.WithStatus(statusOf), interceptor.WithClientID(clientOf)},
 }
@@ -105,17 +105,17 @@ func clientOf(_ context.Context, req any) interceptor.ClientID {
 	return interceptor.ClientID{}
 }
 
-func newFixture(t testing.TB, opts ...interceptor.MilvusOption) *fixture {
+func newFixture(t testing.TB, opts ...interceptor.Option) *fixture {
 	t.Helper()
 	return newModeFixture(t, "helpers", opts...)
 }
 
-func newModeFixture(t testing.TB, mode string, opts ...interceptor.MilvusOption) *fixture {
+func newModeFixture(t testing.TB, mode string, opts ...interceptor.Option) *fixture {
 	t.Helper()
 	m := suRegistered(t)
 	methods, err := methodmap.Default(m)
 	require.NoError(t, err)
-	opts = append(append([]interceptor.MilvusOption(nil), typedModes[mode]...), opts...)
+	opts = append(append([]interceptor.Option(nil), typedModes[mode]...), opts...)
 	ic, err := interceptor.New(methods, opts...)
 	require.NoError(t, err)
 	return &fixture{metrics: m, ic: ic}
@@ -373,21 +373,21 @@ func TestNewValidation(t *testing.T) {
 	tests := []struct {
 		name string
 		m    *methodmap.Map
-		opts []interceptor.MilvusOption
+		opts []interceptor.Option
 		err  string
 	}{
 		{"nil map", nil, nil, "nil method map"},
-		{"nil option", methods, []interceptor.MilvusOption{nil}, "option 0 is nil"},
-		{"outcome for unknown method", methods, []interceptor.MilvusOption{interceptor.WithOutcome("/x.Y/Z", nop)}, "/x.Y/Z is not in the method map"},
-		{"nil classifier", methods, []interceptor.MilvusOption{interceptor.WithOutcome(proxyMethod, nil)}, "nil classifier"},
-		{"nil classifier last", methods, []interceptor.MilvusOption{interceptor.WithOutcome(proxyMethod, nop), interceptor.WithOutcome(proxyMethod, nil)}, "nil classifier"},
-		{"nil client func", methods, []interceptor.MilvusOption{interceptor.WithClientID(nil)}, "WithClientID: nil function"},
-		{"nil status func", methods, []interceptor.MilvusOption{interceptor.WithStatus(nil)}, "WithStatus: nil function"},
-		{"zero limit", methods, []interceptor.MilvusOption{interceptor.WithClientLimit(0)}, "WithClientLimit: 0 is out of range"},
-		{"huge limit", methods, []interceptor.MilvusOption{interceptor.WithClientLimit(interceptor.MaxClientLimit + 1)}, "out of range"},
-		{"valid limit, then a bad one", methods, []interceptor.MilvusOption{interceptor.WithClientLimit(5), interceptor.WithClientLimit(-1)}, "-1 is out of range"},
-		{"nil logger", methods, []interceptor.MilvusOption{interceptor.WithLogger(nil)}, "nil logger"},
-		{"every problem at once", methods, []interceptor.MilvusOption{interceptor.WithLogger(nil), interceptor.WithStatus(nil)}, "nil logger (use zap.NewNop to log nothing)\nWithStatus: nil function"},
+		{"nil option", methods, []interceptor.Option{nil}, "option 0 is nil"},
+		{"outcome for unknown method", methods, []interceptor.Option{interceptor.WithOutcome("/x.Y/Z", nop)}, "/x.Y/Z is not in the method map"},
+		{"nil classifier", methods, []interceptor.Option{interceptor.WithOutcome(proxyMethod, nil)}, "nil classifier"},
+		{"nil classifier last", methods, []interceptor.Option{interceptor.WithOutcome(proxyMethod, nop), interceptor.WithOutcome(proxyMethod, nil)}, "nil classifier"},
+		{"nil client func", methods, []interceptor.Option{interceptor.WithClientID(nil)}, "WithClientID: nil function"},
+		{"nil status func", methods, []interceptor.Option{interceptor.WithStatus(nil)}, "WithStatus: nil function"},
+		{"zero limit", methods, []interceptor.Option{interceptor.WithClientLimit(0)}, "WithClientLimit: 0 is out of range"},
+		{"huge limit", methods, []interceptor.Option{interceptor.WithClientLimit(interceptor.MaxClientLimit + 1)}, "out of range"},
+		{"valid limit, then a bad one", methods, []interceptor.Option{interceptor.WithClientLimit(5), interceptor.WithClientLimit(-1)}, "-1 is out of range"},
+		{"nil logger", methods, []interceptor.Option{interceptor.WithLogger(nil)}, "nil logger"},
+		{"every problem at once", methods, []interceptor.Option{interceptor.WithLogger(nil), interceptor.WithStatus(nil)}, "nil logger (use zap.NewNop to log nothing)\nWithStatus: nil function"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -121,16 +121,10 @@ func (h *Histogram) validate() error {
 	return nil
 }
 
-// latency is the handling-time histogram of an install, and the clock
-// that fills it. A nil *latency is an install without one: its clock is
-// never read.
-//
-// The clock measures from an epoch of its own: time.Since on a time with
-// a monotonic reading reads only the monotonic clock, where time.Now reads
-// the wall clock too.
+// latency is the handling-time histogram of an install, which the
+// install's clock fills. A nil *latency is an install without one.
 type latency struct {
 	vec      *prometheus.HistogramVec
-	epoch    time.Time
 	exemplar *Exemplar // a copy of the option's, nil without one
 	// exemplarRoom is the runes an exemplar's value may take beside its
 	// label's name.
@@ -140,8 +134,9 @@ type latency struct {
 }
 
 // newLatency builds the histogram of one side, "server" or "client", with
-// the grpc_code label if byCode.
-func newLatency(h *Histogram, side string, logger *zap.Logger, byCode bool) *latency {
+// the grpc_code label if h.CodeLabel.
+func newLatency(h *Histogram, side string, logger *zap.Logger) *latency {
+	byCode := h.CodeLabel
 	buckets := h.Buckets
 	if buckets == nil {
 		buckets = DefaultBuckets()
@@ -162,7 +157,7 @@ func newLatency(h *Histogram, side string, logger *zap.Logger, byCode bool) *lat
 		NativeHistogramMaxBucketNumber:  h.NativeMaxBuckets,
 		NativeHistogramMinResetDuration: h.NativeMinResetDuration,
 	}, labels)
-	l := &latency{vec: vec, epoch: time.Now(), logger: logger, byCode: byCode}
+	l := &latency{vec: vec, logger: logger, byCode: byCode}
 	if h.Exemplar != nil {
 		ex := *h.Exemplar
 		l.exemplar = &ex
@@ -213,25 +208,8 @@ func (m *methodLatency) initialise() {
 	}
 }
 
-// now returns the time since the clock's epoch.
-func (k *latency) now() time.Duration { return time.Since(k.epoch) }
-
-// start returns the start of a call: now, or 0 without a histogram, so
-// that the clock is read only when it is on.
-func (k *latency) start() time.Duration {
-	if k == nil {
-		return 0
-	}
-	return k.now()
-}
-
-// observe records the time since start (a reading of now) on obs, with an
-// exemplar if one is configured and found.
-func (k *latency) observe(ctx context.Context, obs prometheus.Observer, start time.Duration) {
-	k.observeElapsed(ctx, obs, k.now()-start)
-}
-
-// observeElapsed records elapsed on obs, as observe does.
+// observeElapsed records elapsed on obs, with an exemplar if one is
+// configured and found.
 func (k *latency) observeElapsed(ctx context.Context, obs prometheus.Observer, elapsed time.Duration) {
 	d := elapsed.Seconds()
 	if k.exemplar != nil {

@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -171,11 +170,8 @@ type Milvus26 struct {
 	pairs  *boundedValues[m26Pair, m26Entry]
 	routes sync.Map // full method → *m26Route, every method any install saw
 
-	solo    *serverEngine // the install of this set alone
-	latency *latency      // solo's histogram; nil unless WithHistogram
-
-	installOptions []string // the options of its own install it was given, for NewServer
-	member         belonging
+	metrics *setCollector // the set's own metrics, as one collector
+	member  belonging     // the install it belongs to
 }
 
 // m26Pair is a call's (db_name, collection_name) label values, as
@@ -215,18 +211,27 @@ type m26Series struct {
 // m26Counter is a resolved series of milvus_proxy_req_count.
 type m26Counter struct{ prometheus.Counter }
 
-// Milvus26Option configures [NewMilvus26]: an [Option], [WithNodeID],
-// [WithCollectionLimit], [WithReqLatency] or [WithRootCoordDDL].
+// Milvus26Option configures [NewMilvus26]: [WithNodeID],
+// [WithCollectionLimit], [WithReqLatency] or [WithRootCoordDDL]. No other
+// constructor takes it.
 type Milvus26Option interface {
-	apply(*config)
-	milvus26Option()
+	applyMilvus26(*milvus26Config)
 }
 
-// milvus26OptionFunc is an option of [NewMilvus26] alone.
-type milvus26OptionFunc func(*config)
+// milvus26OptionFunc is a [Milvus26Option].
+type milvus26OptionFunc func(*milvus26Config)
 
-func (f milvus26OptionFunc) apply(c *config) { f(c) }
-func (milvus26OptionFunc) milvus26Option()   {}
+func (f milvus26OptionFunc) applyMilvus26(c *milvus26Config) { f(c) }
+
+// milvus26Config is what the options of [NewMilvus26] set.
+type milvus26Config struct {
+	nodeID             int64
+	nodeIDSet          bool
+	collectionLimit    int
+	collectionLimitSet bool
+	reqLatency         bool
+	rootCoord          bool
+}
 
 // WithNodeID sets the node_id label value of [Milvus26]'s series: the
 // proxy's node ID, which Milvus writes in decimal. It is formatted once,
@@ -234,7 +239,7 @@ func (milvus26OptionFunc) milvus26Option()   {}
 // whose series these replace, so that dashboards find them. Only
 // [NewMilvus26] takes it.
 func WithNodeID(id int64) Milvus26Option {
-	return milvus26OptionFunc(func(c *config) { c.nodeID, c.nodeIDSet = id, true })
+	return milvus26OptionFunc(func(c *milvus26Config) { c.nodeID, c.nodeIDSet = id, true })
 }
 
 // WithCollectionLimit sets how many distinct (db_name, collection_name)
@@ -245,7 +250,7 @@ func WithNodeID(id int64) Milvus26Option {
 // that name no collection, does not count towards the limit, and
 // [Milvus26.RemoveCollection] frees a place. Only [NewMilvus26] takes it.
 func WithCollectionLimit(n int) Milvus26Option {
-	return milvus26OptionFunc(func(c *config) { c.collectionLimit, c.collectionLimitSet = n, true })
+	return milvus26OptionFunc(func(c *milvus26Config) { c.collectionLimit, c.collectionLimitSet = n, true })
 }
 
 // WithReqLatency turns on milvus_proxy_req_latency{node_id, function_name}:
@@ -255,7 +260,7 @@ func WithCollectionLimit(n int) Milvus26Option {
 // interceptor does not (Milvus's handlers observe it themselves). Only
 // [NewMilvus26] takes it.
 func WithReqLatency() Milvus26Option {
-	return milvus26OptionFunc(func(c *config) { c.reqLatency = true })
+	return milvus26OptionFunc(func(c *milvus26Config) { c.reqLatency = true })
 }
 
 // WithRootCoordDDL makes [Milvus26] count a rootcoord's calls as Milvus
@@ -273,18 +278,22 @@ func WithReqLatency() Milvus26Option {
 // every service the rootcoord serves, each call from its start, is this
 // set's rule, not Milvus's. Only [NewMilvus26] takes it.
 func WithRootCoordDDL() Milvus26Option {
-	return milvus26OptionFunc(func(c *config) { c.rootCoord = true })
+	return milvus26OptionFunc(func(c *milvus26Config) { c.rootCoord = true })
 }
 
 // NewMilvus26 builds Milvus 2.6's request counters, as Milvus v2.6.16
-// fills them (see [Milvus26]). It takes every [Option] ([WithStatus],
-// [WithLogger], [WithHistogram], for its own install), [WithNodeID],
-// [WithCollectionLimit], [WithReqLatency] and [WithRootCoordDDL]. It returns an error naming every problem: a nil
-// option or function, a collection limit out of range.
+// fills them (see [Milvus26]). It takes [WithNodeID],
+// [WithCollectionLimit], [WithReqLatency] and [WithRootCoordDDL]. It
+// returns an error naming the problem: a nil option, a collection limit
+// out of range, or WithNodeID or WithCollectionLimit beside
+// WithRootCoordDDL, whose families have neither.
 func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
-	cfg, err := newGenericConfig("NewMilvus26", opts)
-	if err != nil {
-		return nil, err
+	cfg := &milvus26Config{}
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("interceptor: NewMilvus26: option %d is nil", i)
+		}
+		o.applyMilvus26(cfg)
 	}
 	if cfg.rootCoord && (cfg.nodeIDSet || cfg.collectionLimitSet) {
 		return nil, errors.New("interceptor: NewMilvus26: WithNodeID and WithCollectionLimit do not apply with WithRootCoordDDL, whose families have no node_id, db_name or collection_name")
@@ -297,9 +306,8 @@ func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 		limit = cfg.collectionLimit
 	}
 	m := &Milvus26{
-		nodeID:         strconv.FormatInt(cfg.nodeID, 10),
-		rootCoord:      cfg.rootCoord,
-		installOptions: cfg.installOptions(),
+		nodeID:    strconv.FormatInt(cfg.nodeID, 10),
+		rootCoord: cfg.rootCoord,
 	}
 	switch {
 	case cfg.rootCoord:
@@ -351,29 +359,11 @@ func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 		Name:      "collections",
 		Help:      "Distinct (db_name, collection_name) pairs of milvus_proxy_req_count currently kept, the empty pair excluded.",
 	}, func() float64 { return float64(m.pairs.len()) })
-	if cfg.histogram != nil {
-		m.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist)
+	m.metrics = &setCollector{cs: []prometheus.Collector{m.reqCount, m.overflowTotal, m.kept}}
+	if m.reqLatency != nil {
+		m.metrics.cs = append(m.metrics.cs, m.reqLatency)
 	}
-	m.solo = newServerEngine(nil, nil, m, nil, cfg.rules(), m.latency)
 	return m, nil
-}
-
-// UnaryServerInterceptor returns the interceptor to install with
-// [grpc.ChainUnaryInterceptor]. Place it inside any recovery interceptor,
-// so that it sees (and counts, as "rejected") a handler's panic before
-// recovery turns it into an error.
-func (m *Milvus26) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
-	return m.solo.unary
-}
-
-// Register registers the set's metrics on r: milvus_proxy_req_count,
-// milvus_proxy_req_latency (with [WithReqLatency]), grpcmetrics_collection_overflow_total,
-// grpcmetrics_collections and, with [WithHistogram],
-// grpc_server_handling_seconds. Registering the same set twice on r is a
-// no-op; another collector of the same metrics (Milvus's own, or another
-// Milvus26) is an error that says so, and so is a nil r.
-func (m *Milvus26) Register(r prometheus.Registerer) error {
-	return register(r, "Milvus26", m)
 }
 
 // RemoveCollection forgets the pair (db, collection), frees its place
@@ -410,25 +400,6 @@ func (m *Milvus26) RemoveCollection(db, collection string) bool {
 		removed = true
 	}
 	return removed
-}
-
-// collectors returns the set's own metrics, without its install's histogram.
-func (m *Milvus26) collectors() []prometheus.Collector {
-	cs := []prometheus.Collector{m.reqCount, m.overflowTotal, m.kept}
-	if m.reqLatency != nil {
-		cs = append(cs, m.reqLatency)
-	}
-	return cs
-}
-
-// Describe implements [prometheus.Collector].
-func (m *Milvus26) Describe(ch chan<- *prometheus.Desc) {
-	describe(ch, m.collectors(), m.latency)
-}
-
-// Collect implements [prometheus.Collector].
-func (m *Milvus26) Collect(ch chan<- prometheus.Metric) {
-	collect(ch, m.collectors(), m.latency)
 }
 
 // route returns the set's route of a full method, made on its first use.

@@ -99,7 +99,7 @@ func TestMilvus26PairIsItsLabels(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			reg := prometheus.NewPedanticRegistry()
-			m26, err := interceptor.NewMilvus26(interceptor.WithCollectionLimit(tt.limit))
+			m26, err := interceptor.LegacyMilvus26(interceptor.WithCollectionLimit(tt.limit))
 			require.NoError(t, err)
 			require.NoError(t, m26.Register(reg))
 			icpt := m26.UnaryServerInterceptor()
@@ -137,7 +137,7 @@ func TestMilvus26PairIsItsLabels(t *testing.T) {
 func TestMilvus26FloodKeepsBound(t *testing.T) {
 	const limit, methods = 8, 3
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithCollectionLimit(limit))
+	m26, err := interceptor.LegacyMilvus26(interceptor.WithCollectionLimit(limit))
 	require.NoError(t, err)
 	require.NoError(t, m26.Register(reg))
 	icpt := m26.UnaryServerInterceptor()
@@ -214,7 +214,7 @@ func TestMilvus26LabelValues(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			require.LessOrEqual(t, len(tt.want), 255)
 			reg := prometheus.NewPedanticRegistry()
-			m26, err := interceptor.NewMilvus26()
+			m26, err := interceptor.LegacyMilvus26()
 			require.NoError(t, err)
 			require.NoError(t, m26.Register(reg))
 			icpt := m26.UnaryServerInterceptor()
@@ -244,7 +244,7 @@ func TestMilvus26LabelValues(t *testing.T) {
 func TestMilvus26KeepsLabelsNotNames(t *testing.T) {
 	const pairs, size = 64, 1 << 20
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26()
+	m26, err := interceptor.LegacyMilvus26()
 	require.NoError(t, err)
 	require.NoError(t, m26.Register(reg))
 	icpt := m26.UnaryServerInterceptor()

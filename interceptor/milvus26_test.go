@@ -154,7 +154,7 @@ func mxReq(node, function, status, db, coll string) map[string]string {
 // recovery outside the interceptor, and checks every series.
 func TestMilvus26CountsAsMilvus(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(7), interceptor.WithReqLatency())
+	m26, err := interceptor.LegacyMilvus26(interceptor.WithNodeID(7), interceptor.WithReqLatency())
 	require.NoError(t, err)
 	require.NoError(t, m26.Register(reg))
 	require.NoError(t, m26.Register(reg), "registering twice is a no-op")
@@ -215,7 +215,7 @@ func TestMilvus26CountsAsMilvus(t *testing.T) {
 // every method is this set's rule.
 func TestMilvus26RootCoordDDL(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithRootCoordDDL(), interceptor.WithReqLatency())
+	m26, err := interceptor.LegacyMilvus26(interceptor.WithRootCoordDDL(), interceptor.WithReqLatency())
 	require.NoError(t, err)
 	require.NoError(t, m26.Register(reg))
 	cli := mxServe(t, m26.UnaryServerInterceptor(), nil)
@@ -243,7 +243,7 @@ func TestMilvus26RootCoordDDL(t *testing.T) {
 // changed.
 func TestMilvus26DatabaseName(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithReqLatency())
+	m26, err := interceptor.LegacyMilvus26(interceptor.WithReqLatency())
 	require.NoError(t, err)
 	require.NoError(t, m26.Register(reg))
 	var seen []string
@@ -315,7 +315,7 @@ func (n mxNamed) GetCollectionName() string { return n.coll }
 // deletes the pair's series.
 func TestMilvus26BoundsCollections(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithCollectionLimit(2), interceptor.WithReqLatency())
+	m26, err := interceptor.LegacyMilvus26(interceptor.WithCollectionLimit(2), interceptor.WithReqLatency())
 	require.NoError(t, err)
 	require.NoError(t, m26.Register(reg))
 	icpt := m26.UnaryServerInterceptor()
@@ -366,7 +366,7 @@ func TestMilvus26BoundsCollections(t *testing.T) {
 // a status the rule passes is a success whatever its code.
 func TestMilvus26StatusRule(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithReqLatency())
+	m26, err := interceptor.LegacyMilvus26(interceptor.WithReqLatency())
 	require.NoError(t, err)
 	install, err := interceptor.NewServer(interceptor.ServerSets{Milvus26: m26},
 		interceptor.WithStatus(func(resp any) bool {
@@ -390,25 +390,21 @@ func TestMilvus26StatusRule(t *testing.T) {
 func TestNewMilvus26Refuses(t *testing.T) {
 	tests := []struct {
 		name string
-		opts []interceptor.Milvus26Option
+		opts []interceptor.Option
 		want string
 	}{
-		{"limit zero", []interceptor.Milvus26Option{interceptor.WithCollectionLimit(0)}, "WithCollectionLimit: 0 is out of range [1, 65536]"},
-		{"limit too high", []interceptor.Milvus26Option{interceptor.WithCollectionLimit(interceptor.MaxCollectionLimit + 1)}, "out of range"},
-		{"nil option", []interceptor.Milvus26Option{nil}, "option 0 is nil"},
-		{"nil status rule", []interceptor.Milvus26Option{interceptor.WithStatus(nil)}, "WithStatus: nil function"},
+		{"limit zero", []interceptor.Option{interceptor.WithCollectionLimit(0)}, "WithCollectionLimit: 0 is out of range [1, 65536]"},
+		{"limit too high", []interceptor.Option{interceptor.WithCollectionLimit(interceptor.MaxCollectionLimit + 1)}, "out of range"},
+		{"nil option", []interceptor.Option{nil}, "option 0 is nil"},
+		{"nil status rule", []interceptor.Option{interceptor.WithStatus(nil)}, "WithStatus: nil function"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := interceptor.NewMilvus26(tt.opts...)
+			_, err := interceptor.LegacyMilvus26(tt.opts...)
 			require.ErrorContains(t, err, "NewMilvus26")
 			assert.ErrorContains(t, err, tt.want)
 		})
 	}
-	withStatus, err := interceptor.NewMilvus26(interceptor.WithStatus(func(any) bool { return false }))
-	require.NoError(t, err)
-	_, err = interceptor.NewServer(interceptor.ServerSets{Milvus26: withStatus})
-	assert.ErrorContains(t, err, "ServerSets.Milvus26 was built with WithStatus")
 }
 
 // TestServerCountsMilvusV20AndMilvus26AtOnce counts one Milvus proxy into
@@ -422,9 +418,9 @@ func TestServerCountsMilvusV20AndMilvus26AtOnce(t *testing.T) {
 	require.NoError(t, err)
 	ic, err := interceptor.New(methods)
 	require.NoError(t, err)
-	sm, err := interceptor.NewServerMetrics()
+	sm, err := interceptor.LegacyServerMetrics()
 	require.NoError(t, err)
-	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(3), interceptor.WithReqLatency())
+	m26, err := interceptor.LegacyMilvus26(interceptor.WithNodeID(3), interceptor.WithReqLatency())
 	require.NoError(t, err)
 	install, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm, Milvus26: m26},
 		interceptor.WithHistogram(interceptor.Histogram{}))
@@ -490,9 +486,9 @@ func TestMilvus26AllocatesNothing(t *testing.T) {
 	require.NoError(t, err)
 	ic, err := interceptor.New(methods)
 	require.NoError(t, err)
-	sm, err := interceptor.NewServerMetrics()
+	sm, err := interceptor.LegacyServerMetrics()
 	require.NoError(t, err)
-	m26, err := interceptor.NewMilvus26(interceptor.WithReqLatency())
+	m26, err := interceptor.LegacyMilvus26(interceptor.WithReqLatency())
 	require.NoError(t, err)
 	install, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm, Milvus26: m26},
 		interceptor.WithHistogram(interceptor.Histogram{}))
@@ -526,7 +522,7 @@ func TestMilvus26AllocatesNothing(t *testing.T) {
 // request that names no database and metadata that does.
 func ExampleNewMilvus26() {
 	reg := prometheus.NewRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(12), interceptor.WithReqLatency())
+	m26, err := interceptor.LegacyMilvus26(interceptor.WithNodeID(12), interceptor.WithReqLatency())
 	if err != nil {
 		panic(err)
 	}
@@ -579,7 +575,7 @@ func (mxPanicky) GetCollectionName() string { panic("mxPanicky: a bug") }
 // panic is rejected and goes on.
 func TestMilvus26Panics(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithStatus(func(any) bool { panic("rule") }))
+	m26, err := interceptor.LegacyMilvus26(interceptor.WithStatus(func(any) bool { panic("rule") }))
 	require.NoError(t, err)
 	require.NoError(t, m26.Register(reg))
 	icpt := m26.UnaryServerInterceptor()
@@ -604,7 +600,7 @@ func TestMilvus26Panics(t *testing.T) {
 // holds Milvus26 alone uncounted, as Milvus counts no stream.
 func TestMilvus26CountsNoStream(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithReqLatency())
+	m26, err := interceptor.LegacyMilvus26(interceptor.WithReqLatency())
 	require.NoError(t, err)
 	install, err := interceptor.NewServer(interceptor.ServerSets{Milvus26: m26}, interceptor.WithHistogram(interceptor.Histogram{}))
 	require.NoError(t, err)
@@ -622,7 +618,7 @@ func TestMilvus26CountsNoStream(t *testing.T) {
 // them, for the race detector, and checks that the limit holds after.
 func TestMilvus26RemovesUnderLoad(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithCollectionLimit(8), interceptor.WithReqLatency())
+	m26, err := interceptor.LegacyMilvus26(interceptor.WithCollectionLimit(8), interceptor.WithReqLatency())
 	require.NoError(t, err)
 	require.NoError(t, m26.Register(reg))
 	icpt := m26.UnaryServerInterceptor()
@@ -671,9 +667,9 @@ func TestMilvus26RemovesUnderLoad(t *testing.T) {
 // the calls before Init under "unknown".
 func TestMilvus26BeforeProviderInit(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	m26, err := interceptor.NewMilvus26(interceptor.WithReqLatency())
+	m26, err := interceptor.LegacyMilvus26(interceptor.WithReqLatency())
 	require.NoError(t, err)
-	sm, err := interceptor.NewServerMetrics()
+	sm, err := interceptor.LegacyServerMetrics()
 	require.NoError(t, err)
 	install, err := interceptor.NewServer(interceptor.ServerSets{Provider: sm, Milvus26: m26}, interceptor.WithHistogram(interceptor.Histogram{}))
 	require.NoError(t, err)

@@ -2,12 +2,15 @@ package interceptor
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
 
 	"github.com/grpcmetrics/grpcmetrics/interceptor/internal/msgshape"
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
@@ -17,12 +20,21 @@ import (
 // The metric set of Milvus v2.0's counters: the counters of a
 // [methodmap.Map], and the client_id values of client-labelled routes.
 
-// MilvusCounters counts the calls of the methods in a [methodmap.Map] into the
-// map's counters. Build it with [New] and install
-// [MilvusCounters.UnaryServerInterceptor] (and, for streaming methods in the
-// map, [MilvusCounters.StreamServerInterceptor]) on a server. It is also a
-// [prometheus.Collector] of its own metrics, which [MilvusCounters.Register]
-// registers.
+// MilvusCounters are Milvus v2.0's counters: they count the calls of the
+// methods in a [methodmap.Map] into the map's counters. Build them with
+// [NewMilvusCounters] and give them to a [ServerInstall]
+// ([ServerSets].Milvus), which registers their own metrics
+// (grpcmetrics_client_id_overflow_total and grpcmetrics_client_ids; the
+// map's counters are the registry's, which [registry.Metrics.Register]
+// registers).
+//
+// A stream of a mapped method counts "total" when it opens and "success"
+// or "fail" when the handler returns, by the same rules as a unary call
+// with no response: an error (a client that cancels mid-stream usually
+// ends it with Canceled, an expired deadline with DeadlineExceeded) or a
+// panic is fail. The client rule sees the stream's context and a nil
+// request, so without a [WithClientID] that reads the context,
+// client-labelled streams count under [registry.UnknownClientLabel].
 type MilvusCounters struct {
 	routes   map[string]*milvusRoute // by full method name; never written after New
 	clientID ClientIDFunc            // nil: the default rule
@@ -31,11 +43,8 @@ type MilvusCounters struct {
 
 	overflowTotal prometheus.Counter // grpcmetrics_client_id_overflow_total
 	tracked       prometheus.GaugeFunc
-	solo          *serverEngine // the install of this set alone
-	latency       *latency      // solo's histogram; nil unless WithHistogram
-
-	installOptions []string // the options of its own install it was given, for NewServer
-	member         belonging
+	metrics       *setCollector // the set's own metrics, as one collector
+	member        belonging     // the install it belongs to
 }
 
 // milvusRoute is one mapped method, as the Milvus counters count it.
@@ -54,6 +63,115 @@ func (r *milvusRoute) classify(resp any, err error) Outcome {
 		return Default
 	}
 	return r.classifier(resp, err)
+}
+
+// MilvusOption configures [NewMilvusCounters]: [WithClientID],
+// [WithClientLimit] or [WithOutcome]. No other constructor takes it.
+type MilvusOption interface {
+	applyMilvus(*milvusConfig)
+}
+
+// milvusOptionFunc is a [MilvusOption].
+type milvusOptionFunc func(*milvusConfig)
+
+func (f milvusOptionFunc) applyMilvus(c *milvusConfig) { f(c) }
+
+// milvusConfig is what the options of [NewMilvusCounters] set.
+type milvusConfig struct {
+	outcomes    map[string]Classifier
+	clientID    ClientIDFunc // nil: the default rule
+	clientIDSet bool
+	clientLimit int
+}
+
+// DefaultClientLimit is the number of distinct client_id values an
+// [MilvusCounters] tracks unless [WithClientLimit] says otherwise. Milvus
+// clusters run tens of proxies and coordinators; 1024 leaves room for churn
+// while bounding the series a hostile SourceID flood can create to 1024 per
+// client-labelled method and call label value.
+const DefaultClientLimit = 1024
+
+// MaxClientLimit is the largest limit [WithClientLimit] accepts.
+const MaxClientLimit = 1 << 20
+
+// WithOutcome overrides the outcome rule for one full method name, which must
+// be in the method map. Milvus, for example, counted DescribeIndex's "index
+// does not exist" as a success:
+//
+//	interceptor.WithOutcome("/milvus.proto.milvus.MilvusService/DescribeIndex",
+//		func(resp any, err error) interceptor.Outcome {
+//			r, ok := resp.(*milvuspb.DescribeIndexResponse)
+//			if ok && r.GetStatus().GetErrorCode() == commonpb.ErrorCode_IndexNotExist {
+//				return interceptor.Success
+//			}
+//			return interceptor.Default
+//		})
+//
+// A panic in the classifier is recovered, logged and counted as fail; the
+// handler's response and error still reach the caller unchanged. Given
+// twice for one method, the last one wins; a nil classifier is an error.
+func WithOutcome(fullMethod string, classify Classifier) MilvusOption {
+	return milvusOptionFunc(func(c *milvusConfig) {
+		if c.outcomes == nil {
+			c.outcomes = make(map[string]Classifier)
+		}
+		c.outcomes[fullMethod] = classify
+	})
+}
+
+// WithClientID sets the rule that names a call's client on client-labelled
+// routes ([methodmap.ClientTypeScheme], the RootCoord counters), replacing
+// the default rule (see [NewMilvusCounters]). [MilvusSourceID] builds one for Milvus-style
+// requests; any function will do. It is called once per call of such a
+// route, before the handler, with the call's context and request (see
+// [ClientIDFunc]); other routes never call it. The client limit applies to
+// its values too. A nil fn is an error; only [NewMilvusCounters] takes it.
+func WithClientID(fn ClientIDFunc) MilvusOption {
+	return milvusOptionFunc(func(c *milvusConfig) { c.clientID, c.clientIDSet = fn, true })
+}
+
+// WithClientLimit sets how many distinct client_id values are tracked, from 1
+// to [MaxClientLimit]; the default is [DefaultClientLimit]. Calls from further
+// clients are counted under [registry.OverflowClientLabel], and each such call
+// increments grpcmetrics_client_id_overflow_total (a call whose own client
+// is [Label](registry.OverflowClientLabel) does not). The fixed values do not
+// count towards the limit, and [MilvusCounters.RemoveClient] frees a slot.
+// Only [NewMilvusCounters] takes it.
+func WithClientLimit(n int) MilvusOption {
+	return milvusOptionFunc(func(c *milvusConfig) { c.clientLimit = n })
+}
+
+// newMilvusConfig applies and checks the options of NewMilvusCounters.
+func newMilvusConfig(m *methodmap.Map, opts []MilvusOption) (*milvusConfig, error) {
+	if m == nil {
+		return nil, errors.New("interceptor: nil method map")
+	}
+	c := &milvusConfig{clientLimit: DefaultClientLimit}
+	for i, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("interceptor: option %d is nil", i)
+		}
+		o.applyMilvus(c)
+	}
+	var errs []error
+	for _, method := range slices.Sorted(maps.Keys(c.outcomes)) {
+		if c.outcomes[method] == nil {
+			errs = append(errs, fmt.Errorf("WithOutcome: nil classifier for %s", method))
+		}
+		if _, ok := m.Lookup(method); !ok {
+			errs = append(errs, fmt.Errorf("WithOutcome: %s is not in the method map", method))
+		}
+	}
+	if c.clientIDSet && c.clientID == nil {
+		errs = append(errs, errors.New("WithClientID: nil function"))
+	}
+	if c.clientLimit < 1 || c.clientLimit > MaxClientLimit {
+		errs = append(errs, fmt.Errorf("WithClientLimit: %d is out of range [1, %d]", c.clientLimit, MaxClientLimit))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("interceptor: %w", err)
+	}
+	return c, nil
 }
 
 // Outcome is the judgement of one call.
@@ -112,7 +230,7 @@ func (cs *counts) ended(fail bool) {
 	c.Inc()
 }
 
-// New builds an interceptor over m. Without options it:
+// NewMilvusCounters builds Milvus v2.0's counters over m. Without options it:
 //   - judges a call fail if the handler returns an error, panics, or returns
 //     a response that is a Milvus status or has a "status" field holding
 //     one (a protobuf message named Status with a non-zero enum
@@ -129,18 +247,17 @@ func (cs *counts) ended(fail bool) {
 // [WithClientID] replace them, for example with [MilvusStatus] and
 // [MilvusSourceID] over the caller's generated types.
 //
-// New returns an error naming every problem: a nil map or option, an
+// NewMilvusCounters returns an error naming every problem: a nil map or option, an
 // outcome rule for a method the map does not have, a nil function, or a
 // client limit out of range.
 func NewMilvusCounters(m *methodmap.Map, opts ...MilvusOption) (*MilvusCounters, error) {
-	cfg, err := newConfig(m, opts)
+	cfg, err := newMilvusConfig(m, opts)
 	if err != nil {
 		return nil, err
 	}
 	i := &MilvusCounters{
-		routes:         make(map[string]*milvusRoute, m.Len()),
-		clientID:       cfg.clientID,
-		installOptions: cfg.installOptions(),
+		routes:   make(map[string]*milvusRoute, m.Len()),
+		clientID: cfg.clientID,
 	}
 	var vecs []*prometheus.CounterVec
 	for _, e := range m.Entries() {
@@ -165,33 +282,8 @@ func NewMilvusCounters(m *methodmap.Map, opts ...MilvusOption) (*MilvusCounters,
 		Name:      "client_ids",
 		Help:      "Distinct client_id values currently tracked by the interceptor, fixed values excluded.",
 	}, func() float64 { return float64(i.clients.values.len()) })
-	if cfg.histogram != nil {
-		i.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist)
-	}
-	i.solo = newServerEngine(i, nil, nil, nil, cfg.rules(), i.latency)
+	i.metrics = &setCollector{cs: []prometheus.Collector{i.overflowTotal, i.tracked}}
 	return i, nil
-}
-
-// UnaryServerInterceptor returns the interceptor to install with
-// [grpc.ChainUnaryInterceptor]. Place it inside any recovery interceptor, so
-// that it sees (and counts) a handler's panic before recovery turns it into
-// an error.
-func (i *MilvusCounters) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
-	return i.solo.unary
-}
-
-// StreamServerInterceptor returns the interceptor to install with
-// [grpc.ChainStreamInterceptor], for streaming methods that the map holds.
-// A stream counts "total" when it opens and "success" or "fail" when the
-// handler returns, by the same rules as a unary call with no response: an
-// error (a client that cancels mid-stream usually ends it with Canceled, an
-// expired deadline with DeadlineExceeded) or a panic is fail. The client
-// rule sees the stream's context and a nil request, so without a
-// [WithClientID] that reads the context, client-labelled streams count
-// under [registry.UnknownClientLabel]. The histogram, when on, labels a
-// stream's time with grpc_type from the stream's kind.
-func (i *MilvusCounters) StreamServerInterceptor() grpc.StreamServerInterceptor {
-	return i.solo.stream
 }
 
 // clientCounts returns the series of a call of the client-labelled route r,
@@ -228,33 +320,6 @@ func (i *MilvusCounters) clientCounts(ctx context.Context, req any, r *milvusRou
 // removed: for them RemoveClient reports false.
 func (i *MilvusCounters) RemoveClient(id ClientID) bool {
 	return i.clients.remove(id)
-}
-
-// Register registers the interceptor's own metrics on r:
-// grpcmetrics_client_id_overflow_total, grpcmetrics_client_ids and, with
-// [WithHistogram], grpc_server_handling_seconds.
-// Registering the same interceptor twice on r is a no-op. It is an error,
-// saying so, when another interceptor's metrics are already registered on r
-// (give each its own registry, or wrap r with
-// [prometheus.WrapRegistererWith] and a distinguishing label), and for a
-// nil r.
-func (i *MilvusCounters) Register(r prometheus.Registerer) error {
-	return register(r, "MilvusCounters", i)
-}
-
-// collectors returns the set's own metrics, without its install's histogram.
-func (i *MilvusCounters) collectors() []prometheus.Collector {
-	return []prometheus.Collector{i.overflowTotal, i.tracked}
-}
-
-// Describe implements [prometheus.Collector].
-func (i *MilvusCounters) Describe(ch chan<- *prometheus.Desc) {
-	describe(ch, i.collectors(), i.latency)
-}
-
-// Collect implements [prometheus.Collector].
-func (i *MilvusCounters) Collect(ch chan<- prometheus.Metric) {
-	collect(ch, i.collectors(), i.latency)
 }
 
 // client is one client_id value with its series per client-labelled route,

@@ -1,11 +1,11 @@
 package interceptor
 
 import (
+	"context"
 	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap"
 	"google.golang.org/grpc/codes"
 )
 
@@ -43,12 +43,12 @@ type families struct {
 	started, handled, received, sent, responseFailed *prometheus.CounterVec
 	inFlight                                         *prometheus.GaugeVec // nil unless WithInFlight
 	tuples                                           *ctxTuples           // nil unless WithContextLabels
+	valuesOf                                         func(context.Context) []string
 }
 
 // newFamilies makes the families of side, with the gauge if inFlight and
-// the context labels of cl (nil: none) after the families' own labels,
-// whose tuples log through logger.
-func newFamilies(side string, inFlight bool, cl *ContextLabels, logger *zap.Logger) *families {
+// the context labels of cl (nil: none) after the families' own labels.
+func newFamilies(side string, inFlight bool, cl *ContextLabels) *families {
 	var names []string
 	if cl != nil {
 		names = cl.Names
@@ -62,7 +62,8 @@ func newFamilies(side string, inFlight bool, cl *ContextLabels, logger *zap.Logg
 	// exposition's metadata too.
 	f := &families{side: side}
 	if cl != nil {
-		f.tuples = newCtxTuples(f, cl, logger)
+		f.tuples = newCtxTuples("grpcmetrics_"+side, cl.Names, cl.Limit)
+		f.valuesOf = cl.Values
 	}
 	if inFlight {
 		help := "Number of RPCs whose handler is running on the server."
@@ -109,6 +110,7 @@ type methodSeries struct {
 	started, received, sent, responseFailed series
 	handled                                 [numCodes]series
 	inFlight                                series // its vec is nil unless WithInFlight
+	fam                                     *families
 	// tuples, with context labels, are the set's tuples of values; the
 	// method's series are then children, one per tuple, and these are
 	// never resolved (see forContext). Nil without context labels, and
@@ -130,7 +132,7 @@ type methodSeries struct {
 func newMethodSeries(f *families, typ int, service, method string, extra ...string) *methodSeries {
 	service = strings.ToValidUTF8(service, "\uFFFD")
 	method = strings.ToValidUTF8(method, "\uFFFD")
-	m := &methodSeries{typ: typ, service: service, method: method}
+	m := &methodSeries{fam: f, typ: typ, service: service, method: method}
 	if extra == nil {
 		m.tuples = f.tuples
 	}
@@ -208,4 +210,73 @@ func (m *methodSeries) handledCode(c codes.Code) prometheus.Counter {
 		c = codes.Unknown
 	}
 	return m.handled[c].counter()
+}
+
+// forContext returns the series of a call of the method m with the
+// call's context: m's own without context labels, else the child of the
+// call's tuple, admitted on its first call.
+func (m *methodSeries) forContext(ctx context.Context) *methodSeries {
+	if m.tuples == nil {
+		return m
+	}
+	k := m.tuples.keyWith(ctx, m.fam.valuesOf)
+	if v, ok := m.children.Load(k); ok {
+		return v.(*methodSeries)
+	}
+	return m.admit(k)
+}
+
+// admit admits k if it is new and the limit allows, and returns its child
+// of m: the overflow tuple's if k finds no place, or has a value that is
+// not valid UTF-8.
+func (m *methodSeries) admit(k ctxKey) *methodSeries {
+	t := m.tuples
+	t.values.mu.Lock()
+	defer t.values.mu.Unlock()
+	if v, ok := m.children.Load(k); ok {
+		return v.(*methodSeries)
+	}
+	e := t.entryLocked(k)
+	if v, ok := m.children.Load(e.key); ok { // the overflow tuple's
+		return v.(*methodSeries)
+	}
+	child := newMethodSeries(m.fam, m.typ, m.service, m.method, e.key[:len(t.names)]...)
+	m.children.Store(e.key, child)
+	e.bases = append(e.bases, m)
+	return child
+}
+
+// forgetChild forgets m's child for the tuple k, removed.
+func (m *methodSeries) forgetChild(k ctxKey) { m.children.Delete(k) }
+
+// removeContextLabels forgets the tuple values and deletes its series, in
+// every family and method; see [ServerMetrics.RemoveContextLabels].
+func (f *families) removeContextLabels(values []string) bool {
+	return f.tuples.forget(values, func(e *ctxEntry, match prometheus.Labels) {
+		for _, base := range e.bases {
+			base.forgetChild(e.key)
+		}
+		for _, vec := range []*prometheus.MetricVec{f.started.MetricVec, f.handled.MetricVec, f.received.MetricVec, f.sent.MetricVec, f.responseFailed.MetricVec} {
+			vec.DeletePartialMatch(match)
+		}
+		if f.inFlight != nil {
+			f.inFlight.DeletePartialMatch(match)
+		}
+	})
+}
+
+// RemoveContextLabels forgets a tuple of context label values (one value
+// per [ContextLabels].Names, in order) and deletes its series from every
+// family, freeing its place under the limit; it reports whether the tuple
+// was kept. The overflow tuple is never removed. A call that starts after
+// it returns counts the tuple anew; a call in progress may still count
+// into the deleted series, which are then lost.
+func (s *ServerMetrics) RemoveContextLabels(values ...string) bool {
+	return s.fam.removeContextLabels(values)
+}
+
+// RemoveContextLabels forgets a tuple of context label values, as
+// [ServerMetrics.RemoveContextLabels] does.
+func (c *ClientMetrics) RemoveContextLabels(values ...string) bool {
+	return c.fam.removeContextLabels(values)
 }

@@ -1,15 +1,11 @@
 package interceptor
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
-	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap"
-	"google.golang.org/grpc"
 
 	"github.com/grpcmetrics/grpcmetrics/methodmap"
 )
@@ -18,8 +14,8 @@ import (
 // and labels of go-grpc-middleware's prometheus provider:
 // grpc_server_started_total, grpc_server_handled_total (with grpc_code),
 // grpc_server_msg_received_total, grpc_server_msg_sent_total and, with
-// [WithHistogram], grpc_server_handling_seconds. Dashboards and alerts
-// built on the provider keep working.
+// the install's [WithHistogram], grpc_server_handling_seconds. Dashboards
+// and alerts built on the provider keep working.
 //
 // It adds grpcmetrics_server_response_failed_total: calls that ended with
 // code OK but whose response carried a failing status, by the same rule as
@@ -39,44 +35,92 @@ import (
 // client sees OK); and codes above Unauthenticated, which grpc-go sends as
 // they are, count as Unknown, so that the series stay bounded.
 //
-// Build it with [NewServerMetrics], install its interceptors, register the
-// services, then call [ServerMetrics.Init] before serving: only the methods
-// the server registers get series. Init is required. Calls that arrive
-// before it are counted under [UnknownMethod] and in
+// Build it with [NewServerMetrics] and give it to a [ServerInstall]
+// ([ServerSets].Provider): only the methods that the server registers,
+// which [ServerInstall.Init] finds, get series. Calls that arrive before
+// Init are counted under [UnknownMethod] and in
 // grpcmetrics_server_calls_before_init_total, which is exposed (at zero)
 // from the start, and the first of them is logged at warn level through
-// [WithLogger]'s logger.
+// the install's logger ([WithLogger]).
+//
+// A stream counts as started when it opens and as handled, with its
+// code, when the handler returns; each message received or sent without
+// error counts. A client that cancels mid-stream usually ends it with
+// code Canceled, and an expired deadline with DeadlineExceeded: whatever
+// the handler returns. The response-body rule does not apply to streamed
+// messages. A handler's panic is counted as handled with code Unknown
+// (what a client sees when go-grpc-middleware's recovery, with its
+// default handler, turns the panic into an error) and passed on.
 //
 // [WithInFlight] adds grpc_server_in_flight, the calls whose handler runs;
 // [WithContextLabels] adds labels taken from each call's context, bounded
-// (see [ContextLabels]); [WithCodeOnHistogram] adds grpc_code to the
-// histogram. All three are off by default.
+// (see [ContextLabels]). Both are off by default.
 //
 // Coming from go-grpc-middleware's provider: its InitializeMetrics is
-// optional and creates every method's series at zero. Here Init is
-// required, since it builds the table that names each call's method, and
-// it creates no series unless [WithInitialSeries] is given; with it, Init
-// creates every method's series at zero, as InitializeMetrics did.
+// optional and creates every method's series at zero. Here the install's
+// Init is required, since it builds the table that names each call's
+// method, and it creates no series unless [WithInitialSeries] is given;
+// with it, Init creates every method's series at zero, as
+// InitializeMetrics did.
 type ServerMetrics struct {
 	fam     *families
 	initial bool // WithInitialSeries
-	logger  *zap.Logger
-	solo    *serverEngine // the install of this set alone
-	// latency is the histogram of the set's own install, nil without
-	// WithHistogram.
-	latency *latency
 
 	methods atomic.Pointer[map[string]*methodSeries] // set once by Init
 	unknown [numTypes]*methodSeries                  // by typeIndex
 
 	beforeInit prometheus.Counter // grpcmetrics_server_calls_before_init_total
-	warned     atomic.Bool        // the first call before Init was logged
 
-	mu       sync.Mutex      // guards installs, and orders Init with new installs
-	installs []*serverEngine // the installs that count into this set
+	metrics *setCollector // the set's own metrics, as one collector
+	member  belonging     // the install it belongs to
+}
 
-	installOptions []string // the options of its own install it was given, for NewServer
-	member         belonging
+// ServerMetricsOption configures [NewServerMetrics]:
+// [WithInitialSeries], or a [ProviderOption] ([WithContextLabels]) or
+// [SharedOption] ([WithInFlight]). No other constructor takes it but
+// those that [ProviderOption] and [SharedOption] name.
+type ServerMetricsOption interface {
+	applyServerMetrics(*serverMetricsConfig)
+}
+
+// serverMetricsOptionFunc is a [ServerMetricsOption].
+type serverMetricsOptionFunc func(*serverMetricsConfig)
+
+func (f serverMetricsOptionFunc) applyServerMetrics(c *serverMetricsConfig) { f(c) }
+
+// serverMetricsConfig is what the options of [NewServerMetrics] set.
+type serverMetricsConfig struct {
+	inFlight      bool
+	contextLabels *ContextLabels // nil: none
+	initialSeries bool
+}
+
+// WithInitialSeries makes [ServerInstall.Init] create every registered
+// method's series at zero, as Prometheus recommends for series known in
+// advance, so that rate() and absent() work from the first scrape. It costs
+// 21 series per method, up to 39 with the histogram, [WithCodeOnHistogram]
+// and [WithInFlight] (see [MaxInitialSeries], which bounds them). The
+// [MilvusCounters]'s Milvus counters always start at zero and do not take it.
+func WithInitialSeries() ServerMetricsOption {
+	return serverMetricsOptionFunc(func(c *serverMetricsConfig) { c.initialSeries = true })
+}
+
+// newProviderConfig applies and checks the options of ctor.
+func newProviderConfig[C any, O interface{ comparable }](ctor string, opts []O, apply func(O, *C), contextLabels func(*C) *ContextLabels) (*C, error) {
+	c := new(C)
+	var zero O
+	for i, o := range opts {
+		if o == zero {
+			return nil, fmt.Errorf("interceptor: %s: option %d is nil", ctor, i)
+		}
+		apply(o, c)
+	}
+	if cl := contextLabels(c); cl != nil {
+		if err := cl.validate(); err != nil {
+			return nil, fmt.Errorf("interceptor: %s: %w", ctor, err)
+		}
+	}
+	return c, nil
 }
 
 // MaxInitialSeries bounds [WithInitialSeries]: Init refuses a server whose
@@ -88,102 +132,80 @@ type ServerMetrics struct {
 // [WithInFlight].
 const MaxInitialSeries = 100_000
 
-// NewServerMetrics builds the server metrics. It takes every [Option]
-// ([WithStatus], [WithHistogram], [WithCodeOnHistogram], [WithLogger]),
-// [WithInitialSeries], and the provider's options, [WithInFlight] and
-// [WithContextLabels]; invalid values are an error.
+// NewServerMetrics builds the server's families of go-grpc-middleware's
+// provider (see [ServerMetrics]). It takes [WithInitialSeries],
+// [WithInFlight] and [WithContextLabels]; invalid values are an error.
 func NewServerMetrics(opts ...ServerMetricsOption) (*ServerMetrics, error) {
-	cfg, err := newGenericConfig("NewServerMetrics", opts)
+	cfg, err := newProviderConfig("NewServerMetrics", opts,
+		func(o ServerMetricsOption, c *serverMetricsConfig) { o.applyServerMetrics(c) },
+		func(c *serverMetricsConfig) *ContextLabels { return c.contextLabels })
 	if err != nil {
 		return nil, err
 	}
-	s := &ServerMetrics{fam: newFamilies("server", cfg.inFlight, cfg.contextLabels, cfg.logger), initial: cfg.initialSeries, logger: cfg.logger, installOptions: cfg.installOptions()}
+	s := &ServerMetrics{fam: newFamilies("server", cfg.inFlight, cfg.contextLabels), initial: cfg.initialSeries}
 	s.beforeInit = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "grpcmetrics_server_calls_before_init_total",
-		Help: "Total number of RPCs that reached the server's interceptors before ServerMetrics.Init, counted under grpc_service and grpc_method \"unknown\".",
+		Help: "Total number of RPCs that reached the server's interceptors before ServerInstall.Init, counted under grpc_service and grpc_method \"unknown\".",
 	})
 	for ix := range numTypes {
 		s.unknown[ix] = newMethodSeries(s.fam, ix, UnknownMethod, UnknownMethod)
 	}
-	if cfg.histogram != nil {
-		s.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist)
-	}
-	s.solo = newServerEngine(nil, s, nil, nil, cfg.rules(), s.latency)
+	s.metrics = &setCollector{cs: append(s.fam.collectors(), s.beforeInit)}
 	return s, nil
 }
 
-// Init builds the method table from the services registered on srvs
-// (usually the [*grpc.Server] the interceptors are installed on, or every
-// server that shares them): one route per registered method. Init is
-// required: call it once, after registering the services and before
-// serving. Calls before it count under [UnknownMethod] and in
-// grpcmetrics_server_calls_before_init_total (see [ServerMetrics]); calls
-// of methods no server registers count under [UnknownMethod].
-//
-// Init creates no series unless [WithInitialSeries] is given; with it,
-// Init creates every method's series at zero. (go-grpc-middleware's
-// InitializeMetrics, by contrast, is optional and always creates them.)
-//
-// A service or method name that is not valid UTF-8, which grpc-go
-// registers and serves like any other, is labelled with each invalid byte
-// sequence replaced by U+FFFD (see [strings.ToValidUTF8]); names that
-// differ only there share their series.
-//
-// A second call, no server, or a nil server (an interface holding a nil
-// *grpc.Server too) is an error.
-func (s *ServerMetrics) Init(srvs ...ServiceInfoProvider) error {
-	if len(srvs) == 0 {
-		return errors.New("interceptor: ServerMetrics.Init: no server")
-	}
+// methodsOf returns the table of the methods that srvs register, one
+// route per method, as [ServerInstall.Init] gives them: the servers are
+// checked there. A service or method name that is not valid UTF-8, which
+// grpc-go registers and serves like any other, is labelled with each
+// invalid byte sequence replaced by U+FFFD (see [strings.ToValidUTF8]);
+// names that differ only there share their series.
+func (s *ServerMetrics) methodsOf(srvs []ServiceInfoProvider) map[string]*methodSeries {
 	table := make(map[string]*methodSeries)
-	for i, srv := range srvs {
-		if isNilProvider(srv) {
-			return fmt.Errorf("interceptor: ServerMetrics.Init: server %d is nil (%T)", i, srv)
-		}
+	for _, srv := range srvs {
 		for svc, info := range srv.GetServiceInfo() {
 			for _, mi := range info.Methods {
 				table["/"+svc+"/"+mi.Name] = newMethodSeries(s.fam, typeIndex(mi.IsClientStream, mi.IsServerStream), svc, mi.Name)
 			}
 		}
 	}
-	if s.initial {
-		perMethod := 4 + numCodes // started, received, sent, response_failed, handled by code
-		if s.latency != nil {
-			perMethod++ // the histogram
-			if s.latency.byCode {
-				perMethod += numCodes - 1 // one per code
-			}
-		}
-		if s.fam.inFlight != nil {
-			perMethod++
-		}
-		if n := len(table) * perMethod; n > MaxInitialSeries {
-			return fmt.Errorf("interceptor: ServerMetrics.Init: %d methods would start with %d series, more than MaxInitialSeries (%d)", len(table), n, MaxInitialSeries)
+	return table
+}
+
+// checkInitial checks that the methods of table start with no more than
+// [MaxInitialSeries] series, with [WithInitialSeries]; l is the install's
+// histogram, nil without one.
+func (s *ServerMetrics) checkInitial(table map[string]*methodSeries, l *latency) error {
+	if !s.initial {
+		return nil
+	}
+	perMethod := 4 + numCodes // started, received, sent, response_failed, handled by code
+	if l != nil {
+		perMethod++ // the histogram
+		if l.byCode {
+			perMethod += numCodes - 1 // one per code
 		}
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.methods.CompareAndSwap(nil, &table) {
-		return errors.New("interceptor: ServerMetrics.Init called twice")
+	if s.fam.inFlight != nil {
+		perMethod++
 	}
+	if n := len(table) * perMethod; n > MaxInitialSeries {
+		return fmt.Errorf("%d methods would start with %d series, more than MaxInitialSeries (%d)", len(table), n, MaxInitialSeries)
+	}
+	return nil
+}
+
+// init takes table, the server's methods, once: calls before it count
+// under [UnknownMethod]; calls of methods not in it count under
+// [UnknownMethod]. With [WithInitialSeries], every method's series start
+// at zero.
+func (s *ServerMetrics) init(table map[string]*methodSeries) {
+	s.methods.Store(&table)
 	if s.initial {
 		for _, m := range table {
 			m.initialise()
 		}
 	}
-	for _, e := range s.installs {
-		e.rebuild() // creates the histogram's series at zero too, with WithInitialSeries
-	}
-	return nil
-}
-
-// addInstall makes e count into s: e's routes are built now, and again
-// when Init finds the server's methods.
-func (s *ServerMetrics) addInstall(e *serverEngine) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.installs = append(s.installs, e)
-	e.rebuild()
 }
 
 // initialSeries reports whether Init creates the series at zero.
@@ -197,62 +219,7 @@ func (s *ServerMetrics) registered() map[string]*methodSeries {
 	return nil
 }
 
-// began counts a call of the method ms as started (and a unary call's
-// request), and, before Init, in grpcmetrics_server_calls_before_init_total,
-// logging the first such call.
-func (s *ServerMetrics) began(ms *methodSeries, unary bool, fullMethod string) {
-	if s.methods.Load() == nil {
-		s.beforeInit.Inc()
-		if s.warned.CompareAndSwap(false, true) {
-			s.logger.Warn("grpcmetrics: a call reached ServerMetrics before Init; calls before Init are counted under grpc_service and grpc_method \"unknown\" (see grpcmetrics_server_calls_before_init_total): call Init after registering the services and before serving",
-				zap.String("method", fullMethod))
-		}
-	}
-	ms.began(unary)
-}
-
-// UnaryServerInterceptor returns the unary interceptor. Place it inside any
-// recovery interceptor: a handler's panic is counted as handled with code
-// Unknown (what a client sees when go-grpc-middleware's recovery, with its
-// default handler, turns the panic into an error) and passed on.
-func (s *ServerMetrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
-	return s.solo.unary
-}
-
-// StreamServerInterceptor returns the stream interceptor. A stream counts
-// as started when it opens and as handled, with its code, when the handler
-// returns; each message received or sent without error counts. A client
-// that cancels mid-stream usually ends it with code Canceled, and an
-// expired deadline with DeadlineExceeded: whatever the handler returns. The
-// response-body rule does not apply to streamed messages.
-func (s *ServerMetrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
-	return s.solo.stream
-}
-
-// Register registers the server metrics on r. Registering them twice on r
-// is a no-op; another ServerMetrics (or the provider's) on r is an error
-// that says so. ServerMetrics is a [prometheus.Collector], so
-// r.Register(s) works too, with client_golang's own errors.
-func (s *ServerMetrics) Register(r prometheus.Registerer) error {
-	return register(r, "ServerMetrics", s)
-}
-
-// collectors returns the set's own metrics, without its install's histogram.
-func (s *ServerMetrics) collectors() []prometheus.Collector {
-	return append(s.fam.collectors(), s.beforeInit)
-}
-
-// Describe implements [prometheus.Collector].
-func (s *ServerMetrics) Describe(ch chan<- *prometheus.Desc) {
-	describe(ch, s.collectors(), s.latency)
-}
-
-// Collect implements [prometheus.Collector].
-func (s *ServerMetrics) Collect(ch chan<- prometheus.Metric) {
-	collect(ch, s.collectors(), s.latency)
-}
-
-// ServiceInfoProvider is what [ServerMetrics.Init] needs of a server;
+// ServiceInfoProvider is what [ServerInstall.Init] needs of a server;
 // [*grpc.Server] has it. It is [methodmap.ServiceInfoProvider].
 type ServiceInfoProvider = methodmap.ServiceInfoProvider
 

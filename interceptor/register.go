@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// register registers c, the collector of owner ("Interceptor",
-// "ServerMetrics", "ClientMetrics", "Milvus26", "A66" or "Server"), on r. The same collector twice is a
+// register registers c, the collector of owner (an install, or one of its
+// sets), on r. The same collector twice is a
 // no-op; another collector of the same metrics is an error that says what
 // happened, and so is a nil (or typed-nil) r.
 func register(r prometheus.Registerer, owner string, c prometheus.Collector) error {
@@ -34,23 +34,21 @@ func isNilRegisterer(r prometheus.Registerer) bool {
 	return !rv.IsValid() || (rv.Kind() == reflect.Pointer && rv.IsNil())
 }
 
-// describe describes a set's own metrics and its install's histogram.
-func describe(ch chan<- *prometheus.Desc, cs []prometheus.Collector, l *latency) {
-	for _, c := range cs {
-		c.Describe(ch)
-	}
-	if l != nil {
-		l.vec.Describe(ch)
+// setCollector is a set's own metrics as one collector, made once with
+// the set, so that registering the set twice on one registry is a no-op.
+type setCollector struct{ cs []prometheus.Collector }
+
+// Describe implements [prometheus.Collector].
+func (c *setCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range c.cs {
+		m.Describe(ch)
 	}
 }
 
-// collect collects a set's own metrics and its install's histogram.
-func collect(ch chan<- prometheus.Metric, cs []prometheus.Collector, l *latency) {
-	for _, c := range cs {
-		c.Collect(ch)
-	}
-	if l != nil {
-		l.vec.Collect(ch)
+// Collect implements [prometheus.Collector].
+func (c *setCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, m := range c.cs {
+		m.Collect(ch)
 	}
 }
 

@@ -80,10 +80,8 @@ func newServerEngine(milvus *MilvusCounters, provider *ServerMetrics, milvus26 *
 		for ix := range numTypes {
 			e.unknown[ix] = e.newRoute(UnknownMethod, UnknownMethod)
 		}
-		provider.addInstall(e) // rebuilds e now, and again at Init
-	} else {
-		e.rebuild()
 	}
+	e.rebuild() // and again at Init
 	return e
 }
 
@@ -289,7 +287,11 @@ func (e *serverEngine) identify(ctx context.Context, c *serverCall, req any, ful
 	}
 	if c.provider != nil {
 		c.provider = c.provider.forContext(ctx) // the child of the call's context labels
-		e.provider.began(c.provider, c.typ == unaryIx, fullMethod)
+		if e.provider.methods.Load() == nil {
+			e.provider.beforeInit.Inc()
+			e.report.beforeInit(fullMethod)
+		}
+		c.provider.began(c.typ == unaryIx)
 	}
 	if c.milvus26 != nil {
 		c.milvus26.began()

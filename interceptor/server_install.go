@@ -3,7 +3,6 @@ package interceptor
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	"go.uber.org/zap"
@@ -70,7 +69,7 @@ type ServerInstall struct {
 // options of a set go to the set's own constructor. It is an error to
 // give no set, and to give a set that belongs to another install already.
 func NewServerInstall(sets ServerSets, opts ...InstallOption) (*ServerInstall, error) {
-	cfg, err := newGenericConfig("NewServerInstall", opts)
+	cfg, err := newInstallConfig("NewServerInstall", opts)
 	if err != nil {
 		return nil, err
 	}
@@ -78,60 +77,31 @@ func NewServerInstall(sets ServerSets, opts ...InstallOption) (*ServerInstall, e
 	if sets.Milvus == nil && sets.Provider == nil && sets.Milvus26 == nil && sets.A66 == nil {
 		errs = append(errs, errors.New("no metric set: give ServerSets.Milvus, ServerSets.Provider, ServerSets.Milvus26, ServerSets.A66, or several"))
 	}
-	var milvusOptions, providerOptions, milvus26Options []string
-	if sets.Milvus != nil {
-		milvusOptions = sets.Milvus.installOptions
-	}
-	if sets.Provider != nil {
-		providerOptions = sets.Provider.installOptions
-	}
-	if sets.Milvus26 != nil {
-		milvus26Options = sets.Milvus26.installOptions
-	}
-	for _, set := range []struct {
-		name    string
-		options []string
-	}{
-		{"ServerSets.Milvus", milvusOptions},
-		{"ServerSets.Provider", providerOptions},
-		{"ServerSets.Milvus26", milvus26Options},
-	} {
-		if len(set.options) > 0 {
-			errs = append(errs, fmt.Errorf("%s was built with %s, which configure an install of the set alone: give them to NewServerInstall instead",
-				set.name, strings.Join(set.options, " and ")))
-		}
-	}
 	if a := sets.A66; a != nil && a.tuples != nil && a.serverValues == nil {
 		errs = append(errs, errors.New("ServerSets.A66 has context labels without a Server function (A66ContextLabels.Server)"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("interceptor: NewServerInstall: %w", err)
 	}
-	// Each set joins the install, all or none.
-	var joined []*belonging
-	for _, m := range []struct {
-		name string
-		b    *belonging
-	}{
-		{"ServerSets.Milvus", sets.Milvus.belonging()},
-		{"ServerSets.Provider", sets.Provider.belonging()},
-		{"ServerSets.Milvus26", sets.Milvus26.belonging()},
-		{"ServerSets.A66", sets.A66.serverBelonging()},
-	} {
-		if m.b == nil {
-			continue
-		}
-		if err := m.b.join(); err != nil {
-			for _, b := range joined {
-				b.leave()
-			}
-			return nil, fmt.Errorf("interceptor: NewServerInstall: %s %w", m.name, err)
-		}
-		joined = append(joined, m.b)
+	var members []member
+	if sets.Milvus != nil {
+		members = append(members, member{"ServerSets.Milvus", &sets.Milvus.member, nil})
+	}
+	if sets.Provider != nil {
+		members = append(members, member{"ServerSets.Provider", &sets.Provider.member, sets.Provider.fam.tuples})
+	}
+	if sets.Milvus26 != nil {
+		members = append(members, member{"ServerSets.Milvus26", &sets.Milvus26.member, nil})
+	}
+	if sets.A66 != nil {
+		members = append(members, member{"ServerSets.A66", &sets.A66.serverSide, sets.A66.tuples})
+	}
+	if err := joinAll(members, cfg.logger); err != nil {
+		return nil, fmt.Errorf("interceptor: NewServerInstall: %w", err)
 	}
 	s := &ServerInstall{sets: sets, logger: cfg.logger}
 	if cfg.histogram != nil {
-		s.latency = newLatency(cfg.histogram, "server", cfg.logger, cfg.codeOnHist || cfg.histogram.CodeLabel)
+		s.latency = newLatency(cfg.histogram, "server", cfg.logger)
 	}
 	s.engine = newServerEngine(sets.Milvus, sets.Provider, sets.Milvus26, sets.A66, cfg.rules(), s.latency)
 	return s, nil
@@ -155,6 +125,11 @@ func NewServerInstall(sets ServerSets, opts ...InstallOption) (*ServerInstall, e
 func (s *ServerInstall) Init(srvs ...ServiceInfoProvider) error {
 	if len(srvs) == 0 {
 		return errors.New("interceptor: ServerInstall.Init: no server")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inited {
+		return errors.New("interceptor: ServerInstall.Init called twice")
 	}
 	var methods, unary int
 	mapped := false
@@ -182,22 +157,21 @@ func (s *ServerInstall) Init(srvs ...ServiceInfoProvider) error {
 	case s.sets.Provider == nil && s.sets.A66 == nil && s.sets.Milvus == nil && unary == 0:
 		return errors.New("interceptor: ServerInstall.Init: the server registers no unary method, so Milvus 2.6's counters would count nothing")
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.inited {
-		return errors.New("interceptor: ServerInstall.Init called twice")
-	}
-	if s.sets.Provider != nil {
-		if err := s.sets.Provider.Init(srvs...); err != nil {
-			return err
-		}
-	}
-	if s.sets.A66 != nil {
-		if err := s.sets.A66.Init(srvs...); err != nil {
-			return err
+	var table map[string]*methodSeries
+	if p := s.sets.Provider; p != nil {
+		table = p.methodsOf(srvs)
+		if err := p.checkInitial(table, s.latency); err != nil {
+			return fmt.Errorf("interceptor: ServerInstall.Init: %w", err)
 		}
 	}
 	s.inited = true
+	if p := s.sets.Provider; p != nil {
+		p.init(table)
+	}
+	if a := s.sets.A66; a != nil {
+		a.init(srvs)
+	}
+	s.engine.rebuild() // creates the histogram's series at zero too, with WithInitialSeries
 	return nil
 }
 
@@ -247,35 +221,36 @@ func (s *ServerInstall) ServerOptions() []grpc.ServerOption {
 	return opts
 }
 
-// Register registers every set's metrics, as each set's Register does, and
-// the install's histogram, on r. Registering them twice on r is a no-op;
-// another collector of the same metrics is an error that says so.
+// Register registers the metrics of every set and of the install (its
+// histogram, and grpcmetrics_server_install_incomplete_total) on r.
+// Registering them twice on r is a no-op; another collector of the same
+// metrics is an error that says so, and so is a nil r. An [A66] in a
+// server install and a client install may be registered by both on one
+// registry.
 func (s *ServerInstall) Register(r prometheus.Registerer) error {
 	if isNilRegisterer(r) {
 		return errors.New("interceptor: ServerInstall.Register: nil prometheus.Registerer")
 	}
-	if s.sets.Milvus != nil {
-		if err := s.sets.Milvus.Register(r); err != nil {
-			return err
-		}
-	}
-	if s.sets.Provider != nil {
-		if err := s.sets.Provider.Register(r); err != nil {
-			return err
-		}
-	}
-	if s.sets.Milvus26 != nil {
-		if err := s.sets.Milvus26.Register(r); err != nil {
-			return err
+	for _, set := range []struct {
+		name    string
+		present bool
+		metrics func() *setCollector
+	}{
+		{"ServerSets.Milvus", s.sets.Milvus != nil, func() *setCollector { return s.sets.Milvus.metrics }},
+		{"ServerSets.Provider", s.sets.Provider != nil, func() *setCollector { return s.sets.Provider.metrics }},
+		{"ServerSets.Milvus26", s.sets.Milvus26 != nil, func() *setCollector { return s.sets.Milvus26.metrics }},
+		{"ServerSets.A66", s.sets.A66 != nil, func() *setCollector { return s.sets.A66.metrics }},
+	} {
+		if set.present {
+			if err := register(r, "ServerInstall ("+set.name+")", set.metrics()); err != nil {
+				return err
+			}
 		}
 	}
 	if s.sets.A66 != nil {
-		if err := s.sets.A66.Register(r); err != nil {
+		if err := register(r, "ServerInstall", s.engine.report.vec); err != nil {
 			return err
 		}
-	}
-	if err := register(r, "ServerInstall", s.engine.report.vec); err != nil {
-		return err
 	}
 	if s.latency != nil {
 		return register(r, "ServerInstall", s.latency.vec)

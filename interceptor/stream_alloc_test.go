@@ -74,7 +74,7 @@ func TestStreamMessagesAllocateNothing(t *testing.T) {
 	}
 	for name, o := range opts {
 		t.Run("server/"+name, func(t *testing.T) {
-			sm, err := interceptor.NewServerMetrics(enServerOptions(o)...)
+			sm, err := interceptor.LegacyServerMetrics(enServerOptions(o)...)
 			require.NoError(t, err)
 			require.NoError(t, sm.Init(chatServer{}))
 			reg := prometheus.NewRegistry()
@@ -95,7 +95,7 @@ func TestStreamMessagesAllocateNothing(t *testing.T) {
 			assert.Equal(t, float64(streamAllocRuns+1), counterValue(t, reg, "grpc_server_msg_received_total"))
 		})
 		t.Run("client/"+name, func(t *testing.T) {
-			cm, err := interceptor.NewClientMetrics(cxClientOptions(o)...)
+			cm, err := interceptor.LegacyClientMetrics(cxClientOptions(o)...)
 			require.NoError(t, err)
 			reg := prometheus.NewRegistry()
 			require.NoError(t, cm.Register(reg))

@@ -55,15 +55,15 @@ type demo struct {
 	rc     rootcoordpb.RootCoordClient
 	dn     datapb.DataNodeClient
 	logger *zap.Logger
-	// clientMetrics counts the demo's own calls; nil without the
+	// clients counts the demo's own calls; nil without the
 	// provider set.
-	clientMetrics *interceptor.ClientMetrics
-	sets          metricSets // the sets served
-	servers       []*server  // in start order, for Close
-	proxyS        *server
-	rcS           *server
-	dnS           *server
-	metrics       *httpserver.Server
+	clients *interceptor.ClientInstall
+	sets    metricSets // the sets served
+	servers []*server  // in start order, for Close
+	proxyS  *server
+	rcS     *server
+	dnS     *server
+	metrics *httpserver.Server
 }
 
 // server is one gRPC server on its listener, with a client connection to it.
@@ -79,7 +79,7 @@ type server struct {
 // connects the demo's clients. Close stops it all.
 //
 // Each server counts its calls into the sets of cfg.sets through one
-// interceptor.Server, registered with the label server="proxy" (or
+// interceptor.ServerInstall, registered with the label server="proxy" (or
 // "rootcoord", "datanode"), so that three servers' families sit on one
 // registry without clashing. Milvus v2.0's counters, whose families name
 // their component already, are registered once, without that label.
@@ -99,20 +99,24 @@ func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 	latency := interceptor.WithHistogram(interceptor.Histogram{})
 	// The code on the histogram of the servers, so that the latency of
 	// their successful calls is one query.
-	code := interceptor.WithCodeOnHistogram()
+	latencyByCode := interceptor.WithHistogram(interceptor.Histogram{CodeLabel: true})
 	d := &demo{reg: reg, logger: logger, sets: cfg.sets}
 	if cfg.sets.provider {
 		// The demo's own clients are counted too, as a proxy would count
 		// its calls to rootcoord: grpc_client_* and
 		// grpcmetrics_client_response_failed_total.
-		cm, err := interceptor.NewClientMetrics(interceptor.WithLogger(logger), status, latency)
+		cm, err := interceptor.NewClientMetrics()
 		if err != nil {
 			return nil, err
 		}
-		if err := cm.Register(reg); err != nil {
+		clients, err := interceptor.NewClientInstall(interceptor.ClientSets{Provider: cm}, interceptor.WithLogger(logger), status, latency)
+		if err != nil {
 			return nil, err
 		}
-		d.clientMetrics = cm
+		if err := clients.Register(reg); err != nil {
+			return nil, err
+		}
+		d.clients = clients
 	}
 	// The servers' own logs, a line per call and the stacks of the panics
 	// that the workload provokes on purpose, show only with -v.
@@ -137,7 +141,7 @@ func start(cfg config, logger *zap.Logger) (_ *demo, err error) {
 	)
 	// inst is what one server counts with: the counting interceptors
 	// follow chain, inside it.
-	inst := installer{cfg: cfg, reg: reg, methods: methods, logger: logger, opts: []interceptor.Option{interceptor.WithLogger(logger), status, latency, code}}
+	inst := installer{cfg: cfg, reg: reg, methods: methods, logger: logger, opts: []interceptor.InstallOption{interceptor.WithLogger(logger), status, latencyByCode}}
 
 	defer func() {
 		if err != nil {
@@ -177,19 +181,19 @@ type installer struct {
 	reg     *prometheus.Registry
 	methods *methodmap.Map
 	logger  *zap.Logger
-	opts    []interceptor.Option // the install's: logger, status rule, histogram and its code
+	opts    []interceptor.InstallOption // the install's: logger, status rule, histogram with its code
 }
 
 // sets builds the sets of cfg.sets for the server called name and their
 // install, registered on the registry with the label server=name. Milvus
 // 2.6's counters are the proxy's families, or with milvus26 (the
 // rootcoord's) WithRootCoordDDL; the data node has none, as in Milvus. It
-// returns a nil Server when no set applies to the server.
-func (in installer) sets(name string, milvus26 ...interceptor.Milvus26Option) (*interceptor.Server, interceptor.ServerSets, error) {
+// returns a nil install when no set applies to the server.
+func (in installer) sets(name string, milvus26 ...interceptor.Milvus26Option) (*interceptor.ServerInstall, interceptor.ServerSets, error) {
 	var sets interceptor.ServerSets
 	var err error
 	if in.cfg.sets.milvus {
-		if sets.Milvus, err = interceptor.New(in.methods,
+		if sets.Milvus, err = interceptor.NewMilvusCounters(in.methods,
 			interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 			interceptor.WithClientLimit(in.cfg.clientLimit)); err != nil {
 			return nil, sets, err
@@ -203,7 +207,7 @@ func (in installer) sets(name string, milvus26 ...interceptor.Milvus26Option) (*
 		}
 	}
 	if in.cfg.sets.a66 {
-		if sets.A66, err = interceptor.NewA66(interceptor.WithLogger(in.logger)); err != nil {
+		if sets.A66, err = interceptor.NewA66(); err != nil {
 			return nil, sets, err
 		}
 	}
@@ -215,7 +219,7 @@ func (in installer) sets(name string, milvus26 ...interceptor.Milvus26Option) (*
 	if sets == (interceptor.ServerSets{}) {
 		return nil, sets, nil
 	}
-	s, err := interceptor.NewServer(sets, in.opts...)
+	s, err := interceptor.NewServerInstall(sets, in.opts...)
 	if err != nil {
 		return nil, sets, err
 	}
@@ -239,14 +243,8 @@ func (d *demo) serve(name, addr string, inst installer, newServer func(...grpc.S
 		opts = append(opts, counting.ServerOptions()...)
 	}
 	srv := newServer(opts...)
-	if sets.Provider != nil {
-		if err := sets.Provider.Init(srv); err != nil {
-			srv.Stop()
-			return nil, fmt.Errorf("%s metrics: %w", name, err)
-		}
-	}
-	if sets.A66 != nil {
-		if err := sets.A66.Init(srv); err != nil {
+	if counting != nil {
+		if err := counting.Init(srv); err != nil { // after registering the services, before serving
 			srv.Stop()
 			return nil, fmt.Errorf("%s metrics: %w", name, err)
 		}
@@ -260,15 +258,21 @@ func (d *demo) serve(name, addr string, inst installer, newServer func(...grpc.S
 	go func() { s.done <- srv.Serve(lis) }()
 	d.servers = append(d.servers, s)
 	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
-	if d.clientMetrics != nil {
-		dial = append(dial,
-			grpc.WithChainUnaryInterceptor(d.clientMetrics.UnaryClientInterceptor()),
-			grpc.WithChainStreamInterceptor(d.clientMetrics.StreamClientInterceptor()))
+	if d.clients != nil {
+		dial = append(dial, d.clients.DialOptions()...)
 	}
 	if sets.A66 != nil {
 		// gRPC's client side counts into the A66 set of the server
-		// called, with its server label.
-		dial = append(dial, sets.A66.DialOptions()...)
+		// called, with its server label: the set's client side in an
+		// install of its own.
+		a66, err := interceptor.NewClientInstall(interceptor.ClientSets{A66: sets.A66}, interceptor.WithLogger(d.logger))
+		if err != nil {
+			return nil, fmt.Errorf("%s client metrics: %w", name, err)
+		}
+		if err := a66.Register(prometheus.WrapRegistererWith(prometheus.Labels{"server": name}, d.reg)); err != nil {
+			return nil, fmt.Errorf("%s client metrics: %w", name, err)
+		}
+		dial = append(dial, a66.DialOptions()...)
 	}
 	s.conn, err = grpc.NewClient(lis.Addr().String(), dial...)
 	if err != nil {

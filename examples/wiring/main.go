@@ -85,29 +85,34 @@ func run(ctx context.Context, grpcAddr, metricsAddr string, logger *zap.Logger) 
 
 	// One hook per concern; both helpers read our generated types without
 	// reflection. Without them the default rules give the same counts.
-	ic, err := interceptor.New(methods,
+	ic, err := interceptor.NewMilvusCounters(methods,
+		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()))
+	if err != nil {
+		return err
+	}
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus: ic},
 		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
-		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 		interceptor.WithLogger(logger),
 	)
 	if err != nil {
 		return err
 	}
-	if err := ic.Register(reg); err != nil { // grpcmetrics_client_id_overflow_total, grpcmetrics_client_ids
+	if err := install.Register(reg); err != nil { // grpcmetrics_client_id_overflow_total, grpcmetrics_client_ids
 		return err
 	}
 
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(
-		// Outside: the interceptor counts a handler's panic as fail, then
-		// recovery turns it into an error that tells the client nothing.
-		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(
-			func(ctx context.Context, p any) error {
-				logger.Error("handler panic", zap.Any("panic", p), zap.Stack("stack"))
-				return status.Error(codes.Internal, "internal error")
-			})),
-		ic.UnaryServerInterceptor(),
-	))
+	// Outside: the install counts a handler's panic as fail, then recovery
+	// turns it into an error that tells the client nothing.
+	recover := grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(
+		func(ctx context.Context, p any) error {
+			logger.Error("handler panic", zap.Any("panic", p), zap.Stack("stack"))
+			return status.Error(codes.Internal, "internal error")
+		})))
+	srv := grpc.NewServer(append([]grpc.ServerOption{recover}, install.ServerOptions()...)...)
 	rootcoord.New().Register(srv)
+	if err := install.Init(srv); err != nil { // after registering the services, before serving
+		return err
+	}
 
 	// Every unary method of the server counted, every mapped method served.
 	if cov := methods.Check(srv); !cov.OK() {
