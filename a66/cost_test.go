@@ -59,29 +59,42 @@ func arInstalls() []arInstall {
 		{
 			name: "ours",
 			server: func(tb testing.TB) ([]grpc.ServerOption, func(*grpc.Server)) {
-				a := newArA66(tb)
-				return []grpc.ServerOption{grpc.StatsHandler(a.ServerStatsHandler())}, func(srv *grpc.Server) {
-					if err := a.Init(srv); err != nil {
+				server, _ := newArA66(tb)
+				return server.ServerOptions(), func(srv *grpc.Server) {
+					if err := server.Init(srv); err != nil {
 						tb.Fatal(err)
 					}
 				}
 			},
-			client: func(tb testing.TB) []grpc.DialOption { return newArA66(tb).DialOptions() },
+			client: func(tb testing.TB) []grpc.DialOption { _, client := newArA66(tb); return client.DialOptions() },
 		},
 	}
 }
 
-// newArA66 builds our A66 set, registered on a registry of its own.
-func newArA66(tb testing.TB) *interceptor.A66 {
+// newArA66 builds our A66 set in a server and a client install,
+// registered on a registry of their own.
+func newArA66(tb testing.TB) (*interceptor.ServerInstall, *interceptor.ClientInstall) {
 	tb.Helper()
 	a, err := interceptor.NewA66()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := a.Register(prometheus.NewRegistry()); err != nil {
+	server, err := interceptor.NewServerInstall(interceptor.ServerSets{A66: a})
+	if err != nil {
 		tb.Fatal(err)
 	}
-	return a
+	client, err := interceptor.NewClientInstall(interceptor.ClientSets{A66: a})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	if err := server.Register(reg); err != nil {
+		tb.Fatal(err)
+	}
+	if err := client.Register(reg); err != nil {
+		tb.Fatal(err)
+	}
+	return server, client
 }
 
 // arUnaryOnce sends one successful UnaryCall.

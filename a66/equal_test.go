@@ -28,12 +28,17 @@ func newArBoth(t *testing.T) *arBoth {
 	p := newArPlugin(t)
 	a, err := interceptor.NewA66()
 	require.NoError(t, err)
+	server, err := interceptor.NewServerInstall(interceptor.ServerSets{A66: a})
+	require.NoError(t, err)
+	client, err := interceptor.NewClientInstall(interceptor.ClientSets{A66: a})
+	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, a.Register(reg))
+	require.NoError(t, server.Register(reg))
+	require.NoError(t, client.Register(reg))
 	s := newArStack(t,
-		func(srv *grpc.Server) { require.NoError(t, a.Init(srv)) },
-		[]grpc.ServerOption{p.ServerOption(), grpc.StatsHandler(a.ServerStatsHandler())},
-		append([]grpc.DialOption{p.DialOption()}, a.DialOptions()...),
+		func(srv *grpc.Server) { require.NoError(t, server.Init(srv)) },
+		append([]grpc.ServerOption{p.ServerOption()}, server.ServerOptions()...),
+		append([]grpc.DialOption{p.DialOption()}, client.DialOptions()...),
 	)
 	return &arBoth{arStack: s, plugin: p, ours: reg}
 }

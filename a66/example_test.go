@@ -17,27 +17,35 @@ import (
 )
 
 // Example_install counts a server's and a client's calls into gRPC's own
-// metrics: the server side as a stats handler, the client side as the
-// connection's dial options.
+// metrics: the set's server side in a server install, its client side in
+// a client install.
 func Example_install() {
 	set, err := interceptor.NewA66()
 	if err != nil {
 		log.Fatal(err)
 	}
-	reg := prometheus.NewRegistry()
-	if err := set.Register(reg); err != nil {
+	server, err := interceptor.NewServerInstall(interceptor.ServerSets{A66: set})
+	if err != nil {
 		log.Fatal(err)
 	}
-	srv := grpc.NewServer(grpc.StatsHandler(set.ServerStatsHandler()))
+	client, err := interceptor.NewClientInstall(interceptor.ClientSets{A66: set})
+	if err != nil {
+		log.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	if err := server.Register(reg); err != nil { // the set's families, both sides'
+		log.Fatal(err)
+	}
+	srv := grpc.NewServer(server.ServerOptions()...)
 	testpb.RegisterTestServiceServer(srv, &arService{})
-	if err := set.Init(srv); err != nil { // after registering, before serving
+	if err := server.Init(srv); err != nil { // after registering, before serving
 		log.Fatal(err)
 	}
 
 	lis := bufconn.Listen(1 << 20)
 	go srv.Serve(lis) //nolint:errcheck // ends with GracefulStop
 	// The client side: DialOptions once per connection.
-	dial := append(set.DialOptions(),
+	dial := append(client.DialOptions(),
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
 	conn, err := grpc.NewClient("passthrough:///bufconn", dial...)

@@ -33,9 +33,10 @@ import (
 // Paths: the Milvus counters on a proxy and a rootcoord route (default
 // rules), the provider's server and client families on a unary call
 // (histogram on), a server stream's message, and the two sets on one
-// server, latency on: today two interceptors chained (the histogram on
-// ServerMetrics, the only one that can register it), in the engine one
-// Server.
+// server, latency on (in the frozen copy, two interceptors chained, the
+// histogram on ServerMetrics; here one install); and the three server
+// sets that count from interceptors, in one install, and each in an
+// install of its own, chained.
 func BenchmarkEngine(b *testing.B) {
 	for _, path := range []struct {
 		name           string
@@ -47,6 +48,8 @@ func BenchmarkEngine(b *testing.B) {
 		{"client-unary", enFrozenClient, enEngineClient},
 		{"stream-message", enFrozenStream, enEngineStream},
 		{"two-sets", enFrozenTwoSets, enEngineTwoSets},
+		{"three-sets-one-install", enFrozenThreeSets, enEngineThreeSets},
+		{"three-sets-alone", enFrozenThreeAlone, enEngineThreeAlone},
 	} {
 		impls := []struct {
 			name  string
@@ -104,10 +107,19 @@ func enFrozenMilvus(method string) func(b *testing.B) func() {
 
 func enEngineMilvus(method string) func(b *testing.B) func() {
 	return func(b *testing.B) func() {
-		ic, err := interceptor.New(enMethods(b))
+		ic, err := interceptor.NewMilvusCounters(enMethods(b))
 		require.NoError(b, err)
-		return enUnary(ic.UnaryServerInterceptor(), method)
+		return enUnary(enInstall(b, interceptor.ServerSets{Milvus: ic}).UnaryServerInterceptor(), method)
 	}
+}
+
+// enInstall builds an install of sets with opts, initialised with
+// enServices.
+func enInstall(b *testing.B, sets interceptor.ServerSets, opts ...interceptor.InstallOption) *interceptor.ServerInstall {
+	install, err := interceptor.NewServerInstall(sets, opts...)
+	require.NoError(b, err)
+	require.NoError(b, install.Init(enServices{}))
+	return install
 }
 
 func enFrozenServer(b *testing.B) func() {
@@ -118,10 +130,9 @@ func enFrozenServer(b *testing.B) func() {
 }
 
 func enEngineServer(b *testing.B) func() {
-	sm, err := interceptor.NewServerMetrics(interceptor.WithHistogram(interceptor.Histogram{}))
+	sm, err := interceptor.NewServerMetrics()
 	require.NoError(b, err)
-	require.NoError(b, sm.Init(enServices{}))
-	return enUnary(sm.UnaryServerInterceptor(), proxyMethod)
+	return enUnary(enInstall(b, interceptor.ServerSets{Provider: sm}, interceptor.WithHistogram(interceptor.Histogram{})).UnaryServerInterceptor(), proxyMethod)
 }
 
 func enClientCall(icpt grpc.UnaryClientInterceptor) func() {
@@ -137,9 +148,11 @@ func enFrozenClient(b *testing.B) func() {
 }
 
 func enEngineClient(b *testing.B) func() {
-	cm, err := interceptor.NewClientMetrics(interceptor.WithHistogram(interceptor.Histogram{}))
+	cm, err := interceptor.NewClientMetrics()
 	require.NoError(b, err)
-	return enClientCall(cm.UnaryClientInterceptor())
+	install, err := interceptor.NewClientInstall(interceptor.ClientSets{Provider: cm}, interceptor.WithHistogram(interceptor.Histogram{}))
+	require.NoError(b, err)
+	return enClientCall(install.UnaryClientInterceptor())
 }
 
 // enStream is a server stream whose messages go nowhere.
@@ -170,8 +183,7 @@ func enFrozenStream(b *testing.B) func() {
 func enEngineStream(b *testing.B) func() {
 	sm, err := interceptor.NewServerMetrics()
 	require.NoError(b, err)
-	require.NoError(b, sm.Init(enServices{}))
-	return enStreamMessage(b, sm.StreamServerInterceptor())
+	return enStreamMessage(b, enInstall(b, interceptor.ServerSets{Provider: sm}).StreamServerInterceptor())
 }
 
 // enFrozenTwoSets chains the Milvus interceptor inside ServerMetrics, as
@@ -192,12 +204,77 @@ func enFrozenTwoSets(b *testing.B) func() {
 }
 
 func enEngineTwoSets(b *testing.B) func() {
-	ic, err := interceptor.New(enMethods(b))
+	ic, err := interceptor.NewMilvusCounters(enMethods(b))
 	require.NoError(b, err)
 	sm, err := interceptor.NewServerMetrics()
 	require.NoError(b, err)
-	srv, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm}, interceptor.WithHistogram(interceptor.Histogram{}))
+	install := enInstall(b, interceptor.ServerSets{Milvus: ic, Provider: sm}, interceptor.WithHistogram(interceptor.Histogram{}))
+	return enUnary(install.UnaryServerInterceptor(), proxyMethod)
+}
+
+// enChain returns a call of the interceptors icpts chained, the first
+// outermost, at the least a chain can cost: the inner handlers are built
+// once.
+func enChain(method string, icpts ...grpc.UnaryServerInterceptor) func() {
+	ctx := context.Background()
+	info := &grpc.UnaryServerInfo{FullMethod: method}
+	h := returns(okResp, nil)
+	for i := len(icpts) - 1; i > 0; i-- {
+		inner, next := icpts[i], h
+		h = func(ctx context.Context, req any) (any, error) { return inner(ctx, req, info, next) }
+	}
+	outer := icpts[0]
+	return func() { sinkResp, sinkErr = outer(ctx, benchReq, info, h) }
+}
+
+// The three server sets that count from interceptors (Milvus v2.0's
+// counters, the provider's families, Milvus 2.6's counters), latency on:
+// in one install, and each in an install of its own, chained.
+
+func enFrozenThreeSets(b *testing.B) func() {
+	ic, err := frozen.New(enMethods(b))
+	require.NoError(b, err)
+	sm, err := frozen.NewServerMetrics()
+	require.NoError(b, err)
+	m26, err := frozen.NewMilvus26()
+	require.NoError(b, err)
+	srv, err := frozen.NewServer(frozen.ServerSets{Milvus: ic, Provider: sm, Milvus26: m26}, frozen.WithHistogram(frozen.Histogram{}))
 	require.NoError(b, err)
 	require.NoError(b, sm.Init(enServices{}))
 	return enUnary(srv.UnaryServerInterceptor(), proxyMethod)
+}
+
+func enEngineThreeSets(b *testing.B) func() {
+	ic, err := interceptor.NewMilvusCounters(enMethods(b))
+	require.NoError(b, err)
+	sm, err := interceptor.NewServerMetrics()
+	require.NoError(b, err)
+	m26, err := interceptor.NewMilvus26()
+	require.NoError(b, err)
+	install := enInstall(b, interceptor.ServerSets{Milvus: ic, Provider: sm, Milvus26: m26}, interceptor.WithHistogram(interceptor.Histogram{}))
+	return enUnary(install.UnaryServerInterceptor(), proxyMethod)
+}
+
+func enFrozenThreeAlone(b *testing.B) func() {
+	ic, err := frozen.New(enMethods(b))
+	require.NoError(b, err)
+	sm, err := frozen.NewServerMetrics(frozen.WithHistogram(frozen.Histogram{}))
+	require.NoError(b, err)
+	require.NoError(b, sm.Init(enServices{}))
+	m26, err := frozen.NewMilvus26()
+	require.NoError(b, err)
+	return enChain(proxyMethod, sm.UnaryServerInterceptor(), ic.UnaryServerInterceptor(), m26.UnaryServerInterceptor())
+}
+
+func enEngineThreeAlone(b *testing.B) func() {
+	ic, err := interceptor.NewMilvusCounters(enMethods(b))
+	require.NoError(b, err)
+	sm, err := interceptor.NewServerMetrics()
+	require.NoError(b, err)
+	m26, err := interceptor.NewMilvus26()
+	require.NoError(b, err)
+	return enChain(proxyMethod,
+		enInstall(b, interceptor.ServerSets{Provider: sm}, interceptor.WithHistogram(interceptor.Histogram{})).UnaryServerInterceptor(),
+		enInstall(b, interceptor.ServerSets{Milvus: ic}).UnaryServerInterceptor(),
+		enInstall(b, interceptor.ServerSets{Milvus26: m26}).UnaryServerInterceptor())
 }

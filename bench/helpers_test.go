@@ -26,7 +26,7 @@ const (
 // modes are the three ways to configure status and client detection.
 var modes = []struct {
 	name string
-	opts []interceptor.MilvusOption
+	opts []any // a MilvusOption or an InstallOption
 }{
 	// default: no options; the default rules read the status and the
 	// SourceID through reflect, by field index cached per Go type.
@@ -34,7 +34,7 @@ var modes = []struct {
 	// typed: the generic helpers over the generated Milvus types.
 	{"typed", typedOpts()},
 	// func: hand-written type switches (examples/milvustype).
-	{"func", []interceptor.MilvusOption{
+	{"func", []any{
 		interceptor.WithStatus(milvustype.Status),
 		interceptor.WithClientID(milvustype.Client),
 	}},
@@ -42,26 +42,62 @@ var modes = []struct {
 
 // typedOpts are the ready-made generic helpers over the generated Milvus
 // status and MsgBase types.
-func typedOpts() []interceptor.MilvusOption {
-	return []interceptor.MilvusOption{
+func typedOpts() []any {
+	return []any{
 		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
 		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 	}
 }
 
-// newGRPCMetrics builds a registry, the Milvus method map and an interceptor
-// on it, all registered on a fresh Prometheus registry, as deployed.
-func newGRPCMetrics(tb testing.TB, opts ...interceptor.MilvusOption) (*registry.Metrics, *interceptor.Interceptor) {
+// newGRPCMetrics builds a registry, the Milvus method map and Milvus
+// v2.0's counters on it in an install, with opts (each a MilvusOption or
+// an InstallOption), all registered on a fresh Prometheus registry, as
+// deployed.
+func newGRPCMetrics(tb testing.TB, opts ...any) (*registry.Metrics, *interceptor.ServerInstall) {
 	tb.Helper()
 	m := registry.New()
 	reg := prometheus.NewRegistry()
 	require.NoError(tb, m.Register(reg))
 	mm, err := methodmap.Default(m)
 	require.NoError(tb, err)
-	ic, err := interceptor.New(mm, opts...)
+	var set []interceptor.MilvusOption
+	var install []interceptor.InstallOption
+	for _, o := range opts {
+		switch v := o.(type) {
+		case interceptor.MilvusOption:
+			set = append(set, v)
+		case interceptor.InstallOption:
+			install = append(install, v)
+		default:
+			tb.Fatalf("option %T is neither a MilvusOption nor an InstallOption", o)
+		}
+	}
+	ic, err := interceptor.NewMilvusCounters(mm, set...)
 	require.NoError(tb, err)
-	require.NoError(tb, ic.Register(reg))
-	return m, ic
+	return m, serverInstall(tb, reg, interceptor.ServerSets{Milvus: ic}, benchServices{}, install...)
+}
+
+// serverInstall builds an install of sets with opts, registered on reg
+// and initialised with srv.
+func serverInstall(tb testing.TB, reg prometheus.Registerer, sets interceptor.ServerSets, srv interceptor.ServiceInfoProvider, opts ...interceptor.InstallOption) *interceptor.ServerInstall {
+	tb.Helper()
+	install, err := interceptor.NewServerInstall(sets, opts...)
+	require.NoError(tb, err)
+	require.NoError(tb, install.Register(reg))
+	require.NoError(tb, install.Init(srv))
+	return install
+}
+
+// benchServices is a server that registers the methods the benchmarks
+// call.
+type benchServices struct{}
+
+func (benchServices) GetServiceInfo() map[string]grpc.ServiceInfo {
+	return map[string]grpc.ServiceInfo{
+		"milvus.proto.milvus.MilvusService":  {Methods: []grpc.MethodInfo{{Name: "DescribeCollection"}}},
+		"milvus.proto.rootcoord.RootCoord":   {Methods: []grpc.MethodInfo{{Name: "DescribeCollection"}}},
+		"milvus.proto.query.QueryCoord":      {Methods: []grpc.MethodInfo{{Name: "ShowCollections"}}},
+	}
 }
 
 // checkCounted fails tb unless method's counter holds n calls in "total" and

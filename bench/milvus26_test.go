@@ -132,22 +132,20 @@ func mxImpls(tb testing.TB) []struct {
 	require.NoError(tb, m.Register(prometheus.NewRegistry()))
 	methods, err := methodmap.Default(m)
 	require.NoError(tb, err)
-	ic, err := interceptor.New(methods)
+	ic, err := interceptor.NewMilvusCounters(methods)
 	require.NoError(tb, err)
 	sm, err := interceptor.NewServerMetrics()
 	require.NoError(tb, err)
-	require.NoError(tb, sm.Init(mxServices{}))
-	all, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm, Milvus26: all26},
+	all := serverInstall(tb, prometheus.NewRegistry(), interceptor.ServerSets{Milvus: ic, Provider: sm, Milvus26: all26}, mxServices{},
 		interceptor.WithHistogram(interceptor.Histogram{}))
-	require.NoError(tb, err)
 	return []struct {
 		name string
 		icpt grpc.UnaryServerInterceptor
 	}{
 		{"milvus", newMxMilvusStats(7).intercept},
 		{"milvus+handler-latency", newMxMilvusStats(7).withHandlerLatency},
-		{"grpcmetrics", m26.UnaryServerInterceptor()},
-		{"grpcmetrics+latency", timed26.UnaryServerInterceptor()},
+		{"grpcmetrics", serverInstall(tb, prometheus.NewRegistry(), interceptor.ServerSets{Milvus26: m26}, mxServices{}).UnaryServerInterceptor()},
+		{"grpcmetrics+latency", serverInstall(tb, prometheus.NewRegistry(), interceptor.ServerSets{Milvus26: timed26}, mxServices{}).UnaryServerInterceptor()},
 		{"grpcmetrics-3sets", all.UnaryServerInterceptor()},
 	}
 }
@@ -214,7 +212,7 @@ func TestMilvus26AgreesWithRecreation(t *testing.T) {
 	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(7))
 	require.NoError(t, err)
 	oursReg := prometheus.NewPedanticRegistry()
-	require.NoError(t, m26.Register(oursReg))
+	ours := serverInstall(t, oursReg, interceptor.ServerSets{Milvus26: m26}, mxServices{}).UnaryServerInterceptor()
 
 	answers := []struct {
 		resp any
@@ -233,7 +231,7 @@ func TestMilvus26AgreesWithRecreation(t *testing.T) {
 	for i, req := range mxRequests()[:40] {
 		a := answers[i%len(answers)]
 		h := func(context.Context, any) (any, error) { return a.resp, a.err }
-		for _, icpt := range []grpc.UnaryServerInterceptor{milvus.intercept, m26.UnaryServerInterceptor()} {
+		for _, icpt := range []grpc.UnaryServerInterceptor{milvus.intercept, ours} {
 			_, err := icpt(context.Background(), req, info, h)
 			assert.Equal(t, a.err, err)
 		}

@@ -49,7 +49,7 @@ func BenchmarkRatio(b *testing.B) {
 				m, ref = newReference(b)
 				ours = ref.intercept
 			} else {
-				var ic *interceptor.Interceptor
+				var ic *interceptor.ServerInstall
 				m, ic = newGRPCMetrics(b, modeOpts(b, c.opts)...)
 				ours = ic.UnaryServerInterceptor()
 			}
@@ -105,7 +105,7 @@ func runRatio(b *testing.B, ours, provider grpc.UnaryServerInterceptor, method s
 }
 
 // modeOpts returns the options of the mode of modes named name.
-func modeOpts(tb testing.TB, name string) []interceptor.MilvusOption {
+func modeOpts(tb testing.TB, name string) []any {
 	tb.Helper()
 	for _, md := range modes {
 		if md.name == name {

@@ -79,7 +79,7 @@ func buildGRPCMetricsGather(b *testing.B, routes []gatherRoute, withCollector bo
 	require.NoError(b, m.Register(prometheus.NewRegistry())) // methodmap.Default wants registered counters; reg below holds only the 14 counters
 	mm, err := methodmap.Default(m)
 	require.NoError(b, err)
-	ic, err := interceptor.New(mm, interceptor.WithClientLimit(2000))
+	ic, err := interceptor.NewMilvusCounters(mm, interceptor.WithClientLimit(2000))
 	require.NoError(b, err)
 	reg := prometheus.NewRegistry()
 	entries := mm.Entries()
@@ -87,10 +87,13 @@ func buildGRPCMetricsGather(b *testing.B, routes []gatherRoute, withCollector bo
 		require.Equal(b, r.method, entries[r.index].Method, "entry %d", r.index)
 		reg.MustRegister(entries[r.index].Counter)
 	}
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus: ic})
+	require.NoError(b, err)
 	if withCollector {
-		require.NoError(b, ic.Register(reg))
+		require.NoError(b, install.Register(reg))
 	}
-	icpt := ic.UnaryServerInterceptor()
+	require.NoError(b, install.Init(benchServices{}))
+	icpt := install.UnaryServerInterceptor()
 	ctx := context.Background()
 	for id := int64(1); id <= gatherClients; id++ {
 		req := &milvuspb.DescribeCollectionRequest{Base: &commonpb.MsgBase{SourceID: id}}

@@ -40,18 +40,22 @@ type metricsUnderTest struct {
 func grpcmetricsUnderTest(t *testing.T, reg prometheus.Registerer, serverOpts ...interceptor.ServerMetricsOption) metricsUnderTest {
 	t.Helper()
 	h := interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets})
-	sm, err := interceptor.NewServerMetrics(append([]interceptor.ServerMetricsOption{h}, serverOpts...)...)
+	sm, err := interceptor.NewServerMetrics(serverOpts...)
 	require.NoError(t, err)
-	cm, err := interceptor.NewClientMetrics(h)
+	cm, err := interceptor.NewClientMetrics()
 	require.NoError(t, err)
-	require.NoError(t, sm.Register(reg))
-	require.NoError(t, cm.Register(reg))
+	server, err := interceptor.NewServerInstall(interceptor.ServerSets{Provider: sm}, h)
+	require.NoError(t, err)
+	client, err := interceptor.NewClientInstall(interceptor.ClientSets{Provider: cm}, h)
+	require.NoError(t, err)
+	require.NoError(t, server.Register(reg))
+	require.NoError(t, client.Register(reg))
 	return metricsUnderTest{
-		unaryServer:  sm.UnaryServerInterceptor(),
-		streamServer: sm.StreamServerInterceptor(),
-		unaryClient:  cm.UnaryClientInterceptor(),
-		streamClient: cm.StreamClientInterceptor(),
-		init:         func(s *grpc.Server) error { return sm.Init(s) },
+		unaryServer:  server.UnaryServerInterceptor(),
+		streamServer: server.StreamServerInterceptor(),
+		unaryClient:  client.UnaryClientInterceptor(),
+		streamClient: client.StreamClientInterceptor(),
+		init:         func(s *grpc.Server) error { return server.Init(s) },
 	}
 }
 

@@ -21,11 +21,13 @@ import (
 func TestMilvus26BoundedPairs(t *testing.T) {
 	set, err := interceptor.NewMilvus26(interceptor.WithNodeID(mmNodeID), interceptor.WithCollectionLimit(2))
 	require.NoError(t, err)
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus26: set})
+	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, set.Register(reg))
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(set.UnaryServerInterceptor()))
+	require.NoError(t, install.Register(reg))
+	srv := grpc.NewServer(install.ServerOptions()...)
 	milvuspb.RegisterMilvusServiceServer(srv, mmExampleProxy{set: set})
-	conn := mmServe(t, srv, nil)
+	conn := mmServe(t, srv, nil, install)
 	client := milvuspb.NewMilvusServiceClient(conn)
 	has := func(coll string) {
 		t.Helper()

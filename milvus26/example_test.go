@@ -44,7 +44,7 @@ func (p mmExampleProxy) DropCollection(ctx context.Context, req *milvuspb.DropCo
 }
 
 // Example_install installs Milvus 2.6's request counters on a server of
-// milvus-proto's MilvusService with NewServer, and calls it once: a request
+// milvus-proto's MilvusService with NewServerInstall, and calls it once: a request
 // that names no database, from a client whose metadata does.
 func Example_install() {
 	set, err := interceptor.NewMilvus26(
@@ -55,7 +55,7 @@ func Example_install() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	install, err := interceptor.NewServer(interceptor.ServerSets{Milvus26: set})
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus26: set})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -63,11 +63,13 @@ func Example_install() {
 	if err := install.Register(reg); err != nil {
 		log.Fatal(err)
 	}
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(
-		recovery.UnaryServerInterceptor(), // outside: the set counts a panic as "rejected"
-		install.UnaryServerInterceptor(),
-	))
+	srv := grpc.NewServer(append([]grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor()), // outside: the set counts a panic as "rejected"
+	}, install.ServerOptions()...)...)
 	milvuspb.RegisterMilvusServiceServer(srv, mmExampleProxy{set: set})
+	if err := install.Init(srv); err != nil { // after registering the services, before serving
+		log.Fatal(err)
+	}
 
 	lis := bufconn.Listen(1 << 20)
 	go srv.Serve(lis) //nolint:errcheck // ends with Stop

@@ -31,11 +31,13 @@ func mmInstall(t *testing.T, answer mmAnswer, opts ...interceptor.Milvus26Option
 	t.Helper()
 	m, err := interceptor.NewMilvus26(append([]interceptor.Milvus26Option{interceptor.WithNodeID(mmNodeID), interceptor.WithReqLatency()}, opts...)...)
 	require.NoError(t, err)
+	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus26: m})
+	require.NoError(t, err)
 	reg := prometheus.NewPedanticRegistry()
-	require.NoError(t, m.Register(reg))
+	require.NoError(t, install.Register(reg))
 	recovered := recovery.WithRecoveryHandler(func(p any) error { return status.Errorf(codes.Internal, "panic: %v", p) })
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recovered), m.UnaryServerInterceptor()))
-	return mmServe(t, srv, mmServiceDesc(t, answer)), reg, m
+	srv := grpc.NewServer(append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recovered))}, install.ServerOptions()...)...)
+	return mmServe(t, srv, mmServiceDesc(t, answer), install), reg, m
 }
 
 // mmReqCounts gathers milvus_proxy_req_count as "function status db/collection"

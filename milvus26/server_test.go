@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/grpcmetrics/grpcmetrics/interceptor"
 	"net"
 	"testing"
 
@@ -102,10 +103,15 @@ func mmServiceDesc(t *testing.T, answer mmAnswer) *grpc.ServiceDesc {
 // mmServe serves srv, with desc registered unless it is nil, over an
 // in-memory listener until the test ends and returns a client connection
 // to it.
-func mmServe(t *testing.T, srv *grpc.Server, desc *grpc.ServiceDesc) *grpc.ClientConn {
+func mmServe(t *testing.T, srv *grpc.Server, desc *grpc.ServiceDesc, install ...*interceptor.ServerInstall) *grpc.ClientConn {
 	t.Helper()
 	if desc != nil {
 		srv.RegisterService(desc, struct{}{})
+	}
+	for _, in := range install { // after registering the services, before serving
+		if err := in.Init(srv); err != nil {
+			t.Fatal(err)
+		}
 	}
 	lis := bufconn.Listen(1 << 20)
 	done := make(chan error, 1)

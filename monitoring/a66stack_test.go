@@ -3,16 +3,13 @@ package monitoring_test
 import (
 	"testing"
 
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/datanode"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
-	"github.com/grpcmetrics/grpcmetrics/examples/recoverylog"
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
 	"github.com/grpcmetrics/grpcmetrics/httpserver"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
@@ -33,38 +30,37 @@ func arNewA66Stack(t *testing.T, withOthers, openMetrics bool) *stack {
 	reg := prometheus.NewRegistry()
 	set, err := interceptor.NewA66()
 	require.NoError(t, err)
-	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverylog.Option(zap.NewNop())))}
+	sets := interceptor.ServerSets{A66: set}
+	var opts []interceptor.InstallOption
 	if withOthers {
 		m := registry.New()
 		require.NoError(t, m.Register(reg))
 		table, err := methodmap.Default(m)
 		require.NoError(t, err)
-		ic, err := interceptor.New(table)
-		require.NoError(t, err)
-		sm, err := interceptor.NewServerMetrics()
-		require.NoError(t, err)
-		install, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm, A66: set},
-			interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()))
-		require.NoError(t, err)
-		require.NoError(t, install.Register(reg))
-		opts = append(opts, install.ServerOptions()...)
-		srv := grpc.NewServer(opts...)
-		return arServe(t, reg, srv, set, openMetrics)
+		if sets.Milvus, err = interceptor.NewMilvusCounters(table); err != nil {
+			t.Fatal(err)
+		}
+		if sets.Provider, err = interceptor.NewServerMetrics(); err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()))
 	}
-	require.NoError(t, set.Register(reg))
-	opts = append(opts, grpc.StatsHandler(set.ServerStatsHandler()))
-	return arServe(t, reg, grpc.NewServer(opts...), set, openMetrics)
+	install := serverInstall(t, reg, sets, opts...)
+	return arServe(t, reg, grpc.NewServer(withRecovery(install)...), install, set, openMetrics)
 }
 
-// arServe registers the example services on srv, takes them into set,
-// and serves srv to a connection counted by set's client side.
-func arServe(t *testing.T, reg *prometheus.Registry, srv *grpc.Server, set *interceptor.A66, openMetrics bool) *stack {
+// arServe registers the example services on srv, readies install, and
+// serves srv to a connection counted by set's client side.
+func arServe(t *testing.T, reg *prometheus.Registry, srv *grpc.Server, install *interceptor.ServerInstall, set *interceptor.A66, openMetrics bool) *stack {
 	t.Helper()
 	proxy.New().Register(srv)
 	rootcoord.New().Register(srv)
 	datanode.New().Register(srv)
-	require.NoError(t, set.Init(srv))
-	conn := serveInMemory(t, srv, set.DialOptions()...)
+	require.NoError(t, install.Init(srv))
+	client, err := interceptor.NewClientInstall(interceptor.ClientSets{A66: set})
+	require.NoError(t, err)
+	require.NoError(t, client.Register(reg))
+	conn := serveInMemory(t, srv, client.DialOptions()...)
 	methods, err := unaryMethods(conn, srv)
 	require.NoError(t, err)
 	return &stack{metrics: promtest.ServeMetricsWith(t, reg, httpserver.Options{OpenMetrics: openMetrics}), methods: methods}

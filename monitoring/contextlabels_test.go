@@ -8,17 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
 	"github.com/grpcmetrics/grpcmetrics/examples/datanode"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
-	"github.com/grpcmetrics/grpcmetrics/examples/recoverylog"
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
 	"github.com/grpcmetrics/grpcmetrics/httpserver"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
@@ -50,16 +47,15 @@ func dmNewA66ContextLabelStack(t *testing.T) *stack {
 	tenants := [3][]string{{"tenant_0"}, {"tenant_1"}, {"tenant_2"}}
 	turn := func(context.Context) []string { return tenants[calls.Add(1)%3] }
 	a, err := interceptor.NewA66(
-		interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: turn, Limit: dmTenantLimit}),
+		interceptor.WithA66ContextLabels(interceptor.A66ContextLabels{Names: []string{"tenant"}, Server: turn, Limit: dmTenantLimit}),
 	)
 	require.NoError(t, err)
-	require.NoError(t, a.Register(reg))
-	srv := grpc.NewServer(grpc.StatsHandler(a.ServerStatsHandler()),
-		grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverylog.Option(zap.NewNop()))))
+	install := serverInstall(t, reg, interceptor.ServerSets{A66: a})
+	srv := grpc.NewServer(withRecovery(install)...)
 	proxy.New().Register(srv)
 	rootcoord.New().Register(srv)
 	datanode.New().Register(srv)
-	require.NoError(t, a.Init(srv))
+	require.NoError(t, install.Init(srv))
 	conn := serveInMemory(t, srv)
 	methods, err := unaryMethods(conn, srv)
 	require.NoError(t, err)
@@ -72,16 +68,16 @@ func dmNewContextLabelStack(t *testing.T) *stack {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	sm, err := interceptor.NewServerMetrics(
-		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
 		interceptor.WithContextLabels(interceptor.ContextLabels{Names: []string{"tenant"}, Values: dmTenant, Limit: dmTenantLimit}),
 	)
 	require.NoError(t, err)
-	require.NoError(t, sm.Register(reg))
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverylog.Option(zap.NewNop())), sm.UnaryServerInterceptor()))
+	install := serverInstall(t, reg, interceptor.ServerSets{Provider: sm},
+		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()))
+	srv := grpc.NewServer(withRecovery(install)...)
 	proxy.New().Register(srv)
 	rootcoord.New().Register(srv)
 	datanode.New().Register(srv)
-	require.NoError(t, sm.Init(srv))
+	require.NoError(t, install.Init(srv))
 	conn := serveInMemory(t, srv)
 	methods, err := unaryMethods(conn, srv)
 	require.NoError(t, err)

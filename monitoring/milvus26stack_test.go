@@ -5,10 +5,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
@@ -16,7 +14,6 @@ import (
 	"github.com/grpcmetrics/grpcmetrics/examples/datanode"
 	"github.com/grpcmetrics/grpcmetrics/examples/proto/commonpb"
 	"github.com/grpcmetrics/grpcmetrics/examples/proxy"
-	"github.com/grpcmetrics/grpcmetrics/examples/recoverylog"
 	"github.com/grpcmetrics/grpcmetrics/examples/rootcoord"
 	"github.com/grpcmetrics/grpcmetrics/httpserver"
 	"github.com/grpcmetrics/grpcmetrics/interceptor"
@@ -49,37 +46,25 @@ func mmNewMilvus26Stack(t *testing.T, withMilvus, openMetrics bool) *stack {
 	reg := prometheus.NewRegistry()
 	set, err := interceptor.NewMilvus26(interceptor.WithNodeID(1), interceptor.WithCollectionLimit(mmCollectionLimit), interceptor.WithReqLatency())
 	require.NoError(t, err)
-	var counted grpc.UnaryServerInterceptor
+	sets := interceptor.ServerSets{Milvus26: set}
 	if withMilvus {
 		m := registry.New()
 		require.NoError(t, m.Register(reg))
 		table, err := methodmap.Default(m)
 		require.NoError(t, err)
-		ic, err := interceptor.New(table)
-		require.NoError(t, err)
-		srv, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Milvus26: set})
-		require.NoError(t, err)
-		require.NoError(t, srv.Register(reg))
-		counted = srv.UnaryServerInterceptor()
-	} else {
-		require.NoError(t, set.Register(reg))
-		counted = set.UnaryServerInterceptor()
+		if sets.Milvus, err = interceptor.NewMilvusCounters(table); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cm, err := interceptor.NewClientMetrics(
-		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
-		interceptor.WithHistogram(interceptor.Histogram{}),
-	)
-	require.NoError(t, err)
-	require.NoError(t, cm.Register(reg))
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(
-		recovery.UnaryServerInterceptor(recoverylog.Option(zap.NewNop())),
-		counted,
-		mmRateLimit(mmRetryEvery),
-	))
+	install := serverInstall(t, reg, sets)
+	srv := grpc.NewServer(withRecovery(install, grpc.ChainUnaryInterceptor(mmRateLimit(mmRetryEvery)))...)
 	proxy.New().Register(srv)
 	rootcoord.New().Register(srv)
 	datanode.New().Register(srv)
-	conn := serveInMemory(t, srv, grpc.WithChainUnaryInterceptor(cm.UnaryClientInterceptor()))
+	require.NoError(t, install.Init(srv))
+	conn := serveInMemory(t, srv, clientInstall(t, reg,
+		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
+		interceptor.WithHistogram(interceptor.Histogram{})).DialOptions()...)
 	methods, err := unaryMethods(conn, srv)
 	require.NoError(t, err)
 	return &stack{metrics: promtest.ServeMetricsWith(t, reg, httpserver.Options{OpenMetrics: openMetrics}), methods: methods}

@@ -66,26 +66,19 @@ type unaryMethod struct {
 func newGenericStack(t *testing.T, openMetrics bool) *stack {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	sm, err := interceptor.NewServerMetrics(
-		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
-		interceptor.WithHistogram(interceptor.Histogram{}),
-	)
+	status := interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())
+	latency := interceptor.WithHistogram(interceptor.Histogram{})
+	sm, err := interceptor.NewServerMetrics()
 	require.NoError(t, err)
-	require.NoError(t, sm.Register(reg))
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverylog.Option(zap.NewNop())), sm.UnaryServerInterceptor()))
+	install := serverInstall(t, reg, interceptor.ServerSets{Provider: sm}, status, latency)
+	srv := grpc.NewServer(withRecovery(install)...)
 	proxy.New().Register(srv)
 	rootcoord.New().Register(srv)
 	datanode.New().Register(srv)
-	require.NoError(t, sm.Init(srv))
+	require.NoError(t, install.Init(srv))
 	// The traffic's own calls are counted too, under the client names, as
 	// a service's calls to another would be.
-	cm, err := interceptor.NewClientMetrics(
-		interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]()),
-		interceptor.WithHistogram(interceptor.Histogram{}),
-	)
-	require.NoError(t, err)
-	require.NoError(t, cm.Register(reg))
-	conn := serveInMemory(t, srv, grpc.WithChainUnaryInterceptor(cm.UnaryClientInterceptor()))
+	conn := serveInMemory(t, srv, clientInstall(t, reg, status, latency).DialOptions()...)
 	methods, err := unaryMethods(conn, srv)
 	require.NoError(t, err)
 
@@ -107,23 +100,49 @@ func prNewMilvusStack(t *testing.T, openMetrics bool) *stack {
 	require.NoError(t, err)
 	status := interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())
 	latency := interceptor.WithHistogram(interceptor.Histogram{})
-	ic, err := interceptor.New(table, status, latency,
+	ic, err := interceptor.NewMilvusCounters(table,
 		interceptor.WithClientID(interceptor.MilvusSourceID[*commonpb.MsgBase]()),
 		interceptor.WithClientLimit(demoClientLimit),
 	)
 	require.NoError(t, err)
-	require.NoError(t, ic.Register(reg))
-	cm, err := interceptor.NewClientMetrics(status, latency)
-	require.NoError(t, err)
-	require.NoError(t, cm.Register(reg))
-	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverylog.Option(zap.NewNop())), ic.UnaryServerInterceptor()))
+	install := serverInstall(t, reg, interceptor.ServerSets{Milvus: ic}, status, latency)
+	srv := grpc.NewServer(withRecovery(install)...)
 	proxy.New().Register(srv)
 	rootcoord.New().Register(srv)
 	datanode.New().Register(srv)
-	conn := serveInMemory(t, srv, grpc.WithChainUnaryInterceptor(cm.UnaryClientInterceptor()))
+	require.NoError(t, install.Init(srv))
+	conn := serveInMemory(t, srv, clientInstall(t, reg, status, latency).DialOptions()...)
 	methods, err := unaryMethods(conn, srv)
 	require.NoError(t, err)
 	return &stack{metrics: promtest.ServeMetricsWith(t, reg, httpserver.Options{OpenMetrics: openMetrics}), methods: methods}
+}
+
+// serverInstall returns an install of sets with opts, registered on reg.
+func serverInstall(t *testing.T, reg prometheus.Registerer, sets interceptor.ServerSets, opts ...interceptor.InstallOption) *interceptor.ServerInstall {
+	t.Helper()
+	install, err := interceptor.NewServerInstall(sets, opts...)
+	require.NoError(t, err)
+	require.NoError(t, install.Register(reg))
+	return install
+}
+
+// clientInstall returns an install of new client metrics with opts,
+// registered on reg.
+func clientInstall(t *testing.T, reg prometheus.Registerer, opts ...interceptor.InstallOption) *interceptor.ClientInstall {
+	t.Helper()
+	cm, err := interceptor.NewClientMetrics()
+	require.NoError(t, err)
+	install, err := interceptor.NewClientInstall(interceptor.ClientSets{Provider: cm}, opts...)
+	require.NoError(t, err)
+	require.NoError(t, install.Register(reg))
+	return install
+}
+
+// withRecovery returns the server options of install inside
+// go-grpc-middleware's recovery, which logs nothing, and more after them.
+func withRecovery(install *interceptor.ServerInstall, more ...grpc.ServerOption) []grpc.ServerOption {
+	opts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(recovery.UnaryServerInterceptor(recoverylog.Option(zap.NewNop())))}
+	return append(append(opts, install.ServerOptions()...), more...)
 }
 
 // serveInMemory serves srv on an in-memory listener until the test ends and

@@ -33,15 +33,12 @@ func providerContextServer() grpc.UnaryServerInterceptor {
 
 func grpcmetricsContextServer(tb testing.TB) grpc.UnaryServerInterceptor {
 	sm, err := interceptor.NewServerMetrics(
-		interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets}),
 		interceptor.WithContextLabels(interceptor.ContextLabels{
 			Names:  []string{"tenant"},
 			Values: func(context.Context) []string { return tenantValues },
 		}))
 	require.NoError(tb, err)
-	require.NoError(tb, sm.Init(services{}))
-	require.NoError(tb, sm.Register(prometheus.NewRegistry()))
-	return sm.UnaryServerInterceptor()
+	return serverInstall(tb, interceptor.ServerSets{Provider: sm}, interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets})).UnaryServerInterceptor()
 }
 
 // BenchmarkContextLabels measures a unary server call with one label from

@@ -58,25 +58,33 @@ func providerServer(b *testing.B) *grpcprom.ServerMetrics {
 	return sm
 }
 
-func grpcmetricsServer(b *testing.B, opts ...interceptor.ServerMetricsOption) *interceptor.ServerMetrics {
-	opts = append([]interceptor.ServerMetricsOption{interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets})}, opts...)
-	sm, err := interceptor.NewServerMetrics(opts...)
-	require.NoError(b, err)
-	require.NoError(b, sm.Init(services{}))
-	require.NoError(b, sm.Register(prometheus.NewRegistry()))
-	return sm
+// serverInstall builds an install of sets with opts, initialised with
+// services and registered on a registry of its own.
+func serverInstall(tb testing.TB, sets interceptor.ServerSets, opts ...interceptor.InstallOption) *interceptor.ServerInstall {
+	install, err := interceptor.NewServerInstall(sets, opts...)
+	require.NoError(tb, err)
+	require.NoError(tb, install.Init(services{}))
+	require.NoError(tb, install.Register(prometheus.NewRegistry()))
+	return install
 }
 
-func milvusInterceptor(b *testing.B) *interceptor.Interceptor {
+// grpcmetricsServer is the provider's server families, histogram on, in
+// an install with opts.
+func grpcmetricsServer(b *testing.B, opts ...interceptor.InstallOption) *interceptor.ServerInstall {
+	sm, err := interceptor.NewServerMetrics()
+	require.NoError(b, err)
+	return serverInstall(b, interceptor.ServerSets{Provider: sm}, append([]interceptor.InstallOption{interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets})}, opts...)...)
+}
+
+func milvusInterceptor(b *testing.B) *interceptor.ServerInstall {
 	m := registry.New()
 	reg := prometheus.NewRegistry()
 	require.NoError(b, m.Register(reg))
 	mm, err := methodmap.Default(m)
 	require.NoError(b, err)
-	ic, err := interceptor.New(mm, interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets}))
+	ic, err := interceptor.NewMilvusCounters(mm)
 	require.NoError(b, err)
-	require.NoError(b, ic.Register(reg))
-	return ic
+	return serverInstall(b, interceptor.ServerSets{Milvus: ic}, interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets}))
 }
 
 func providerClient(b *testing.B, histogram bool) *grpcprom.ClientMetrics {
@@ -89,15 +97,17 @@ func providerClient(b *testing.B, histogram bool) *grpcprom.ClientMetrics {
 	return cm
 }
 
-func grpcmetricsClient(b *testing.B, histogram bool) *interceptor.ClientMetrics {
-	var opts []interceptor.ClientMetricsOption
+func grpcmetricsClient(b *testing.B, histogram bool) *interceptor.ClientInstall {
+	var opts []interceptor.InstallOption
 	if histogram {
 		opts = append(opts, interceptor.WithHistogram(interceptor.Histogram{Buckets: buckets}))
 	}
-	cm, err := interceptor.NewClientMetrics(opts...)
+	cm, err := interceptor.NewClientMetrics()
 	require.NoError(b, err)
-	require.NoError(b, cm.Register(prometheus.NewRegistry()))
-	return cm
+	install, err := interceptor.NewClientInstall(interceptor.ClientSets{Provider: cm}, opts...)
+	require.NoError(b, err)
+	require.NoError(b, install.Register(prometheus.NewRegistry()))
+	return install
 }
 
 func handler(context.Context, any) (any, error) { return resp, nil }
@@ -177,9 +187,7 @@ func BenchmarkGeneric(b *testing.B) {
 	b.Run("unary-server-counters/grpcmetrics-ServerMetrics", func(b *testing.B) {
 		sm, err := interceptor.NewServerMetrics()
 		require.NoError(b, err)
-		require.NoError(b, sm.Init(services{}))
-		require.NoError(b, sm.Register(prometheus.NewRegistry()))
-		unaryServer(b, sm.UnaryServerInterceptor())
+		unaryServer(b, serverInstall(b, interceptor.ServerSets{Provider: sm}).UnaryServerInterceptor())
 	})
 
 	// unary-client-*: one unary call through the client interceptor, with
