@@ -94,9 +94,9 @@ type benchServices struct{}
 
 func (benchServices) GetServiceInfo() map[string]grpc.ServiceInfo {
 	return map[string]grpc.ServiceInfo{
-		"milvus.proto.milvus.MilvusService":  {Methods: []grpc.MethodInfo{{Name: "DescribeCollection"}}},
-		"milvus.proto.rootcoord.RootCoord":   {Methods: []grpc.MethodInfo{{Name: "DescribeCollection"}}},
-		"milvus.proto.query.QueryCoord":      {Methods: []grpc.MethodInfo{{Name: "ShowCollections"}}},
+		"milvus.proto.milvus.MilvusService": {Methods: []grpc.MethodInfo{{Name: "DescribeCollection"}}},
+		"milvus.proto.rootcoord.RootCoord":  {Methods: []grpc.MethodInfo{{Name: "DescribeCollection"}}},
+		"milvus.proto.query.QueryCoord":     {Methods: []grpc.MethodInfo{{Name: "ShowCollections"}}},
 	}
 }
 
