@@ -164,10 +164,16 @@ func a66Code(err error) codes.Code {
 // count under [A66Other]). The bound is the A66's, both sides together: at
 // most Limit tuples are kept across all methods, targets and sides; a
 // call whose tuple finds no room counts with every context label set to
-// [ContextLabelOverflow], and in
-// grpcmetrics_a66_context_labels_overflow_total (once per side that counts
-// it); grpcmetrics_a66_context_labels_kept is the number of tuples kept,
-// and [A66.RemoveContextLabels] forgets one. A kept tuple's series are
+// [ContextLabelOverflow]. Values are repaired and cut, and a failed Values
+// counted, as [ContextLabels] says. Each call counted under
+// [ContextLabelOverflow], for whatever reason (a removal of its tuple
+// while it runs too: see [A66.RemoveContextLabels]), counts in
+// grpcmetrics_a66_context_labels_overflow_total once per side that counts
+// it: once the calls have ended, it equals the count of
+// grpc_server_call_duration_seconds plus that of
+// grpc_client_call_duration_seconds under [ContextLabelOverflow].
+// grpcmetrics_a66_context_labels_kept is the number of tuples kept, and
+// [A66.RemoveContextLabels] forgets one. A kept tuple's series are
 // resolved once per method (and target) and tuple, and a call of a kept
 // tuple allocates nothing more, whatever Values allocates.
 //
@@ -266,7 +272,7 @@ func NewA66(opts ...A66Option) (*A66, error) {
 		}
 		a.serverValues, a.clientValues = acl.Server, acl.Client
 		extra = acl.Names
-		a.tuples = newCtxTuples("grpcmetrics_a66", acl.Names, acl.Limit)
+		a.tuples = newCtxTuplesNamed("grpcmetrics_a66", &ContextLabels{Names: acl.Names, Limit: acl.Limit})
 	}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, append(labels, extra...))

@@ -36,6 +36,10 @@ type a66ClientRoute struct {
 	started                   series
 	attempt, sent, rcvd, call [a66NumCodes]series
 	inFlight                  series // its vec is nil unless WithInFlight
+	// moved is set when the route is a tuple's of context labels and the
+	// tuple is removed: the overflow tuple's route of the same method and
+	// target, where the route's calls and attempts still running end.
+	moved atomic.Pointer[a66ClientRoute]
 }
 
 // newClientRoute makes the route of method and target, with the context
@@ -52,6 +56,34 @@ func (a *A66) newClientRoute(method, target string, extra ...string) *a66ClientR
 	}
 	if a.cliInFlight != nil {
 		r.inFlight = series{vec: a.cliInFlight.MetricVec, labels: append([]string{method, target}, extra...)}
+	}
+	if len(extra) > 0 { // a tuple's: resolved in order with its removal
+		r.each(func(s *series) { s.mu = &a.tuples.values.mu })
+	}
+	return r
+}
+
+// each calls f with each of the route's series.
+func (r *a66ClientRoute) each(f func(s *series)) {
+	f(&r.started)
+	for c := range a66NumCodes {
+		f(&r.attempt[c])
+		f(&r.sent[c])
+		f(&r.rcvd[c])
+		f(&r.call[c])
+	}
+	if r.inFlight.vec != nil {
+		f(&r.inFlight)
+	}
+}
+
+// ending returns the route where a call with r ends: the overflow tuple's
+// if r's tuple was removed while the call ran, counting the call in the
+// overflow counter, else r.
+func (r *a66ClientRoute) ending(a *A66) *a66ClientRoute {
+	if to := r.moved.Load(); to != nil {
+		a.tuples.overflowTotal.Inc()
+		return to
 	}
 	return r
 }
@@ -161,9 +193,10 @@ func (c *a66ClientCall) began() {
 }
 
 // ended records a call's duration, with status.Code of its error (Unknown
-// for a panic), and takes it out of the in-flight gauge.
-func (r *a66ClientRoute) ended(how *ending, elapsed time.Duration) {
-	r.call[a66CodeIx(a66Code(how.err))].observer().Observe(elapsed.Seconds())
+// for a panic), where the call ends (see ending), and takes it out of the
+// in-flight gauge it entered.
+func (r *a66ClientRoute) ended(a *A66, how *ending, elapsed time.Duration) {
+	r.ending(a).call[a66CodeIx(a66Code(how.err))].observer().Observe(elapsed.Seconds())
 	if r.inFlight.vec != nil {
 		r.inFlight.gauge().Dec()
 	}
@@ -232,8 +265,16 @@ func (x *a66Client) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	case *stats.End:
 		d := (x.clock.now() - t.start).Seconds()
 		ix := a66CodeIx(a66Code(st.Error))
-		t.r.attempt[ix].observer().Observe(d)
-		t.r.sent[ix].observer().Observe(float64(t.sent.Load()))
-		t.r.rcvd[ix].observer().Observe(float64(t.rcvd.Load()))
+		r := t.r
+		if to := r.moved.Load(); to != nil {
+			// The call's tuple was removed while the attempt ran: it ends
+			// under the overflow tuple, started there too (the call
+			// counts in the overflow counter as it ends).
+			to.started.counter().Inc()
+			r = to
+		}
+		r.attempt[ix].observer().Observe(d)
+		r.sent[ix].observer().Observe(float64(t.sent.Load()))
+		r.rcvd[ix].observer().Observe(float64(t.rcvd.Load()))
 	}
 }

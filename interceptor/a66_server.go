@@ -17,6 +17,10 @@ type a66ServerRoute struct {
 	duration, sent, rcvd [a66NumCodes]series
 	inFlight             series // its vec is nil unless WithInFlight
 	registered           bool   // a method Init found registered
+	// moved is set when the route is a tuple's of context labels and the
+	// tuple is removed: the overflow tuple's route of the same method,
+	// where the route's calls still running end.
+	moved atomic.Pointer[a66ServerRoute]
 }
 
 // newServerRoute makes the route of method, with the context label values
@@ -33,7 +37,23 @@ func (a *A66) newServerRoute(method string, extra ...string) *a66ServerRoute {
 	if a.srvInFlight != nil {
 		r.inFlight = series{vec: a.srvInFlight.MetricVec, labels: append([]string{method}, extra...)}
 	}
+	if len(extra) > 0 { // a tuple's: resolved in order with its removal
+		r.each(func(s *series) { s.mu = &a.tuples.values.mu })
+	}
 	return r
+}
+
+// each calls f with each of the route's series.
+func (r *a66ServerRoute) each(f func(s *series)) {
+	f(&r.started)
+	for c := range a66NumCodes {
+		f(&r.duration[c])
+		f(&r.sent[c])
+		f(&r.rcvd[c])
+	}
+	if r.inFlight.vec != nil {
+		f(&r.inFlight)
+	}
 }
 
 // serverRoute returns the route of a full method: its own if Init found
@@ -136,11 +156,20 @@ func (h *a66ServerHandler) HandleRPC(ctx context.Context, rs stats.RPCStats) {
 	case *stats.End:
 		d := (h.clock.now() - c.start).Seconds()
 		ix := a66CodeIx(a66Code(st.Error))
-		c.r.duration[ix].observer().Observe(d)
-		c.r.sent[ix].observer().Observe(float64(c.sent.Load()))
-		c.r.rcvd[ix].observer().Observe(float64(c.rcvd.Load()))
+		r := c.r
+		if to := r.moved.Load(); to != nil {
+			// The call's tuple was removed while it ran: it ends under
+			// the overflow tuple, started there too (its start was
+			// deleted with the tuple), and in the overflow counter.
+			to.started.counter().Inc()
+			h.a.tuples.overflowTotal.Inc()
+			r = to
+		}
+		r.duration[ix].observer().Observe(d)
+		r.sent[ix].observer().Observe(float64(c.sent.Load()))
+		r.rcvd[ix].observer().Observe(float64(c.rcvd.Load()))
 		if c.inFlight.CompareAndSwap(true, false) {
-			c.r.inFlight.gauge().Dec()
+			c.r.inFlight.gauge().Dec() // the gauge the call entered
 		}
 		if h.intercepts && st.Error == nil && c.r.registered && !c.intercepted.Load() {
 			h.report.missing(partInterceptors, c.r.method)

@@ -13,7 +13,8 @@ import (
 //   - a limit: at most limit values are kept, fixed values aside;
 //   - one overflow value: a call whose value finds no room counts under
 //     the overflow entry;
-//   - an overflow counter, incremented by each such call;
+//   - an overflow counter, incremented by each such call (by the owner
+//     of the values, if it counts its overflow calls itself);
 //   - removal: a value that left is forgotten and frees its place.
 //
 // Fixed values (client_id's unknown and overflow values, say) are kept
@@ -29,7 +30,7 @@ import (
 type boundedValues[K comparable, E any] struct {
 	limit         int
 	overflow      *E                 // the entry of the values beyond the limit
-	overflowTotal prometheus.Counter // calls counted under overflow
+	overflowTotal prometheus.Counter // calls counted under overflow; nil: the owner counts them
 
 	entries sync.Map // K → *E, the fixed values too
 	fixed   map[K]bool
@@ -65,13 +66,15 @@ func (b *boundedValues[K, E]) load(k K) (*E, bool) {
 
 // admitLocked returns the entry of k: its own if it is kept, else a new
 // one that newEntry makes if the limit allows, else the overflow entry,
-// counting the overflow.
+// counting the overflow (unless the owner counts it).
 func (b *boundedValues[K, E]) admitLocked(k K, newEntry func() *E) *E {
 	if e, ok := b.load(k); ok {
 		return e
 	}
 	if b.kept >= b.limit {
-		b.overflowTotal.Inc()
+		if b.overflowTotal != nil {
+			b.overflowTotal.Inc()
+		}
 		return b.overflow
 	}
 	e := newEntry()

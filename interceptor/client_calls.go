@@ -203,7 +203,7 @@ func (e *clientEngine) end(ctx context.Context, c *clientCall, how *ending) {
 		c.ms.ended(how, c.ms.typ == unaryIx)
 	}
 	if c.a66 != nil {
-		c.a66.ended(how, elapsed)
+		c.a66.ended(e.a66, how, elapsed)
 	}
 	if e.latency != nil {
 		e.latency.observeElapsed(ctx, c.r.latency.of(how.code).observer(), elapsed)
@@ -247,7 +247,7 @@ func (s *clientStream) SendMsg(m any) error {
 	err := s.ClientStream.SendMsg(m)
 	switch {
 	case err == nil:
-		s.call.ms.sent.counter().Inc()
+		s.call.ms.live().sent.counter().Inc()
 	case !errors.Is(err, io.EOF):
 		// grpc-go ends its streams here, and has called finish; this
 		// ends a stream that an inner interceptor serves itself.
@@ -259,7 +259,7 @@ func (s *clientStream) SendMsg(m any) error {
 func (s *clientStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
 	if err == nil {
-		s.call.ms.received.counter().Inc()
+		s.call.ms.live().received.counter().Inc()
 		if s.serverStreams {
 			return nil
 		}

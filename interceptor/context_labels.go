@@ -17,61 +17,89 @@ import (
 // places beyond the set's number of names are "".
 type ctxKey [MaxContextLabels]string
 
-// ctxEntry is a tuple kept: its values, and the series that sets resolved
+// ctxEntry is a tuple kept: its values, and the methods that have series
 // for it (under ctxTuples.values.mu).
 type ctxEntry struct {
-	key ctxKey
-	// bases are the routes that keep a child for the tuple, to forget on
-	// removal, for a set whose routes keep their children themselves.
-	bases []ctxChildren
-	// children are the tuple's children kept by the tuple itself, for a
-	// set that keeps them here: a base route → its child for the tuple.
-	children sync.Map
+	key   ctxKey
+	bases []*methodSeries
+	// a66 are the tuple's routes in an [A66]: a base route (of a server
+	// method or of a client's method and target) → its child for the
+	// tuple. Added to under ctxTuples.values.mu.
+	a66 sync.Map
+	// removed is set when the tuple is removed, under ctxTuples.values.mu:
+	// a call that found the entry before gets no new child in it.
+	removed bool
 }
 
-// ctxChildren is a route that keeps a child per tuple.
-type ctxChildren interface {
-	forgetChild(k ctxKey)
-}
-
-// ctxTuples are the tuples of context label values of one set, bounded by
-// [boundedValues] (see [ContextLabels]): a limit, one overflow tuple, an
-// overflow counter, and removal. The set's own rule says which functions
-// give a call's values.
+// ctxTuples are the tuples of context label values of one set's families,
+// bounded by [boundedValues] (see [ContextLabels]).
+//
+// Each call counted under the overflow tuple moves overflowTotal once per
+// set (once per side in an [A66]), whatever put it there: no room under
+// the limit, a Values function that panicked or gave the wrong number of
+// values, values that are the overflow tuple's, or the removal of its
+// tuple while it ran. The set counts it where it takes the overflow
+// tuple's series: forContext and a66Entry as a call starts, the end of a
+// call whose tuple was removed (see remove).
 type ctxTuples struct {
+	fam           *families
 	names         []string
+	valuesOf      func(ctx context.Context) []string
 	values        *boundedValues[ctxKey, ctxEntry]
 	overflowKey   ctxKey
 	overflowTotal prometheus.Counter
 	kept          prometheus.GaugeFunc
-	// logger is the install's, told when the set joins it: it logs a
-	// panic of a values function.
+	// logger is the install's, told when the set joins it.
 	logger *zap.Logger
+	// discard is what every series of a removed tuple's children resolves
+	// to: counters, gauges and observers registered nowhere.
+	discard *seriesChild
 }
 
-// newCtxTuples makes the tuples of the labels names, at most limit of them
-// (0: [DefaultContextLabelLimit]), with their overflow counter and kept
-// gauge named after prefix.
-func newCtxTuples(prefix string, names []string, limit int) *ctxTuples {
+func newCtxTuples(f *families, cl *ContextLabels) *ctxTuples {
+	t := newCtxTuplesNamed("grpcmetrics_"+f.side, cl)
+	t.fam = f
+	return t
+}
+
+// newCtxTuplesNamed makes the tuples of cl, with their overflow counter
+// and kept gauge named after prefix; the caller sets fam, if any.
+func newCtxTuplesNamed(prefix string, cl *ContextLabels) *ctxTuples {
+	limit := cl.Limit
 	if limit == 0 {
 		limit = DefaultContextLabelLimit
 	}
-	t := &ctxTuples{names: names, logger: zap.NewNop()}
-	for i := range names {
+	t := &ctxTuples{names: cl.Names, valuesOf: cl.Values, logger: zap.NewNop()}
+	for i := range cl.Names {
 		t.overflowKey[i] = ContextLabelOverflow
 	}
 	t.overflowTotal = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: prefix + "_context_labels_overflow_total",
-		Help: "Total number of RPCs whose context label values found no room under the limit and were counted under \"" + ContextLabelOverflow + "\".",
+		Help: "Total number of RPCs counted with every context label set to \"" + ContextLabelOverflow + "\".",
 	})
 	overflow := &ctxEntry{key: t.overflowKey}
-	t.values = newBoundedValues[ctxKey, ctxEntry](limit, overflow, t.overflowTotal)
+	t.values = newBoundedValues[ctxKey, ctxEntry](limit, overflow, nil) // the calls count it
+	// A tuple is kept under its entry's cloned values, not the call's,
+	// which may share memory with a value far longer than its label.
+	t.values.keyOf = func(e *ctxEntry) ctxKey { return e.key }
 	t.values.fix(t.overflowKey, overflow)
 	t.kept = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: prefix + "_context_labels_kept",
 		Help: "Number of distinct tuples of context label values kept, at most the limit.",
 	}, func() float64 { return float64(t.values.len()) })
+	t.discard = &seriesChild{
+		counter:  prometheus.NewCounter(prometheus.CounterOpts{Name: "grpcmetrics_discarded", Help: "Never registered."}),
+		gauge:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "grpcmetrics_discarded", Help: "Never registered."}),
+		observer: prometheus.ObserverFunc(func(float64) {}),
+	}
 	return t
+}
+
+// keyOf returns the tuple of the call's context, its values made label
+// values (see contextLabelValue), or the overflow tuple if the function
+// gives a slice of another length or panics (either is logged).
+func (t *ctxTuples) keyOf(ctx context.Context) ctxKey {
+	return t.keyWith(ctx, t.valuesOf)
 }
 
 // keyWith returns the tuple that valuesOf gives for the call's context,
@@ -85,19 +113,112 @@ func (t *ctxTuples) keyWith(ctx context.Context, valuesOf func(context.Context) 
 	}()
 	vals := valuesOf(ctx)
 	if len(vals) != len(t.names) {
+		t.logger.Error("grpcmetrics: the context labels' Values function gave a slice of another length than Names; counting the call under the overflow value",
+			zap.Int("values", len(vals)), zap.Int("names", len(t.names)))
 		return t.overflowKey
 	}
-	copy(k[:], vals)
+	for i, v := range vals {
+		k[i] = contextLabelValue(v)
+	}
 	return k
 }
 
-// entryLocked returns the entry of k, admitting it if it is new and the
-// limit allows: the overflow tuple's if k finds no place, or has a value
-// that is not valid UTF-8. t.values.mu must be held.
-func (t *ctxTuples) entryLocked(k ctxKey) *ctxEntry {
-	if !t.valid(k) {
-		return t.values.overflow
+// contextLabelValue returns v as a label value: each run of bytes that is
+// not valid UTF-8 replaced by one U+FFFD, as [strings.ToValidUTF8] does,
+// then cut to at most MaxContextLabelLength bytes on a rune boundary. A
+// valid v costs no allocation, and is read only as far as the label needs.
+func contextLabelValue(v string) string {
+	end := 0 // v[:end] is valid and fits
+	for end < len(v) {
+		n := 1
+		if v[end] >= utf8.RuneSelf {
+			var r rune
+			if r, n = utf8.DecodeRuneInString(v[end:]); r == utf8.RuneError && n == 1 {
+				return repairContextLabel(v)
+			}
+		}
+		if end+n > MaxContextLabelLength {
+			return v[:end]
+		}
+		end += n
 	}
+	return v
+}
+
+// repairContextLabel is contextLabelValue for a v that is not valid
+// UTF-8: it builds the label, at most MaxContextLabelLength bytes of it.
+func repairContextLabel(v string) string {
+	var b strings.Builder
+	for i := 0; i < len(v); {
+		r, n := utf8.DecodeRuneInString(v[i:])
+		piece := v[i : i+n]
+		if r == utf8.RuneError && n == 1 { // a run of invalid bytes: one U+FFFD
+			for i < len(v) {
+				if r, n = utf8.DecodeRuneInString(v[i:]); r != utf8.RuneError || n != 1 {
+					break
+				}
+				i++
+			}
+			piece = string(utf8.RuneError)
+		} else {
+			i += n
+		}
+		if b.Len()+len(piece) > MaxContextLabelLength {
+			break
+		}
+		b.WriteString(piece)
+	}
+	return b.String()
+}
+
+// forContext returns the series of a call of the method m with the
+// call's context: m's own without context labels, else the child of the
+// call's tuple, admitted on its first call.
+func (m *methodSeries) forContext(ctx context.Context) *methodSeries {
+	if m.tuples == nil {
+		return m
+	}
+	k := m.tuples.keyOf(ctx)
+	var child *methodSeries
+	if v, ok := m.children.Load(k); ok {
+		child = v.(*methodSeries)
+	} else {
+		child = m.tuples.admit(m, k)
+	}
+	if child.overflow {
+		m.tuples.overflowTotal.Inc()
+	}
+	return child
+}
+
+// admit admits k if it is new and the limit allows, and returns its child
+// of base: the overflow tuple's if k finds no place.
+func (t *ctxTuples) admit(base *methodSeries, k ctxKey) *methodSeries {
+	t.values.mu.Lock()
+	defer t.values.mu.Unlock()
+	if v, ok := base.children.Load(k); ok {
+		return v.(*methodSeries)
+	}
+	return t.childLocked(base, t.entryLocked(k))
+}
+
+// childLocked returns the child of base for the tuple of e, made on its
+// first use. t.values.mu must be held.
+func (t *ctxTuples) childLocked(base *methodSeries, e *ctxEntry) *methodSeries {
+	if v, ok := base.children.Load(e.key); ok {
+		return v.(*methodSeries)
+	}
+	child := newMethodSeries(t.fam, base.typ, base.service, base.method, e.key[:len(t.names)]...)
+	child.owner, child.overflow = t, e == t.values.overflow
+	base.children.Store(e.key, child)
+	e.bases = append(e.bases, base)
+	return child
+}
+
+// entryLocked returns the entry of k, admitting it if it is new and the
+// limit allows: the overflow tuple's if k finds no place. t.values.mu must
+// be held.
+func (t *ctxTuples) entryLocked(k ctxKey) *ctxEntry {
 	return t.values.admitLocked(k, func() *ctxEntry {
 		// Clone: the tuple outlives the call, and its strings may share
 		// memory with the caller's.
@@ -109,31 +230,51 @@ func (t *ctxTuples) entryLocked(k ctxKey) *ctxEntry {
 	})
 }
 
-// valid reports whether k's values are valid UTF-8, as label values must be.
-func (t *ctxTuples) valid(k ctxKey) bool {
-	for i := range t.names {
-		if !utf8.ValidString(k[i]) {
-			return false
+// remove forgets the tuple values and deletes its series, in every family
+// and method; see RemoveContextLabels. Each child of the tuple is moved to
+// the overflow tuple's child of its method, where the calls still running
+// with it end (see methodSeries.ended), and its series resolve to discard
+// from then on, so that no call makes them again.
+func (t *ctxTuples) remove(values []string) bool {
+	return t.forget(values, func(e *ctxEntry, match prometheus.Labels) {
+		for _, base := range e.bases {
+			v, ok := base.children.LoadAndDelete(e.key)
+			if !ok {
+				continue
+			}
+			child := v.(*methodSeries)
+			child.moved.Store(t.childLocked(base, t.values.overflow))
+			child.each(func(s *series) { s.child.Store(t.discard) })
 		}
-	}
-	return true
+		f := t.fam
+		for _, vec := range []*prometheus.MetricVec{f.started.MetricVec, f.handled.MetricVec, f.received.MetricVec, f.sent.MetricVec, f.responseFailed.MetricVec} {
+			vec.DeletePartialMatch(match)
+		}
+		if f.inFlight != nil {
+			f.inFlight.DeletePartialMatch(match)
+		}
+	})
 }
 
-// forget forgets the tuple values, if it is kept, and calls deleteSeries
-// with its entry and the labels that match its series, under the tuples'
-// lock; it reports whether the tuple was kept.
+// forget forgets the tuple values (as Values gives them, or as the labels
+// show them), if it is kept, and calls deleteSeries with its entry and the
+// labels that match its series, under the tuples' lock; it reports
+// whether the tuple was kept.
 func (t *ctxTuples) forget(values []string, deleteSeries func(e *ctxEntry, match prometheus.Labels)) bool {
 	if t == nil || len(values) != len(t.names) {
 		return false
 	}
 	var k ctxKey
-	copy(k[:], values)
+	for i, v := range values {
+		k[i] = contextLabelValue(v)
+	}
 	t.values.mu.Lock()
 	defer t.values.mu.Unlock()
 	e, ok := t.values.removeLocked(k)
 	if !ok {
 		return false
 	}
+	e.removed = true
 	match := make(prometheus.Labels, len(t.names))
 	for i, name := range t.names {
 		match[name] = e.key[i]
@@ -142,9 +283,36 @@ func (t *ctxTuples) forget(values []string, deleteSeries func(e *ctxEntry, match
 	return true
 }
 
+// RemoveContextLabels forgets a tuple of context label values (one value
+// per [ContextLabels].Names, in order, as Values gives them or as the
+// labels show them) and deletes its series from every family, freeing its
+// place under the limit; it reports whether the tuple was kept. The
+// overflow tuple is never removed.
+//
+// A call that starts after it returns counts the tuple anew. A call of
+// the tuple still running ends under [ContextLabelOverflow]: it is counted
+// there as started (its start was deleted with the tuple), with the
+// messages it sends and receives from then on, as handled, and in the
+// overflow counter, but not in the in-flight gauge. So a removal never
+// makes the tuple's series again, the bound holds, and no call's end is
+// lost.
+func (s *ServerMetrics) RemoveContextLabels(values ...string) bool {
+	return s.fam.tuples.remove(values)
+}
+
+// RemoveContextLabels forgets a tuple of context label values, as
+// [ServerMetrics.RemoveContextLabels] does.
+func (c *ClientMetrics) RemoveContextLabels(values ...string) bool {
+	return c.fam.tuples.remove(values)
+}
+
 // MaxContextLabels is the largest number of labels [ContextLabels] may
 // name.
 const MaxContextLabels = 4
+
+// MaxContextLabelLength is the longest context label value, in bytes, that
+// a set exports; longer values are cut (see [ContextLabels].Values).
+const MaxContextLabelLength = 255
 
 // DefaultContextLabelLimit is the number of distinct tuples of context
 // label values that a set keeps when [ContextLabels].Limit is 0.
@@ -179,19 +347,35 @@ type ContextLabels struct {
 	// called once per call, before the handler (on a client, before the
 	// invoker), and must be safe for concurrent use. The slice it
 	// returns is read during the call only and kept nowhere: it stays
-	// the caller's. A slice of another length, or a panic (recovered and
-	// logged), counts the call under [ContextLabelOverflow]. Invalid
-	// UTF-8 is repaired (each invalid byte sequence becomes U+FFFD).
+	// the caller's.
+	//
+	// Each value becomes a label value: each run of bytes that is not
+	// valid UTF-8 is replaced by one U+FFFD (as [strings.ToValidUTF8]
+	// does), then a value longer than [MaxContextLabelLength] bytes is
+	// cut to at most that many, on a rune boundary. Values that give the
+	// same label values are one tuple. A valid value costs no allocation,
+	// cut or not; repairing one allocates.
+	//
+	// A slice of another length than Names, or a panic, is logged
+	// through [WithLogger], and the call is counted under
+	// [ContextLabelOverflow] and in the overflow counter (see Limit), as
+	// a call whose tuple finds no room is; the call itself goes on.
 	Values func(ctx context.Context) []string
 	// Limit is the number of distinct tuples of values the set keeps, 1
 	// to [MaxContextLabelLimit]; 0 means [DefaultContextLabelLimit]. The
 	// bound is per label set, that is per [ServerMetrics] or
 	// [ClientMetrics], across all its methods: a call whose tuple finds
 	// no room is counted with every context label set to
-	// [ContextLabelOverflow], and in
+	// [ContextLabelOverflow]. So each family has at most (Limit + 1)
+	// tuples per method and label values of its own.
+	//
 	// grpcmetrics_server_context_labels_overflow_total
-	// (grpcmetrics_client_… on a client). So each family has at most
-	// (Limit + 1) tuples per method and label values of its own.
+	// (grpcmetrics_client_… on a client) counts each call counted under
+	// [ContextLabelOverflow], once, whatever put it there: no room, a
+	// failed Values (above), values that are [ContextLabelOverflow] in
+	// every place, or the removal of its tuple while it ran (see
+	// [ServerMetrics.RemoveContextLabels]). Once the calls have ended, it
+	// equals the calls counted as handled under [ContextLabelOverflow].
 	// grpcmetrics_server_context_labels_kept is the number of tuples
 	// kept, and RemoveContextLabels forgets one, freeing its place.
 	Limit int
@@ -240,3 +424,4 @@ func (cl *ContextLabels) validate() error {
 	}
 	return nil
 }
+

@@ -103,8 +103,9 @@ func TestCxContextLabels(t *testing.T) {
 }
 
 // TestCxContextLabelsBadValues checks that a Values function that panics
-// or gives the wrong number of values, or a value that is not UTF-8,
-// counts the call under the overflow value and fails nothing.
+// or gives the wrong number of values counts the call under the overflow
+// value and in the overflow counter, that a value that is not UTF-8 is
+// repaired, and that none fails the call.
 func TestCxContextLabelsBadValues(t *testing.T) {
 	values := func(ctx context.Context) []string {
 		switch v := cxTenant(ctx)[0]; v {
@@ -131,7 +132,9 @@ func TestCxContextLabelsBadValues(t *testing.T) {
 		require.NoError(t, err, "%q", tenant)
 	}
 	for _, side := range []string{"server", "client"} {
-		assert.Equal(t, map[string]float64{"ok": 1, "overflow": 3}, cxByLabel(t, reg, "grpc_"+side+"_started_total", "tenant"), side)
+		assert.Equal(t, map[string]float64{"ok": 1, "\uFFFD": 1, "overflow": 2}, cxByLabel(t, reg, "grpc_"+side+"_started_total", "tenant"), side)
+		over, _ := cxSum(t, reg, "grpcmetrics_"+side+"_context_labels_overflow_total")
+		assert.Equal(t, 2.0, over, side)
 	}
 }
 

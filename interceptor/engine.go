@@ -50,6 +50,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -187,7 +188,11 @@ func statusCode(err error) (c codes.Code, ok bool) {
 type series struct {
 	vec    *prometheus.MetricVec
 	labels []string
-	child  atomic.Pointer[seriesChild]
+	// mu, when set, is held while the series is resolved: the lock of the
+	// tuples of context labels whose series it is, which orders its
+	// resolution with the tuple's removal (see ctxTuples.remove).
+	mu    *sync.Mutex
+	child atomic.Pointer[seriesChild]
 }
 
 // seriesChild is a resolved child, as the type its vector makes.
@@ -210,6 +215,13 @@ func (s *series) get() *seriesChild {
 
 // resolve is get's first use, out of line so that get stays small.
 func (s *series) resolve() *seriesChild {
+	if s.mu != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if c := s.child.Load(); c != nil {
+			return c // resolved meanwhile, or its tuple removed
+		}
+	}
 	m, err := s.vec.GetMetricWithLabelValues(s.labels...)
 	if err != nil {
 		panic(err) // as WithLabelValues does; see series

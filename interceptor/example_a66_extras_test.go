@@ -104,7 +104,7 @@ func ExampleNewA66_inFlightAndContextLabels() {
 	// grpc_server_call_started_total{grpc_method="grpc.testing.TestService/EmptyCall",tenant="acme"} 2
 	// grpc_server_call_started_total{grpc_method="grpc.testing.TestService/EmptyCall",tenant="globex"} 1
 	// grpc_server_call_started_total{grpc_method="grpc.testing.TestService/EmptyCall",tenant="overflow"} 1
-	// # HELP grpcmetrics_a66_context_labels_overflow_total Total number of RPCs whose context label values found no room under the limit and were counted under "overflow".
+	// # HELP grpcmetrics_a66_context_labels_overflow_total Total number of RPCs counted with every context label set to "overflow".
 	// # TYPE grpcmetrics_a66_context_labels_overflow_total counter
 	// grpcmetrics_a66_context_labels_overflow_total 2
 }

@@ -1,9 +1,9 @@
 package interceptor
 
 import (
-	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc/codes"
@@ -43,7 +43,6 @@ type families struct {
 	started, handled, received, sent, responseFailed *prometheus.CounterVec
 	inFlight                                         *prometheus.GaugeVec // nil unless WithInFlight
 	tuples                                           *ctxTuples           // nil unless WithContextLabels
-	valuesOf                                         func(context.Context) []string
 }
 
 // newFamilies makes the families of side, with the gauge if inFlight and
@@ -62,8 +61,7 @@ func newFamilies(side string, inFlight bool, cl *ContextLabels) *families {
 	// exposition's metadata too.
 	f := &families{side: side}
 	if cl != nil {
-		f.tuples = newCtxTuples("grpcmetrics_"+side, cl.Names, cl.Limit)
-		f.valuesOf = cl.Values
+		f.tuples = newCtxTuples(f, cl)
 	}
 	if inFlight {
 		help := "Number of RPCs whose handler is running on the server."
@@ -117,6 +115,13 @@ type methodSeries struct {
 	// in a child.
 	tuples   *ctxTuples
 	children sync.Map // ctxKey → *methodSeries, the children kept
+	// owner is a child's set of tuples, nil in a method's own series;
+	// overflow is whether the child is the overflow tuple's. moved is set
+	// when the child's tuple is removed: the overflow tuple's child of the
+	// same method, where the child's calls still running end.
+	owner    *ctxTuples
+	overflow bool
+	moved    atomic.Pointer[methodSeries]
 	// request and reply are received and sent on a server, sent and
 	// received on a client: what a unary call counts as it begins and as
 	// it returns without error.
@@ -132,7 +137,7 @@ type methodSeries struct {
 func newMethodSeries(f *families, typ int, service, method string, extra ...string) *methodSeries {
 	service = strings.ToValidUTF8(service, "\uFFFD")
 	method = strings.ToValidUTF8(method, "\uFFFD")
-	m := &methodSeries{fam: f, typ: typ, service: service, method: method}
+	m := &methodSeries{typ: typ, service: service, method: method}
 	if extra == nil {
 		m.tuples = f.tuples
 	}
@@ -153,6 +158,32 @@ func newMethodSeries(f *families, typ int, service, method string, extra ...stri
 	m.request, m.reply = &m.received, &m.sent
 	if f.side == "client" {
 		m.request, m.reply = &m.sent, &m.received
+	}
+	if extra != nil { // a tuple's: resolved in order with its removal
+		m.each(func(s *series) { s.mu = &f.tuples.values.mu })
+	}
+	return m
+}
+
+// each calls f with each of the method's series.
+func (m *methodSeries) each(f func(s *series)) {
+	f(&m.started)
+	f(&m.received)
+	f(&m.sent)
+	f(&m.responseFailed)
+	for c := range m.handled {
+		f(&m.handled[c])
+	}
+	if m.inFlight.vec != nil {
+		f(&m.inFlight)
+	}
+}
+
+// live returns the series where a call with m counts now: the overflow
+// tuple's, once m's tuple is removed, else m.
+func (m *methodSeries) live() *methodSeries {
+	if to := m.moved.Load(); to != nil {
+		return to
 	}
 	return m
 }
@@ -186,18 +217,31 @@ func (m *methodSeries) began(unary bool) {
 	}
 }
 
-// ended counts a call as handled with the code the peer sees; a unary
-// call that returned without error also counts its reply, and the reply's
-// failing status (or a rule's panic) in response_failed.
+// ended counts a call that began with m as handled with the code the peer
+// sees; a unary call that returned without error also counts its reply,
+// and the reply's failing status (or a rule's panic) in response_failed.
+// If m's tuple was removed while the call ran, the call ends under the
+// overflow tuple, which counts it as started too (its start was deleted
+// with the tuple), and in the overflow counter.
 func (m *methodSeries) ended(how *ending, unary bool) {
+	to := m.moved.Load()
+	if to == nil {
+		to = m
+	} else {
+		to.started.counter().Inc()
+		if unary {
+			to.request.counter().Inc()
+		}
+		m.owner.overflowTotal.Inc()
+	}
 	if unary && how.err == nil && !how.panicked {
-		m.reply.counter().Inc()
+		to.reply.counter().Inc()
 		if how.bodyFailed || how.ruleFailed {
-			m.responseFailed.counter().Inc()
+			to.responseFailed.counter().Inc()
 		}
 	}
-	m.handledCode(how.code).Inc()
-	if m.inFlight.vec != nil {
+	to.handledCode(how.code).Inc()
+	if m.inFlight.vec != nil { // m's: the gauge the call entered
 		m.inFlight.gauge().Dec()
 	}
 }
@@ -210,73 +254,4 @@ func (m *methodSeries) handledCode(c codes.Code) prometheus.Counter {
 		c = codes.Unknown
 	}
 	return m.handled[c].counter()
-}
-
-// forContext returns the series of a call of the method m with the
-// call's context: m's own without context labels, else the child of the
-// call's tuple, admitted on its first call.
-func (m *methodSeries) forContext(ctx context.Context) *methodSeries {
-	if m.tuples == nil {
-		return m
-	}
-	k := m.tuples.keyWith(ctx, m.fam.valuesOf)
-	if v, ok := m.children.Load(k); ok {
-		return v.(*methodSeries)
-	}
-	return m.admit(k)
-}
-
-// admit admits k if it is new and the limit allows, and returns its child
-// of m: the overflow tuple's if k finds no place, or has a value that is
-// not valid UTF-8.
-func (m *methodSeries) admit(k ctxKey) *methodSeries {
-	t := m.tuples
-	t.values.mu.Lock()
-	defer t.values.mu.Unlock()
-	if v, ok := m.children.Load(k); ok {
-		return v.(*methodSeries)
-	}
-	e := t.entryLocked(k)
-	if v, ok := m.children.Load(e.key); ok { // the overflow tuple's
-		return v.(*methodSeries)
-	}
-	child := newMethodSeries(m.fam, m.typ, m.service, m.method, e.key[:len(t.names)]...)
-	m.children.Store(e.key, child)
-	e.bases = append(e.bases, m)
-	return child
-}
-
-// forgetChild forgets m's child for the tuple k, removed.
-func (m *methodSeries) forgetChild(k ctxKey) { m.children.Delete(k) }
-
-// removeContextLabels forgets the tuple values and deletes its series, in
-// every family and method; see [ServerMetrics.RemoveContextLabels].
-func (f *families) removeContextLabels(values []string) bool {
-	return f.tuples.forget(values, func(e *ctxEntry, match prometheus.Labels) {
-		for _, base := range e.bases {
-			base.forgetChild(e.key)
-		}
-		for _, vec := range []*prometheus.MetricVec{f.started.MetricVec, f.handled.MetricVec, f.received.MetricVec, f.sent.MetricVec, f.responseFailed.MetricVec} {
-			vec.DeletePartialMatch(match)
-		}
-		if f.inFlight != nil {
-			f.inFlight.DeletePartialMatch(match)
-		}
-	})
-}
-
-// RemoveContextLabels forgets a tuple of context label values (one value
-// per [ContextLabels].Names, in order) and deletes its series from every
-// family, freeing its place under the limit; it reports whether the tuple
-// was kept. The overflow tuple is never removed. A call that starts after
-// it returns counts the tuple anew; a call in progress may still count
-// into the deleted series, which are then lost.
-func (s *ServerMetrics) RemoveContextLabels(values ...string) bool {
-	return s.fam.removeContextLabels(values)
-}
-
-// RemoveContextLabels forgets a tuple of context label values, as
-// [ServerMetrics.RemoveContextLabels] does.
-func (c *ClientMetrics) RemoveContextLabels(values ...string) bool {
-	return c.fam.removeContextLabels(values)
 }

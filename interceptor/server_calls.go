@@ -357,7 +357,7 @@ func (e *serverEngine) stream(srv any, ss grpc.ServerStream, info *grpc.StreamSe
 	}()
 	c.start = e.start()
 	if c.provider != nil {
-		err = handler(srv, &countedServerStream{ServerStream: ss, received: &c.provider.received, sent: &c.provider.sent})
+		err = handler(srv, &countedServerStream{ServerStream: ss, ms: c.provider})
 	} else {
 		err = handler(srv, ss)
 	}
@@ -404,16 +404,17 @@ func (e *serverEngine) since(start time.Duration) time.Duration {
 	return e.clock.now() - start
 }
 
-// countedServerStream counts a server stream's messages.
+// countedServerStream counts a server stream's messages in the series of
+// its call, ms (see methodSeries.live).
 type countedServerStream struct {
 	grpc.ServerStream
-	received, sent *series
+	ms *methodSeries
 }
 
 func (s *countedServerStream) RecvMsg(m any) error {
 	err := s.ServerStream.RecvMsg(m)
 	if err == nil {
-		s.received.counter().Inc()
+		s.ms.live().received.counter().Inc()
 	}
 	return err
 }
@@ -421,7 +422,7 @@ func (s *countedServerStream) RecvMsg(m any) error {
 func (s *countedServerStream) SendMsg(m any) error {
 	err := s.ServerStream.SendMsg(m)
 	if err == nil {
-		s.sent.counter().Inc()
+		s.ms.live().sent.counter().Inc()
 	}
 	return err
 }
