@@ -424,4 +424,3 @@ func (cl *ContextLabels) validate() error {
 	}
 	return nil
 }
-
