@@ -97,20 +97,21 @@ func a66Code(err error) codes.Code {
 // of the code ("OK", "CANCELLED", "DEADLINE_EXCEEDED"), read from the error
 // as status.Code reads it.
 //
-// The server side is a [stats.Handler], [A66.ServerStatsHandler] (or
-// [ServerInstall.StatsHandler] with [ServerSets].A66), since gRPC's events are
+// The server side is counted by the stats handler of the [ServerInstall]
+// it belongs to ([ServerSets].A66), since gRPC's events are
 // the transport's: a call is started when its header arrives, before the
 // method is looked up, and its duration runs from then until grpc-go ends
 // it, for calls that no interceptor sees too (a request that fails to
 // decode, an unknown compressor, a reply that fails to send). grpc_method
 // is the full method without its leading slash for the methods that
-// [A66.Init] finds registered, and [A66Other] for any other. A method no
+// [ServerInstall.Init] finds registered, and [A66Other] for any other. A method no
 // server registers gets no End from grpc-go (without an unknown-service
 // handler), so its started count stays ahead of its duration count, as in
 // the plugin. Stop the server gracefully before reading the final counts:
 // grpc-go ends a call after its status is written.
 //
-// The client side is [A66.DialOptions]: an interceptor pair that times the
+// The client side, in a [ClientInstall] ([ClientSets].A66), is the
+// install's interceptor pair that times the
 // call as the application sees it (a stream ends through [grpc.OnFinish])
 // and a stats handler that counts each attempt. grpc_target is the
 // connection's canonical target ([grpc.ClientConn.CanonicalTarget]);
@@ -177,9 +178,11 @@ func a66Code(err error) codes.Code {
 // resolved once per method (and target) and tuple, and a call of a kept
 // tuple allocates nothing more, whatever Values allocates.
 //
-// Install each side once: the A66 alone (its ServerStatsHandler and
-// DialOptions), or its server side through a [ServerInstall] with other sets;
-// each install counts the calls it sees.
+// Each side belongs to one install: the server side to one
+// [ServerInstall], the client side to one [ClientInstall] (which serves
+// every connection whose DialOptions it gave); giving a side to a second
+// install is an error. Context labels come from [WithA66ContextLabels],
+// with a function for each side.
 type A66 struct {
 	srvStarted                    *prometheus.CounterVec
 	srvDuration, srvSent, srvRcvd *prometheus.HistogramVec

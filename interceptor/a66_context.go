@@ -132,7 +132,7 @@ func a66ChildLocked[K comparable, R any](t *ctxTuples, e *ctxEntry, key K, newCh
 // a66ClientBase names a client route by its label values rather than by
 // its pointer: options shared by several connections make the routes of a
 // connection anew each time calls switch connections (see
-// [A66.DialOptions]), and a tuple's children must not grow with them.
+// [ClientInstall.DialOptions]), and a tuple's children must not grow with them.
 type a66ClientBase struct{ method, target string }
 
 // serverChild returns the maker of the children of the server route r.

@@ -1,27 +1,40 @@
 // Package interceptor counts gRPC calls into Prometheus metrics, with no
-// metric call in any handler: into the Milvus counters of the registry
-// package ([MilvusCounters]), or, for any service, under the metric names of
+// metric call in any handler, in several dialects, its metric sets:
+// Milvus v2.0's counters of the registry package ([MilvusCounters]),
 // go-grpc-middleware's prometheus provider ([ServerMetrics] and
-// [ClientMetrics]).
+// [ClientMetrics]), Milvus 2.6's request counters ([Milvus26]) and gRPC's
+// own metrics ([A66]).
+//
+// # Installs and sets
+//
+// A set is built by its constructor with its own options, and counts
+// nothing alone: it is given to an install, one per side, which is what a
+// server or a client installs. A [ServerInstall] takes the sets of a
+// server and the options every set shares ([WithStatus], [WithLogger],
+// [WithHistogram]), and has one Register, one Init and one ServerOptions;
+// a [ClientInstall] does the same for a client, with DialOptions once per
+// connection. A set belongs to one install. Options a constructor refuses
+// do not compile for it (see [InstallOption] for the table).
 //
 // # Milvus counters
 //
-// An [MilvusCounters] is built once from a [methodmap.Map] by [New] and
-// installed as a unary server interceptor:
+// [MilvusCounters] are built once from a [methodmap.Map] by
+// [NewMilvusCounters] and given to a server install:
 //
 //	m := registry.New()
 //	if err := m.Register(reg); err != nil { … }
 //	methods, err := methodmap.Default(m)
-//	ic, err := interceptor.New(methods)
-//	if err := ic.Register(reg); err != nil { … } // the interceptor's own metrics
+//	ic, err := interceptor.NewMilvusCounters(methods)
+//	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus: ic})
+//	if err := install.Register(reg); err != nil { … } // the counters' own metrics
 //	onPanic := func(ctx context.Context, p any) error { // recovery's default would send p and the stack to the client
 //		logger.Error("handler panic", zap.Any("panic", p), zap.Stack("stack"))
 //		return status.Error(codes.Internal, "internal error")
 //	}
-//	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(
+//	srv := grpc.NewServer(append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(
 //		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(onPanic)), // outside: sees the re-raised panic
-//		ic.UnaryServerInterceptor(),
-//	))
+//	)}, install.ServerOptions()...)...)
+//	// register the services, then install.Init(srv)
 //
 // For each call of a mapped method the interceptor increments the "total"
 // series before the handler runs and exactly one of "success" or "fail" when
@@ -187,8 +200,10 @@
 // every unary method of every service, with no table to maintain:
 //
 //	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(nodeID))
-//	if err := m26.Register(reg); err != nil { … }
-//	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(recovery…, m26.UnaryServerInterceptor()))
+//	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus26: m26})
+//	if err := install.Register(reg); err != nil { … }
+//	srv := grpc.NewServer(install.ServerOptions()...) // after recovery's options
+//	// register the services, then install.Init(srv)
 //
 // It reads db_name and collection_name from the request's GetDbName and
 // GetCollectionName, and gives an empty db_name the database that
@@ -220,10 +235,12 @@
 // from Prometheus collectors of its own:
 //
 //	a, err := interceptor.NewA66()
-//	if err := a.Register(reg); err != nil { … }
-//	gs := grpc.NewServer(grpc.StatsHandler(a.ServerStatsHandler()))
-//	// register the services, then a.Init(gs)
-//	cc, err := grpc.NewClient(target, a.DialOptions()...)
+//	server, err := interceptor.NewServerInstall(interceptor.ServerSets{A66: a})
+//	client, err := interceptor.NewClientInstall(interceptor.ClientSets{A66: a})
+//	if err := server.Register(reg); err != nil { … } // and client.Register(reg), a no-op for A66
+//	gs := grpc.NewServer(server.ServerOptions()...)
+//	// register the services, then server.Init(gs)
+//	cc, err := grpc.NewClient(target, client.DialOptions()...)
 //
 // Its server side is a [stats.Handler], not an interceptor, as the
 // plugin's is: a call starts when its header arrives and ends when grpc-go
@@ -243,29 +260,29 @@
 //
 // # Several metric sets on one server
 //
-// The Milvus counters, Milvus 2.6's and the provider's families are metric
-// sets: each counts the same calls in its own dialect. Installed alone, through
-// its own interceptor methods, a set has its own status rule, logger and
-// histogram. A [ServerInstall] installs several sets at once, from one pair of
-// interceptors:
+// The Milvus counters, Milvus 2.6's, the provider's families and gRPC's
+// own metrics each count the same calls in their own dialect. One
+// [ServerInstall] counts into all of them:
 //
-//	ic, err := interceptor.New(methods)               // the sets, without WithStatus or WithHistogram
+//	ic, err := interceptor.NewMilvusCounters(methods)
 //	sm, err := interceptor.NewServerMetrics()
-//	srv, err := interceptor.NewServer(interceptor.ServerSets{Milvus: ic, Provider: sm},
+//	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus: ic, Provider: sm},
 //		interceptor.WithHistogram(interceptor.Histogram{})) // the install's options
-//	if err := srv.Register(reg); err != nil { … }
-//	gs := grpc.NewServer(grpc.ChainUnaryInterceptor(recovery…, srv.UnaryServerInterceptor()))
-//	// register the services, then sm.Init(gs)
+//	if err := install.Register(reg); err != nil { … }
+//	gs := grpc.NewServer(install.ServerOptions()...) // after recovery's options
+//	// register the services, then install.Init(gs)
 //
 // Each call is then looked up once, its response's status read once, and
 // the clock read once at each end, whatever the number of sets; the one
-// histogram, grpc_server_handling_seconds, serves them all. (Two sets
-// installed as two interceptors would each export that histogram, and
-// Register says so if both try.)
+// histogram, grpc_server_handling_seconds, serves them all. A rule of one
+// set (a classifier, a client rule) decides that set's count alone; the
+// status rule is every set's.
 //
-// [A66] joins them as ServerSets.A66: it counts from the Server's stats
-// handler, [ServerInstall.StatsHandler], so install the whole Server with
-// [ServerInstall.ServerOptions], which gives the interceptors and the handler.
+// [A66] joins them as ServerSets.A66: it counts from the install's stats
+// handler, which [ServerInstall.ServerOptions] gives beside the
+// interceptors. Taking the parts one by one (for a selector, say) is
+// possible; a part left out of an install with A66 is counted in
+// grpcmetrics_server_install_incomplete_total and logged once.
 //
 // # Cost
 //

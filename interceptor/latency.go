@@ -130,7 +130,7 @@ type latency struct {
 	// label's name.
 	exemplarRoom int
 	logger       *zap.Logger
-	byCode       bool // WithCodeOnHistogram: a grpc_code label after grpc_method
+	byCode       bool // Histogram.CodeLabel: a grpc_code label after grpc_method
 }
 
 // newLatency builds the histogram of one side, "server" or "client", with

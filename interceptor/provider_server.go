@@ -98,7 +98,7 @@ type serverMetricsConfig struct {
 // WithInitialSeries makes [ServerInstall.Init] create every registered
 // method's series at zero, as Prometheus recommends for series known in
 // advance, so that rate() and absent() work from the first scrape. It costs
-// 21 series per method, up to 39 with the histogram, [WithCodeOnHistogram]
+// 21 series per method, up to 39 with the histogram, [Histogram].CodeLabel
 // and [WithInFlight] (see [MaxInitialSeries], which bounds them). The
 // [MilvusCounters]'s Milvus counters always start at zero and do not take it.
 func WithInitialSeries() ServerMetricsOption {
@@ -128,7 +128,7 @@ func newProviderConfig[C any, O interface{ comparable }](ctor string, opts []O, 
 // 21 series (started, received, sent, response_failed and 17 handled, one
 // per code), one more, the histogram (whose buckets are more series in
 // the text exposition), when that is on (17, one per code, with
-// [WithCodeOnHistogram]), and one more, the in-flight gauge, with
+// [Histogram].CodeLabel), and one more, the in-flight gauge, with
 // [WithInFlight].
 const MaxInitialSeries = 100_000
 
