@@ -1,6 +1,7 @@
 package interceptor
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -254,4 +255,22 @@ func (m *methodSeries) handledCode(c codes.Code) prometheus.Counter {
 		c = codes.Unknown
 	}
 	return m.handled[c].counter()
+}
+
+// newProviderConfig applies and checks the options of ctor.
+func newProviderConfig[C any, O interface{ comparable }](ctor string, opts []O, apply func(O, *C), contextLabels func(*C) *ContextLabels) (*C, error) {
+	c := new(C)
+	var zero O
+	for i, o := range opts {
+		if o == zero {
+			return nil, fmt.Errorf("interceptor: %s: option %d is nil", ctor, i)
+		}
+		apply(o, c)
+	}
+	if cl := contextLabels(c); cl != nil {
+		if err := cl.validate(); err != nil {
+			return nil, fmt.Errorf("interceptor: %s: %w", ctor, err)
+		}
+	}
+	return c, nil
 }

@@ -2,12 +2,9 @@ package interceptor
 
 import (
 	"fmt"
-	"reflect"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/grpcmetrics/grpcmetrics/methodmap"
 )
 
 // ServerMetrics counts the calls of any gRPC server under the metric names
@@ -105,24 +102,6 @@ func WithInitialSeries() ServerMetricsOption {
 	return serverMetricsOptionFunc(func(c *serverMetricsConfig) { c.initialSeries = true })
 }
 
-// newProviderConfig applies and checks the options of ctor.
-func newProviderConfig[C any, O interface{ comparable }](ctor string, opts []O, apply func(O, *C), contextLabels func(*C) *ContextLabels) (*C, error) {
-	c := new(C)
-	var zero O
-	for i, o := range opts {
-		if o == zero {
-			return nil, fmt.Errorf("interceptor: %s: option %d is nil", ctor, i)
-		}
-		apply(o, c)
-	}
-	if cl := contextLabels(c); cl != nil {
-		if err := cl.validate(); err != nil {
-			return nil, fmt.Errorf("interceptor: %s: %w", ctor, err)
-		}
-	}
-	return c, nil
-}
-
 // MaxInitialSeries bounds [WithInitialSeries]: Init refuses a server whose
 // methods would start with more series than this. Each method starts with
 // 21 series (started, received, sent, response_failed and 17 handled, one
@@ -217,21 +196,4 @@ func (s *ServerMetrics) registered() map[string]*methodSeries {
 		return *t
 	}
 	return nil
-}
-
-// ServiceInfoProvider is what [ServerInstall.Init] needs of a server;
-// [*grpc.Server] has it. It is [methodmap.ServiceInfoProvider].
-type ServiceInfoProvider = methodmap.ServiceInfoProvider
-
-// isNilProvider reports whether srv is nil or holds a nil pointer or func,
-// whose GetServiceInfo would panic.
-func isNilProvider(srv ServiceInfoProvider) bool {
-	if srv == nil {
-		return true
-	}
-	switch rv := reflect.ValueOf(srv); rv.Kind() {
-	case reflect.Pointer, reflect.Func:
-		return rv.IsNil()
-	}
-	return false
 }

@@ -3,6 +3,7 @@ package interceptor
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"go.uber.org/zap"
@@ -10,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/stats"
+
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
 )
 
 // ServerSets are the metric sets that one [ServerInstall] counts into. A
@@ -256,4 +259,21 @@ func (s *ServerInstall) Register(r prometheus.Registerer) error {
 		return register(r, "ServerInstall", s.latency.vec)
 	}
 	return nil
+}
+
+// ServiceInfoProvider is what [ServerInstall.Init] needs of a server;
+// [*grpc.Server] has it. It is [methodmap.ServiceInfoProvider].
+type ServiceInfoProvider = methodmap.ServiceInfoProvider
+
+// isNilProvider reports whether srv is nil or holds a nil pointer or func,
+// whose GetServiceInfo would panic.
+func isNilProvider(srv ServiceInfoProvider) bool {
+	if srv == nil {
+		return true
+	}
+	switch rv := reflect.ValueOf(srv); rv.Kind() {
+	case reflect.Pointer, reflect.Func:
+		return rv.IsNil()
+	}
+	return false
 }
