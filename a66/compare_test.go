@@ -24,8 +24,8 @@ type arFamily struct {
 	Series map[string]arSeries // by arLabelKey
 }
 
-// arSeries is one series: a counter's value, or a histogram's sample
-// count, sum and cumulative buckets.
+// arSeries is one series: a counter's or a gauge's value, or a
+// histogram's sample count, sum and cumulative buckets.
 type arSeries struct {
 	Value   float64
 	Count   uint64
@@ -51,6 +51,8 @@ func arGather(t *testing.T, g prometheus.Gatherer) arExposition {
 			switch mf.GetType() {
 			case dto.MetricType_COUNTER:
 				s.Value = m.GetCounter().GetValue()
+			case dto.MetricType_GAUGE:
+				s.Value = m.GetGauge().GetValue()
 			case dto.MetricType_HISTOGRAM:
 				h := m.GetHistogram()
 				s.Count, s.Sum = h.GetSampleCount(), h.GetSampleSum()

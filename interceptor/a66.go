@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+
+	"github.com/grpcmetrics/grpcmetrics/interceptor/internal/grpcrecorder"
 )
 
 // The metric set of gRPC's own metrics (gRFC A66), as grpc-go v1.85.0's
@@ -178,6 +180,13 @@ func a66Code(err error) codes.Code {
 // resolved once per method (and target) and tuple, and a call of a kept
 // tuple allocates nothing more, whatever Values allocates.
 //
+// With [WithGRPCMetrics] (off by default), the set writes too the metrics
+// that grpc-go records for a channel rather than a call (connection
+// attempts, disconnections, open connections, load balancing policies'),
+// each metric named, as grpc-go's plugin writes them; the stats handlers
+// of its installs are then grpc-go's metrics recorders too (see
+// [GRPCMetrics]).
+//
 // Each side belongs to one install: the server side to one
 // [ServerInstall], the client side to one [ClientInstall] (which serves
 // every connection whose DialOptions it gave); giving a side to a second
@@ -206,10 +215,14 @@ type A66 struct {
 	serverSide, clientSide     belonging // the installs each side belongs to
 
 	metrics *setCollector // the set's metrics, both sides', as one collector
+	// grpc records grpc-go's metrics that are not per call; nil unless
+	// WithGRPCMetrics. The installs' stats handlers are its front.
+	grpc *grpcrecorder.Recorder
 }
 
 // A66Option configures [NewA66]: [WithA66ContextLabels],
-// [WithClientServices], or a [SharedOption] ([WithInFlight]). No other
+// [WithClientServices], [WithGRPCMetrics], or a [SharedOption]
+// ([WithInFlight]). No other
 // constructor takes it but those that [SharedOption] names.
 type A66Option interface {
 	applyA66(*a66Config)
@@ -225,6 +238,7 @@ type a66Config struct {
 	inFlight      bool
 	contextLabels *A66ContextLabels // nil: none
 	services      []*grpc.ServiceDesc
+	grpcMetrics   *GRPCMetrics // WithGRPCMetrics; nil: none
 }
 
 // WithClientServices names the methods of services whose client calls
@@ -299,6 +313,10 @@ func NewA66(opts ...A66Option) (*A66, error) {
 		a.srvInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "grpc_server_call_in_flight", Help: "Number of server calls whose handler is running."}, append([]string{"grpc_method"}, extra...))
 		a.cliInFlight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "grpc_client_call_in_flight", Help: "Number of client calls started by the application and not yet ended."}, append([]string{"grpc_method", "grpc_target"}, extra...))
 	}
+	var err error
+	if a.grpc, err = newGRPCRecorder(cfg); err != nil {
+		return nil, err
+	}
 	a.other = a.newServerRoute(A66Other)
 	a.metrics = &setCollector{cs: a.collectors()}
 	return a, nil
@@ -333,6 +351,9 @@ func (a *A66) collectors() []prometheus.Collector {
 	}
 	if a.tuples != nil {
 		cs = append(cs, a.tuples.overflowTotal, a.tuples.kept)
+	}
+	if a.grpc != nil {
+		cs = append(cs, a.grpc)
 	}
 	return cs
 }

@@ -93,7 +93,7 @@ func (c *ClientInstall) DialOptions() []grpc.DialOption {
 		grpc.WithChainStreamInterceptor(f.stream),
 	}
 	if f.x != nil {
-		opts = append(opts, grpc.WithStatsHandler(f.x))
+		opts = append(opts, grpc.WithStatsHandler(c.sets.A66.withRecorder(f.x)))
 	}
 	return opts
 }
@@ -113,7 +113,7 @@ func (c *ClientInstall) UnaryClientInterceptor() grpc.UnaryClientInterceptor {
 // unary interceptor; nil without A66.
 func (c *ClientInstall) StatsHandler() stats.Handler {
 	if f := c.engine.front(); f.x != nil {
-		return f.x
+		return c.sets.A66.withRecorder(f.x)
 	}
 	return nil
 }

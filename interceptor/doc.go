@@ -258,6 +258,13 @@
 // adds), a unary client call two (the call's and the attempt's), a stream
 // a few more, and a message none.
 //
+// With [WithGRPCMetrics], the set writes too the metrics grpc-go records
+// for a channel rather than a call, through its experimental metrics
+// recorder: the subchannel's connection attempts, disconnections and open
+// connections, and those of load balancing policies and of the xDS client,
+// each one named ([GRPCMetrics]), bounded per metric, as the plugin writes
+// them.
+//
 // # Several metric sets on one server
 //
 // The Milvus counters, Milvus 2.6's, the provider's families and gRPC's

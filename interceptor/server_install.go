@@ -60,7 +60,8 @@ type ServerSets struct {
 type ServerInstall struct {
 	sets    ServerSets
 	engine  *serverEngine
-	latency *latency // nil unless WithHistogram
+	latency *latency      // nil unless WithHistogram
+	handler stats.Handler // the stats handler, nil without A66
 	logger  *zap.Logger
 
 	mu     sync.Mutex // orders Init
@@ -107,6 +108,9 @@ func NewServerInstall(sets ServerSets, opts ...InstallOption) (*ServerInstall, e
 		s.latency = newLatency(cfg.histogram, "server", cfg.logger)
 	}
 	s.engine = newServerEngine(sets.Milvus, sets.Provider, sets.Milvus26, sets.A66, cfg.rules(), s.latency)
+	if sets.A66 != nil { // a metrics recorder of grpc-go too, with WithGRPCMetrics
+		s.handler = sets.A66.withRecorder(s.engine.a66)
+	}
 	return s, nil
 }
 
@@ -199,10 +203,7 @@ func (s *ServerInstall) StreamServerInterceptor() grpc.StreamServerInterceptor {
 // grpcmetrics_server_install_incomplete_total, and the first is logged:
 // the install is only partly installed.
 func (s *ServerInstall) StatsHandler() stats.Handler {
-	if s.engine.a66 == nil {
-		return nil
-	}
-	return s.engine.a66
+	return s.handler
 }
 
 // ServerOptions returns the whole install, to give to [grpc.NewServer]:

@@ -91,7 +91,7 @@ func Example_everySet() {
 	defer metrics.Shutdown(context.Background()) //nolint:errcheck // the example ends
 
 	lis := bufconn.Listen(1 << 20)
-	go srv.Serve(lis) //nolint:errcheck // ends with GracefulStop
+	go srv.Serve(lis)                                                                  //nolint:errcheck // ends with GracefulStop
 	conn, err := grpc.NewClient("passthrough:///bufconn", append(client.DialOptions(), // once per connection
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))...)
