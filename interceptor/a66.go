@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 
 	"github.com/grpcmetrics/grpcmetrics/interceptor/internal/grpcrecorder"
 )
@@ -25,53 +23,6 @@ import (
 // server registers (on the server), and of calls that do not carry
 // [grpc.StaticMethod] (on the client), as grpc-go's plugin writes it.
 const A66Other = "other"
-
-// a66NumCodes is the number of grpc_status values: OK to
-// UNAUTHENTICATED. Codes above are counted as UNKNOWN.
-const a66NumCodes = int(codes.Unauthenticated) + 1
-
-// a66CodeNames are the canonical names of the codes, as gRPC writes them
-// in grpc_status.
-var a66CodeNames = [a66NumCodes]string{
-	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-	"NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-	"FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-	"INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
-}
-
-// a66LatencyBuckets returns grpc-go's latency bounds, in seconds.
-func a66LatencyBuckets() []float64 {
-	return []float64{0, 0.00001, 0.00005, 0.0001, 0.0003, 0.0006, 0.0008, 0.001, 0.002,
-		0.003, 0.004, 0.005, 0.006, 0.008, 0.01, 0.013, 0.016, 0.02, 0.025, 0.03, 0.04, 0.05, 0.065,
-		0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.65, 0.8, 1, 2, 5, 10, 20, 50, 100}
-}
-
-// a66SizeBuckets returns grpc-go's size bounds, in bytes.
-func a66SizeBuckets() []float64 {
-	return []float64{0, 1024, 2048, 4096, 16384, 65536, 262144, 1048576, 4194304,
-		16777216, 67108864, 268435456, 1073741824, 4294967296}
-}
-
-// a66CodeIx returns the index of the grpc_status series of c: c itself, or
-// Unknown for a code above Unauthenticated.
-func a66CodeIx(c codes.Code) int {
-	if int(c) >= a66NumCodes {
-		return int(codes.Unknown)
-	}
-	return int(c)
-}
-
-// a66Code returns status.Code(err), the code grpc-go's plugin records,
-// without allocating: OK for nil; else the code of the first error in
-// err's tree with a GRPCStatus method (Unknown if that returns nil); else
-// Unknown, for context errors too (where [ServerMetrics] and
-// [ClientMetrics] read DeadlineExceeded or Canceled, as a grpc-go server
-// sends them). As codeOf, it asks an error's As method for an error with a
-// GRPCStatus method.
-func a66Code(err error) codes.Code {
-	c, _ := statusCode(err) // Unknown when there is no status
-	return c
-}
 
 // A66 counts a gRPC server's and client's calls as gRPC itself defines
 // them in gRFC A66, under the names, labels, label values, help strings and
@@ -193,13 +144,7 @@ func a66Code(err error) codes.Code {
 // install is an error. Context labels come from [WithA66ContextLabels],
 // with a function for each side.
 type A66 struct {
-	srvStarted                    *prometheus.CounterVec
-	srvDuration, srvSent, srvRcvd *prometheus.HistogramVec
-	cliStarted                    *prometheus.CounterVec
-	cliDuration, cliSent, cliRcvd *prometheus.HistogramVec
-	cliCallDuration               *prometheus.HistogramVec
-	srvInFlight, cliInFlight      *prometheus.GaugeVec // nil unless WithInFlight
-	tuples                        *ctxTuples           // nil unless WithContextLabels
+	a66Families
 
 	methods atomic.Pointer[map[string]*a66ServerRoute] // by full method; set once by Init
 	other   *a66ServerRoute
@@ -218,42 +163,6 @@ type A66 struct {
 	// grpc records grpc-go's metrics that are not per call; nil unless
 	// WithGRPCMetrics. The installs' stats handlers are its front.
 	grpc *grpcrecorder.Recorder
-}
-
-// A66Option configures [NewA66]: [WithA66ContextLabels],
-// [WithClientServices], [WithGRPCMetrics], or a [SharedOption]
-// ([WithInFlight]). No other
-// constructor takes it but those that [SharedOption] names.
-type A66Option interface {
-	applyA66(*a66Config)
-}
-
-// a66OptionFunc is an option of [NewA66] alone.
-type a66OptionFunc func(*a66Config)
-
-func (f a66OptionFunc) applyA66(c *a66Config) { f(c) }
-
-// a66Config is what the options of [NewA66] set.
-type a66Config struct {
-	inFlight      bool
-	contextLabels *A66ContextLabels // nil: none
-	services      []*grpc.ServiceDesc
-	grpcMetrics   *GRPCMetrics // WithGRPCMetrics; nil: none
-}
-
-// WithClientServices names the methods of services whose client calls
-// [A66] labels by their method even without [grpc.StaticMethod]: the
-// methods of stubs that do not pass it, such as protoc-gen-go-grpc
-// v1.3.0's (milvus-proto v2.6's), whose calls grpc-go's plugin labels
-// [A66Other].
-// Give each service's descriptor, such as
-// &milvuspb.MilvusService_ServiceDesc. It is a difference from the plugin,
-// on purpose: a call of a listed method is labelled with its method, where
-// the plugin writes "other". Calls that carry grpc.StaticMethod are
-// labelled by their method either way. Only [NewA66] takes it; a nil
-// descriptor, or one without a service name, is an error.
-func WithClientServices(descs ...*grpc.ServiceDesc) A66Option {
-	return a66OptionFunc(func(c *a66Config) { c.services = append(c.services, descs...) })
 }
 
 // NewA66 builds gRPC's own metrics (see [A66]). It takes [WithInFlight],
@@ -356,4 +265,17 @@ func (a *A66) collectors() []prometheus.Collector {
 		cs = append(cs, a.grpc)
 	}
 	return cs
+}
+
+// serverRoute returns the route of a full method: its own if Init found
+// it registered, else the route of A66Other.
+func (a *A66) serverRoute(fullMethod string) *a66ServerRoute {
+	t := a.methods.Load()
+	if t == nil {
+		return a.other
+	}
+	if r := (*t)[fullMethod]; r != nil {
+		return r
+	}
+	return a.other
 }

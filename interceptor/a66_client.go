@@ -29,65 +29,6 @@ type a66Conn struct {
 	routes atomic.Pointer[map[string]*a66ClientRoute] // by full method; replaced, never written
 }
 
-// a66ClientRoute is one (grpc_method, grpc_target) pair's series, each
-// resolved on its first use.
-type a66ClientRoute struct {
-	method, target            string // the grpc_method and grpc_target values
-	started                   series
-	attempt, sent, rcvd, call [a66NumCodes]series
-	inFlight                  series // its vec is nil unless WithInFlight
-	// moved is set when the route is a tuple's of context labels and the
-	// tuple is removed: the overflow tuple's route of the same method and
-	// target, where the route's calls and attempts still running end.
-	moved atomic.Pointer[a66ClientRoute]
-}
-
-// newClientRoute makes the route of method and target, with the context
-// label values extra (none: the pair's own).
-func (a *A66) newClientRoute(method, target string, extra ...string) *a66ClientRoute {
-	method = strings.ToValidUTF8(method, "\uFFFD")
-	r := &a66ClientRoute{method: method, target: target, started: series{vec: a.cliStarted.MetricVec, labels: append([]string{method, target}, extra...)}}
-	for c := range a66NumCodes {
-		lv := append([]string{method, target, a66CodeNames[c]}, extra...)
-		r.attempt[c] = series{vec: a.cliDuration.MetricVec, labels: lv}
-		r.sent[c] = series{vec: a.cliSent.MetricVec, labels: lv}
-		r.rcvd[c] = series{vec: a.cliRcvd.MetricVec, labels: lv}
-		r.call[c] = series{vec: a.cliCallDuration.MetricVec, labels: lv}
-	}
-	if a.cliInFlight != nil {
-		r.inFlight = series{vec: a.cliInFlight.MetricVec, labels: append([]string{method, target}, extra...)}
-	}
-	if len(extra) > 0 { // a tuple's: resolved in order with its removal
-		r.each(func(s *series) { s.mu = &a.tuples.values.mu })
-	}
-	return r
-}
-
-// each calls f with each of the route's series.
-func (r *a66ClientRoute) each(f func(s *series)) {
-	f(&r.started)
-	for c := range a66NumCodes {
-		f(&r.attempt[c])
-		f(&r.sent[c])
-		f(&r.rcvd[c])
-		f(&r.call[c])
-	}
-	if r.inFlight.vec != nil {
-		f(&r.inFlight)
-	}
-}
-
-// ending returns the route where a call with r ends: the overflow tuple's
-// if r's tuple was removed while the call ran, counting the call in the
-// overflow counter, else r.
-func (r *a66ClientRoute) ending(a *A66) *a66ClientRoute {
-	if to := r.moved.Load(); to != nil {
-		a.tuples.overflowTotal.Inc()
-		return to
-	}
-	return r
-}
-
 // connOf returns cc's state, made when cc is not the connection x last
 // served: CanonicalTarget builds a new string on each call.
 func (x *a66Client) connOf(cc *grpc.ClientConn) *a66Conn {
@@ -189,16 +130,6 @@ func (x *a66Client) begin(ctx context.Context, cc *grpc.ClientConn, method strin
 func (c *a66ClientCall) began() {
 	if c.r.inFlight.vec != nil {
 		c.r.inFlight.gauge().Inc()
-	}
-}
-
-// ended records a call's duration, with status.Code of its error (Unknown
-// for a panic), where the call ends (see ending), and takes it out of the
-// in-flight gauge it entered.
-func (r *a66ClientRoute) ended(a *A66, how *ending, elapsed time.Duration) {
-	r.ending(a).call[a66CodeIx(a66Code(how.err))].observer().Observe(elapsed.Seconds())
-	if r.inFlight.vec != nil {
-		r.inFlight.gauge().Dec()
 	}
 }
 

@@ -2,8 +2,6 @@ package interceptor
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -13,77 +11,6 @@ import (
 // (ctxTuples over boundedValues). A tuple's entry keeps the children of the
 // routes it was counted with (ctxEntry.a66), so a call resolves its series
 // once per route and tuple.
-
-// a66Reserved reports whether a context label of an A66 may not take name:
-// A66's own labels.
-func a66Reserved(name string) bool {
-	switch name {
-	case "grpc_method", "grpc_status", "grpc_target":
-		return true
-	}
-	return false
-}
-
-// A66ContextLabels are labels that a call's context gives, such as a
-// tenant, added to every family of an [A66] on both sides, the in-flight
-// gauges too, after A66's own labels (after grpc_status where a family has
-// it). [WithA66ContextLabels] turns them on.
-//
-// The two sides read the values from contexts of different kinds, so
-// each has its function: on a server, Server is called with the context
-// grpc-go gives the stats handler as the call's header arrives, which
-// carries the call's incoming metadata
-// ([google.golang.org/grpc/metadata.FromIncomingContext]) and peer, but
-// nothing the server's interceptors add; on a client, Client is called
-// with the context given to the call, before the invoker, which carries
-// the outgoing metadata ([google.golang.org/grpc/metadata.FromOutgoingContext])
-// and whatever the application put there. A function that reads the
-// incoming metadata finds none on a client, and every client series would
-// carry empty values: so an A66 whose context labels have no Client
-// function is refused by [NewClientInstall], and one without Server by
-// [NewServerInstall].
-//
-// Names, Limit and the values' repair and cut are as in [ContextLabels],
-// minus A66's own label names grpc_method, grpc_status and grpc_target;
-// the bound is the A66's, both sides together.
-type A66ContextLabels struct {
-	Names          []string
-	Server, Client func(ctx context.Context) []string
-	Limit          int
-}
-
-// WithA66ContextLabels adds labels from each call's context to every
-// family of an [A66] (see [A66ContextLabels]). Names are copied at
-// construction; invalid names, no function at all, or an invalid Limit are
-// an error from [NewA66].
-func WithA66ContextLabels(cl A66ContextLabels) A66Option {
-	return a66OptionFunc(func(c *a66Config) {
-		cl.Names = append([]string(nil), cl.Names...)
-		c.contextLabels = &cl
-	})
-}
-
-// a66CheckContextLabels checks cl: the names as [ContextLabels] checks
-// them, none of A66's own, and a function for one side at least.
-func a66CheckContextLabels(cl *A66ContextLabels) error {
-	var errs []error
-	if cl.Server == nil && cl.Client == nil {
-		errs = append(errs, errors.New("no Server nor Client function"))
-	}
-	check := ContextLabels{Names: cl.Names, Values: func(context.Context) []string { return nil }, Limit: cl.Limit}
-	if err := check.validate(); err != nil {
-		errs = append(errs, err)
-	}
-	for i, name := range cl.Names {
-		if a66Reserved(name) {
-			errs = append(errs, fmt.Errorf("A66ContextLabels.Names[%d] %q is reserved: A66's families have a label of that name", i, name))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("interceptor: NewA66: WithA66ContextLabels: %w", err)
-	}
-	return nil
-}
 
 // a66Entry returns the entry of the call's tuple: its own if it is kept,
 // else admitted if the limit allows, else the overflow tuple's, counting

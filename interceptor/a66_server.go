@@ -2,72 +2,11 @@ package interceptor
 
 import (
 	"context"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"google.golang.org/grpc/stats"
 )
-
-// a66ServerRoute is one grpc_method value's series on the server, each
-// resolved on its first use.
-type a66ServerRoute struct {
-	method               string // the grpc_method value
-	started              series
-	duration, sent, rcvd [a66NumCodes]series
-	inFlight             series // its vec is nil unless WithInFlight
-	registered           bool   // a method Init found registered
-	// moved is set when the route is a tuple's of context labels and the
-	// tuple is removed: the overflow tuple's route of the same method,
-	// where the route's calls still running end.
-	moved atomic.Pointer[a66ServerRoute]
-}
-
-// newServerRoute makes the route of method, with the context label values
-// extra (none: the method's own).
-func (a *A66) newServerRoute(method string, extra ...string) *a66ServerRoute {
-	method = strings.ToValidUTF8(method, "\uFFFD")
-	r := &a66ServerRoute{method: method, started: series{vec: a.srvStarted.MetricVec, labels: append([]string{method}, extra...)}}
-	for c := range a66NumCodes {
-		lv := append([]string{method, a66CodeNames[c]}, extra...)
-		r.duration[c] = series{vec: a.srvDuration.MetricVec, labels: lv}
-		r.sent[c] = series{vec: a.srvSent.MetricVec, labels: lv}
-		r.rcvd[c] = series{vec: a.srvRcvd.MetricVec, labels: lv}
-	}
-	if a.srvInFlight != nil {
-		r.inFlight = series{vec: a.srvInFlight.MetricVec, labels: append([]string{method}, extra...)}
-	}
-	if len(extra) > 0 { // a tuple's: resolved in order with its removal
-		r.each(func(s *series) { s.mu = &a.tuples.values.mu })
-	}
-	return r
-}
-
-// each calls f with each of the route's series.
-func (r *a66ServerRoute) each(f func(s *series)) {
-	f(&r.started)
-	for c := range a66NumCodes {
-		f(&r.duration[c])
-		f(&r.sent[c])
-		f(&r.rcvd[c])
-	}
-	if r.inFlight.vec != nil {
-		f(&r.inFlight)
-	}
-}
-
-// serverRoute returns the route of a full method: its own if Init found
-// it registered, else the route of A66Other.
-func (a *A66) serverRoute(fullMethod string) *a66ServerRoute {
-	t := a.methods.Load()
-	if t == nil {
-		return a.other
-	}
-	if r := (*t)[fullMethod]; r != nil {
-		return r
-	}
-	return a.other
-}
 
 // a66ServerHandler is the server side's stats handler, the install's
 // front for grpc-go's events.

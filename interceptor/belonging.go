@@ -2,10 +2,7 @@ package interceptor
 
 import (
 	"errors"
-	"fmt"
 	"sync"
-
-	"go.uber.org/zap"
 )
 
 // belonging records that a set (or one side of [A66]) belongs to an
@@ -33,32 +30,4 @@ func (b *belonging) leave() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.joined = false
-}
-
-// member is a set (or a side of A66) that joins an install: its name in
-// the install's sets, its membership, and its context labels' tuples, if
-// any, which log through the install's logger.
-type member struct {
-	name   string
-	b      *belonging
-	tuples *ctxTuples
-}
-
-// joinAll makes every member belong to the install, all or none: an error
-// names the first member that belongs to another install already.
-func joinAll(members []member, logger *zap.Logger) error {
-	for i, m := range members {
-		if err := m.b.join(); err != nil {
-			for _, done := range members[:i] {
-				done.b.leave()
-			}
-			return fmt.Errorf("%s %w", m.name, err)
-		}
-	}
-	for _, m := range members {
-		if m.tuples != nil {
-			m.tuples.logger = logger
-		}
-	}
-	return nil
 }

@@ -203,7 +203,7 @@ func (e *clientEngine) end(ctx context.Context, c *clientCall, how *ending) {
 		c.ms.ended(how, c.ms.typ == unaryIx)
 	}
 	if c.a66 != nil {
-		c.a66.ended(e.a66, how, elapsed)
+		c.a66.ended(e.a66.tuples, how, elapsed)
 	}
 	if e.latency != nil {
 		e.latency.observeElapsed(ctx, c.r.latency.of(how.code).observer(), elapsed)

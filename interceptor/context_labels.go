@@ -20,8 +20,10 @@ type ctxKey [MaxContextLabels]string
 // ctxEntry is a tuple kept: its values, and the methods that have series
 // for it (under ctxTuples.values.mu).
 type ctxEntry struct {
-	key   ctxKey
-	bases []*methodSeries
+	key ctxKey
+	// bases are the routes that keep a child for the tuple, of the set's
+	// own type (the provider's *methodSeries).
+	bases []any
 	// a66 are the tuple's routes in an [A66]: a base route (of a server
 	// method or of a client's method and target) → its child for the
 	// tuple. Added to under ctxTuples.values.mu.
@@ -42,7 +44,6 @@ type ctxEntry struct {
 // tuple's series: forContext and a66Entry as a call starts, the end of a
 // call whose tuple was removed (see remove).
 type ctxTuples struct {
-	fam           *families
 	names         []string
 	valuesOf      func(ctx context.Context) []string
 	values        *boundedValues[ctxKey, ctxEntry]
@@ -56,14 +57,8 @@ type ctxTuples struct {
 	discard *seriesChild
 }
 
-func newCtxTuples(f *families, cl *ContextLabels) *ctxTuples {
-	t := newCtxTuplesNamed("grpcmetrics_"+f.side, cl)
-	t.fam = f
-	return t
-}
-
 // newCtxTuplesNamed makes the tuples of cl, with their overflow counter
-// and kept gauge named after prefix; the caller sets fam, if any.
+// and kept gauge named after prefix.
 func newCtxTuplesNamed(prefix string, cl *ContextLabels) *ctxTuples {
 	limit := cl.Limit
 	if limit == 0 {
@@ -171,50 +166,6 @@ func repairContextLabel(v string) string {
 	return b.String()
 }
 
-// forContext returns the series of a call of the method m with the
-// call's context: m's own without context labels, else the child of the
-// call's tuple, admitted on its first call.
-func (m *methodSeries) forContext(ctx context.Context) *methodSeries {
-	if m.tuples == nil {
-		return m
-	}
-	k := m.tuples.keyOf(ctx)
-	var child *methodSeries
-	if v, ok := m.children.Load(k); ok {
-		child = v.(*methodSeries)
-	} else {
-		child = m.tuples.admit(m, k)
-	}
-	if child.overflow {
-		m.tuples.overflowTotal.Inc()
-	}
-	return child
-}
-
-// admit admits k if it is new and the limit allows, and returns its child
-// of base: the overflow tuple's if k finds no place.
-func (t *ctxTuples) admit(base *methodSeries, k ctxKey) *methodSeries {
-	t.values.mu.Lock()
-	defer t.values.mu.Unlock()
-	if v, ok := base.children.Load(k); ok {
-		return v.(*methodSeries)
-	}
-	return t.childLocked(base, t.entryLocked(k))
-}
-
-// childLocked returns the child of base for the tuple of e, made on its
-// first use. t.values.mu must be held.
-func (t *ctxTuples) childLocked(base *methodSeries, e *ctxEntry) *methodSeries {
-	if v, ok := base.children.Load(e.key); ok {
-		return v.(*methodSeries)
-	}
-	child := newMethodSeries(t.fam, base.typ, base.service, base.method, e.key[:len(t.names)]...)
-	child.owner, child.overflow = t, e == t.values.overflow
-	base.children.Store(e.key, child)
-	e.bases = append(e.bases, base)
-	return child
-}
-
 // entryLocked returns the entry of k, admitting it if it is new and the
 // limit allows: the overflow tuple's if k finds no place. t.values.mu must
 // be held.
@@ -227,32 +178,6 @@ func (t *ctxTuples) entryLocked(k ctxKey) *ctxEntry {
 			key[i] = strings.Clone(k[i])
 		}
 		return &ctxEntry{key: key}
-	})
-}
-
-// remove forgets the tuple values and deletes its series, in every family
-// and method; see RemoveContextLabels. Each child of the tuple is moved to
-// the overflow tuple's child of its method, where the calls still running
-// with it end (see methodSeries.ended), and its series resolve to discard
-// from then on, so that no call makes them again.
-func (t *ctxTuples) remove(values []string) bool {
-	return t.forget(values, func(e *ctxEntry, match prometheus.Labels) {
-		for _, base := range e.bases {
-			v, ok := base.children.LoadAndDelete(e.key)
-			if !ok {
-				continue
-			}
-			child := v.(*methodSeries)
-			child.moved.Store(t.childLocked(base, t.values.overflow))
-			child.each(func(s *series) { s.child.Store(t.discard) })
-		}
-		f := t.fam
-		for _, vec := range []*prometheus.MetricVec{f.started.MetricVec, f.handled.MetricVec, f.received.MetricVec, f.sent.MetricVec, f.responseFailed.MetricVec} {
-			vec.DeletePartialMatch(match)
-		}
-		if f.inFlight != nil {
-			f.inFlight.DeletePartialMatch(match)
-		}
 	})
 }
 
@@ -281,29 +206,6 @@ func (t *ctxTuples) forget(values []string, deleteSeries func(e *ctxEntry, match
 	}
 	deleteSeries(e, match)
 	return true
-}
-
-// RemoveContextLabels forgets a tuple of context label values (one value
-// per [ContextLabels].Names, in order, as Values gives them or as the
-// labels show them) and deletes its series from every family, freeing its
-// place under the limit; it reports whether the tuple was kept. The
-// overflow tuple is never removed.
-//
-// A call that starts after it returns counts the tuple anew. A call of
-// the tuple still running ends under [ContextLabelOverflow]: it is counted
-// there as started (its start was deleted with the tuple), with the
-// messages it sends and receives from then on, as handled, and in the
-// overflow counter, but not in the in-flight gauge. So a removal never
-// makes the tuple's series again, the bound holds, and no call's end is
-// lost.
-func (s *ServerMetrics) RemoveContextLabels(values ...string) bool {
-	return s.fam.tuples.remove(values)
-}
-
-// RemoveContextLabels forgets a tuple of context label values, as
-// [ServerMetrics.RemoveContextLabels] does.
-func (c *ClientMetrics) RemoveContextLabels(values ...string) bool {
-	return c.fam.tuples.remove(values)
 }
 
 // MaxContextLabels is the largest number of labels [ContextLabels] may

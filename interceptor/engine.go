@@ -60,6 +60,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/grpcmetrics/grpcmetrics/interceptor/internal/msgshape"
+	"github.com/grpcmetrics/grpcmetrics/methodmap"
 )
 
 // ending is how a call ended, as the lifecycle tells each set.
@@ -247,3 +248,32 @@ func splitMethod(fullMethod string) (service, method string) {
 	}
 	return rest[:i], rest[i+1:]
 }
+
+// Label names of the provider's families.
+const (
+	labelType    = "grpc_type"
+	labelService = "grpc_service"
+	labelMethod  = "grpc_method"
+	labelCode    = "grpc_code"
+)
+
+// Values of the grpc_type label.
+const (
+	Unary        = "unary"
+	ClientStream = "client_stream"
+	ServerStream = "server_stream"
+	BidiStream   = "bidi_stream"
+)
+
+// UnknownMethod is the grpc_service and grpc_method label value of calls to
+// methods that the server did not register (through
+// grpc.UnknownServiceHandler, say), so that arbitrary method names never
+// become series.
+const UnknownMethod = "unknown"
+
+// numCodes is the number of gRPC codes, OK to Unauthenticated.
+const numCodes = int(codes.Unauthenticated) + 1
+
+// ServiceInfoProvider is what [ServerInstall.Init] needs of a server;
+// [*grpc.Server] has it. It is [methodmap.ServiceInfoProvider].
+type ServiceInfoProvider = methodmap.ServiceInfoProvider

@@ -78,3 +78,9 @@ func NewClientMetrics(opts ...ClientMetricsOption) (*ClientMetrics, error) {
 	c.metrics = &setCollector{cs: c.fam.collectors()}
 	return c, nil
 }
+
+// RemoveContextLabels forgets a tuple of context label values, as
+// [ServerMetrics.RemoveContextLabels] does.
+func (c *ClientMetrics) RemoveContextLabels(values ...string) bool {
+	return c.fam.removeContextLabels(values)
+}

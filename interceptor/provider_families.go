@@ -1,6 +1,7 @@
 package interceptor
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -13,28 +14,6 @@ import (
 // The metric set of go-grpc-middleware's prometheus provider: its families,
 // of one side ("server" or "client"), and one method's series in them.
 // [ServerMetrics] and [ClientMetrics] are its two public faces.
-
-// Label names of the provider's families.
-const (
-	labelType    = "grpc_type"
-	labelService = "grpc_service"
-	labelMethod  = "grpc_method"
-	labelCode    = "grpc_code"
-)
-
-// Values of the grpc_type label.
-const (
-	Unary        = "unary"
-	ClientStream = "client_stream"
-	ServerStream = "server_stream"
-	BidiStream   = "bidi_stream"
-)
-
-// UnknownMethod is the grpc_service and grpc_method label value of calls to
-// methods that the server did not register (through
-// grpc.UnknownServiceHandler, say), so that arbitrary method names never
-// become series.
-const UnknownMethod = "unknown"
 
 // families are the provider's metric families of one side, "server" or
 // "client", plus grpcmetrics_<side>_response_failed_total for the
@@ -98,9 +77,6 @@ func (f *families) collectors() []prometheus.Collector {
 	return cs
 }
 
-// numCodes is the number of gRPC codes, OK to Unauthenticated.
-const numCodes = int(codes.Unauthenticated) + 1
-
 // methodSeries are one method's series in the families, each resolved on
 // first use, as the provider creates them, unless initialised.
 type methodSeries struct {
@@ -108,8 +84,8 @@ type methodSeries struct {
 	service, method                         string // the label values
 	started, received, sent, responseFailed series
 	handled                                 [numCodes]series
-	inFlight                                series // its vec is nil unless WithInFlight
-	fam                                     *families
+	inFlight                                series    // its vec is nil unless WithInFlight
+	fam                                     *families // the families the series are of
 	// tuples, with context labels, are the set's tuples of values; the
 	// method's series are then children, one per tuple, and these are
 	// never resolved (see forContext). Nil without context labels, and
@@ -138,7 +114,7 @@ type methodSeries struct {
 func newMethodSeries(f *families, typ int, service, method string, extra ...string) *methodSeries {
 	service = strings.ToValidUTF8(service, "\uFFFD")
 	method = strings.ToValidUTF8(method, "\uFFFD")
-	m := &methodSeries{typ: typ, service: service, method: method}
+	m := &methodSeries{fam: f, typ: typ, service: service, method: method}
 	if extra == nil {
 		m.tuples = f.tuples
 	}
@@ -273,4 +249,83 @@ func newProviderConfig[C any, O interface{ comparable }](ctor string, opts []O, 
 		}
 	}
 	return c, nil
+}
+
+// newCtxTuples makes the tuples of the families f's context labels cl.
+func newCtxTuples(f *families, cl *ContextLabels) *ctxTuples {
+	t := newCtxTuplesNamed("grpcmetrics_"+f.side, cl)
+	return t
+}
+
+// forContext returns the series of a call of the method m with the
+// call's context: m's own without context labels, else the child of the
+// call's tuple, admitted on its first call.
+func (m *methodSeries) forContext(ctx context.Context) *methodSeries {
+	if m.tuples == nil {
+		return m
+	}
+	k := m.tuples.keyOf(ctx)
+	var child *methodSeries
+	if v, ok := m.children.Load(k); ok {
+		child = v.(*methodSeries)
+	} else {
+		child = m.fam.admit(m, k)
+	}
+	if child.overflow {
+		m.tuples.overflowTotal.Inc()
+	}
+	return child
+}
+
+// admit admits k if it is new and the limit allows, and returns its child
+// of base: the overflow tuple's if k finds no place.
+func (f *families) admit(base *methodSeries, k ctxKey) *methodSeries {
+	t := f.tuples
+	t.values.mu.Lock()
+	defer t.values.mu.Unlock()
+	if v, ok := base.children.Load(k); ok {
+		return v.(*methodSeries)
+	}
+	return f.childLocked(base, t.entryLocked(k))
+}
+
+// childLocked returns the child of base for the tuple of e, made on its
+// first use. t.values.mu must be held.
+func (f *families) childLocked(base *methodSeries, e *ctxEntry) *methodSeries {
+	t := f.tuples
+	if v, ok := base.children.Load(e.key); ok {
+		return v.(*methodSeries)
+	}
+	child := newMethodSeries(f, base.typ, base.service, base.method, e.key[:len(t.names)]...)
+	child.owner, child.overflow = t, e == t.values.overflow
+	base.children.Store(e.key, child)
+	e.bases = append(e.bases, base)
+	return child
+}
+
+// remove forgets the tuple values and deletes its series, in every family
+// and method; see [ServerMetrics.RemoveContextLabels]. Each child of the tuple is moved to
+// the overflow tuple's child of its method, where the calls still running
+// with it end (see methodSeries.ended), and its series resolve to discard
+// from then on, so that no call makes them again.
+func (f *families) removeContextLabels(values []string) bool {
+	t := f.tuples
+	return t.forget(values, func(e *ctxEntry, match prometheus.Labels) {
+		for _, b := range e.bases {
+			base := b.(*methodSeries)
+			v, ok := base.children.LoadAndDelete(e.key)
+			if !ok {
+				continue
+			}
+			child := v.(*methodSeries)
+			child.moved.Store(f.childLocked(base, t.values.overflow))
+			child.each(func(s *series) { s.child.Store(t.discard) })
+		}
+		for _, vec := range []*prometheus.MetricVec{f.started.MetricVec, f.handled.MetricVec, f.received.MetricVec, f.sent.MetricVec, f.responseFailed.MetricVec} {
+			vec.DeletePartialMatch(match)
+		}
+		if f.inFlight != nil {
+			f.inFlight.DeletePartialMatch(match)
+		}
+	})
 }

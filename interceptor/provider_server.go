@@ -197,3 +197,20 @@ func (s *ServerMetrics) registered() map[string]*methodSeries {
 	}
 	return nil
 }
+
+// RemoveContextLabels forgets a tuple of context label values (one value
+// per [ContextLabels].Names, in order, as Values gives them or as the
+// labels show them) and deletes its series from every family, freeing its
+// place under the limit; it reports whether the tuple was kept. The
+// overflow tuple is never removed.
+//
+// A call that starts after it returns counts the tuple anew. A call of
+// the tuple still running ends under [ContextLabelOverflow]: it is counted
+// there as started (its start was deleted with the tuple), with the
+// messages it sends and receives from then on, as handled, and in the
+// overflow counter, but not in the in-flight gauge. So a removal never
+// makes the tuple's series again, the bound holds, and no call's end is
+// lost.
+func (s *ServerMetrics) RemoveContextLabels(values ...string) bool {
+	return s.fam.removeContextLabels(values)
+}

@@ -11,8 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/stats"
-
-	"github.com/grpcmetrics/grpcmetrics/methodmap"
 )
 
 // ServerSets are the metric sets that one [ServerInstall] counts into. A
@@ -261,10 +259,6 @@ func (s *ServerInstall) Register(r prometheus.Registerer) error {
 	}
 	return nil
 }
-
-// ServiceInfoProvider is what [ServerInstall.Init] needs of a server;
-// [*grpc.Server] has it. It is [methodmap.ServiceInfoProvider].
-type ServiceInfoProvider = methodmap.ServiceInfoProvider
 
 // isNilProvider reports whether srv is nil or holds a nil pointer or func,
 // whose GetServiceInfo would panic.
