@@ -206,9 +206,5 @@ func TestServerUnaryAllocatesNothing(t *testing.T) {
 
 // enServerOptions returns opts as NewServerMetrics takes them.
 func enServerOptions(opts []interceptor.Option) []interceptor.Option {
-	out := make([]interceptor.Option, len(opts))
-	for i, o := range opts {
-		out[i] = o
-	}
-	return out
+	return append([]interceptor.Option(nil), opts...)
 }

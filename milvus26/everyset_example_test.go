@@ -7,7 +7,6 @@ import (
 	"net"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
-	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -53,9 +52,9 @@ func Example_everySet() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	status := interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())
 	server, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus: milvus, Provider: provider, Milvus26: milvus26, A66: a66},
-		status, interceptor.WithHistogram(interceptor.Histogram{}))
+		interceptor.WithHistogram(interceptor.Histogram{})) // the default status rule reads Milvus's statuses
+
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -74,7 +73,7 @@ func Example_everySet() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	client, err := interceptor.NewClientInstall(interceptor.ClientSets{Provider: clientMetrics, A66: a66}, status)
+	client, err := interceptor.NewClientInstall(interceptor.ClientSets{Provider: clientMetrics, A66: a66})
 	if err != nil {
 		log.Fatal(err)
 	}
