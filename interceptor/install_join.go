@@ -13,6 +13,7 @@ type member struct {
 	name   string
 	b      *belonging
 	tuples *ctxTuples
+	a66    *A66 // an A66's side: its recorder of grpc-go's metrics logs through the install's logger
 }
 
 // joinAll makes every member belong to the install, all or none: an error
@@ -29,6 +30,9 @@ func joinAll(members []member, logger *zap.Logger) error {
 	for _, m := range members {
 		if m.tuples != nil {
 			m.tuples.logger = logger
+		}
+		if m.a66 != nil && m.a66.grpc != nil {
+			m.a66.grpc.SetLogger(logger)
 		}
 	}
 	return nil

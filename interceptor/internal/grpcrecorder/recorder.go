@@ -216,3 +216,13 @@ func (r *Recorder) Collect(ch chan<- prometheus.Metric) {
 	r.collectAsync(ch)
 	r.overflowTotal.Collect(ch)
 }
+
+// SetLogger replaces the logger of Config.Logger (nil: the recorder logs
+// nothing). Call it before the recorder is used: the install that serves
+// it gives it its logger as it is built.
+func (r *Recorder) SetLogger(l *zap.Logger) {
+	if l == nil {
+		l = zap.NewNop()
+	}
+	r.logger = l
+}
