@@ -21,9 +21,9 @@ import (
 )
 
 // multiJob is the scrape job of the instances, as in
-// examples/prometheus/prometheus.yml and the generated Milvus rules and
-// dashboard (monitoring/).
-const multiJob = "milvus"
+// examples/prometheus/prometheus.yml: one job for every metric set, which
+// the generated rules of monitoring/ select by metric name.
+const multiJob = "demo"
 
 // multiInstance is one of several instances and the calls made to it.
 type multiInstance struct {
@@ -205,10 +205,40 @@ func TestAgentToCentral(t *testing.T) {
 	assert.Error(t, err, "an agent should not answer queries")
 }
 
+// TestHAPairToCentral runs the tiered layout with a highly available pair:
+// two agents, told apart by their external label replica, scrape the same
+// three instances and remote-write to one central Prometheus, which holds
+// two copies of every series. The example's instance: rule must still
+// equal the calls made per instance, not twice as many.
+func TestHAPairToCentral(t *testing.T) {
+	t.Parallel()
+	bin := promtest.RequireBinary(t, "prometheus")
+	insts := multiStart(t)
+	central := promtest.StartReceiver(t, bin, promtest.Config{RuleFiles: []string{multiRules(t)}})
+	for _, replica := range []string{"a", "b"} {
+		promtest.StartAgent(t, bin, promtest.Config{
+			Jobs:           []promtest.Job{{Name: multiJob, Targets: multiTargets(insts)}},
+			ExternalLabels: map[string]string{"replica": replica},
+		}, central.URL+promtest.RemoteWritePath)
+	}
+	total, copies := map[string]float64{}, map[string]float64{}
+	for _, in := range insts {
+		total[in.stack.metrics] = float64(in.ok + in.fail)
+		copies[in.stack.metrics] = 2
+	}
+	sel := fmt.Sprintf(`{job=%q, type="total"}`, multiJob)
+	// Two copies of each instance's series reach the central...
+	waitVector(t, central, `count by (instance) (count by (instance, replica) (milvus_rootcoord_create_collection_total`+sel+`))`, "instance", copies)
+	// ...and the rule counts each instance's calls once.
+	waitVector(t, central, `instance:milvus_rootcoord_create_collection_total:sum`+sel, "instance", total)
+}
+
 // TestExamplePrometheusConfigs checks the example configurations and rules
 // with promtool (which also checks that the rule files they name exist),
-// and that the configurations that scrape use multiJob, the job the
-// generated rules and dashboard of monitoring/ select.
+// from the repository's root and from another working directory (rule
+// files are read relative to the configuration's folder), that they load
+// the generated rules of every flavour, and that the configurations that
+// scrape use multiJob, one job for every metric set.
 func TestExamplePrometheusConfigs(t *testing.T) {
 	dir := filepath.Join("examples", "prometheus")
 	for _, name := range []string{"prometheus.yml", "agent.yml"} {
@@ -221,23 +251,35 @@ func TestExamplePrometheusConfigs(t *testing.T) {
 		}
 	}
 	bin := promtest.RequireBinary(t, "promtool")
+	abs, err := filepath.Abs(dir)
+	require.NoError(t, err)
+	elsewhere := t.TempDir()
+	flavours := []string{"milvus", "generic", "milvus26", "a66"}
 	for _, tt := range []struct {
-		name string
-		args []string
+		name   string
+		cwd    string
+		args   []string
+		loaded []string // rule files the output must name
 	}{
-		{"prometheus.yml", []string{"check", "config", filepath.Join(dir, "prometheus.yml")}},
-		{"central.yml", []string{"check", "config", filepath.Join(dir, "central.yml")}},
-		{"agent.yml", []string{"check", "config", "--agent", filepath.Join(dir, "agent.yml")}},
-		{"rules.yml", []string{"check", "rules", filepath.Join(dir, "rules.yml")}},
+		{"prometheus.yml", "", []string{"check", "config", filepath.Join(dir, "prometheus.yml")}, flavours},
+		{"prometheus.yml from elsewhere", elsewhere, []string{"check", "config", filepath.Join(abs, "prometheus.yml")}, flavours},
+		{"central.yml", "", []string{"check", "config", filepath.Join(dir, "central.yml")}, flavours},
+		{"central.yml from elsewhere", elsewhere, []string{"check", "config", filepath.Join(abs, "central.yml")}, flavours},
+		{"agent.yml", "", []string{"check", "config", "--agent", filepath.Join(dir, "agent.yml")}, nil},
+		{"rules.yml", "", []string{"check", "rules", filepath.Join(dir, "rules.yml")}, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			var out bytes.Buffer
 			cmd := exec.CommandContext(ctx, bin, tt.args...)
+			cmd.Dir = tt.cwd
 			cmd.Stdout, cmd.Stderr = &out, &out
 			require.NoError(t, cmd.Run(), out.String())
 			assert.Contains(t, out.String(), "SUCCESS")
+			for _, f := range tt.loaded {
+				assert.Contains(t, out.String(), filepath.Join("monitoring", "rules", f+".rules.yml")+"\n  SUCCESS", "the %s flavour's rules", f)
+			}
 		})
 	}
 }

@@ -10,6 +10,13 @@
 //     scrapes (beyond it promhttp answers 503) and a per-scrape timeout.
 //     Errors from gathering or encoding are logged through the injected
 //     [*zap.Logger].
+//   - A bound on the concurrent scrapes of each client, told by its IP
+//     address ([Options.MaxRequestsInFlightPerClient]), so that one client
+//     that floods /metrics holds a few of the shared slots, not all of them.
+//   - Opt-in, a second listener for the Prometheus servers
+//     ([Options.ScrapeAddr]) with slots of its own, which no flood of the
+//     first listener, from any number of hosts, can take. See "A scrape
+//     that a flood cannot starve" below.
 //   - promhttp_metric_handler_requests_total and
 //     promhttp_metric_handler_requests_in_flight, added by
 //     [promhttp.InstrumentMetricHandler] (see [Options.Registerer] for where
@@ -30,12 +37,33 @@
 //     When the file configures users, every path (including /healthz) requires
 //     basic authentication.
 //
+// # A scrape that a flood cannot starve
+//
+// promhttp counts the scrapes in flight and answers 503 beyond
+// [Options.MaxRequestsInFlight]; a Prometheus scrape that gets a 503 sets
+// its target's up to 0. Two things keep Prometheus's scrapes out of that:
+//
+//   - The per-client bound answers a client's scrapes beyond its own
+//     budget with 503 before they take a shared slot. A flood from one host
+//     (a script, a misconfigured agent) then costs that host its answers,
+//     not Prometheus.
+//   - A flood from many hosts takes the shared slots all the same. Against
+//     it, serve the Prometheus servers on [Options.ScrapeAddr], bound where
+//     only they reach, and point their scrape configurations at
+//     [Server.ScrapeAddr]. Its slots ([Options.ScrapeMaxRequestsInFlight])
+//     are its own. Then keep Addr's MaxRequestsInFlight small: it also
+//     bounds the gathering work that a flood of Addr costs the process.
+//
+// Every 503 counts in promhttp_metric_handler_requests_total{code="503"},
+// which the generated alert GrpcmetricsMetricsRefused watches.
+//
 // # Lifecycle
 //
 // [New] validates [Options] and builds the handler; nothing is bound yet.
-// [Server.Start] binds the address synchronously, so "address already in
+// [Server.Start] binds the addresses synchronously, so "address already in
 // use" is returned to the caller, and then serves in the background.
-// [Server.Addr] reports the bound address (useful with port 0).
+// [Server.Addr] and [Server.ScrapeAddr] report the bound addresses (useful
+// with port 0).
 // [Server.Shutdown] stops accepting connections and waits for in-flight
 // scrapes to finish. An error that ends the background serve loop is logged
 // and returned by both [Server.Wait] and [Server.Shutdown].

@@ -134,3 +134,41 @@ func Example_openMetrics() {
 	// example_handling_seconds_bucket{le="1.0"} 1
 	// example_handling_seconds_bucket{le="+Inf"} 1
 }
+
+// Serve Prometheus on a listener of its own, whose scrape slots no flood of
+// the shared address can take, and keep the shared address's budget small.
+func ExampleOptions_scrapeAddr() {
+	reg := prometheus.NewRegistry()
+	srv, err := httpserver.New(reg, httpserver.Options{
+		Addr:                "127.0.0.1:0", // people, tools, anything
+		MaxRequestsInFlight: 4,
+		ScrapeAddr:          "127.0.0.1:0", // in production, an address only Prometheus reaches
+	})
+	if err != nil {
+		fmt.Println("new:", err)
+		return
+	}
+	if err := srv.Start(); err != nil {
+		fmt.Println("start:", err)
+		return
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			fmt.Println("shutdown:", err)
+		}
+	}()
+
+	// The Prometheus scrape configuration names srv.ScrapeAddr().
+	resp, err := http.Get("http://" + srv.ScrapeAddr() + "/metrics")
+	if err != nil {
+		fmt.Println("scrape:", err)
+		return
+	}
+	if err := resp.Body.Close(); err != nil {
+		fmt.Println("close:", err)
+	}
+	fmt.Println(resp.Status, srv.ScrapeAddr() != srv.Addr())
+	// Output: 200 OK true
+}

@@ -18,16 +18,21 @@ const (
 	HealthPath = "/healthz"
 )
 
-// newHandler builds the mux of a Server from validated options.
-func newHandler(g prometheus.Gatherer, o Options) (http.Handler, error) {
+// newHandler builds the mux of one listener of a Server from validated
+// options, with maxInFlight concurrent scrapes. Each listener has a
+// handler, and so budgets, of its own; their handler metrics are shared.
+func newHandler(g prometheus.Gatherer, o Options, maxInFlight int) (http.Handler, error) {
 	var metrics http.Handler = promhttp.HandlerFor(g, promhttp.HandlerOpts{
 		ErrorLog:            promhttpLogger{l: o.Logger},
-		MaxRequestsInFlight: o.MaxRequestsInFlight,
+		MaxRequestsInFlight: maxInFlight,
 		Timeout:             o.Timeout,
 		EnableOpenMetrics:   o.OpenMetrics,
 
 		EnableOpenMetricsTextCreatedSamples: o.OpenMetricsCreatedSamples,
 	})
+	// A client beyond its own budget is refused before it takes a slot of
+	// promhttp's, and counted among the 503s.
+	metrics = newClientLimiter(metrics, o.MaxRequestsInFlightPerClient)
 	if reg := handlerMetricsRegisterer(g, o); reg != nil {
 		var err error
 		if metrics, err = instrument(reg, metrics); err != nil {

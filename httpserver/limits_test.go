@@ -88,7 +88,9 @@ func TestSlowlorisIsCut(t *testing.T) {
 // TestMaxRequestsInFlight sends 200 concurrent scrapes while the gatherer
 // blocks: exactly MaxRequestsInFlight of them reach it, the others are
 // refused with 503 at once, and once released only the admitted scrapes
-// succeed. The promhttp handler metrics count both outcomes.
+// succeed. The promhttp handler metrics count both outcomes. They all come
+// from one client, whose own budget is lifted so that the shared one is
+// what is measured.
 func TestMaxRequestsInFlight(t *testing.T) {
 	const (
 		limit    = 5
@@ -102,7 +104,7 @@ func TestMaxRequestsInFlight(t *testing.T) {
 			close(bg.release)
 		}
 	}()
-	srv := start(t, bg, httpserver.Options{MaxRequestsInFlight: limit, Registerer: reg})
+	srv := start(t, bg, httpserver.Options{MaxRequestsInFlight: limit, MaxRequestsInFlightPerClient: requests, Registerer: reg})
 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: requests}}
 	defer client.CloseIdleConnections()

@@ -21,6 +21,17 @@ const (
 	// requests cannot make the process gather its metrics hundreds of times
 	// at once.
 	DefaultMaxRequestsInFlight = 40
+	// DefaultMaxRequestsInFlightPerClient bounds the concurrent scrapes of
+	// one client, told by its IP address. A Prometheus server has at most
+	// one scrape of a target in flight per scrape job, so four leave room
+	// for a server that scrapes one endpoint under several jobs, while a
+	// client that floods /metrics holds no more than four of the
+	// [DefaultMaxRequestsInFlight] slots.
+	DefaultMaxRequestsInFlightPerClient = 4
+	// DefaultScrapeMaxRequestsInFlight bounds concurrent scrapes on
+	// [Options.ScrapeAddr]: a few Prometheus replicas, each with a few
+	// scrape jobs, and room to spare.
+	DefaultScrapeMaxRequestsInFlight = 10
 	// DefaultTimeout bounds one scrape. It is larger than Prometheus's
 	// default scrape_timeout (10s), so only a stuck gatherer hits it.
 	DefaultTimeout = 30 * time.Second
@@ -79,10 +90,35 @@ type Options struct {
 	// Default: [zap.NewNop].
 	Logger *zap.Logger
 
-	// MaxRequestsInFlight is the number of scrapes served concurrently;
-	// further scrapes are answered with 503 by promhttp (see
+	// MaxRequestsInFlight is the number of scrapes served concurrently on
+	// Addr; further scrapes are answered with 503 by promhttp (see
 	// [promhttp.HandlerOpts]). Default: [DefaultMaxRequestsInFlight].
 	MaxRequestsInFlight int
+
+	// MaxRequestsInFlightPerClient is the number of scrapes that one client,
+	// told by the IP address its connection comes from, may have in flight
+	// on a listener; its further scrapes are answered with 503 at once,
+	// before they take a MaxRequestsInFlight slot, so that one client that
+	// floods /metrics cannot take the slots every other client, Prometheus
+	// among them, needs. Clients behind one NAT or proxy share an address
+	// and so a budget. Default: [DefaultMaxRequestsInFlightPerClient].
+	MaxRequestsInFlightPerClient int
+
+	// ScrapeAddr is a second TCP address that serves the same paths for
+	// the Prometheus servers that scrape this process, with a budget of its
+	// own ([Options.ScrapeMaxRequestsInFlight]) that no request on Addr
+	// can take: a flood of Addr from any number of hosts leaves its slots
+	// free (see [Server.ScrapeAddr]). Bind it where only the Prometheus
+	// servers reach it, such as an internal interface or a port that the
+	// firewall or network policy opens to them alone. It takes the same web
+	// configuration file, and its requests count in the same handler
+	// metrics. Default: empty, no second listener.
+	ScrapeAddr string
+
+	// ScrapeMaxRequestsInFlight is MaxRequestsInFlight for ScrapeAddr; it
+	// needs ScrapeAddr. MaxRequestsInFlightPerClient applies on ScrapeAddr
+	// too. Default: [DefaultScrapeMaxRequestsInFlight].
+	ScrapeMaxRequestsInFlight int
 
 	// Timeout bounds one scrape; a scrape that takes longer is answered with
 	// 503 by promhttp (see [promhttp.HandlerOpts]). The gatherer is not
@@ -166,11 +202,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
-	if o.MaxRequestsInFlight < 0 {
-		return o, fmt.Errorf("httpserver: Options.MaxRequestsInFlight must not be negative, got %d", o.MaxRequestsInFlight)
-	}
-	if o.MaxRequestsInFlight == 0 {
-		o.MaxRequestsInFlight = DefaultMaxRequestsInFlight
+	if err := o.limitDefaults(); err != nil {
+		return o, err
 	}
 	durations := []struct {
 		name string
@@ -204,6 +237,44 @@ func (o Options) withDefaults() (Options, error) {
 		return o, err
 	}
 	return o, nil
+}
+
+// limitDefaults validates the concurrency limits and the scrape address,
+// and sets the zero limits to their defaults.
+func (o *Options) limitDefaults() error {
+	limits := []struct {
+		name string
+		v    *int
+		def  int
+	}{
+		{"MaxRequestsInFlight", &o.MaxRequestsInFlight, DefaultMaxRequestsInFlight},
+		{"MaxRequestsInFlightPerClient", &o.MaxRequestsInFlightPerClient, DefaultMaxRequestsInFlightPerClient},
+		{"ScrapeMaxRequestsInFlight", &o.ScrapeMaxRequestsInFlight, DefaultScrapeMaxRequestsInFlight},
+	}
+	for _, l := range limits {
+		if *l.v < 0 {
+			return fmt.Errorf("httpserver: Options.%s must not be negative, got %d", l.name, *l.v)
+		}
+	}
+	if o.ScrapeAddr == "" {
+		if o.ScrapeMaxRequestsInFlight != 0 {
+			return errors.New("httpserver: Options.ScrapeMaxRequestsInFlight needs Options.ScrapeAddr")
+		}
+	} else {
+		_, port, err := net.SplitHostPort(o.ScrapeAddr)
+		if err != nil {
+			return fmt.Errorf("httpserver: invalid Options.ScrapeAddr %q: %w", o.ScrapeAddr, err)
+		}
+		if o.ScrapeAddr == o.Addr && port != "0" {
+			return fmt.Errorf("httpserver: Options.ScrapeAddr %q is Options.Addr: the scrape listener needs an address of its own", o.ScrapeAddr)
+		}
+	}
+	for _, l := range limits {
+		if *l.v == 0 {
+			*l.v = l.def
+		}
+	}
+	return nil
 }
 
 // validateWebConfig checks the web configuration file the way

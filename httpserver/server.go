@@ -15,20 +15,26 @@ import (
 	"go.uber.org/zap"
 )
 
-// Server serves a [prometheus.Gatherer] over HTTP. Create it with [New],
-// then call [Server.Start] once and [Server.Shutdown] when done. Its methods
-// are safe for concurrent use.
+// Server serves a [prometheus.Gatherer] over HTTP, on [Options.Addr] and,
+// if set, [Options.ScrapeAddr]. Create it with [New], then call
+// [Server.Start] once and [Server.Shutdown] when done. Its methods are safe
+// for concurrent use.
 type Server struct {
-	opts    Options
-	hs      *http.Server
-	slogger *slog.Logger
-	ready   chan struct{} // closed when the serve loop has ended
+	opts      Options
+	listeners []*listener // Addr's, then ScrapeAddr's if set
+	slogger   *slog.Logger
+	ready     chan struct{} // closed when every serve loop has ended
 
 	mu       sync.Mutex
 	started  bool
 	shutdown bool
-	ln       net.Listener // set by Start
-	serveErr error        // set before ready is closed
+	serveErr error // the first error that ended a serve loop; set before ready is closed
+}
+
+// listener is one address a Server serves on, with its own handler.
+type listener struct {
+	hs *http.Server
+	ln net.Listener // set by Start
 }
 
 // New validates opts, applies the defaults documented on [Options] and
@@ -53,24 +59,33 @@ func New(g prometheus.Gatherer, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := newHandler(g, o)
-	if err != nil {
-		return nil, err
+	s := &Server{opts: o, slogger: slogFromZap(o.Logger), ready: make(chan struct{})}
+	addrs := []struct {
+		addr        string
+		maxInFlight int
+	}{{o.Addr, o.MaxRequestsInFlight}}
+	if o.ScrapeAddr != "" {
+		addrs = append(addrs, struct {
+			addr        string
+			maxInFlight int
+		}{o.ScrapeAddr, o.ScrapeMaxRequestsInFlight})
 	}
-	return &Server{
-		opts: o,
-		hs: &http.Server{
-			Addr:              o.Addr,
+	for _, a := range addrs {
+		h, err := newHandler(g, o, a.maxInFlight)
+		if err != nil {
+			return nil, err
+		}
+		s.listeners = append(s.listeners, &listener{hs: &http.Server{
+			Addr:              a.addr,
 			Handler:           h,
 			ReadHeaderTimeout: o.ReadHeaderTimeout,
 			ReadTimeout:       o.ReadTimeout,
 			WriteTimeout:      o.WriteTimeout,
 			IdleTimeout:       o.IdleTimeout,
 			ErrorLog:          zap.NewStdLog(o.Logger),
-		},
-		slogger: slogFromZap(o.Logger),
-		ready:   make(chan struct{}),
-	}, nil
+		}})
+	}
+	return s, nil
 }
 
 // holdsNil reports whether v, a non-nil interface value, holds a nil
@@ -83,10 +98,11 @@ func holdsNil(v any) bool {
 	return false
 }
 
-// Start binds [Options.Addr] and serves in the background. Binding is
-// synchronous: an address already in use, or a web configuration file that
-// has become invalid since [New], is returned here. Start may be called only
-// once, and not after [Server.Shutdown].
+// Start binds [Options.Addr] (and [Options.ScrapeAddr], if set) and
+// serves in the background. Binding is synchronous: an address already in
+// use, or a web configuration file that has become invalid since [New], is
+// returned here, and then nothing is bound. Start may be called only once,
+// and not after [Server.Shutdown].
 func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -96,11 +112,20 @@ func (s *Server) Start() error {
 	if err := validateWebConfig(s.opts.WebConfigFile); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", s.opts.Addr)
-	if err != nil {
-		return fmt.Errorf("httpserver: listen on %s: %w", s.opts.Addr, err)
+	for i, l := range s.listeners {
+		ln, err := net.Listen("tcp", l.hs.Addr)
+		if err != nil {
+			for _, bound := range s.listeners[:i] {
+				if cerr := bound.ln.Close(); cerr != nil {
+					err = errors.Join(err, cerr)
+				}
+				bound.ln = nil
+			}
+			return fmt.Errorf("httpserver: listen on %s: %w", l.hs.Addr, err)
+		}
+		l.ln = ln
 	}
-	s.startLocked(ln)
+	s.startLocked()
 	return nil
 }
 
@@ -114,52 +139,91 @@ func (s *Server) checkStartable() error {
 	return nil
 }
 
-// startLocked serves on ln in the background. s.mu must be held.
-func (s *Server) startLocked(ln net.Listener) {
+// startLocked serves every bound listener in the background, and closes
+// ready once all their serve loops have ended. s.mu must be held.
+func (s *Server) startLocked() {
 	s.started = true
-	s.ln = ln
-	go s.serve(ln)
+	var wg sync.WaitGroup
+	for _, l := range s.listeners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.serve(l)
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(s.ready)
+	}()
 }
 
 // serve runs exporter-toolkit's [web.Serve] (plain HTTP when no web
-// configuration file is set) until the server is shut down or fails.
-func (s *Server) serve(ln net.Listener) {
+// configuration file is set) on l until the server is shut down or fails.
+// An error that ends it is logged, kept for [Server.Wait] and closes the
+// other listeners, so that the server stops as a whole.
+func (s *Server) serve(l *listener) {
 	file := s.opts.WebConfigFile
-	err := web.Serve(ln, s.hs, &web.FlagConfig{WebConfigFile: &file}, s.slogger)
+	err := web.Serve(l.ln, l.hs, &web.FlagConfig{WebConfigFile: &file}, s.slogger)
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	if err != nil {
-		err = fmt.Errorf("httpserver: serving on %s: %w", ln.Addr(), err)
+		err = fmt.Errorf("httpserver: serving on %s: %w", l.ln.Addr(), err)
 		s.opts.Logger.Error("httpserver: metrics server stopped", zap.Error(err))
 	}
 	// web.Serve may return before handing ln to net/http (an invalid web
 	// configuration), in which case nobody else closes it.
-	if cerr := ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
+	if cerr := l.ln.Close(); cerr != nil && !errors.Is(cerr, net.ErrClosed) {
 		s.opts.Logger.Warn("httpserver: closing listener", zap.Error(cerr))
 	}
+	if err == nil {
+		return
+	}
 	s.mu.Lock()
-	s.serveErr = err
+	if s.serveErr == nil {
+		s.serveErr = err
+	}
 	s.mu.Unlock()
-	close(s.ready)
+	for _, other := range s.listeners {
+		if other != l {
+			if cerr := other.hs.Close(); cerr != nil {
+				s.opts.Logger.Warn("httpserver: closing the other listeners", zap.Error(cerr))
+			}
+		}
+	}
 }
 
 // Addr returns the address the server is bound to once [Server.Start] has
 // succeeded (with the real port when [Options.Addr] asked for port 0), and
 // [Options.Addr] (after defaults) before that.
 func (s *Server) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ln != nil {
-		return s.ln.Addr().String()
-	}
-	return s.opts.Addr
+	return s.addr(s.listeners[0])
 }
 
-// Wait blocks until the background serve loop ends and returns why: nil
-// after [Server.Shutdown], otherwise the error that stopped it (which has
-// also been logged). It returns an error at once if the server was never
-// started.
+// ScrapeAddr is [Server.Addr] for [Options.ScrapeAddr]: the address to
+// give the Prometheus servers' scrape configurations. It is empty when
+// ScrapeAddr is not set.
+func (s *Server) ScrapeAddr() string {
+	if len(s.listeners) < 2 {
+		return ""
+	}
+	return s.addr(s.listeners[1])
+}
+
+// addr returns l's bound address, or its configured one before Start.
+func (s *Server) addr(l *listener) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if l.ln != nil {
+		return l.ln.Addr().String()
+	}
+	return l.hs.Addr
+}
+
+// Wait blocks until the background serve loops end and returns why: nil
+// after [Server.Shutdown], otherwise the error that stopped one of them
+// (which has also been logged, and has closed the other listener). It
+// returns an error at once if the server was never started.
 func (s *Server) Wait() error {
 	s.mu.Lock()
 	started := s.started
@@ -173,7 +237,7 @@ func (s *Server) Wait() error {
 	return s.serveErr
 }
 
-// Shutdown stops the server gracefully: it closes the listener, lets
+// Shutdown stops the server gracefully: it closes the listeners, lets
 // in-flight requests (a scrape blocked in the gatherer included) finish,
 // closes idle connections, and waits for the serve loop to end. See
 // [http.Server.Shutdown].
@@ -192,10 +256,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	var errs []error
-	if err := s.hs.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("httpserver: graceful shutdown: %w", err))
-		if cerr := s.hs.Close(); cerr != nil {
-			errs = append(errs, fmt.Errorf("httpserver: closing connections: %w", cerr))
+	for _, l := range s.listeners {
+		if err := l.hs.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("httpserver: graceful shutdown of %s: %w", l.hs.Addr, err))
+			if cerr := l.hs.Close(); cerr != nil {
+				errs = append(errs, fmt.Errorf("httpserver: closing connections of %s: %w", l.hs.Addr, cerr))
+			}
 		}
 	}
 	<-s.ready

@@ -28,6 +28,29 @@ func TestStartPortInUse(t *testing.T) {
 	assert.NoError(t, srv.Shutdown(context.Background()), "Shutdown after a failed Start")
 }
 
+// TestStartScrapePortInUse checks that a ScrapeAddr already in use fails
+// Start and leaves Addr unbound.
+func TestStartScrapePortInUse(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, busy.Close()) }()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := free.Addr().String()
+	require.NoError(t, free.Close())
+
+	srv, err := httpserver.New(newRegistry(t), httpserver.Options{Addr: addr, ScrapeAddr: busy.Addr().String()})
+	require.NoError(t, err)
+	err = srv.Start()
+	require.Error(t, err)
+	assert.ErrorContains(t, err, busy.Addr().String())
+	assert.ErrorIs(t, err, syscall.EADDRINUSE)
+	again, err := net.Listen("tcp", addr)
+	require.NoError(t, err, "Addr is still bound after a failed Start")
+	assert.NoError(t, again.Close())
+	assert.Equal(t, addr, srv.Addr(), "Addr before a successful Start")
+}
+
 func TestAddrReportsRealPortAndServesMetrics(t *testing.T) {
 	srv := start(t, newRegistry(t), httpserver.Options{Addr: "127.0.0.1:0"})
 

@@ -65,9 +65,16 @@ type unaryMethod struct {
 // openMetrics is set.
 func newGenericStack(t *testing.T, openMetrics bool) *stack {
 	t.Helper()
+	return newGenericStackWith(t, openMetrics, interceptor.Histogram{})
+}
+
+// newGenericStackWith is newGenericStack with the histogram h on both
+// sides.
+func newGenericStackWith(t *testing.T, openMetrics bool, h interceptor.Histogram) *stack {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	status := interceptor.WithStatus(interceptor.MilvusStatus[*commonpb.Status, commonpb.ErrorCode]())
-	latency := interceptor.WithHistogram(interceptor.Histogram{})
+	latency := interceptor.WithHistogram(h)
 	sm, err := interceptor.NewServerMetrics()
 	require.NoError(t, err)
 	install := serverInstall(t, reg, interceptor.ServerSets{Provider: sm}, status, latency)

@@ -90,6 +90,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (err error) {
 	fmt.Fprintf(out, "rootcoord  %s  (gRPC, reflection: grpcurl -plaintext %[1]s list)\n", d.rootCoordAddr())
 	fmt.Fprintf(out, "datanode   %s  (gRPC, reflection: grpcurl -plaintext %[1]s list)\n", d.dataNodeAddr())
 	fmt.Fprintf(out, "metrics    http://%s/metrics\n", d.metricsAddr())
+	if err := printSeries(out, d.reg, d.sets); err != nil {
+		return err
+	}
 	if !cfg.steady {
 		fmt.Fprintf(out, "\nServing http://%s/metrics — Ctrl-C to stop.\n", d.metricsAddr())
 		<-ctx.Done()

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -49,6 +51,10 @@ type Config struct {
 	// Features are turned on with --enable-feature, such as
 	// "exemplar-storage" (see [ExemplarStorage]).
 	Features []string
+	// ExternalLabels are added to every series the server sends by remote
+	// write (and to its alerts), such as the replica label of each agent
+	// of a highly available pair.
+	ExternalLabels map[string]string
 }
 
 // ExemplarStorage is the feature that makes Prometheus keep the exemplars it
@@ -67,6 +73,12 @@ type Server struct {
 func (c Config) config() string {
 	var b strings.Builder
 	b.WriteString("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n")
+	if len(c.ExternalLabels) > 0 {
+		b.WriteString("  external_labels:\n")
+		for _, k := range slices.Sorted(maps.Keys(c.ExternalLabels)) {
+			fmt.Fprintf(&b, "    %s: %q\n", k, c.ExternalLabels[k])
+		}
+	}
 	if len(c.RuleFiles) > 0 {
 		b.WriteString("rule_files:\n")
 		for _, f := range c.RuleFiles {

@@ -7,11 +7,14 @@ import (
 )
 
 func TestAgentConfig(t *testing.T) {
-	c := Config{Jobs: []Job{{Name: "a", Targets: []string{"127.0.0.1:1"}}}}
+	c := Config{Jobs: []Job{{Name: "a", Targets: []string{"127.0.0.1:1"}}}, ExternalLabels: map[string]string{"replica": "b", "cluster": "x"}}
 	want := `global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
+  external_labels:
+    cluster: "x"
+    replica: "b"
 scrape_configs:
   - job_name: "a"
     static_configs:

@@ -38,22 +38,18 @@ const (
 // also counts the calls of methods no service has (under "other"), which
 // never finish, so a rate of started calls would not match the handled
 // and failed rates it is compared with.
-func a66Rules(job string) []Rule {
-	by := "sum by (job, instance, " + A66Method + ")"
-	sel := func(extra ...string) string {
-		return A66ServerDurationCount + "{" + matchers(append([]string{"job=" + quote(job)}, extra...)...) + "}"
+func a66Rules(c Config) []Rule {
+	rate := func(extra ...string) string {
+		return "rate(" + c.raw(A66ServerDurationCount, extra...) + "[5m])"
 	}
 	return []Rule{
-		{Record: RequestsRate,
-			Expr: fmt.Sprintf("%s (rate(%s[5m]))", by, sel())},
-		{Record: HandledRate,
-			Expr: fmt.Sprintf("%s (rate(%s[5m]))", by, sel())},
+		{Record: RequestsRate, Expr: c.perInstance(A66Method, rate())},
+		{Record: HandledRate, Expr: c.perInstance(A66Method, rate())},
 		// The OK series times 0 make the sum exist (at 0) for every method
 		// that succeeded, before it ever fails; "or" keeps both, as their
 		// grpc_status values differ.
 		{Record: FailedRate,
-			Expr: fmt.Sprintf("%s (\n  rate(%s[5m])\n  or rate(%s[5m]) * 0\n)",
-				by, sel(`grpc_status!="OK"`), sel(`grpc_status="OK"`))},
+			Expr: c.perInstance(A66Method, fmt.Sprintf("\n  %s\n  or %s * 0\n", rate(`grpc_status!="OK"`), rate(`grpc_status="OK"`)))},
 	}
 }
 
@@ -61,15 +57,12 @@ func a66Rules(job string) []Rule {
 // section: latency from the server's duration histogram, and the outgoing
 // calls from the client's metrics.
 func a66Sections(c Config, traffic section) []section {
-	rate := func(metric string, extra ...string) string {
-		return fmt.Sprintf("rate(%s{%s}[$__rate_interval])", metric, matchers(append([]string{selectorBody}, extra...)...))
-	}
 	out := []section{traffic}
 	if c.Latency {
 		// A method with no call in the window has empty buckets and a NaN
 		// quantile, which ">= 0" leaves out.
 		q := func(quantile, by string) string {
-			return fmt.Sprintf("histogram_quantile(%s, sum by (%s) (%s)) >= 0", quantile, by, rate(A66ServerDurationBucket))
+			return quantileQuery(quantile, A66ServerDurationBucket, by, selectorBody, true)
 		}
 		const latencyOf = "From the server's duration histogram " + A66ServerDurationBucket + " (every call, failed or not, from its header to its end); " +
 			"methods with no call in the window are not shown."
@@ -79,16 +72,16 @@ func a66Sections(c Config, traffic section) []section {
 				description: latencyOf,
 				unit:        "s", min: float(0),
 				targets: []target{
-					{expr: q("0.5", "le"), legend: "p50"},
-					{expr: q("0.9", "le"), legend: "p90"},
-					{expr: q("0.99", "le"), legend: "p99"},
+					{expr: q("0.5", ""), legend: "p50"},
+					{expr: q("0.9", ""), legend: "p90"},
+					{expr: q("0.99", ""), legend: "p99"},
 				},
 			},
 			{
 				title:       "p99 latency by " + A66Method,
 				description: latencyOf,
 				unit:        "s", min: float(0),
-				targets: []target{{expr: q("0.99", "le, "+A66Method), legend: c.methodLegend()}},
+				targets: []target{{expr: q("0.99", A66Method), legend: c.methodLegend()}},
 			},
 		}})
 	}
@@ -139,7 +132,7 @@ func a66Outgoing(c Config) section {
 			description: "From the client's call duration histogram " + A66ClientCallDurationBucket + ", as the application saw the calls, retries included.",
 			unit:        "s", min: float(0),
 			targets: []target{{
-				expr:   fmt.Sprintf("histogram_quantile(0.99, sum by (le, %s, grpc_target) (%s)) >= 0", A66Method, rate(A66ClientCallDurationBucket)),
+				expr:   quantileQuery("0.99", A66ClientCallDurationBucket, A66Method+", grpc_target", selectorBody, true),
 				legend: legend,
 			}},
 		})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/prometheus/common/model"
 )
@@ -51,9 +52,22 @@ type Config struct {
 	// [MilvusRoutes]); the generic, Milvus 2.6 and A66 flavours take none, since
 	// their metrics carry the method as labels.
 	Routes []Route
-	// Job is the Prometheus job label of the scraped servers. The rules
-	// select it, and the dashboard's job variable starts on it.
+	// Job, if set, restricts the rules to one Prometheus job, and the
+	// dashboard's job variable starts on it. Empty (the default), the rules
+	// select the flavour's series by metric name in every job, so that one
+	// scrape job of an endpoint that serves every metric set feeds every
+	// flavour (each flavour's recorded series carry [FlavourLabel], so the
+	// flavours never collide), and the job variable starts on All.
 	Job string
+	// ReplicaLabels are labels that tell apart the copies of one series
+	// written by several Prometheus replicas, such as the external label of
+	// each agent of a highly available pair that scrapes the same
+	// instances and remote-writes to one store. The first recording rules
+	// take each replica's rate apart and then the largest of them, so that
+	// every recorded series counts each instance once however many
+	// replicas scraped it. Empty by default: a store that deduplicates
+	// replicas itself (Thanos, Cortex, Mimir) needs none.
+	ReplicaLabels []string
 	// Objective is the availability objective, the fraction of calls that
 	// must not fail, such as 0.999. It sets the burn-rate thresholds.
 	Objective float64
@@ -74,20 +88,11 @@ type Config struct {
 }
 
 // DefaultConfig returns the configuration of the checked-in files for f:
-// job "milvus", "grpc", "milvus26" or "a66", a 99.9% objective, a 5% error-ratio
-// alert and the latency panels. Routes stay empty; the Milvus flavour needs
-// them filled.
+// every job (no job selected), a 99.9% objective, a 5% error-ratio alert
+// and the latency panels. Routes stay empty; the Milvus flavour needs them
+// filled.
 func DefaultConfig(f Flavour) Config {
-	job := "grpc"
-	switch f {
-	case Milvus:
-		job = "milvus"
-	case Milvus26:
-		job = "milvus26"
-	case A66:
-		job = "a66"
-	}
-	return Config{Flavour: f, Job: job, Objective: 0.999, ErrorRatio: 0.05, Latency: true}
+	return Config{Flavour: f, Objective: 0.999, ErrorRatio: 0.05, Latency: true}
 }
 
 // validate reports the first thing wrong with c.
@@ -110,6 +115,9 @@ func (c Config) validate() error {
 	if len(c.ContextLabels) > 0 && c.Flavour != Generic && c.Flavour != A66 {
 		return fmt.Errorf("mixin: the %s flavour takes no context labels, got %q", c.Flavour, c.ContextLabels)
 	}
+	if err := validateReplicaLabels(c.ReplicaLabels); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for _, l := range c.ContextLabels {
 		switch {
@@ -122,8 +130,8 @@ func (c Config) validate() error {
 		}
 		seen[l] = true
 	}
-	if c.Job == "" {
-		return errors.New("mixin: empty job")
+	if c.Job != "" && !utf8.ValidString(c.Job) {
+		return fmt.Errorf("mixin: job %q is not valid UTF-8", c.Job)
 	}
 	if !(c.Objective > 0 && c.Objective < 1) {
 		return fmt.Errorf("mixin: objective %v is not between 0 and 1 (exclusive)", c.Objective)
@@ -134,6 +142,24 @@ func (c Config) validate() error {
 	}
 	if !(c.ErrorRatio > 0 && c.ErrorRatio < 1) {
 		return fmt.Errorf("mixin: error ratio %v is not between 0 and 1 (exclusive)", c.ErrorRatio)
+	}
+	return nil
+}
+
+// validateReplicaLabels checks that each replica label is a valid label
+// name that the rules do not read already, given once.
+func validateReplicaLabels(labels []string) error {
+	seen := map[string]bool{}
+	for _, l := range labels {
+		switch {
+		case !model.LegacyValidation.IsValidLabelName(l) || strings.HasPrefix(l, "__"):
+			return fmt.Errorf("mixin: replica label %q is not a valid label name", l)
+		case l == "job" || l == "instance" || l == "le" || l == FlavourLabel || strings.HasPrefix(l, "grpc_"):
+			return fmt.Errorf("mixin: replica label %q is a label the rules read already", l)
+		case seen[l]:
+			return fmt.Errorf("mixin: replica label %q is given twice", l)
+		}
+		seen[l] = true
 	}
 	return nil
 }

@@ -29,8 +29,16 @@
 //	instance_method:grpcmetrics_requests:rate5m     calls started per second
 //	instance_method:grpcmetrics_handled:rate5m      calls finished per second
 //	instance_method:grpcmetrics_failed:rate5m       calls failed per second
+//	instance_method:grpcmetrics_error_ratio:rate5m  failed / finished, per method and instance
 //	method:grpcmetrics_error_ratio:rate5m           failed / finished, per method
 //	job:grpcmetrics_error_ratio:rate{5m,30m,1h,6h}  failed / finished, per job
+//
+// The rules select the flavour's series by metric name in every job (or in
+// [Config.Job] alone), and every recorded series carries [FlavourLabel], so
+// one scrape job of an endpoint that serves every metric set feeds every
+// flavour without the four files' series colliding. [Config.ReplicaLabels]
+// makes the first-level rules count each instance once when a highly
+// available pair writes two copies of it to one store.
 //
 // The per-method series carry job, instance, grpc_service and grpc_method
 // (function_name instead of the last two in the Milvus 2.6 flavour,

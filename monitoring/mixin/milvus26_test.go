@@ -93,12 +93,12 @@ func TestMilvus26Rules(t *testing.T) {
 	exprs := map[string]string{}
 	for _, r := range f.Groups[0].Rules {
 		exprs[r.Record] = r.Expr
-		assert.Empty(t, r.Labels, r.Record)
+		assert.Equal(t, map[string]string{FlavourLabel: string(Milvus26)}, r.Labels, r.Record)
 	}
 	assert.Equal(t, `sum by (job, instance, function_name) (rate(milvus_proxy_req_count{job="proxy", status="total"}[5m]))`, exprs[RequestsRate])
 	assert.Equal(t, `sum by (job, instance, function_name) (rate(milvus_proxy_req_count{job="proxy", status=~"success|fail|retry|rejected"}[5m]))`, exprs[HandledRate])
 	assert.Equal(t, "sum by (job, instance, function_name) (\n  rate(milvus_proxy_req_count{job=\"proxy\", status=~\"fail|retry|rejected\"}[5m])\n  or rate(milvus_proxy_req_count{job=\"proxy\", status=\"success\"}[5m]) * 0\n)", exprs[FailedRate])
-	assert.Equal(t, "sum by (job, function_name) (instance_method:grpcmetrics_failed:rate5m{job=\"proxy\"})\n/\n(sum by (job, function_name) (instance_method:grpcmetrics_handled:rate5m{job=\"proxy\"}) > 0)", exprs[MethodErrorRatio])
+	assert.Equal(t, "sum by (job, function_name) (instance_method:grpcmetrics_failed:rate5m{grpcmetrics_flavour=\"milvus26\", job=\"proxy\"})\n/\n(sum by (job, function_name) (instance_method:grpcmetrics_handled:rate5m{grpcmetrics_flavour=\"milvus26\", job=\"proxy\"}) > 0)", exprs[MethodErrorRatio])
 	alerts := map[string]Rule{}
 	for _, r := range f.Groups[1].Rules {
 		alerts[r.Alert] = r

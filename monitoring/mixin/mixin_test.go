@@ -98,7 +98,13 @@ func TestConfigValidate(t *testing.T) {
 		{name: "milvus26 with routes", edit: func(c *Config) { c.Flavour = Milvus26 }, wantErr: "the milvus26 flavour takes no routes"},
 		{name: "a66 default", edit: func(c *Config) { *c = DefaultConfig(A66) }},
 		{name: "a66 with routes", edit: func(c *Config) { c.Flavour = A66 }, wantErr: "the a66 flavour takes no routes"},
-		{name: "empty job", edit: func(c *Config) { c.Job = "" }, wantErr: "empty job"},
+		{name: "one job", edit: func(c *Config) { c.Job = "milvus" }},
+		{name: "job not UTF-8", edit: func(c *Config) { c.Job = "a\xff" }, wantErr: "is not valid UTF-8"},
+		{name: "replica labels", edit: func(c *Config) { c.ReplicaLabels = []string{"replica", "cluster"} }},
+		{name: "replica label invalid", edit: func(c *Config) { c.ReplicaLabels = []string{"a-b"} }, wantErr: `replica label "a-b" is not a valid label name`},
+		{name: "replica label read already", edit: func(c *Config) { c.ReplicaLabels = []string{"instance"} }, wantErr: `replica label "instance" is a label the rules read already`},
+		{name: "replica label is the flavour label", edit: func(c *Config) { c.ReplicaLabels = []string{FlavourLabel} }, wantErr: "a label the rules read already"},
+		{name: "replica label twice", edit: func(c *Config) { c.ReplicaLabels = []string{"replica", "replica"} }, wantErr: `replica label "replica" is given twice`},
 		{name: "objective 0", edit: func(c *Config) { c.Objective = 0 }, wantErr: "objective 0 is not"},
 		{name: "objective 1", edit: func(c *Config) { c.Objective = 1 }, wantErr: "objective 1 is not"},
 		{name: "objective too low to page", edit: func(c *Config) { c.Objective = 0.9 }, wantErr: "use an objective above 0.9306"},
@@ -148,26 +154,27 @@ func TestRules(t *testing.T) {
 			name:   "milvus",
 			config: milvusConfig,
 			// three per route, one more per client route, and the aggregates
-			recordings: 49*3 + 14 + 3 + len(Windows()),
-			alerts:     []string{AlertHighErrorRatio, AlertFastBurn, AlertSlowBurn, AlertClientOverflow, AlertTargetDown, AlertTargetMissing},
+			recordings: 49*3 + 14 + 4 + len(Windows()),
+			alerts:     []string{AlertHighErrorRatio, AlertFastBurn, AlertSlowBurn, AlertClientOverflow, AlertMetricsRefused, AlertTargetDown, AlertTargetMissing},
 		},
 		{
 			name:       "generic",
 			config:     func(*testing.T) Config { return DefaultConfig(Generic) },
-			recordings: 3 + 3 + len(Windows()),
-			alerts:     []string{AlertHighErrorRatio, AlertFastBurn, AlertSlowBurn, AlertTargetDown, AlertTargetMissing},
+			recordings: 3 + 4 + len(Windows()),
+			alerts: []string{AlertHighErrorRatio, AlertFastBurn, AlertSlowBurn, AlertContextLabelsOverflow, AlertCallsBeforeInit,
+				AlertMetricsRefused, AlertTargetDown, AlertTargetMissing},
 		},
 		{
 			name:       "milvus26",
 			config:     func(*testing.T) Config { return DefaultConfig(Milvus26) },
-			recordings: 3 + 3 + len(Windows()),
-			alerts:     []string{AlertHighErrorRatio, AlertFastBurn, AlertSlowBurn, AlertCollectionOverflow, AlertTargetDown, AlertTargetMissing},
+			recordings: 3 + 4 + len(Windows()),
+			alerts:     []string{AlertHighErrorRatio, AlertFastBurn, AlertSlowBurn, AlertCollectionOverflow, AlertMetricsRefused, AlertTargetDown, AlertTargetMissing},
 		},
 		{
 			name:       "a66",
 			config:     func(*testing.T) Config { return DefaultConfig(A66) },
-			recordings: 3 + 3 + len(Windows()),
-			alerts:     []string{AlertHighErrorRatio, AlertFastBurn, AlertSlowBurn, AlertTargetDown, AlertTargetMissing},
+			recordings: 3 + 4 + len(Windows()),
+			alerts:     []string{AlertHighErrorRatio, AlertFastBurn, AlertSlowBurn, AlertContextLabelsOverflow, AlertMetricsRefused, AlertTargetDown, AlertTargetMissing},
 		},
 	}
 	for _, tt := range tests {
@@ -188,12 +195,53 @@ func TestRules(t *testing.T) {
 				assert.NotEmpty(t, r.Annotations["description"], r.Alert)
 			}
 			assert.Equal(t, tt.alerts, alerts)
+			// No job by default: every series is selected by name, and
+			// every recorded one is of its flavour.
 			for _, g := range f.Groups {
 				for _, r := range g.Rules {
-					if !strings.Contains(r.Expr, `job="`+c.Job+`"`) {
-						t.Errorf("%s%s does not select job %q: %s", r.Record, r.Alert, c.Job, r.Expr)
+					assert.NotContains(t, r.Expr, "job=", r.Record+r.Alert)
+					if r.Record != "" {
+						assert.Equal(t, string(c.Flavour), r.Labels[FlavourLabel], r.Record)
+					}
+					for _, name := range []string{RequestsRate, HandledRate, FailedRate, JobFailedRate, JobHandledRate} {
+						if strings.Contains(r.Expr, name+"{") {
+							assert.Contains(t, r.Expr, name+`{`+FlavourLabel+`="`+string(c.Flavour)+`"`, r.Record+r.Alert)
+						}
 					}
 				}
+			}
+			// With a job, every rule selects it.
+			c.Job = "api"
+			f2, err := Rules(c)
+			require.NoError(t, err)
+			for _, g := range f2.Groups {
+				for _, r := range g.Rules {
+					assert.Contains(t, r.Expr, `job="api"`, r.Record+r.Alert)
+				}
+			}
+		})
+	}
+}
+
+// TestRulesReplicaLabels checks that with replica labels every first-level
+// rule sums each replica apart and takes the largest, and the rules above
+// read the result.
+func TestRulesReplicaLabels(t *testing.T) {
+	for _, f := range Flavours() {
+		t.Run(string(f), func(t *testing.T) {
+			c := DefaultConfig(f)
+			if f == Milvus {
+				c = milvusConfig(t)
+			}
+			c.ReplicaLabels = []string{"replica", "cluster"}
+			rf, err := Rules(c)
+			require.NoError(t, err)
+			for _, r := range rf.Groups[0].Rules {
+				if !strings.HasPrefix(r.Record, "instance_method") || r.Record == InstanceMethodErrorRatio {
+					assert.NotContains(t, r.Expr, "replica", r.Record)
+					continue
+				}
+				assert.Regexp(t, `^max by \(job, instance[^)]*\) \(\n  sum by \(job, instance[^)]*, replica, cluster\) \(`, r.Expr, r.Record)
 			}
 		})
 	}
@@ -208,9 +256,10 @@ func TestRulesThresholds(t *testing.T) {
 	for _, r := range f.Groups[1].Rules {
 		exprs[r.Alert] = r.Expr
 	}
-	assert.Equal(t, `method:grpcmetrics_error_ratio:rate5m{job="api"} > 0.1`, exprs[AlertHighErrorRatio])
-	assert.Equal(t, "job:grpcmetrics_error_ratio:rate1h{job=\"api\"} > (14.4 * 0.005)\nand\njob:grpcmetrics_error_ratio:rate5m{job=\"api\"} > (14.4 * 0.005)", exprs[AlertFastBurn])
-	assert.Equal(t, "job:grpcmetrics_error_ratio:rate6h{job=\"api\"} > (6 * 0.005)\nand\njob:grpcmetrics_error_ratio:rate30m{job=\"api\"} > (6 * 0.005)", exprs[AlertSlowBurn])
+	const sel = `{grpcmetrics_flavour="generic", job="api"}`
+	assert.Equal(t, `instance_method:grpcmetrics_error_ratio:rate5m`+sel+` > 0.1`, exprs[AlertHighErrorRatio])
+	assert.Equal(t, "job:grpcmetrics_error_ratio:rate1h"+sel+" > (14.4 * 0.005)\nand\njob:grpcmetrics_error_ratio:rate5m"+sel+" > (14.4 * 0.005)", exprs[AlertFastBurn])
+	assert.Equal(t, "job:grpcmetrics_error_ratio:rate6h"+sel+" > (6 * 0.005)\nand\njob:grpcmetrics_error_ratio:rate30m"+sel+" > (6 * 0.005)", exprs[AlertSlowBurn])
 }
 
 func TestDashboard(t *testing.T) {

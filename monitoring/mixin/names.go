@@ -1,5 +1,10 @@
 package mixin
 
+// FlavourLabel is the label that every recorded series carries, set to
+// its flavour ("milvus", "generic", "milvus26" or "a66"): every flavour
+// records the same names, and one job may serve every metric set.
+const FlavourLabel = "grpcmetrics_flavour"
+
 // Names of the series the rules record. Every rule file records them, and
 // the dashboards read them. Where they are by method, the Milvus 2.6
 // flavour's carry function_name instead of grpc_service and grpc_method, and
@@ -20,6 +25,10 @@ const (
 	// instance, client_id, grpc_service and grpc_method, for the Milvus
 	// routes whose counters carry client_id.
 	ClientRequestsRate = "instance_method_client:grpcmetrics_requests:rate5m"
+	// InstanceMethodErrorRatio is FailedRate / HandledRate by job,
+	// instance, grpc_service and grpc_method; absent where nothing
+	// finished.
+	InstanceMethodErrorRatio = "instance_method:grpcmetrics_error_ratio:rate5m"
 	// MethodErrorRatio is FailedRate / HandledRate summed over instances,
 	// by job, grpc_service and grpc_method; absent where nothing finished.
 	MethodErrorRatio = "method:grpcmetrics_error_ratio:rate5m"
@@ -57,6 +66,19 @@ const (
 	// ResponseFailedTotal is the generic flavour's count of calls that
 	// returned OK with a failing status in the response body.
 	ResponseFailedTotal = "grpcmetrics_server_response_failed_total"
+	// CallsBeforeInitTotal counts the calls that reached a server's
+	// provider families before their Init.
+	CallsBeforeInitTotal = "grpcmetrics_server_calls_before_init_total"
+	// ServerContextLabelsOverflowTotal and ClientContextLabelsOverflowTotal
+	// count the calls of the provider's families whose context-label
+	// values found no room under the limit (counted under "overflow").
+	ServerContextLabelsOverflowTotal = "grpcmetrics_server_context_labels_overflow_total"
+	ClientContextLabelsOverflowTotal = "grpcmetrics_client_context_labels_overflow_total"
+	// A66ContextLabelsOverflowTotal is the same for gRPC's own metrics.
+	A66ContextLabelsOverflowTotal = "grpcmetrics_a66_context_labels_overflow_total"
+	// HandlerRequestsTotal counts the requests of /metrics by HTTP code
+	// (promhttp's instrumentation, which httpserver adds).
+	HandlerRequestsTotal = "promhttp_metric_handler_requests_total"
 )
 
 // Metrics of the calls a job's processes make, counted by
@@ -109,7 +131,8 @@ const (
 
 // Alert names.
 const (
-	// AlertHighErrorRatio: a method's error ratio is above Config.ErrorRatio.
+	// AlertHighErrorRatio: a method's error ratio on an instance is above
+	// Config.ErrorRatio.
 	AlertHighErrorRatio = "GrpcmetricsHighErrorRatio"
 	// AlertFastBurn: the job burns its error budget FastBurnFactor times too
 	// fast over 1h and 5m.
@@ -123,6 +146,15 @@ const (
 	// AlertCollectionOverflow: calls were counted under the overflow
 	// collection pair (Milvus 2.6 flavour only).
 	AlertCollectionOverflow = "GrpcmetricsCollectionOverflow"
+	// AlertContextLabelsOverflow: calls were counted under the overflow
+	// context-label tuple (generic and A66 flavours).
+	AlertContextLabelsOverflow = "GrpcmetricsContextLabelsOverflow"
+	// AlertCallsBeforeInit: calls reached a server's provider families
+	// before Init (generic flavour).
+	AlertCallsBeforeInit = "GrpcmetricsCallsBeforeInit"
+	// AlertMetricsRefused: /metrics answered 503, so some scrapes were
+	// refused (every flavour).
+	AlertMetricsRefused = "GrpcmetricsMetricsRefused"
 	// AlertTargetDown: a target of the job fails its scrapes.
 	AlertTargetDown = "GrpcmetricsTargetDown"
 	// AlertTargetMissing: the job has no target at all.

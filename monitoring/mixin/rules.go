@@ -3,6 +3,7 @@ package mixin
 import (
 	"bytes"
 	"fmt"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -39,17 +40,31 @@ func Rules(c Config) (*RuleFile, error) {
 	switch c.Flavour {
 	case Milvus:
 		for _, r := range c.Routes {
-			rec.Rules = append(rec.Rules, milvusRouteRules(c.Job, r)...)
+			rec.Rules = append(rec.Rules, milvusRouteRules(c, r)...)
 		}
 	case Milvus26:
-		rec.Rules = append(rec.Rules, milvus26Rules(c.Job)...)
+		rec.Rules = append(rec.Rules, milvus26Rules(c)...)
 	case A66:
-		rec.Rules = append(rec.Rules, a66Rules(c.Job)...)
+		rec.Rules = append(rec.Rules, a66Rules(c)...)
 	default:
-		rec.Rules = append(rec.Rules, genericRules(c.Job)...)
+		rec.Rules = append(rec.Rules, genericRules(c)...)
 	}
 	rec.Rules = append(rec.Rules, aggregateRules(c)...)
+	for i := range rec.Rules {
+		// Every flavour records the same names: the label keeps them
+		// apart where one job serves every set.
+		if rec.Rules[i].Labels == nil {
+			rec.Rules[i].Labels = map[string]string{}
+		}
+		rec.Rules[i].Labels[FlavourLabel] = string(c.Flavour)
+	}
 	alerts := RuleGroup{Name: "grpcmetrics-" + string(c.Flavour) + ".alerts", Rules: alertRules(c)}
+	for i := range alerts.Rules {
+		// Where one job serves every set, the flavours' alerts on one
+		// target (down, 503s) would otherwise write the same ALERTS
+		// series from four groups.
+		alerts.Rules[i].Labels[FlavourLabel] = string(c.Flavour)
+	}
 	return &RuleFile{Groups: []RuleGroup{rec, alerts}}, nil
 }
 
@@ -72,47 +87,83 @@ func RulesYAML(c Config) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// raw returns a selector of the scraped series metric: c's job, if set,
+// and the matchers extra.
+func (c Config) raw(metric string, extra ...string) string {
+	var ms []string
+	if c.Job != "" {
+		ms = append(ms, "job="+quote(c.Job))
+	}
+	ms = append(ms, extra...)
+	if len(ms) == 0 {
+		return metric
+	}
+	return metric + "{" + matchers(ms...) + "}"
+}
+
+// recorded returns a selector of the recorded series name of c's flavour
+// (and c's job, if set).
+func (c Config) recorded(name string) string {
+	ms := []string{FlavourLabel + "=" + quote(string(c.Flavour))}
+	if c.Job != "" {
+		ms = append(ms, "job="+quote(c.Job))
+	}
+	return name + "{" + matchers(ms...) + "}"
+}
+
+// perInstance sums expr by job, instance and the labels by (a "by"
+// clause's list, or ""). With replica labels, it sums each replica apart
+// and then takes the largest, so that an instance scraped by several
+// replicas counts once.
+func (c Config) perInstance(by, expr string) string {
+	keys := "job, instance"
+	if by != "" {
+		keys += ", " + by
+	}
+	if len(c.ReplicaLabels) == 0 {
+		return fmt.Sprintf("sum by (%s) (%s)", keys, expr)
+	}
+	return fmt.Sprintf("max by (%s) (\n  sum by (%s, %s) (%s)\n)", keys, keys, strings.Join(c.ReplicaLabels, ", "), expr)
+}
+
 // milvusRouteRules records the first-level series of one Milvus route.
-func milvusRouteRules(job string, r Route) []Rule {
-	labels := map[string]string{"grpc_service": r.Service, "grpc_method": r.Method}
-	sel := func(call string) string {
-		return r.Metric + "{" + matchers("job="+quote(job), call) + "}"
+func milvusRouteRules(c Config, r Route) []Rule {
+	labels := func() map[string]string {
+		return map[string]string{"grpc_service": r.Service, "grpc_method": r.Method}
+	}
+	rate := func(call string) string {
+		return "rate(" + c.raw(r.Metric, call) + "[5m])"
 	}
 	is := func(v string) string { return r.CallLabel + "=" + quote(v) }
 	rules := []Rule{
-		{Record: RequestsRate, Labels: labels,
-			Expr: fmt.Sprintf("sum by (job, instance) (rate(%s[5m]))", sel(is(registry.TotalLabel)))},
-		{Record: HandledRate, Labels: labels,
-			Expr: fmt.Sprintf("sum by (job, instance) (rate(%s[5m]))", sel(r.CallLabel+"=~"+quote(registry.SuccessLabel+"|"+registry.FailLabel)))},
-		{Record: FailedRate, Labels: labels,
-			Expr: fmt.Sprintf("sum by (job, instance) (rate(%s[5m]))", sel(is(registry.FailLabel)))},
+		{Record: RequestsRate, Labels: labels(), Expr: c.perInstance("", rate(is(registry.TotalLabel)))},
+		{Record: HandledRate, Labels: labels(),
+			Expr: c.perInstance("", rate(r.CallLabel+"=~"+quote(registry.SuccessLabel+"|"+registry.FailLabel)))},
+		{Record: FailedRate, Labels: labels(), Expr: c.perInstance("", rate(is(registry.FailLabel)))},
 	}
 	if r.ClientLabel {
-		rules = append(rules, Rule{Record: ClientRequestsRate, Labels: labels,
-			Expr: fmt.Sprintf("sum by (job, instance, %s) (rate(%s[5m]))", registry.LabelClientID, sel(is(registry.TotalLabel)))})
+		rules = append(rules, Rule{Record: ClientRequestsRate, Labels: labels(),
+			Expr: c.perInstance(registry.LabelClientID, rate(is(registry.TotalLabel)))})
 	}
 	return rules
 }
 
 // genericRules records the first-level series from the generic names.
-func genericRules(job string) []Rule {
-	j := "job=" + quote(job)
-	const by = "sum by (job, instance, grpc_service, grpc_method)"
+func genericRules(c Config) []Rule {
+	const by = "grpc_service, grpc_method"
+	rate := func(metric string, extra ...string) string {
+		return "rate(" + c.raw(metric, extra...) + "[5m])"
+	}
 	return []Rule{
-		{Record: RequestsRate,
-			Expr: fmt.Sprintf("%s (rate(%s{%s}[5m]))", by, StartedTotal, j)},
-		{Record: HandledRate,
-			Expr: fmt.Sprintf("%s (rate(%s{%s}[5m]))", by, HandledTotal, j)},
+		{Record: RequestsRate, Expr: c.perInstance(by, rate(StartedTotal))},
+		{Record: HandledRate, Expr: c.perInstance(by, rate(HandledTotal))},
 		// Failed: every code but OK, plus the OK calls whose body failed.
 		// The OK series times 0 make the sum exist (at 0) for every method
 		// that finished a call; "or" keeps all three, as no two of them
 		// share a label set.
 		{Record: FailedRate,
-			Expr: fmt.Sprintf("%s (\n  rate(%s{%s}[5m])\n  or rate(%s{%s}[5m])\n  or rate(%s{%s}[5m]) * 0\n)",
-				by,
-				HandledTotal, matchers(j, `grpc_code!="OK"`),
-				ResponseFailedTotal, j,
-				HandledTotal, matchers(j, `grpc_code="OK"`))},
+			Expr: c.perInstance(by, fmt.Sprintf("\n  %s\n  or %s\n  or %s * 0\n",
+				rate(HandledTotal, `grpc_code!="OK"`), rate(ResponseFailedTotal), rate(HandledTotal, `grpc_code="OK"`)))},
 	}
 }
 
@@ -121,42 +172,40 @@ func genericRules(job string) []Rule {
 // rejected; it has failed under fail, retry or rejected. Retry counts as a
 // failure: the client did not get what it asked for (it was rate-limited, or
 // its schema was stale) and must call again.
-func milvus26Rules(job string) []Rule {
-	by := "sum by (job, instance, " + Milvus26FunctionName + ")"
-	sel := func(status string) string {
-		return Milvus26ReqCount + "{" + matchers("job="+quote(job), status) + "}"
+func milvus26Rules(c Config) []Rule {
+	rate := func(status string) string {
+		return "rate(" + c.raw(Milvus26ReqCount, status) + "[5m])"
 	}
 	ended := "status=~" + quote(Milvus26StatusSuccess+"|"+Milvus26StatusFail+"|"+Milvus26StatusRetry+"|"+Milvus26StatusRejected)
 	failed := "status=~" + quote(Milvus26StatusFail+"|"+Milvus26StatusRetry+"|"+Milvus26StatusRejected)
 	return []Rule{
-		{Record: RequestsRate,
-			Expr: fmt.Sprintf("%s (rate(%s[5m]))", by, sel("status="+quote(Milvus26StatusTotal)))},
-		{Record: HandledRate,
-			Expr: fmt.Sprintf("%s (rate(%s[5m]))", by, sel(ended))},
+		{Record: RequestsRate, Expr: c.perInstance(Milvus26FunctionName, rate("status="+quote(Milvus26StatusTotal)))},
+		{Record: HandledRate, Expr: c.perInstance(Milvus26FunctionName, rate(ended))},
 		// The success series times 0 make the sum exist (at 0) for every
 		// method that succeeded, before it ever fails; "or" keeps both, as
 		// their status values differ.
 		{Record: FailedRate,
-			Expr: fmt.Sprintf("%s (\n  rate(%s[5m])\n  or rate(%s[5m]) * 0\n)",
-				by, sel(failed), sel("status="+quote(Milvus26StatusSuccess)))},
+			Expr: c.perInstance(Milvus26FunctionName, fmt.Sprintf("\n  %s\n  or %s * 0\n",
+				rate(failed), rate("status="+quote(Milvus26StatusSuccess))))},
 	}
 }
 
 // aggregateRules records the per-method and per-job ratios, the same in
 // every flavour but for the labels that name a method.
 func aggregateRules(c Config) []Rule {
-	j := "{job=" + quote(c.Job) + "}"
 	byMethod := "sum by (job, " + c.methodLabels() + ")"
 	rules := []Rule{
+		{Record: InstanceMethodErrorRatio,
+			Expr: fmt.Sprintf("%s\n/\n(%s > 0)", c.recorded(FailedRate), c.recorded(HandledRate))},
 		{Record: MethodErrorRatio,
-			Expr: fmt.Sprintf("%s (%s%s)\n/\n(%s (%s%s) > 0)", byMethod, FailedRate, j, byMethod, HandledRate, j)},
-		{Record: JobFailedRate, Expr: fmt.Sprintf("sum by (job) (%s%s)", FailedRate, j)},
-		{Record: JobHandledRate, Expr: fmt.Sprintf("sum by (job) (%s%s)", HandledRate, j)},
+			Expr: fmt.Sprintf("%s (%s)\n/\n(%s (%s) > 0)", byMethod, c.recorded(FailedRate), byMethod, c.recorded(HandledRate))},
+		{Record: JobFailedRate, Expr: fmt.Sprintf("sum by (job) (%s)", c.recorded(FailedRate))},
+		{Record: JobHandledRate, Expr: fmt.Sprintf("sum by (job) (%s)", c.recorded(HandledRate))},
 	}
 	for _, w := range Windows() {
-		expr := fmt.Sprintf("%s%s / (%s%s > 0)", JobFailedRate, j, JobHandledRate, j)
+		expr := fmt.Sprintf("%s / (%s > 0)", c.recorded(JobFailedRate), c.recorded(JobHandledRate))
 		if w != "5m" {
-			expr = fmt.Sprintf("sum_over_time(%s%s[%s])\n/\n(sum_over_time(%s%s[%s]) > 0)", JobFailedRate, j, w, JobHandledRate, j, w)
+			expr = fmt.Sprintf("sum_over_time(%s[%s])\n/\n(sum_over_time(%s[%s]) > 0)", c.recorded(JobFailedRate), w, c.recorded(JobHandledRate), w)
 		}
 		rules = append(rules, Rule{Record: JobErrorRatio(w), Expr: expr})
 	}
@@ -165,14 +214,13 @@ func aggregateRules(c Config) []Rule {
 
 // alertRules builds the alerts of c.
 func alertRules(c Config) []Rule {
-	j := "{job=" + quote(c.Job) + "}"
 	budget := c.budget()
 	burn := func(name string, factor float64, long, short, forDur, severity, days string) Rule {
 		threshold := fmt.Sprintf("(%s * %s)", formatFloat(factor), budget)
 		return Rule{
 			Alert: name,
-			Expr: fmt.Sprintf("%s%s > %s\nand\n%s%s > %s",
-				JobErrorRatio(long), j, threshold, JobErrorRatio(short), j, threshold),
+			Expr: fmt.Sprintf("%s > %s\nand\n%s > %s",
+				c.recorded(JobErrorRatio(long)), threshold, c.recorded(JobErrorRatio(short)), threshold),
 			For:    forDur,
 			Labels: map[string]string{"severity": severity},
 			Annotations: map[string]string{
@@ -187,12 +235,12 @@ func alertRules(c Config) []Rule {
 	rules := []Rule{
 		{
 			Alert:  AlertHighErrorRatio,
-			Expr:   fmt.Sprintf("%s%s > %s", MethodErrorRatio, j, formatFloat(c.ErrorRatio)),
+			Expr:   fmt.Sprintf("%s > %s", c.recorded(InstanceMethodErrorRatio), formatFloat(c.ErrorRatio)),
 			For:    "10m",
 			Labels: map[string]string{"severity": "warning"},
 			Annotations: map[string]string{
-				"summary": c.methodTemplate() + " fails {{ $value | humanizePercentage }} of its calls.",
-				"description": fmt.Sprintf("More than %s%% of the calls of %s on job {{ $labels.job }} "+
+				"summary": c.methodTemplate() + " fails {{ $value | humanizePercentage }} of its calls on {{ $labels.instance }}.",
+				"description": fmt.Sprintf("More than %s%% of the calls of %s on {{ $labels.instance }} of job {{ $labels.job }} "+
 					"failed (%s) over 5 minutes, for 10 minutes.", formatFloat(c.ErrorRatio*100), c.methodTemplate(), failureKinds(c.Flavour)),
 			},
 		},
@@ -200,35 +248,107 @@ func alertRules(c Config) []Rule {
 		burn(AlertSlowBurn, SlowBurnFactor, "6h", "30m", "15m", "warning", "5 days"),
 	}
 	if c.Flavour == Milvus && hasClientRoutes(c.Routes) {
-		rules = append(rules, Rule{
-			Alert:  AlertClientOverflow,
-			Expr:   fmt.Sprintf("sum by (job, instance) (increase(%s%s[10m])) > 0", OverflowTotal, j),
-			Labels: map[string]string{"severity": "warning"},
-			Annotations: map[string]string{
-				"summary": "{{ $labels.instance }} counts calls of new clients under client_overflow.",
-				"description": "The interceptor on {{ $labels.instance }} of job {{ $labels.job }} tracks as many client_id values as its client limit allows; " +
-					"calls from further clients are counted under client_id=\"client_overflow\" and in " + OverflowTotal + ". " +
-					"Raise the client limit, or remove departed clients' series.",
-			},
-		})
+		rules = append(rules, c.overflowAlert(AlertClientOverflow, []string{OverflowTotal},
+			"{{ $labels.instance }} counts calls of new clients under client_overflow.",
+			"The interceptor on {{ $labels.instance }} of job {{ $labels.job }} tracks as many client_id values as its client limit allows; "+
+				"calls from further clients are counted under client_id=\"client_overflow\" and in "+OverflowTotal+". "+
+				"Raise the client limit, or remove departed clients' series."))
 	}
 	if c.Flavour == Milvus26 {
+		rules = append(rules, c.overflowAlert(AlertCollectionOverflow, []string{Milvus26CollectionOverflowTotal},
+			"{{ $labels.instance }} counts calls of new collections under the overflow pair.",
+			"The Milvus 2.6 metric set on {{ $labels.instance }} of job {{ $labels.job }} tracks as many (db_name, collection_name) pairs as its collection limit allows; "+
+				"calls naming further collections are counted under the overflow pair and in "+Milvus26CollectionOverflowTotal+". "+
+				"Raise the collection limit, or remove dropped collections' series."))
+	}
+	if c.Flavour == Generic || c.Flavour == A66 {
+		counters := []string{ServerContextLabelsOverflowTotal, ClientContextLabelsOverflowTotal}
+		set := "The provider's families"
+		if c.Flavour == A66 {
+			counters, set = []string{A66ContextLabelsOverflowTotal}, "gRPC's own metrics (A66)"
+		}
+		rules = append(rules, c.overflowAlert(AlertContextLabelsOverflow, counters,
+			"{{ $labels.instance }} counts calls of new context-label values under overflow.",
+			set+" on {{ $labels.instance }} of job {{ $labels.job }} keep as many tuples of context-label values as their limit allows "+
+				"(interceptor.WithContextLabels); calls bringing further tuples are counted under the value \"overflow\" and in "+
+				strings.Join(counters, " and ")+". Raise the limit, remove departed values' series, or check what the context label reads."))
+	}
+	if c.Flavour == Generic {
 		rules = append(rules, Rule{
-			Alert:  AlertCollectionOverflow,
-			Expr:   fmt.Sprintf("sum by (job, instance) (increase(%s%s[10m])) > 0", Milvus26CollectionOverflowTotal, j),
+			Alert:  AlertCallsBeforeInit,
+			Expr:   fmt.Sprintf("max by (job, instance) (%s) > 0", c.raw(CallsBeforeInitTotal)),
 			Labels: map[string]string{"severity": "warning"},
 			Annotations: map[string]string{
-				"summary": "{{ $labels.instance }} counts calls of new collections under the overflow pair.",
-				"description": "The Milvus 2.6 metric set on {{ $labels.instance }} of job {{ $labels.job }} tracks as many (db_name, collection_name) pairs as its collection limit allows; " +
-					"calls naming further collections are counted under the overflow pair and in " + Milvus26CollectionOverflowTotal + ". " +
-					"Raise the collection limit, or remove dropped collections' series.",
+				"summary": "{{ $labels.instance }} served {{ $value }} calls before ServerMetrics.Init.",
+				"description": "Calls reached the provider's families on {{ $labels.instance }} of job {{ $labels.job }} before ServerMetrics.Init " +
+					"(" + CallsBeforeInitTotal + "): they were counted under grpc_service and grpc_method \"unknown\". " +
+					"Call Init after registering the services and before serving. The alert lasts until the process restarts.",
 			},
 		})
 	}
-	rules = append(rules,
-		Rule{
+	rules = append(rules, Rule{
+		Alert: AlertMetricsRefused,
+		Expr: c.ofFlavourTargets(fmt.Sprintf("sum by (job, instance) (increase(%s[10m])) > 0",
+			c.raw(HandlerRequestsTotal, `code="503"`))),
+		Labels: map[string]string{"severity": "warning"},
+		Annotations: map[string]string{
+			"summary": "/metrics of {{ $labels.instance }} refused {{ $value | humanize }} requests in 10 minutes.",
+			"description": "The /metrics endpoint of {{ $labels.instance }} of job {{ $labels.job }} answered 503 " +
+				"(" + HandlerRequestsTotal + "{code=\"503\"}): more scrapes than its concurrency limits allow, or scrapes that timed out. " +
+				"Refused Prometheus scrapes leave gaps (up == 0). Look for a client that floods /metrics; serve Prometheus on a listener " +
+				"of its own (httpserver.Options.ScrapeAddr) or raise the limits.",
+		},
+	})
+	rules = append(rules, c.targetAlerts()...)
+	return rules
+}
+
+// overflowAlert is an alert that fires when any of counters grew on an
+// instance in the last 10 minutes.
+func (c Config) overflowAlert(name string, counters []string, summary, description string) Rule {
+	var exprs []string
+	for _, m := range counters {
+		exprs = append(exprs, fmt.Sprintf("sum by (job, instance) (increase(%s[10m])) > 0", c.raw(m)))
+	}
+	return Rule{
+		Alert:       name,
+		Expr:        strings.Join(exprs, "\nor\n"),
+		Labels:      map[string]string{"severity": "warning"},
+		Annotations: map[string]string{"summary": summary, "description": description},
+	}
+}
+
+// ofFlavourTargets restricts expr, by job and instance, to c's job if set,
+// and otherwise to the targets of the jobs that have c's recorded series,
+// so that an alert on a series every Go exporter has fires only for the
+// flavour's targets.
+func (c Config) ofFlavourTargets(expr string) string {
+	if c.Job != "" {
+		return expr
+	}
+	return fmt.Sprintf("(\n  %s\n)\nand on (job, instance)\ngroup by (job, instance) (%s)", expr, c.recorded(RequestsRate))
+}
+
+// targetAlerts are the alerts on the scrape targets: down (up == 0) and
+// missing. With a job, they read up of that job; without, up of the jobs
+// that have c's recorded series, and the recorded series themselves.
+func (c Config) targetAlerts() []Rule {
+	down := fmt.Sprintf("up%s == 0", "{job="+quote(c.Job)+"}")
+	missing := fmt.Sprintf("absent(up{job=%s})", quote(c.Job))
+	missingDesc := "Prometheus has had no target of job {{ $labels.job }} for 10 minutes: service discovery or the scrape configuration lost it."
+	missingSummary := "No target of job {{ $labels.job }} is being scraped."
+	if c.Job == "" {
+		down = fmt.Sprintf("up == 0\nand on (job)\ngroup by (job) (%s)", c.recorded(RequestsRate))
+		missing = fmt.Sprintf("absent(%s)", c.recorded(RequestsRate))
+		missingSummary = "No target serves the " + string(c.Flavour) + " flavour's metrics."
+		missingDesc = "Prometheus has recorded no " + RequestsRate + " of the " + string(c.Flavour) + " flavour for 10 minutes: " +
+			"no scraped target serves its metrics (service discovery or the scrape configuration lost them), or none is up. " +
+			"Load only the rule files of the metric sets your servers serve."
+	}
+	return []Rule{
+		{
 			Alert:  AlertTargetDown,
-			Expr:   fmt.Sprintf("up%s == 0", j),
+			Expr:   down,
 			For:    "5m",
 			Labels: map[string]string{"severity": "critical"},
 			Annotations: map[string]string{
@@ -236,18 +356,14 @@ func alertRules(c Config) []Rule {
 				"description": "Prometheus has failed to scrape {{ $labels.instance }} for 5 minutes, so its calls are not counted.",
 			},
 		},
-		Rule{
-			Alert:  AlertTargetMissing,
-			Expr:   fmt.Sprintf("absent(up%s)", j),
-			For:    "10m",
-			Labels: map[string]string{"severity": "critical"},
-			Annotations: map[string]string{
-				"summary":     "No target of job {{ $labels.job }} is being scraped.",
-				"description": "Prometheus has had no target of job {{ $labels.job }} for 10 minutes: service discovery or the scrape configuration lost it.",
-			},
+		{
+			Alert:       AlertTargetMissing,
+			Expr:        missing,
+			For:         "10m",
+			Labels:      map[string]string{"severity": "critical"},
+			Annotations: map[string]string{"summary": missingSummary, "description": missingDesc},
 		},
-	)
-	return rules
+	}
 }
 
 // failureKinds says, for an alert's description, what counts as a failed

@@ -19,9 +19,11 @@
 //	-flavour NAME     milvus, generic, milvus26, a66 or all (default all)
 //	-objective F      availability objective of the burn-rate alerts (default 0.999)
 //	-error-ratio F    per-method error ratio that alerts (default 0.05)
-//	-milvus-job NAME  job label the milvus rules select (default milvus)
-//	-generic-job NAME job label the generic rules select (default grpc)
-//	-milvus26-job NAME job label the milvus26 rules select (default milvus26)
-//	-a66-job NAME     job label the a66 rules select (default a66)
+//	-milvus-job NAME  job the milvus rules are restricted to (default: every job)
+//	-generic-job NAME job the generic rules are restricted to (default: every job)
+//	-milvus26-job NAME job the milvus26 rules are restricted to (default: every job)
+//	-a66-job NAME     job the a66 rules are restricted to (default: every job)
+//	-replica-label L  labels that tell apart the replicas of a highly
+//	                  available pair, such as replica: each instance counts once
 //	-latency          add the latency panels (default true)
 package main

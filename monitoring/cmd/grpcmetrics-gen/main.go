@@ -33,10 +33,12 @@ func run(args []string, out, errOut io.Writer) error {
 	flavour := fs.String("flavour", "all", "flavour to write: milvus, generic, milvus26, a66 or all")
 	objective := fs.Float64("objective", 0.999, "availability objective of the burn-rate alerts")
 	errorRatio := fs.Float64("error-ratio", 0.05, "per-method error ratio above which an alert fires")
-	milvusJob := fs.String("milvus-job", mixin.DefaultConfig(mixin.Milvus).Job, "job label the milvus rules select")
-	genericJob := fs.String("generic-job", mixin.DefaultConfig(mixin.Generic).Job, "job label the generic rules select")
-	milvus26Job := fs.String("milvus26-job", mixin.DefaultConfig(mixin.Milvus26).Job, "job label the milvus26 rules select")
-	a66Job := fs.String("a66-job", mixin.DefaultConfig(mixin.A66).Job, "job label the a66 rules select")
+	milvusJob := fs.String("milvus-job", "", "job label the milvus rules select (empty: every job, by metric name)")
+	genericJob := fs.String("generic-job", "", "job label the generic rules select (empty: every job, by metric name)")
+	milvus26Job := fs.String("milvus26-job", "", "job label the milvus26 rules select (empty: every job, by metric name)")
+	a66Job := fs.String("a66-job", "", "job label the a66 rules select (empty: every job, by metric name)")
+	replicaLabels := fs.String("replica-label", "",
+		"labels, separated by commas, that tell apart the replicas of a highly available pair of Prometheus servers or agents writing to one store (their external labels, such as replica): the rules count each instance once, the largest of the replicas' rates")
 	latency := fs.Bool("latency", true, "add the latency panels")
 	contextLabels := fs.String("context-label", "",
 		"context labels of the servers' provider or A66 families (interceptor.WithContextLabels), separated by commas, such as tenant: the generic and a66 dashboards gain request rate and error ratio panels by each")
@@ -59,6 +61,9 @@ func run(args []string, out, errOut io.Writer) error {
 		c := mixin.DefaultConfig(f)
 		c.Objective, c.ErrorRatio, c.Latency = *objective, *errorRatio, *latency
 		c.Job = *genericJob
+		if *replicaLabels != "" {
+			c.ReplicaLabels = strings.Split(*replicaLabels, ",")
+		}
 		if (f == mixin.Generic || f == mixin.A66) && *contextLabels != "" {
 			c.ContextLabels = strings.Split(*contextLabels, ",")
 		}
