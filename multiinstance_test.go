@@ -280,6 +280,11 @@ func TestExamplePrometheusConfigs(t *testing.T) {
 			for _, f := range tt.loaded {
 				assert.Contains(t, out.String(), filepath.Join("monitoring", "rules", f+".rules.yml")+"\n  SUCCESS", "the %s flavour's rules", f)
 			}
+			if tt.loaded != nil {
+				// A Milvus 2.6 line's rules replace the flavour's: loaded
+				// beside them they would record the same series twice.
+				assert.NotContains(t, out.String(), "milvus26-v2.6.21.rules.yml", "the line's rules loaded beside the flavour's")
+			}
 		})
 	}
 }

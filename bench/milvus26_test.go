@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/grpc"
@@ -182,23 +183,27 @@ func BenchmarkMilvus26(b *testing.B) {
 		}
 	}
 	reqs := mxRequests()
+	for _, impl := range impls {
+		b.Run("path=search-100-collections/impl="+impl.name, func(b *testing.B) { mxLoop(b, impl.icpt, reqs) })
+	}
+}
+
+// mxLoop measures icpt, each op one warm call of Search with a no-op
+// handler answering success, rotating over reqs.
+func mxLoop(b *testing.B, icpt grpc.UnaryServerInterceptor, reqs []*milvuspb.SearchRequest) {
 	resp := &milvuspb.SearchResults{Status: &commonpb.Status{}}
 	h := func(context.Context, any) (any, error) { return resp, nil }
 	info := &grpc.UnaryServerInfo{FullMethod: mxSearch}
 	ctx := context.Background()
-	for _, impl := range impls {
-		b.Run("path=search-100-collections/impl="+impl.name, func(b *testing.B) {
-			for _, req := range reqs { // warm
-				sinkResp, sinkErr = impl.icpt(ctx, req, info, h)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			i := 0
-			for b.Loop() {
-				sinkResp, sinkErr = impl.icpt(ctx, reqs[i%len(reqs)], info, h)
-				i++
-			}
-		})
+	for _, req := range reqs { // warm
+		sinkResp, sinkErr = icpt(ctx, req, info, h)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		sinkResp, sinkErr = icpt(ctx, reqs[i%len(reqs)], info, h)
+		i++
 	}
 }
 
@@ -244,11 +249,17 @@ func TestMilvus26AgreesWithRecreation(t *testing.T) {
 // mxDump returns milvus_proxy_req_count's series of g, by labels.
 func mxDump(t *testing.T, g prometheus.Gatherer) map[string]float64 {
 	t.Helper()
+	return mxFamily(t, g, "milvus_proxy_req_count", func(m *dto.Metric) float64 { return m.GetCounter().GetValue() })
+}
+
+// mxFamily returns value of each series of family name of g, by labels.
+func mxFamily(t *testing.T, g prometheus.Gatherer, name string, value func(*dto.Metric) float64) map[string]float64 {
+	t.Helper()
 	mfs, err := g.Gather()
 	require.NoError(t, err)
 	out := map[string]float64{}
 	for _, mf := range mfs {
-		if mf.GetName() != "milvus_proxy_req_count" {
+		if mf.GetName() != name {
 			continue
 		}
 		for _, mt := range mf.GetMetric() {
@@ -256,7 +267,7 @@ func mxDump(t *testing.T, g prometheus.Gatherer) map[string]float64 {
 			for _, lp := range mt.GetLabel() {
 				key = append(key, lp.GetName()+"="+lp.GetValue())
 			}
-			out[strings.Join(key, ",")] = mt.GetCounter().GetValue()
+			out[strings.Join(key, ",")] = value(mt)
 		}
 	}
 	return out

@@ -61,10 +61,10 @@ func NewClientInstall(sets ClientSets, opts ...InstallOption) (*ClientInstall, e
 	}
 	var members []member
 	if sets.Provider != nil {
-		members = append(members, member{"ClientSets.Provider", &sets.Provider.member, sets.Provider.fam.tuples, nil})
+		members = append(members, member{"ClientSets.Provider", &sets.Provider.member, sets.Provider.fam.tuples, nil, nil})
 	}
 	if sets.A66 != nil {
-		members = append(members, member{"ClientSets.A66", &sets.A66.clientSide, sets.A66.tuples, sets.A66})
+		members = append(members, member{"ClientSets.A66", &sets.A66.clientSide, sets.A66.tuples, sets.A66, nil})
 	}
 	if err := joinAll(members, cfg.logger); err != nil {
 		return nil, fmt.Errorf("interceptor: NewClientInstall: %w", err)

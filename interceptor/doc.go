@@ -196,10 +196,14 @@
 // its own, into milvus_proxy_req_count{node_id, function_name, status,
 // db_name, collection_name}, with status "total" before the handler and
 // then one of "success", "fail", "retry" and "rejected".
-// [Milvus26] counts the same series, as Milvus v2.6.16 fills them, for
-// every unary method of every service, with no table to maintain:
+// [Milvus26] counts the same series, as the Milvus release line of
+// [WithLine] fills them ([MilvusV2616] by default; [MilvusV2620] and
+// [MilvusV2621] add the label cause, user, system or cancel, after
+// status), for every unary method of every service, with no table to
+// maintain; with [WithGRPCLatency] it observes milvus_proxy_grpc_latency
+// too, as Milvus's interceptor does:
 //
-//	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(nodeID))
+//	m26, err := interceptor.NewMilvus26(interceptor.WithNodeID(nodeID), interceptor.WithLine(interceptor.MilvusV2621))
 //	install, err := interceptor.NewServerInstall(interceptor.ServerSets{Milvus26: m26})
 //	if err := install.Register(reg); err != nil { … }
 //	srv := grpc.NewServer(install.ServerOptions()...) // after recovery's options
@@ -222,7 +226,9 @@
 //
 // A warm call allocates nothing, except when a request of a type whose
 // database Milvus fills names none and the call carries "dbname"
-// metadata: grpc-go's accessor copies the value it finds, one allocation.
+// metadata: grpc-go's accessor copies the value it finds, one allocation;
+// and, on the lines with a cause, when the handler chain returns an error
+// of a type with Milvus's GetErrorType method, read by reflection.
 //
 // # gRPC's own metrics (gRFC A66)
 //

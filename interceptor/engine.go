@@ -80,9 +80,17 @@ type ending struct {
 	// the call was judged; every set counts the call as failed. (A set's
 	// own rule, such as a classifier, decides that set's count alone.)
 	ruleFailed bool
-	// statusCode is the integer code of a failing status (bodyFailed);
-	// 0 when it has none or cannot be read.
+	// statusCode is the integer code of a failing status (bodyFailed or
+	// errBodyFailed), for Milvus 2.6's counters; 0 when it has none or
+	// cannot be read.
 	statusCode int64
+	// statusInput: the failing status says that the request was at fault
+	// (Milvus's is_input_error), for the cause of Milvus 2.6's counters.
+	statusInput bool
+	// errBodyFailed: the handler returned an error and a response whose
+	// status fails, which Milvus's request interceptor reads before the
+	// error on the lines that write a cause. Read for those lines only.
+	errBodyFailed bool
 }
 
 // Stages of a call, for its lifecycle's deferred function.

@@ -14,6 +14,9 @@ type member struct {
 	b      *belonging
 	tuples *ctxTuples
 	a66    *A66 // an A66's side: its recorder of grpc-go's metrics logs through the install's logger
+	// milvus26 is a Milvus26 set, whose Abandon logs through the install's
+	// logger.
+	milvus26 *Milvus26
 }
 
 // joinAll makes every member belong to the install, all or none: an error
@@ -33,6 +36,9 @@ func joinAll(members []member, logger *zap.Logger) error {
 		}
 		if m.a66 != nil && m.a66.grpc != nil {
 			m.a66.grpc.SetLogger(logger)
+		}
+		if m.milvus26 != nil {
+			m.milvus26.logger.Store(logger)
 		}
 	}
 	return nil

@@ -35,12 +35,14 @@ import (
 //	WithCollectionLimit     -        -                  -                 -                 yes          -
 //	WithReqLatency          -        -                  -                 -                 yes          -
 //	WithRootCoordDDL        -        -                  -                 -                 yes          -
+//	WithLine                -        -                  -                 -                 yes          -
+//	WithGRPCLatency         -        -                  -                 -                 yes          -
 //	WithA66ContextLabels    -        -                  -                 -                 -            yes
 //	WithClientServices      -        -                  -                 -                 -            yes
 //
 // (install: [NewServerInstall] and [NewClientInstall].) A few pairs that
-// compile are refused by the constructor, with an error: WithNodeID or
-// WithCollectionLimit beside WithRootCoordDDL.
+// compile are refused by the constructor, with an error: WithNodeID,
+// WithCollectionLimit or WithGRPCLatency beside WithRootCoordDDL.
 type InstallOption interface {
 	applyInstall(*installConfig)
 }

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
@@ -47,33 +48,25 @@ const DefaultDBName = "default"
 // bytes, that [Milvus26] exports: Milvus's longest name by default.
 const maxNameLabel = 255
 
-// The status label's values of milvus_proxy_req_count, by index.
-const (
-	m26Total = iota
-	m26Success
-	m26Fail
-	m26Retry
-	m26Rejected
-	m26NumStatus
-)
-
-// m26StatusName returns the status label value of index ix.
-func m26StatusName(ix int) string {
-	return [m26NumStatus]string{"total", "success", "fail", "retry", "rejected"}[ix]
-}
-
-// Milvus26 counts the calls of a gRPC server as the proxy of Milvus
-// v2.6.16 counts its requests:
+// Milvus26 counts the calls of a gRPC server as the proxy of Milvus 2.6
+// counts its requests, in the release line of [WithLine] (by default
+// [MilvusV2616], as Milvus v2.6.16 to v2.6.18 do):
 //
 //	milvus_proxy_req_count{node_id, function_name, status, db_name, collection_name}
-//	milvus_proxy_req_latency{node_id, function_name}   (milliseconds)
+//	milvus_proxy_req_latency{node_id, function_name}           (milliseconds; WithReqLatency)
+//	milvus_proxy_grpc_latency{node_id, function_name, status}  (milliseconds; WithGRPCLatency)
 //
-// Build it with [NewMilvus26] and install [Milvus26.UnaryServerInterceptor]
-// (or give it to [NewServerInstall] in [ServerSets].Milvus26, beside other sets).
+// and, on [MilvusV2620] and [MilvusV2621], a label cause after status in
+// milvus_proxy_req_count and milvus_proxy_grpc_latency.
+//
+// Build it with [NewMilvus26] and give it to [NewServerInstall] in
+// [ServerSets].Milvus26, alone or beside other sets.
 // It counts every unary method of every service it sees, with no table to
 // maintain; stream calls are not counted, as in Milvus.
 //
-// Each call is counted as Milvus v2.6.16 counts it:
+// Each call is counted as Milvus's request interceptor counts it
+// (internal/distributed/proxy/request_interceptor.go at the line's
+// release):
 //   - node_id is the value of [WithNodeID], formatted once;
 //   - function_name is the method's name, the last element of the full
 //     method ("Search" for "/milvus.proto.milvus.MilvusService/Search");
@@ -88,24 +81,41 @@ func m26StatusName(ix int) string {
 //     mismatch), "fail" (the response's status fails otherwise), or
 //     "success". The status is the whole response when it is a status
 //     message, or its "status" field, read by the install's status rule
-//     (see below); a response without one is a success.
+//     (see below); a response without one is a success. On the lines with
+//     a cause, a failing status is read before an error, and a status of
+//     code 10000 (Milvus's client cancellation) is a "fail", not a retry;
+//     see [Milvus26Line] and docs/milvus26.md for the cause of each outcome.
+//     [Milvus26.Abandon] counts "abandon", which Milvus's handlers write;
 //   - with [WithReqLatency], milvus_proxy_req_latency observes the time of
 //     each successful call, from before the handler (and the interceptors inside this one) to
-//     after, in whole milliseconds, in Milvus's buckets 1, 2, 4 … 131072.
+//     after, in whole milliseconds, in Milvus's buckets 1, 2, 4 … 131072;
+//   - with [WithGRPCLatency], milvus_proxy_grpc_latency observes the time
+//     of every call that ends, by its status (and cause), as Milvus's
+//     request interceptor does.
 //
 // Milvus's database interceptor fills an empty DbName for the requests of
-// these types of package milvus.proto.milvus, which Milvus 2.6 lists:
-// CreateCollection, DropCollection, HasCollection, LoadCollection,
-// ReleaseCollection, DescribeCollection, GetStatistics,
+// these types of package milvus.proto.milvus, which Milvus lists
+// (internal/proxy/database_interceptor.go, the same from v2.6.16 through
+// v2.6.20 and on the 2.6 branch): CreateCollection, DropCollection,
+// TruncateCollection, HasCollection, LoadCollection, ReleaseCollection,
+// DescribeCollection, BatchDescribeCollection, GetStatistics,
 // GetCollectionStatistics, ShowCollections, AlterCollection,
-// CreatePartition, DropPartition, HasPartition, LoadPartitions,
-// ReleasePartitions, GetPartitionStatistics, ShowPartitions,
-// GetLoadingProgress, GetLoadState, CreateIndex, DescribeIndex, DropIndex,
-// GetIndexBuildProgress, GetIndexState, Insert, Delete, Search, Flush,
-// Query, CreateAlias, DropAlias, AlterAlias, Import, ListImportTasks,
-// RenameCollection, TransferReplica, GetPersistentSegmentInfo,
-// GetQuerySegmentInfo, LoadBalance, GetReplicas, GetIndexStatistics and
-// Upsert (each "<Name>Request"). Milvus26 gives db_name the value Milvus
+// AlterCollectionField, AddCollectionFunction, AlterCollectionFunction,
+// DropCollectionFunction, CreatePartition, DropPartition, HasPartition,
+// LoadPartitions, ReleasePartitions, GetPartitionStatistics,
+// ShowPartitions, GetLoadingProgress, GetLoadState, CreateIndex,
+// DescribeIndex, DropIndex, AlterIndex, GetIndexBuildProgress,
+// GetIndexState, Insert, Delete, Search, HybridSearch, Flush, Query,
+// CreateAlias, DropAlias, AlterAlias, DescribeAlias, ListAliases, Import,
+// ListImportTasks, RenameCollection, TransferReplica,
+// GetPersistentSegmentInfo, GetQuerySegmentInfo, LoadBalance, GetReplicas,
+// GetIndexStatistics, Upsert, GetFlushState, ManualCompaction,
+// AddCollectionField, RunAnalyzer and OperatePrivilegeV2, and in 3.0 the
+// types that milvus-proto v2.6 does not define, AddCollectionStructField,
+// AlterCollectionSchema and the snapshot and external-collection requests
+// (each "<Name>Request"). (It fills the entity's DbName of
+// OperatePrivilege and SelectGrant too, which are no request's DbName.)
+// Milvus26 gives db_name the value Milvus
 // would fill in, without changing the request. It knows a request's type
 // by its protobuf full name ("milvus.proto.milvus.SearchRequest"), worked
 // out once per Go type, so it needs none of Milvus's packages; messages
@@ -158,20 +168,34 @@ func m26StatusName(ix int) string {
 // not fail, the call is a "success", whatever its code.
 type Milvus26 struct {
 	nodeID        string
+	line          Milvus26Line             // WithLine
 	reqCount      *prometheus.CounterVec   // milvus_proxy_req_count, or milvus_rootcoord_ddl_req_count with WithRootCoordDDL
 	rootCoord     bool                     // WithRootCoordDDL: rootcoord's families, without pairs
 	reqLatency    *prometheus.HistogramVec // milvus_proxy_req_latency; nil unless WithReqLatency
+	grpcLatency   *prometheus.HistogramVec // milvus_proxy_grpc_latency; nil unless WithGRPCLatency
 	overflowTotal prometheus.Counter       // grpcmetrics_collection_overflow_total
 	kept          prometheus.GaugeFunc     // grpcmetrics_collections
 	// discard counts the calls that resolve a series of a removed pair: it
 	// is registered nowhere, so that removal leaves no series behind.
 	discard prometheus.Counter
 
-	pairs  *boundedValues[m26Pair, m26Entry]
-	routes sync.Map // full method → *m26Route, every method any install saw
+	pairs      *boundedValues[m26Pair, m26Entry]
+	routes     sync.Map // full method → *m26Route, every method any install saw
+	errorTypes sync.Map // reflect.Type → int, see errorTypeMethod
 
 	metrics *setCollector // the set's own metrics, as one collector
 	member  belonging     // the install it belongs to
+	// logger is the install's, told when the set joins it; nil before.
+	logger atomic.Pointer[zap.Logger]
+}
+
+// log returns the logger of the set's install, or a no-op logger while
+// the set belongs to none.
+func (m *Milvus26) log() *zap.Logger {
+	if l := m.logger.Load(); l != nil {
+		return l
+	}
+	return zap.NewNop()
 }
 
 // m26Pair is a call's (db_name, collection_name) label values, as
@@ -186,9 +210,10 @@ type m26Entry struct {
 
 // m26Route is one method as Milvus26 counts it.
 type m26Route struct {
-	name     string   // function_name
-	latency  series   // milvus_proxy_req_latency{node_id, function_name}; unset unless WithReqLatency
-	children sync.Map // m26Pair (label values) → *m26Series, the kept pairs' series
+	name     string                 // function_name
+	latency  series                 // milvus_proxy_req_latency{node_id, function_name}; unset unless WithReqLatency
+	grpc     [m26NumOutcomes]series // milvus_proxy_grpc_latency by outcome; unset unless WithGRPCLatency
+	children sync.Map               // m26Pair (label values) → *m26Series, the kept pairs' series
 	overflow *m26Series
 	lastReq  atomic.Pointer[m26ReqType] // the method's last request type
 }
@@ -199,21 +224,21 @@ type m26ReqType struct {
 	fillsDB bool // Milvus's database interceptor fills its DbName
 }
 
-// m26Series are the series of one method and one pair, each status's
+// m26Series are the series of one method and one pair, each outcome's
 // resolved on its first use.
 type m26Series struct {
 	set    *Milvus26
 	route  *m26Route
 	entry  *m26Entry
-	status [m26NumStatus]atomic.Pointer[m26Counter]
+	status [m26NumOutcomes]atomic.Pointer[m26Counter]
 }
 
 // m26Counter is a resolved series of milvus_proxy_req_count.
 type m26Counter struct{ prometheus.Counter }
 
 // Milvus26Option configures [NewMilvus26]: [WithNodeID],
-// [WithCollectionLimit], [WithReqLatency] or [WithRootCoordDDL]. No other
-// constructor takes it.
+// [WithCollectionLimit], [WithReqLatency], [WithRootCoordDDL], [WithLine]
+// or [WithGRPCLatency]. No other constructor takes it.
 type Milvus26Option interface {
 	applyMilvus26(*milvus26Config)
 }
@@ -231,6 +256,8 @@ type milvus26Config struct {
 	collectionLimitSet bool
 	reqLatency         bool
 	rootCoord          bool
+	line               Milvus26Line // WithLine
+	grpcLatency        bool         // WithGRPCLatency
 }
 
 // WithNodeID sets the node_id label value of [Milvus26]'s series: the
@@ -281,12 +308,14 @@ func WithRootCoordDDL() Milvus26Option {
 	return milvus26OptionFunc(func(c *milvus26Config) { c.rootCoord = true })
 }
 
-// NewMilvus26 builds Milvus 2.6's request counters, as Milvus v2.6.16
-// fills them (see [Milvus26]). It takes [WithNodeID],
-// [WithCollectionLimit], [WithReqLatency] and [WithRootCoordDDL]. It
-// returns an error naming the problem: a nil option, a collection limit
-// out of range, or WithNodeID or WithCollectionLimit beside
-// WithRootCoordDDL, whose families have neither.
+// NewMilvus26 builds Milvus 2.6's request counters, as the Milvus release
+// line of [WithLine] fills them, v2.6.16 by default (see [Milvus26]). It
+// takes [WithNodeID], [WithCollectionLimit], [WithReqLatency],
+// [WithRootCoordDDL], [WithLine] and [WithGRPCLatency]. It returns an error
+// naming the problem: a nil option, a collection limit out of range, a
+// value that is no release line, WithNodeID or WithCollectionLimit beside
+// WithRootCoordDDL, whose families have neither, or WithGRPCLatency beside
+// WithRootCoordDDL.
 func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 	cfg := &milvus26Config{}
 	for i, o := range opts {
@@ -305,8 +334,15 @@ func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 		}
 		limit = cfg.collectionLimit
 	}
+	if cfg.line < 0 || cfg.line >= numMilvus26Lines {
+		return nil, fmt.Errorf("interceptor: NewMilvus26: WithLine: %v is no release line (want MilvusV2616, MilvusV2620 or MilvusV2621)", cfg.line)
+	}
+	if cfg.grpcLatency && cfg.rootCoord {
+		return nil, errors.New("interceptor: NewMilvus26: WithGRPCLatency: Milvus's rootcoord has no gRPC latency family; it is the proxy's (drop WithRootCoordDDL or WithGRPCLatency)")
+	}
 	m := &Milvus26{
 		nodeID:    strconv.FormatInt(cfg.nodeID, 10),
+		line:      cfg.line,
 		rootCoord: cfg.rootCoord,
 	}
 	switch {
@@ -317,6 +353,13 @@ func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 			Name:      "ddl_req_count",
 			Help:      "count of DDL operations",
 		}, []string{"function_name", "status"})
+	case cfg.line.causes():
+		m.reqCount = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "milvus",
+			Subsystem: "proxy",
+			Name:      "req_count",
+			Help:      "count of operation executed",
+		}, []string{"node_id", "function_name", "status", "cause", "db_name", "collection_name"})
 	default:
 		m.reqCount = prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "milvus",
@@ -324,6 +367,19 @@ func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 			Name:      "req_count",
 			Help:      "count of operation executed",
 		}, []string{"node_id", "function_name", "status", "db_name", "collection_name"})
+	}
+	if cfg.grpcLatency {
+		labels := []string{"node_id", "function_name", "status"}
+		if cfg.line.causes() {
+			labels = append(labels, "cause")
+		}
+		m.grpcLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "milvus",
+			Subsystem: "proxy",
+			Name:      "grpc_latency",
+			Help:      "latency of each grpc request",
+			Buckets:   prometheus.ExponentialBuckets(1, 2, 18),
+		}, labels)
 	}
 	switch {
 	case cfg.reqLatency && cfg.rootCoord:
@@ -362,6 +418,9 @@ func NewMilvus26(opts ...Milvus26Option) (*Milvus26, error) {
 	m.metrics = &setCollector{cs: []prometheus.Collector{m.reqCount, m.overflowTotal, m.kept}}
 	if m.reqLatency != nil {
 		m.metrics.cs = append(m.metrics.cs, m.reqLatency)
+	}
+	if m.grpcLatency != nil {
+		m.metrics.cs = append(m.metrics.cs, m.grpcLatency)
 	}
 	return m, nil
 }
@@ -416,6 +475,13 @@ func (m *Milvus26) route(fullMethod string) *m26Route {
 	case m.reqLatency != nil:
 		r.latency = series{vec: m.reqLatency.MetricVec, labels: []string{m.nodeID, name}}
 	}
+	if m.grpcLatency != nil {
+		for o := range m26NumOutcomes {
+			if o != m26Total {
+				r.grpc[o] = series{vec: m.grpcLatency.MetricVec, labels: append([]string{m.nodeID, name}, m26Labels(o, m.line)...)}
+			}
+		}
+	}
 	r.overflow = &m26Series{set: m, route: r, entry: m.pairs.overflow}
 	v, _ := m.routes.LoadOrStore(fullMethod, r)
 	return v.(*m26Route)
@@ -430,6 +496,12 @@ func (m *Milvus26) seriesOf(ctx context.Context, req any, r *m26Route, unidentif
 	var p m26Pair
 	if !unidentified && !m.rootCoord { // rootcoord's families have no pair
 		p = r.pairOf(ctx, req)
+		// The pair as it came first: keys are label values, so a pair
+		// found as it is is its own label values (valid UTF-8, short
+		// enough), and the names need no repair on the common path.
+		if v, ok := r.children.Load(p); ok {
+			return v.(*m26Series)
+		}
 		p = m26Pair{m26Label(p.db), m26Label(p.coll)}
 	}
 	if v, ok := r.children.Load(p); ok {
@@ -509,18 +581,31 @@ func m26FillsDB(name protoreflect.FullName) bool {
 		return false
 	}
 	switch name.Name() {
-	case "CreateCollectionRequest", "DropCollectionRequest", "HasCollectionRequest",
-		"LoadCollectionRequest", "ReleaseCollectionRequest", "DescribeCollectionRequest",
-		"GetStatisticsRequest", "GetCollectionStatisticsRequest", "ShowCollectionsRequest",
-		"AlterCollectionRequest", "CreatePartitionRequest", "DropPartitionRequest",
+	case // v2.6.16 to v2.6.20, the 2.6 branch, 3.0
+		"CreateCollectionRequest", "DropCollectionRequest", "TruncateCollectionRequest",
+		"HasCollectionRequest", "LoadCollectionRequest", "ReleaseCollectionRequest",
+		"DescribeCollectionRequest", "BatchDescribeCollectionRequest", "GetStatisticsRequest",
+		"GetCollectionStatisticsRequest", "ShowCollectionsRequest", "AlterCollectionRequest",
+		"AlterCollectionFieldRequest", "AddCollectionFunctionRequest", "AlterCollectionFunctionRequest",
+		"DropCollectionFunctionRequest", "CreatePartitionRequest", "DropPartitionRequest",
 		"HasPartitionRequest", "LoadPartitionsRequest", "ReleasePartitionsRequest",
 		"GetPartitionStatisticsRequest", "ShowPartitionsRequest", "GetLoadingProgressRequest",
 		"GetLoadStateRequest", "CreateIndexRequest", "DescribeIndexRequest", "DropIndexRequest",
-		"GetIndexBuildProgressRequest", "GetIndexStateRequest", "InsertRequest", "DeleteRequest",
-		"SearchRequest", "FlushRequest", "QueryRequest", "CreateAliasRequest", "DropAliasRequest",
-		"AlterAliasRequest", "ImportRequest", "ListImportTasksRequest", "RenameCollectionRequest",
-		"TransferReplicaRequest", "GetPersistentSegmentInfoRequest", "GetQuerySegmentInfoRequest",
-		"LoadBalanceRequest", "GetReplicasRequest", "GetIndexStatisticsRequest", "UpsertRequest":
+		"AlterIndexRequest", "GetIndexBuildProgressRequest", "GetIndexStateRequest",
+		"InsertRequest", "DeleteRequest", "SearchRequest", "HybridSearchRequest", "FlushRequest",
+		"QueryRequest", "CreateAliasRequest", "DropAliasRequest", "AlterAliasRequest",
+		"DescribeAliasRequest", "ListAliasesRequest", "ImportRequest", "ListImportTasksRequest",
+		"RenameCollectionRequest", "TransferReplicaRequest", "GetPersistentSegmentInfoRequest",
+		"GetQuerySegmentInfoRequest", "LoadBalanceRequest", "GetReplicasRequest",
+		"GetIndexStatisticsRequest", "UpsertRequest", "GetFlushStateRequest",
+		"ManualCompactionRequest", "AddCollectionFieldRequest", "RunAnalyzerRequest",
+		"OperatePrivilegeV2Request",
+		// 3.0's, which milvus-proto v2.6 does not define
+		"AddCollectionStructFieldRequest", "AlterCollectionSchemaRequest", "CreateSnapshotRequest",
+		"DropSnapshotRequest", "DescribeSnapshotRequest", "ListSnapshotsRequest",
+		"RestoreSnapshotRequest", "RestoreExternalSnapshotRequest", "ListRestoreSnapshotJobsRequest",
+		"PinSnapshotDataRequest", "ExportSnapshotRequest", "RefreshExternalCollectionRequest",
+		"ListRefreshExternalCollectionJobsRequest":
 		return true
 	}
 	return false
@@ -549,15 +634,19 @@ func m26Label(s string) string {
 // began counts a call as total.
 func (s *m26Series) began() { s.counter(m26Total).Inc() }
 
-// ended counts how a call ended, and observes a success's time.
+// ended counts how a call ended, observes a success's time in
+// milvus_proxy_req_latency and every call's in milvus_proxy_grpc_latency.
 func (s *m26Series) ended(how *ending, elapsed time.Duration) {
-	st := how.milvus26Status()
-	if s.set.rootCoord && (st == m26Retry || st == m26Rejected) {
-		st = m26Fail // rootcoord counts total, success and fail only
+	o := s.set.outcome(how)
+	if s.set.rootCoord && o != m26Success {
+		o = m26Fail // rootcoord counts total, success and fail only
 	}
-	s.counter(st).Inc()
-	if st == m26Success && s.set.reqLatency != nil {
+	s.counter(o).Inc()
+	if o == m26Success && s.set.reqLatency != nil {
 		s.route.latency.observer().Observe(float64(elapsed.Milliseconds()))
+	}
+	if s.set.grpcLatency != nil {
+		s.route.grpc[o].observer().Observe(float64(elapsed.Milliseconds()))
 	}
 }
 
@@ -582,28 +671,15 @@ func (m *Milvus26) resolve(s *m26Series, st int) prometheus.Counter {
 		return m.discard
 	}
 	// The label values are valid UTF-8 (function_name and the pair's are
-	// repaired), five of them: WithLabelValues cannot panic.
+	// repaired), as many as the family's labels: WithLabelValues cannot
+	// panic.
 	var c *m26Counter
 	if m.rootCoord {
 		c = &m26Counter{m.reqCount.WithLabelValues(s.route.name, m26StatusName(st))}
 	} else {
-		c = &m26Counter{m.reqCount.WithLabelValues(m.nodeID, s.route.name, m26StatusName(st), s.entry.key.db, s.entry.key.coll)}
+		values := append(append([]string{m.nodeID, s.route.name}, m26Labels(st, m.line)...), s.entry.key.db, s.entry.key.coll)
+		c = &m26Counter{m.reqCount.WithLabelValues(values...)}
 	}
 	s.status[st].Store(c)
 	return c.Counter
-}
-
-// milvus26Status reads how a call ended as Milvus 2.6 does: rejected on
-// an error or a panic, retry or fail on a failing status, fail when a rule
-// panicked, success otherwise.
-func (how *ending) milvus26Status() int {
-	switch {
-	case how.err != nil || how.panicked:
-		return m26Rejected
-	case how.bodyFailed && (how.statusCode == 8 || how.statusCode == 109):
-		return m26Retry
-	case how.bodyFailed || how.ruleFailed:
-		return m26Fail
-	}
-	return m26Success
 }

@@ -397,6 +397,9 @@ func TestNewMilvus26Refuses(t *testing.T) {
 		{"limit too high", []interceptor.Option{interceptor.WithCollectionLimit(interceptor.MaxCollectionLimit + 1)}, "out of range"},
 		{"nil option", []interceptor.Option{nil}, "option 0 is nil"},
 		{"nil status rule", []interceptor.Option{interceptor.WithStatus(nil)}, "WithStatus: nil function"},
+		{"no such line", []interceptor.Option{interceptor.WithLine(interceptor.Milvus26Line(7))}, "WithLine: Milvus26Line(7) is no release line"},
+		{"negative line", []interceptor.Option{interceptor.WithLine(-1)}, "WithLine: Milvus26Line(-1) is no release line"},
+		{"gRPC latency on rootcoord", []interceptor.Option{interceptor.WithRootCoordDDL(), interceptor.WithGRPCLatency()}, "WithGRPCLatency: Milvus's rootcoord has no gRPC latency family"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -71,7 +71,7 @@ func (c *serverCall) milvusFailed() bool {
 
 func newServerEngine(milvus *MilvusCounters, provider *ServerMetrics, milvus26 *Milvus26, a66 *A66, rs rules, l *latency) *serverEngine {
 	e := &serverEngine{milvus: milvus, provider: provider, milvus26: milvus26, rules: rs, latency: l, clock: newClock()}
-	e.timed = l != nil || (milvus26 != nil && milvus26.reqLatency != nil)
+	e.timed = l != nil || (milvus26 != nil && (milvus26.reqLatency != nil || milvus26.grpcLatency != nil))
 	e.report = newIncomplete("server", rs.logger)
 	if a66 != nil {
 		e.a66 = &a66ServerHandler{a: a66, clock: e.clock, report: e.report, intercepts: milvus != nil || provider != nil || milvus26 != nil}
@@ -220,7 +220,7 @@ func (e *serverEngine) unary(ctx context.Context, req any, info *grpc.UnaryServe
 			if p := recover(); p != nil {
 				e.logRulePanic(info.FullMethod, p)
 				c.how.code, c.how.failed, c.how.err, c.how.ruleFailed = codeOf(err), true, err, true
-				c.how.bodyFailed, c.how.statusCode = false, 0
+				c.how.bodyFailed, c.how.errBodyFailed, c.how.statusInput, c.how.statusCode = false, false, false, 0
 				e.end(ctx, &c)
 			}
 		}
@@ -232,6 +232,9 @@ func (e *serverEngine) unary(ctx context.Context, req any, info *grpc.UnaryServe
 	c.how.err = err
 	if err != nil {
 		c.how.code, c.how.failed = codeOf(err), true
+		if c.milvus26 != nil && resp != nil && e.milvus26.line.causes() { // Milvus reads the status first
+			c.how.errBodyFailed, c.how.statusCode = e.shapes.Status(&c.r.lastResp, resp)
+		}
 	} else {
 		if e.status != nil { // the status rule, read once for every set
 			c.how.bodyFailed = e.status(resp)
@@ -242,6 +245,9 @@ func (e *serverEngine) unary(ctx context.Context, req any, info *grpc.UnaryServe
 			c.how.bodyFailed, c.how.statusCode = e.shapes.Status(&c.r.lastResp, resp)
 		}
 		c.how.failed = c.how.bodyFailed
+	}
+	if (c.how.bodyFailed || c.how.errBodyFailed) && c.milvus26 != nil && e.milvus26.line.causes() { // for the cause
+		c.how.statusInput = e.shapes.InputError(&c.r.lastResp, resp)
 	}
 	stage = ended
 	if c.milvus != nil && c.r.milvus.classifier != nil {

@@ -87,16 +87,16 @@ func NewServerInstall(sets ServerSets, opts ...InstallOption) (*ServerInstall, e
 	}
 	var members []member
 	if sets.Milvus != nil {
-		members = append(members, member{"ServerSets.Milvus", &sets.Milvus.member, nil, nil})
+		members = append(members, member{"ServerSets.Milvus", &sets.Milvus.member, nil, nil, nil})
 	}
 	if sets.Provider != nil {
-		members = append(members, member{"ServerSets.Provider", &sets.Provider.member, sets.Provider.fam.tuples, nil})
+		members = append(members, member{"ServerSets.Provider", &sets.Provider.member, sets.Provider.fam.tuples, nil, nil})
 	}
 	if sets.Milvus26 != nil {
-		members = append(members, member{"ServerSets.Milvus26", &sets.Milvus26.member, nil, nil})
+		members = append(members, member{"ServerSets.Milvus26", &sets.Milvus26.member, nil, nil, sets.Milvus26})
 	}
 	if sets.A66 != nil {
-		members = append(members, member{"ServerSets.A66", &sets.A66.serverSide, sets.A66.tuples, sets.A66})
+		members = append(members, member{"ServerSets.A66", &sets.A66.serverSide, sets.A66.tuples, sets.A66, nil})
 	}
 	if err := joinAll(members, cfg.logger); err != nil {
 		return nil, fmt.Errorf("interceptor: NewServerInstall: %w", err)

@@ -41,7 +41,7 @@ func TestQuantilePanelsOnNativeHistograms(t *testing.T) {
 	})
 
 	var checks []check
-	for _, c := range dashboardChecks(t, mixin.Generic, job, s.metrics) {
+	for _, c := range dashboardChecks(t, string(mixin.Generic), job, s.metrics) {
 		if strings.Contains(c.expr, "histogram_quantile") {
 			checks = append(checks, c)
 		}

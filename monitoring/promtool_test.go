@@ -19,8 +19,8 @@ import (
 // ruleFiles are the checked-in rule files, one per flavour.
 func ruleFiles() []string {
 	var files []string
-	for _, f := range mixin.Flavours() {
-		files = append(files, filepath.Join("rules", string(f)+".rules.yml"))
+	for _, c := range mixin.Variants() {
+		files = append(files, filepath.Join("rules", c.Name()+".rules.yml"))
 	}
 	return files
 }
@@ -56,10 +56,10 @@ func TestPromtoolCheckRules(t *testing.T) {
 // every alert of each rule file firing and staying quiet.
 func TestPromtoolTestRules(t *testing.T) {
 	t.Parallel()
-	for _, f := range mixin.Flavours() {
-		t.Run(string(f), func(t *testing.T) {
+	for _, c := range mixin.Variants() {
+		t.Run(c.Name(), func(t *testing.T) {
 			t.Parallel()
-			promtool(t, "rules", "test", "rules", string(f)+"_test.yml")
+			promtool(t, "rules", "test", "rules", c.Name()+"_test.yml")
 		})
 	}
 }
@@ -68,9 +68,9 @@ func TestPromtoolTestRules(t *testing.T) {
 // file and requires, for every alert, a test case where it fires and one
 // where it stays quiet.
 func TestEveryAlertIsUnitTested(t *testing.T) {
-	for _, f := range mixin.Flavours() {
-		t.Run(string(f), func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("rules", string(f)+"_test.yml"))
+	for _, c := range mixin.Variants() {
+		t.Run(c.Name(), func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("rules", c.Name()+"_test.yml"))
 			require.NoError(t, err)
 			var tests struct {
 				RuleFiles []string `yaml:"rule_files"`
@@ -82,7 +82,7 @@ func TestEveryAlertIsUnitTested(t *testing.T) {
 				} `yaml:"tests"`
 			}
 			require.NoError(t, yaml.Unmarshal(data, &tests))
-			assert.Equal(t, []string{string(f) + ".rules.yml"}, tests.RuleFiles)
+			assert.Equal(t, []string{c.Name() + ".rules.yml"}, tests.RuleFiles)
 			fires, quiet := map[string]bool{}, map[string]bool{}
 			for _, tc := range tests.Tests {
 				for _, a := range tc.AlertRuleTest {
@@ -94,7 +94,7 @@ func TestEveryAlertIsUnitTested(t *testing.T) {
 				}
 			}
 			alerts := 0
-			for _, g := range readRules(t, f).Groups {
+			for _, g := range readRules(t, c.Name()).Groups {
 				for _, r := range g.Rules {
 					if r.Alert == "" {
 						continue

@@ -58,9 +58,9 @@ func (c check) verdict(samples []promtest.Sample) string {
 
 // dashboardChecks reads every panel query of a checked-in dashboard, for
 // job and the one instance whose label is instance.
-func dashboardChecks(t *testing.T, f mixin.Flavour, job, instance string) []check {
+func dashboardChecks(t *testing.T, name, job, instance string) []check {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("dashboards", string(f)+".json"))
+	data, err := os.ReadFile(filepath.Join("dashboards", name+".json"))
 	require.NoError(t, err)
 	var d struct {
 		Panels []struct {
@@ -88,7 +88,7 @@ func dashboardChecks(t *testing.T, f mixin.Flavour, job, instance string) []chec
 		unit := p.FieldConfig.Defaults.Unit
 		for _, tg := range p.Targets {
 			checks = append(checks, check{
-				name:     string(f) + "/" + instance + "/" + p.Title + "/" + tg.RefID,
+				name:     name + "/" + instance + "/" + p.Title + "/" + tg.RefID,
 				job:      job,
 				expr:     substitute(tg.Expr, job, prPromQLRegexp(instance)),
 				ratio:    unit == "percentunit",
@@ -106,10 +106,10 @@ func prPromQLRegexp(s string) string {
 	return strings.ReplaceAll(regexp.QuoteMeta(s), `\`, `\\`)
 }
 
-// readRules reads a checked-in rule file.
-func readRules(t *testing.T, f mixin.Flavour) mixin.RuleFile {
+// readRules reads the checked-in rule file of name (mixin.Config.Name).
+func readRules(t *testing.T, name string) mixin.RuleFile {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("rules", string(f)+".rules.yml"))
+	data, err := os.ReadFile(filepath.Join("rules", name+".rules.yml"))
 	require.NoError(t, err)
 	var rf mixin.RuleFile
 	require.NoError(t, yaml.Unmarshal(data, &rf))
@@ -117,20 +117,20 @@ func readRules(t *testing.T, f mixin.Flavour) mixin.RuleFile {
 }
 
 // ruleChecks reads every recording rule of a checked-in rule file.
-func ruleChecks(t *testing.T, f mixin.Flavour, job string) []check {
+func ruleChecks(t *testing.T, name, job string) []check {
 	t.Helper()
 	var checks []check
-	for _, g := range readRules(t, f).Groups {
+	for _, g := range readRules(t, name).Groups {
 		for _, r := range g.Rules {
 			if r.Record == "" {
 				continue
 			}
-			name := r.Record
+			rule := r.Record
 			if m := r.Labels["grpc_method"]; m != "" {
-				name += "{" + r.Labels["grpc_service"] + "/" + m + "}"
+				rule += "{" + r.Labels["grpc_service"] + "/" + m + "}"
 			}
 			checks = append(checks, check{
-				name:  string(f) + "/" + name,
+				name:  name + "/" + rule,
 				job:   job,
 				expr:  r.Expr,
 				ratio: strings.Contains(r.Record, "error_ratio"),
@@ -141,6 +141,46 @@ func ruleChecks(t *testing.T, f mixin.Flavour, job string) []check {
 	}
 	require.NotEmpty(t, checks)
 	return checks
+}
+
+// queryOf returns a query of the server at url, each within 10 seconds and
+// ctx.
+func queryOf(ctx context.Context, url string) func(string) ([]promtest.Sample, error) {
+	return func(expr string) ([]promtest.Sample, error) {
+		qctx, qcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer qcancel()
+		return promtest.Query(qctx, url, expr)
+	}
+}
+
+// pollChecks runs every check through query until its answer is sane, or
+// ctx is done, and returns what is wrong with each ("" when sane).
+// Prometheus scrapes and evaluates every second, and says nothing when it
+// has: the checks are asked again every half second.
+func pollChecks(ctx context.Context, query func(string) ([]promtest.Sample, error), checks []check) []string {
+	last := make([]string, len(checks))
+	done := make([]bool, len(checks))
+	for pending := len(checks); pending > 0 && ctx.Err() == nil; {
+		for i, c := range checks {
+			if done[i] {
+				continue
+			}
+			samples, err := query(c.expr)
+			if err != nil {
+				last[i] = err.Error()
+				continue
+			}
+			last[i] = c.verdict(samples)
+			if last[i] == "" {
+				done[i] = true
+				pending--
+			}
+		}
+		if pending > 0 {
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	return last
 }
 
 // TestQueriesOnRealData runs a real Prometheus on the example layout of the
@@ -200,6 +240,20 @@ func TestQueriesOnRealData(t *testing.T) {
 		}
 		assert.True(t, loaded, "the example layout's rule files %v do not load %s", layout.RuleFiles, abs)
 	}
+	// A Milvus 2.6 line's rules replace the flavour's (same series, same
+	// grpcmetrics_flavour): the layout must not load them beside it.
+	for _, v := range mixin.Variants() {
+		if v.Name() == string(v.Flavour) {
+			continue
+		}
+		abs, err := filepath.Abs(filepath.Join("rules", v.Name()+".rules.yml"))
+		require.NoError(t, err)
+		for _, pattern := range layout.RuleFiles {
+			ok, err := filepath.Match(pattern, abs)
+			require.NoError(t, err)
+			assert.False(t, ok, "the example layout's rule file %s loads %s beside %s.rules.yml", pattern, abs, v.Flavour)
+		}
+	}
 
 	milvusDemo := startDemo(t)
 	milvusOM := prNewMilvusStack(t, true)
@@ -241,14 +295,14 @@ func TestQueriesOnRealData(t *testing.T) {
 	var checks []check
 	for _, f := range mixin.Flavours() {
 		for _, inst := range instances[f] {
-			checks = append(checks, dashboardChecks(t, f, jobs[f], inst)...)
+			checks = append(checks, dashboardChecks(t, string(f), jobs[f], inst)...)
 		}
-		checks = append(checks, ruleChecks(t, f, jobs[f])...)
+		checks = append(checks, ruleChecks(t, string(f), jobs[f])...)
 		if f != mixin.Milvus {
 			// One scrape job of the demo, which serves every set, feeds
 			// every flavour's dashboard: the panels that read the
 			// flavour's recorded series answer for the demo's instance.
-			for _, c := range dashboardChecks(t, f, exampleJob, milvusInstances[0]) {
+			for _, c := range dashboardChecks(t, string(f), exampleJob, milvusInstances[0]) {
 				if strings.Contains(c.expr, mixin.FlavourLabel) {
 					checks = append(checks, c)
 				}
@@ -298,36 +352,10 @@ func TestQueriesOnRealData(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	query := func(expr string) ([]promtest.Sample, error) {
-		qctx, qcancel := context.WithTimeout(ctx, 10*time.Second)
-		defer qcancel()
-		return promtest.Query(qctx, srv.URL, expr)
-	}
+	query := queryOf(ctx, srv.URL)
 
-	// Poll every check until its answer is sane, or the deadline passes.
 	start := time.Now()
-	last := make([]string, len(checks))
-	done := make([]bool, len(checks))
-	for pending := len(checks); pending > 0 && ctx.Err() == nil; {
-		for i, c := range checks {
-			if done[i] {
-				continue
-			}
-			samples, err := query(c.expr)
-			if err != nil {
-				last[i] = err.Error()
-				continue
-			}
-			last[i] = c.verdict(samples)
-			if last[i] == "" {
-				done[i] = true
-				pending--
-			}
-		}
-		if pending > 0 {
-			time.Sleep(500 * time.Millisecond)
-		}
-	}
+	last := pollChecks(ctx, query, checks)
 	t.Logf("%d queries sane after %v", len(checks), time.Since(start).Round(100*time.Millisecond))
 
 	for i, c := range checks {
@@ -341,8 +369,9 @@ func TestQueriesOnRealData(t *testing.T) {
 	// Alert expressions run without error on the same data.
 	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	query = queryOf(ctx, srv.URL)
 	for _, f := range mixin.Flavours() {
-		for _, g := range readRules(t, f).Groups {
+		for _, g := range readRules(t, string(f)).Groups {
 			for _, r := range g.Rules {
 				if r.Alert == "" {
 					continue

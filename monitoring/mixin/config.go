@@ -85,6 +85,56 @@ type Config struct {
 	// rate and the error ratio by that label. The Milvus flavours take
 	// none. Empty by default.
 	ContextLabels []string
+	// Milvus26Line is the release line of the servers' Milvus 2.6 set
+	// (interceptor.WithLine), for the Milvus 2.6 flavour: "v2.6.16" (or
+	// empty, the default), "v2.6.20" or "v2.6.21". On the lines with the
+	// cause label ("v2.6.20" and "v2.6.21"), the rules record the failures
+	// by cause and the system failures' error ratio, an alert fires on the
+	// failures that are Milvus's own, and the dashboard shows the error
+	// ratio by cause and the user against the system failures. The other
+	// flavours take none.
+	Milvus26Line string
+}
+
+// Milvus 2.6 release lines, the values of [Config.Milvus26Line].
+const (
+	Milvus26V2616 = "v2.6.16"
+	Milvus26V2620 = "v2.6.20"
+	Milvus26V2621 = "v2.6.21"
+)
+
+// Name returns the base name of c's files: the flavour, and for the Milvus
+// 2.6 flavour on a line with the cause label, the line too
+// ("milvus26-v2.6.21").
+func (c Config) Name() string {
+	if c.causes() {
+		return string(c.Flavour) + "-" + c.Milvus26Line
+	}
+	return string(c.Flavour)
+}
+
+// causes reports whether c reads the cause label of Milvus 2.6's lines
+// since v2.6.20.
+func (c Config) causes() bool {
+	return c.Flavour == Milvus26 && (c.Milvus26Line == Milvus26V2620 || c.Milvus26Line == Milvus26V2621)
+}
+
+// Variants returns the configurations of the checked-in files, in the
+// order the generator writes them: each flavour's default, and the Milvus
+// 2.6 flavour on the current line with the cause label, v2.6.21 (whose
+// queries read v2.6.20's series as well: they never name the cause of the
+// outcomes without one).
+func Variants() []Config {
+	var out []Config
+	for _, f := range Flavours() {
+		out = append(out, DefaultConfig(f))
+		if f == Milvus26 {
+			c := DefaultConfig(f)
+			c.Milvus26Line = Milvus26V2621
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // DefaultConfig returns the configuration of the checked-in files for f:
@@ -111,6 +161,14 @@ func (c Config) validate() error {
 		}
 	default:
 		return fmt.Errorf("mixin: unknown flavour %q (want %q, %q, %q or %q)", c.Flavour, Milvus, Generic, Milvus26, A66)
+	}
+	switch c.Milvus26Line {
+	case "", Milvus26V2616, Milvus26V2620, Milvus26V2621:
+	default:
+		return fmt.Errorf("mixin: Milvus 2.6 line %q is no release line (want %q, %q or %q)", c.Milvus26Line, Milvus26V2616, Milvus26V2620, Milvus26V2621)
+	}
+	if c.Milvus26Line != "" && c.Flavour != Milvus26 {
+		return fmt.Errorf("mixin: the %s flavour takes no Milvus 2.6 line, got %q", c.Flavour, c.Milvus26Line)
 	}
 	if len(c.ContextLabels) > 0 && c.Flavour != Generic && c.Flavour != A66 {
 		return fmt.Errorf("mixin: the %s flavour takes no context labels, got %q", c.Flavour, c.ContextLabels)

@@ -14,9 +14,11 @@
 //   - [Milvus26]: Milvus 2.6's milvus_proxy_req_count (every method under one
 //     name, the method in function_name, status total when a call starts and
 //     success, fail, retry or rejected when it ends, by db_name and
-//     collection_name) and its latency histogram milvus_proxy_req_latency,
-//     in milliseconds, as the interceptor package's Milvus 2.6 metric set
-//     writes them;
+//     collection_name) and its latency histograms milvus_proxy_req_latency
+//     and milvus_proxy_grpc_latency, in milliseconds, as the interceptor
+//     package's Milvus 2.6 metric set writes them on the release line of
+//     [Config.Milvus26Line]; on the lines with the cause label, the failures
+//     and the error ratio by cause too;
 //   - [A66]: gRPC's own metrics (gRFC A66), as the interceptor package's A66
 //     set and grpc-go's OpenTelemetry plugin write them: the server's
 //     grpc_server_call_duration_seconds by grpc_method and grpc_status (a

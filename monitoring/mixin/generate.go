@@ -10,7 +10,8 @@ type File struct {
 }
 
 // Generate builds the dashboard and the rule file of c:
-// dashboards/<flavour>.json and rules/<flavour>.rules.yml.
+// dashboards/<name>.json and rules/<name>.rules.yml, name being
+// [Config.Name].
 func Generate(c Config) ([]File, error) {
 	dash, err := DashboardJSON(c)
 	if err != nil {
@@ -21,7 +22,7 @@ func Generate(c Config) ([]File, error) {
 		return nil, err
 	}
 	return []File{
-		{Path: path.Join("dashboards", string(c.Flavour)+".json"), Data: dash},
-		{Path: path.Join("rules", string(c.Flavour)+".rules.yml"), Data: rules},
+		{Path: path.Join("dashboards", c.Name()+".json"), Data: dash},
+		{Path: path.Join("rules", c.Name()+".rules.yml"), Data: rules},
 	}, nil
 }

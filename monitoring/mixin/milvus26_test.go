@@ -108,3 +108,43 @@ func TestMilvus26Rules(t *testing.T) {
 	assert.Contains(t, alerts[AlertHighErrorRatio].Annotations["description"], "fail, retry or rejected")
 	assert.NotContains(t, alerts[AlertHighErrorRatio].Annotations["summary"], "grpc_method")
 }
+
+// TestMilvus26LineReplacesFlavourFile checks the contract between the
+// Milvus 2.6 flavour's rule file and a line's: the line's records every
+// series of the flavour's, with the same expression and the same labels
+// (grpcmetrics_flavour="milvus26", so that the flavour's dashboard reads
+// the line's series too), and the series by cause besides. The two files
+// are alternatives: loaded together they would write the same series
+// twice, so a line's file keeps the flavour label rather than one of its
+// own, and its groups are named after the line so that promtool and
+// Prometheus's rule page tell the files apart.
+func TestMilvus26LineReplacesFlavourFile(t *testing.T) {
+	base, err := Rules(DefaultConfig(Milvus26))
+	require.NoError(t, err)
+	for _, l := range []string{Milvus26V2620, Milvus26V2621} {
+		t.Run(l, func(t *testing.T) {
+			c := DefaultConfig(Milvus26)
+			c.Milvus26Line = l
+			line, err := Rules(c)
+			require.NoError(t, err)
+			assert.Equal(t, "grpcmetrics-milvus26-"+l+".rules", line.Groups[0].Name)
+			assert.Equal(t, "grpcmetrics-milvus26-"+l+".alerts", line.Groups[1].Name)
+			for i, g := range base.Groups {
+				extra := map[string]bool{}
+				for _, r := range line.Groups[i].Rules {
+					assert.Equal(t, string(Milvus26), r.Labels[FlavourLabel], r.Record+r.Alert)
+					extra[r.Record+r.Alert] = true
+				}
+				for _, r := range g.Rules {
+					assert.Contains(t, line.Groups[i].Rules, r, "the line's file lacks %s%s of the flavour's", r.Record, r.Alert)
+					delete(extra, r.Record+r.Alert)
+				}
+				want := map[string]bool{CauseFailedRate: true, MethodCauseErrorRatio: true}
+				if i == 1 {
+					want = map[string]bool{AlertSystemErrorRatio: true}
+				}
+				assert.Equal(t, want, extra)
+			}
+		})
+	}
+}

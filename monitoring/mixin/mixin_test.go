@@ -171,6 +171,18 @@ func TestRules(t *testing.T) {
 			alerts:     []string{AlertHighErrorRatio, AlertFastBurn, AlertSlowBurn, AlertCollectionOverflow, AlertMetricsRefused, AlertTargetDown, AlertTargetMissing},
 		},
 		{
+			name: "milvus26-v2.6.21",
+			config: func(*testing.T) Config {
+				c := DefaultConfig(Milvus26)
+				c.Milvus26Line = Milvus26V2621
+				return c
+			},
+			// the failures by cause, and the error ratio by cause
+			recordings: 3 + 4 + len(Windows()) + 2,
+			alerts: []string{AlertHighErrorRatio, AlertFastBurn, AlertSlowBurn, AlertSystemErrorRatio, AlertCollectionOverflow,
+				AlertMetricsRefused, AlertTargetDown, AlertTargetMissing},
+		},
+		{
 			name:       "a66",
 			config:     func(*testing.T) Config { return DefaultConfig(A66) },
 			recordings: 3 + 4 + len(Windows()),
@@ -203,7 +215,7 @@ func TestRules(t *testing.T) {
 					if r.Record != "" {
 						assert.Equal(t, string(c.Flavour), r.Labels[FlavourLabel], r.Record)
 					}
-					for _, name := range []string{RequestsRate, HandledRate, FailedRate, JobFailedRate, JobHandledRate} {
+					for _, name := range []string{RequestsRate, HandledRate, FailedRate, JobFailedRate, JobHandledRate, CauseFailedRate, MethodCauseErrorRatio} {
 						if strings.Contains(r.Expr, name+"{") {
 							assert.Contains(t, r.Expr, name+`{`+FlavourLabel+`="`+string(c.Flavour)+`"`, r.Record+r.Alert)
 						}
@@ -227,10 +239,10 @@ func TestRules(t *testing.T) {
 // rule sums each replica apart and takes the largest, and the rules above
 // read the result.
 func TestRulesReplicaLabels(t *testing.T) {
-	for _, f := range Flavours() {
-		t.Run(string(f), func(t *testing.T) {
-			c := DefaultConfig(f)
-			if f == Milvus {
+	for _, v := range Variants() {
+		t.Run(v.Name(), func(t *testing.T) {
+			c := v
+			if c.Flavour == Milvus {
 				c = milvusConfig(t)
 			}
 			c.ReplicaLabels = []string{"replica", "cluster"}

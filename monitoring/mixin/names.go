@@ -36,6 +36,14 @@ const (
 	JobFailedRate = "job:grpcmetrics_failed:rate5m"
 	// JobHandledRate is HandledRate summed by job.
 	JobHandledRate = "job:grpcmetrics_handled:rate5m"
+	// CauseFailedRate is calls failed per second over 5m (status "fail"
+	// or "rejected") by job, instance, function_name, status and cause,
+	// in the Milvus 2.6 flavour on the lines with the cause label.
+	CauseFailedRate = "instance_method_cause:grpcmetrics_failed:rate5m"
+	// MethodCauseErrorRatio is CauseFailedRate summed over instances and
+	// statuses, over HandledRate summed over instances, by job,
+	// function_name and cause; absent where nothing finished.
+	MethodCauseErrorRatio = "method_cause:grpcmetrics_error_ratio:rate5m"
 )
 
 // JobErrorRatio returns the name of the per-job error ratio over window,
@@ -118,6 +126,21 @@ const (
 	Milvus26FunctionName = "function_name"
 )
 
+// Values of milvus_proxy_req_count's cause label, on the lines since
+// v2.6.20: who is responsible for a call counted under "fail" or
+// "rejected".
+const (
+	Milvus26CauseUser   = "user"
+	Milvus26CauseSystem = "system"
+	Milvus26CauseCancel = "cancel"
+	// Milvus26Cause is the label.
+	Milvus26Cause = "cause"
+	// Milvus26GRPCLatencyBucket is the buckets of the latency histogram of
+	// every call, by status (and cause), in milliseconds
+	// (interceptor.WithGRPCLatency).
+	Milvus26GRPCLatencyBucket = "milvus_proxy_grpc_latency_bucket"
+)
+
 // Values of milvus_proxy_req_count's status label: every call counts once
 // under Milvus26StatusTotal when it starts and once under one of the other
 // four when it ends.
@@ -146,6 +169,10 @@ const (
 	// AlertCollectionOverflow: calls were counted under the overflow
 	// collection pair (Milvus 2.6 flavour only).
 	AlertCollectionOverflow = "GrpcmetricsCollectionOverflow"
+	// AlertSystemErrorRatio: a function's failures of cause "system"
+	// (Milvus's own, not the callers') are above Config.ErrorRatio of its
+	// finished calls (Milvus 2.6 flavour, lines with the cause label).
+	AlertSystemErrorRatio = "GrpcmetricsSystemErrorRatio"
 	// AlertContextLabelsOverflow: calls were counted under the overflow
 	// context-label tuple (generic and A66 flavours).
 	AlertContextLabelsOverflow = "GrpcmetricsContextLabelsOverflow"

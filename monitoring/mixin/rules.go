@@ -36,7 +36,7 @@ func Rules(c Config) (*RuleFile, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	rec := RuleGroup{Name: "grpcmetrics-" + string(c.Flavour) + ".rules"}
+	rec := RuleGroup{Name: "grpcmetrics-" + c.Name() + ".rules"}
 	switch c.Flavour {
 	case Milvus:
 		for _, r := range c.Routes {
@@ -50,22 +50,52 @@ func Rules(c Config) (*RuleFile, error) {
 		rec.Rules = append(rec.Rules, genericRules(c)...)
 	}
 	rec.Rules = append(rec.Rules, aggregateRules(c)...)
+	if c.causes() {
+		rec.Rules = append(rec.Rules, milvus26CauseRules(c)...)
+	}
 	for i := range rec.Rules {
 		// Every flavour records the same names: the label keeps them
-		// apart where one job serves every set.
+		// apart where one job serves every set. A Milvus 2.6 line's file
+		// records under the flavour too: it replaces the flavour's file
+		// (load one of them), so the dashboards of both read it.
 		if rec.Rules[i].Labels == nil {
 			rec.Rules[i].Labels = map[string]string{}
 		}
 		rec.Rules[i].Labels[FlavourLabel] = string(c.Flavour)
 	}
-	alerts := RuleGroup{Name: "grpcmetrics-" + string(c.Flavour) + ".alerts", Rules: alertRules(c)}
+	alerts := RuleGroup{Name: "grpcmetrics-" + c.Name() + ".alerts", Rules: alertRules(c)}
 	for i := range alerts.Rules {
 		// Where one job serves every set, the flavours' alerts on one
 		// target (down, 503s) would otherwise write the same ALERTS
 		// series from four groups.
 		alerts.Rules[i].Labels[FlavourLabel] = string(c.Flavour)
 	}
-	return &RuleFile{Groups: []RuleGroup{rec, alerts}}, nil
+	f := &RuleFile{Groups: []RuleGroup{rec, alerts}}
+	var exprs []string
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			exprs = append(exprs, r.Expr)
+		}
+	}
+	if err := c.checkContract(exprs); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// milvus26CauseRules records the failures of Milvus 2.6's lines with the
+// cause label by cause, and each function's error ratio by cause, after
+// HandledRate. A failure is a call counted under status "fail" or
+// "rejected", the two statuses that carry a cause; "retry" has none.
+func milvus26CauseRules(c Config) []Rule {
+	failed := "status=~" + quote(Milvus26StatusFail+"|"+Milvus26StatusRejected)
+	return []Rule{
+		{Record: CauseFailedRate,
+			Expr: c.perInstance(Milvus26FunctionName+", status, "+Milvus26Cause, "rate("+c.raw(Milvus26ReqCount, failed)+"[5m])")},
+		{Record: MethodCauseErrorRatio,
+			Expr: fmt.Sprintf("sum by (job, %s, %s) (%s)\n/ on (job, %s) group_left ()\n(sum by (job, %s) (%s) > 0)",
+				Milvus26FunctionName, Milvus26Cause, c.recorded(CauseFailedRate), Milvus26FunctionName, Milvus26FunctionName, c.recorded(HandledRate))},
+	}
 }
 
 // RulesYAML renders Rules(c) as YAML.
@@ -102,12 +132,13 @@ func (c Config) raw(metric string, extra ...string) string {
 }
 
 // recorded returns a selector of the recorded series name of c's flavour
-// (and c's job, if set).
-func (c Config) recorded(name string) string {
+// (and c's job, if set), with the matchers extra.
+func (c Config) recorded(name string, extra ...string) string {
 	ms := []string{FlavourLabel + "=" + quote(string(c.Flavour))}
 	if c.Job != "" {
 		ms = append(ms, "job="+quote(c.Job))
 	}
+	ms = append(ms, extra...)
 	return name + "{" + matchers(ms...) + "}"
 }
 
@@ -253,6 +284,21 @@ func alertRules(c Config) []Rule {
 			"The interceptor on {{ $labels.instance }} of job {{ $labels.job }} tracks as many client_id values as its client limit allows; "+
 				"calls from further clients are counted under client_id=\"client_overflow\" and in "+OverflowTotal+". "+
 				"Raise the client limit, or remove departed clients' series."))
+	}
+	if c.causes() {
+		rules = append(rules, Rule{
+			Alert: AlertSystemErrorRatio,
+			Expr: fmt.Sprintf("%s > %s",
+				c.recorded(MethodCauseErrorRatio, Milvus26Cause+"="+quote(Milvus26CauseSystem)), formatFloat(c.ErrorRatio)),
+			For:    "10m",
+			Labels: map[string]string{"severity": "critical"},
+			Annotations: map[string]string{
+				"summary": c.methodTemplate() + " fails {{ $value | humanizePercentage }} of its calls by Milvus's own fault.",
+				"description": fmt.Sprintf("More than %s%% of the calls of %s on job {{ $labels.job }} failed with cause \"system\" "+
+					"(status fail or rejected, neither the caller's input nor a cancellation) over 5 minutes, for 10 minutes. "+
+					"Failures of cause \"user\" are the callers' to fix and do not count here.", formatFloat(c.ErrorRatio*100), c.methodTemplate()),
+			},
+		})
 	}
 	if c.Flavour == Milvus26 {
 		rules = append(rules, c.overflowAlert(AlertCollectionOverflow, []string{Milvus26CollectionOverflowTotal},

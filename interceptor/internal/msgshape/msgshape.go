@@ -56,7 +56,13 @@ type statusPath struct {
 	field     int // index of the status field (inField)
 	errorCode int // index of error_code in the status struct, -1 if none
 	code      int // index of code in the status struct, -1 if none
+	extraInfo int // index of extra_info (map<string, string>) in the status struct, -1 if none
 }
+
+// InputErrorKey is the key of a Milvus status's extra_info that says the
+// request was at fault ("true"): Milvus's merr.InputErrorFlagKey, which
+// merr.Status stamps on the status of an input error.
+const InputErrorKey = "is_input_error"
 
 // sourcePath finds a SourceID: a message field "base" whose message has an
 // integer field "sourceID" (Milvus's spelling) or "source_id".
@@ -104,6 +110,7 @@ func (s *Cache) StatusFailed(last *Last, resp any) bool {
 // none, or when resp has no status), which tells a retryable failure
 // from another in Milvus 2.6. It panics only as StatusFailed does.
 func (s *Cache) Status(last *Last, resp any) (failed bool, code int64) {
+	// Written out, not through status: this is every call's path.
 	v := reflect.ValueOf(resp)
 	if !v.IsValid() {
 		return false, 0
@@ -135,6 +142,57 @@ func (s *Cache) Status(last *Last, resp any) (failed bool, code int64) {
 		return protoStatus(resp)
 	}
 	return false, 0
+}
+
+// InputError reports whether resp's Milvus status (found as
+// [Cache.StatusFailed] finds it) says that the request was at fault: its
+// map field "extra_info" holds [InputErrorKey] with the value "true". It
+// reads the flag whether or not the status fails. It panics only as
+// StatusFailed does.
+func (s *Cache) InputError(last *Last, resp any) bool {
+	st, p, proto := s.status(last, resp)
+	switch {
+	case proto:
+		return protoInputError(resp)
+	case st.IsValid():
+		return p.inputAt(st)
+	}
+	return false
+}
+
+// status finds the status struct of resp and the path that reads it, as
+// Status does; or, for a message read through protoreflect, proto is true.
+// A response without a status (or with an unset one) gives an invalid st.
+func (s *Cache) status(last *Last, resp any) (st reflect.Value, p *statusPath, proto bool) {
+	v := reflect.ValueOf(resp)
+	if !v.IsValid() {
+		return reflect.Value{}, nil, false
+	}
+	sh := last.p.Load()
+	if sh == nil || sh.t != v.Type() {
+		sh = s.lookup(last, v.Type())
+	}
+	p = &sh.status
+	switch p.how {
+	case inField:
+		if v.IsNil() {
+			return reflect.Value{}, nil, false
+		}
+		f := v.Elem().Field(p.field)
+		if f.IsNil() {
+			return reflect.Value{}, nil, false // an unset status is Milvus's success
+		}
+		return f.Elem(), p, false
+	case itself:
+		if v.IsNil() {
+			return reflect.Value{}, nil, false
+		}
+		return v.Elem(), p, false
+	case protoRead:
+		// A nil *dynamicpb.Message panics on IsValid: it has no status.
+		return reflect.Value{}, nil, !v.IsNil()
+	}
+	return reflect.Value{}, nil, false
 }
 
 // SourceID returns the SourceID of req, from its "base" message field's
@@ -176,6 +234,17 @@ func (p *statusPath) readAt(st reflect.Value) (failed bool, code int64) {
 	return code != 0 || (p.errorCode >= 0 && st.Field(p.errorCode).Int() != 0), code
 }
 
+// inputAt reads the input-error flag of the status struct st. A map field
+// of a generated struct is exported, and a map fits in an interface
+// without allocating.
+func (p *statusPath) inputAt(st reflect.Value) bool {
+	if p.extraInfo < 0 {
+		return false
+	}
+	m, _ := st.Field(p.extraInfo).Interface().(map[string]string)
+	return m[InputErrorKey] == "true"
+}
+
 // newShape works out the shape of t. Types that are no protobuf message,
 // or whose messages cannot be read, carry nothing. Only pointers to structs
 // get a path to read, so the readers check such a value for nil before they
@@ -207,7 +276,7 @@ func newStatusPath(st reflect.Type, desc protoreflect.MessageDescriptor) statusP
 		if !ok {
 			return statusPath{how: protoRead}
 		}
-		p.how = itself
+		p.how, p.extraInfo = itself, extraInfoField(st, desc)
 		return p
 	}
 	fd := messageFieldNamed(desc, "status")
@@ -226,12 +295,37 @@ func newStatusPath(st reflect.Type, desc protoreflect.MessageDescriptor) statusP
 	if !ok {
 		return statusPath{how: protoRead}
 	}
-	p.how, p.field = inField, ix
+	p.how, p.field, p.extraInfo = inField, ix, extraInfoField(inner, fd.Message())
 	return p
 }
 
+// extraInfoField returns the index of the Go field of the status message
+// desc's "extra_info", a map<string, string> generated as a
+// map[string]string, or -1 if it has none (Milvus's older statuses).
+func extraInfoField(st reflect.Type, desc protoreflect.MessageDescriptor) int {
+	fd := extraInfoDescriptor(desc)
+	if fd == nil {
+		return -1
+	}
+	ix, ok := goField(st, fd)
+	if !ok || st.Field(ix).Type != reflect.TypeFor[map[string]string]() {
+		return -1
+	}
+	return ix
+}
+
+// extraInfoDescriptor returns the status message desc's field
+// "extra_info" if it is a map<string, string>.
+func extraInfoDescriptor(desc protoreflect.MessageDescriptor) protoreflect.FieldDescriptor {
+	fd := desc.Fields().ByName("extra_info")
+	if fd == nil || !fd.IsMap() || fd.MapKey().Kind() != protoreflect.StringKind || fd.MapValue().Kind() != protoreflect.StringKind {
+		return nil
+	}
+	return fd
+}
+
 func intFields(st reflect.Type, errorCode, code protoreflect.FieldDescriptor) (statusPath, bool) {
-	p := statusPath{errorCode: -1, code: -1}
+	p := statusPath{errorCode: -1, code: -1, extraInfo: -1}
 	for _, f := range []struct {
 		fd protoreflect.FieldDescriptor
 		ix *int
@@ -426,26 +520,49 @@ func messageOf(v any) (protoreflect.Message, bool) {
 // protoStatus is the status rule through protoreflect, for messages
 // without generated fields to read: whether the status fails, and its code.
 func protoStatus(resp any) (failed bool, code int64) {
-	m, ok := messageOf(resp)
-	if !ok || m == nil || !m.IsValid() {
-		return false, 0
-	}
-	st := m
-	ec, c, ok := statusFields(m.Descriptor())
+	st, ec, c, ok := protoStatusMessage(resp)
 	if !ok {
-		fd := messageFieldNamed(m.Descriptor(), "status")
-		if fd == nil {
-			return false, 0
-		}
-		if ec, c, ok = statusFields(fd.Message()); !ok || !m.Has(fd) {
-			return false, 0
-		}
-		st = m.Get(fd).Message()
+		return false, 0
 	}
 	if c != nil {
 		code = st.Get(c).Int()
 	}
 	return code != 0 || (ec != nil && st.Get(ec).Enum() != 0), code
+}
+
+// protoInputError is InputError through protoreflect.
+func protoInputError(resp any) bool {
+	st, _, _, ok := protoStatusMessage(resp)
+	if !ok {
+		return false
+	}
+	fd := extraInfoDescriptor(st.Descriptor())
+	if fd == nil || !st.Has(fd) {
+		return false
+	}
+	v := st.Get(fd).Map().Get(protoreflect.ValueOfString(InputErrorKey).MapKey())
+	return v.IsValid() && v.String() == "true"
+}
+
+// protoStatusMessage finds resp's status message, the whole response or
+// its set "status" field, and the status's error_code and code fields.
+func protoStatusMessage(resp any) (st protoreflect.Message, errorCode, code protoreflect.FieldDescriptor, ok bool) {
+	m, ok := messageOf(resp)
+	if !ok || m == nil || !m.IsValid() {
+		return nil, nil, nil, false
+	}
+	ec, c, ok := statusFields(m.Descriptor())
+	if ok {
+		return m, ec, c, true
+	}
+	fd := messageFieldNamed(m.Descriptor(), "status")
+	if fd == nil {
+		return nil, nil, nil, false
+	}
+	if ec, c, ok = statusFields(fd.Message()); !ok || !m.Has(fd) {
+		return nil, nil, nil, false
+	}
+	return m.Get(fd).Message(), ec, c, true
 }
 
 // MessageName returns the protobuf full name of the messages of Go type t

@@ -39,6 +39,10 @@ func run(args []string, out, errOut io.Writer) error {
 	a66Job := fs.String("a66-job", "", "job label the a66 rules select (empty: every job, by metric name)")
 	replicaLabels := fs.String("replica-label", "",
 		"labels, separated by commas, that tell apart the replicas of a highly available pair of Prometheus servers or agents writing to one store (their external labels, such as replica): the rules count each instance once, the largest of the replicas' rates")
+	milvus26Line := fs.String("milvus26-line", "",
+		"release line of the servers' Milvus 2.6 set (interceptor.WithLine) for -flavour milvus26: v2.6.16 (the default), v2.6.20 or v2.6.21; "+
+			"the lines with the cause label write dashboards/milvus26-<line>.json and rules/milvus26-<line>.rules.yml, with the failures by cause, "+
+			"which replace milvus26.json and milvus26.rules.yml (load one rule file of the two)")
 	latency := fs.Bool("latency", true, "add the latency panels")
 	contextLabels := fs.String("context-label", "",
 		"context labels of the servers' provider or A66 families (interceptor.WithContextLabels), separated by commas, such as tenant: the generic and a66 dashboards gain request rate and error ratio panels by each")
@@ -48,17 +52,22 @@ func run(args []string, out, errOut io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	var flavours []mixin.Flavour
+	var variants []mixin.Config
 	switch *flavour {
 	case "all":
-		flavours = mixin.Flavours()
+		if *milvus26Line != "" {
+			return errors.New("-milvus26-line: give -flavour milvus26 too; -flavour all writes every line's files that are checked in")
+		}
+		variants = mixin.Variants()
 	case string(mixin.Milvus), string(mixin.Generic), string(mixin.Milvus26), string(mixin.A66):
-		flavours = []mixin.Flavour{mixin.Flavour(*flavour)}
+		c := mixin.DefaultConfig(mixin.Flavour(*flavour))
+		c.Milvus26Line = *milvus26Line
+		variants = []mixin.Config{c}
 	default:
 		return fmt.Errorf("-flavour %q: want milvus, generic, milvus26, a66 or all", *flavour)
 	}
-	for _, f := range flavours {
-		c := mixin.DefaultConfig(f)
+	for _, v := range variants {
+		f, c := v.Flavour, v
 		c.Objective, c.ErrorRatio, c.Latency = *objective, *errorRatio, *latency
 		c.Job = *genericJob
 		if *replicaLabels != "" {

@@ -43,6 +43,8 @@ func TestCheckedInFilesAreCurrent(t *testing.T) {
 		filepath.Join("rules", "generic.rules.yml"),
 		filepath.Join("dashboards", "milvus26.json"),
 		filepath.Join("rules", "milvus26.rules.yml"),
+		filepath.Join("dashboards", "milvus26-v2.6.21.json"),
+		filepath.Join("rules", "milvus26-v2.6.21.rules.yml"),
 		filepath.Join("dashboards", "a66.json"),
 		filepath.Join("rules", "a66.rules.yml"),
 	}, generated)
@@ -57,7 +59,7 @@ func TestCheckedInFilesAreCurrent(t *testing.T) {
 			}
 		})
 	}
-	assert.Equal(t, 8, strings.Count(out.String(), "wrote "))
+	assert.Equal(t, 10, strings.Count(out.String(), "wrote "))
 }
 
 // TestRunDeterministic generates twice and expects the same bytes.
@@ -65,7 +67,7 @@ func TestRunDeterministic(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	require.NoError(t, run([]string{"-out", a}, &bytes.Buffer{}, &bytes.Buffer{}))
 	require.NoError(t, run([]string{"-out", b}, &bytes.Buffer{}, &bytes.Buffer{}))
-	for _, rel := range []string{"dashboards/milvus.json", "dashboards/generic.json", "rules/milvus.rules.yml", "rules/generic.rules.yml", "dashboards/milvus26.json", "rules/milvus26.rules.yml", "dashboards/a66.json", "rules/a66.rules.yml"} {
+	for _, rel := range []string{"dashboards/milvus.json", "dashboards/generic.json", "rules/milvus.rules.yml", "rules/generic.rules.yml", "dashboards/milvus26.json", "rules/milvus26.rules.yml", "dashboards/milvus26-v2.6.21.json", "rules/milvus26-v2.6.21.rules.yml", "dashboards/a66.json", "rules/a66.rules.yml"} {
 		x, err := os.ReadFile(filepath.Join(a, rel))
 		require.NoError(t, err)
 		y, err := os.ReadFile(filepath.Join(b, rel))
@@ -83,6 +85,12 @@ func TestRunFlags(t *testing.T) {
 	}{
 		{name: "one flavour", args: []string{"-flavour", "generic"}, files: []string{"dashboards/generic.json", "rules/generic.rules.yml"}},
 		{name: "milvus26 only", args: []string{"-flavour", "milvus26", "-milvus26-job", "proxy"}, files: []string{"dashboards/milvus26.json", "rules/milvus26.rules.yml"}},
+		{name: "milvus26 line", args: []string{"-flavour", "milvus26", "-milvus26-line", "v2.6.20"}, files: []string{"dashboards/milvus26-v2.6.20.json", "rules/milvus26-v2.6.20.rules.yml"}},
+		{name: "milvus26 line, every job, replicas", args: []string{"-flavour", "milvus26", "-milvus26-line", "v2.6.21", "-milvus26-job", "", "-replica-label", "replica"}, files: []string{"dashboards/milvus26-v2.6.21.json", "rules/milvus26-v2.6.21.rules.yml"}},
+		{name: "milvus26 default line", args: []string{"-flavour", "milvus26", "-milvus26-line", "v2.6.16"}, files: []string{"dashboards/milvus26.json", "rules/milvus26.rules.yml"}},
+		{name: "milvus26 v2.6.19", args: []string{"-flavour", "milvus26", "-milvus26-line", "v2.6.19"}, wantErr: `Milvus 2.6 line "v2.6.19" is no release line`},
+		{name: "line of another flavour", args: []string{"-flavour", "generic", "-milvus26-line", "v2.6.21"}, wantErr: "the generic flavour takes no Milvus 2.6 line"},
+		{name: "line with all", args: []string{"-milvus26-line", "v2.6.21"}, wantErr: "-milvus26-line: give -flavour milvus26 too"},
 		{name: "every job", args: []string{"-milvus26-job", "", "-a66-job", "", "-milvus-job", "", "-generic-job", ""}, files: []string{"rules/milvus.rules.yml", "rules/a66.rules.yml"}},
 		{name: "a66 only", args: []string{"-flavour", "a66", "-a66-job", "grpc-a66"}, files: []string{"dashboards/a66.json", "rules/a66.rules.yml"}},
 		{name: "replica labels", args: []string{"-replica-label", "replica,cluster"}, files: []string{"rules/milvus.rules.yml", "rules/milvus26.rules.yml"}},
