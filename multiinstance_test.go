@@ -190,9 +190,9 @@ func TestAgentToCentral(t *testing.T) {
 // two agents, told apart by their external label replica, scrape the same
 // three instances and remote-write to one central Prometheus, which holds
 // two copies of every series. The example's instance: rule must still
-// equal the calls made per instance, not twice as many.
+// equal the calls made per instance, not twice as many. It runs alone, as
+// every test here that runs a Prometheus.
 func TestHAPairToCentral(t *testing.T) {
-	t.Parallel()
 	bin := promtest.RequireBinary(t, "prometheus")
 	insts := multiStart(t)
 	central := promtest.StartReceiver(t, bin, promtest.Config{RuleFiles: []string{multiRules(t)}})

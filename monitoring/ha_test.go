@@ -65,8 +65,8 @@ or label_replace(%s, "v", "both", "", "")`,
 // The central holds two copies of every series; the recorded per-job rate
 // must count the instance once (one replica's rate, not the sum of both).
 func TestHAPairCountsEachInstanceOnce(t *testing.T) {
-	// Not parallel: it runs before the parallel real-Prometheus tests,
-	// not beside them, on a machine of two cores.
+	// Not parallel: like every test here that runs a Prometheus, it runs
+	// alone, on a machine of two cores.
 	bin := promtest.RequireBinary(t, "prometheus")
 	c := mixin.DefaultConfig(mixin.Generic)
 	c.ReplicaLabels = []string{"replica"}
@@ -93,25 +93,21 @@ func TestHAPairCountsEachInstanceOnce(t *testing.T) {
 		}, central.URL+promtest.RemoteWritePath)
 	}
 
-	// Wait until both copies and the recorded rate are there, and the
-	// rates have a few samples behind them.
-	deadline := time.Now().Add(90 * time.Second)
+	// Wait until the central holds five scrapes of each replica's copy,
+	// so that the rates have a few samples behind them, and then until
+	// both copies and the recorded rate are there: events, each wait
+	// bounded by promtest.Patience.
+	central.WaitScraped(t, 2, 5)
 	var v haValues
-	good := 0
-	for good < 5 {
-		qctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	promtest.Await(t, "both replicas' copies and the recorded rate exist", func(ctx context.Context) (bool, string) {
 		var ok bool
-		v, ok, err = readHA(qctx, central.URL, job)
-		cancel()
-		require.NoError(t, err)
-		if ok {
-			good++
+		var err error
+		v, ok, err = readHA(ctx, central.URL, job)
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 90s: %+v (both replicas' copies and the recorded rate must exist)", v)
-		}
-		<-time.After(time.Second) // one rule evaluation
-	}
+		return ok, fmt.Sprintf("%+v", v)
+	})
 	t.Logf("handled calls per second of job %s: recorded %.3g; replica a %.3g, replica b %.3g; both copies summed %.3g (what a rule without replica labels records)",
 		job, v.recorded, v.replicaA, v.replicaB, v.both)
 	// The replicas scrape at their own times, so their rates differ a

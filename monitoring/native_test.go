@@ -23,8 +23,8 @@ import (
 // classic ones (interceptor.Histogram.NativeBucketFactor). Every quantile
 // panel must answer, from the native histogram.
 func TestQuantilePanelsOnNativeHistograms(t *testing.T) {
-	// Not parallel: it runs before the parallel real-Prometheus tests,
-	// not beside them, on a machine of two cores.
+	// Not parallel: like every test here that runs a Prometheus, it runs
+	// alone, on a machine of two cores.
 	bin := promtest.RequireBinary(t, "prometheus")
 	s := newGenericStackWith(t, false, interceptor.Histogram{NativeBucketFactor: 1.1})
 	ctx, stop := context.WithCancel(context.Background())
@@ -53,31 +53,12 @@ func TestQuantilePanelsOnNativeHistograms(t *testing.T) {
 	}
 	checks = append(checks, stored("grpc_server_handling_seconds"), stored("grpc_client_handling_seconds"))
 
-	deadline := time.Now().Add(60 * time.Second)
-	last := make([]string, len(checks))
-	for pending := len(checks); pending > 0; {
-		pending = 0
-		for i, c := range checks {
-			qctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			samples, err := promtest.Query(qctx, srv.URL, c.expr)
-			cancel()
-			switch {
-			case err != nil:
-				last[i] = err.Error()
-			default:
-				last[i] = c.verdict(samples)
-			}
-			if last[i] != "" {
-				pending++
-			}
-		}
-		if pending > 0 && time.Now().After(deadline) {
-			break
-		}
-		if pending > 0 {
-			<-time.After(500 * time.Millisecond) // the next scrape
-		}
-	}
+	// Every target scraped three times, then every check until it is
+	// sane: events, bounded by promtest.Patience.
+	srv.WaitScraped(t, 1, 3)
+	qctx, cancel := context.WithTimeout(context.Background(), promtest.Patience)
+	defer cancel()
+	last := pollChecks(qctx, queryOf(qctx, srv.URL), checks)
 	for i, c := range checks {
 		assert.Empty(t, last[i], "%s\nquery: %s", c.name, c.expr)
 	}

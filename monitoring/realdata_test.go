@@ -189,7 +189,10 @@ func pollChecks(ctx context.Context, query func(string) ([]promtest.Sample, erro
 			}
 		}
 		if pending > 0 {
-			time.Sleep(500 * time.Millisecond)
+			select { // the next scrape or evaluation
+			case <-ctx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
 		}
 	}
 	return last
